@@ -1,0 +1,1 @@
+"""multissl.audio: Contrastive Predictive Coding on speech and speaker clustering."""

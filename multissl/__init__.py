@@ -1,0 +1,15 @@
+"""multissl: self-supervised pretext tasks across text, audio, video and images.
+
+The core (this package) holds what every modality shares: contrastive losses
+(:mod:`multissl.losses`), negative samplers and memory queues
+(:mod:`multissl.sampling`), projection heads (:mod:`multissl.heads`), momentum
+encoders (:mod:`multissl.momentum`), the training engine (:mod:`multissl.engine`)
+and evaluation tools (:mod:`multissl.evaluation`). The modalities live in
+``multissl.text``, ``multissl.audio``, ``multissl.video`` and ``multissl.vision``.
+"""
+
+__version__ = "0.1.0"
+
+MODALITIES = ("text", "audio", "video", "vision")
+
+__all__ = ["__version__", "MODALITIES"]

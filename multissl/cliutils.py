@@ -1,0 +1,108 @@
+"""Turn config dataclasses into command-line flags and back.
+
+Every field of a config dataclass becomes ``--field-name`` with the field's
+type, default and ``metadata["help"]``; ``metadata["choices"]``,
+``metadata["nargs"]`` and ``metadata["const"]`` are passed to argparse.
+Booleans get ``--flag/--no-flag``; tuples and lists take several values.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from typing import Any, Dict, Iterable, Optional, Type, TypeVar
+
+T = TypeVar("T")
+
+
+def _base_type(annotation: Any):
+    """(python type, is_sequence) of an annotation such as Optional[int] or Tuple[int, ...]."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _base_type(args[0])
+    if origin in (tuple, list, typing.Sequence):
+        args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+        return (args[0] if args else str), True
+    if origin is typing.Literal:
+        return type(typing.get_args(annotation)[0]), False
+    return annotation, False
+
+
+def add_dataclass_arguments(
+    parser: argparse.ArgumentParser,
+    cls: Type[Any],
+    exclude: Iterable[str] = (),
+    defaults: Optional[Dict[str, Any]] = None,
+    title: Optional[str] = None,
+) -> argparse._ArgumentGroup:
+    """Add one ``--flag`` per field of dataclass ``cls`` to ``parser`` (in a group).
+
+    ``defaults`` overrides field defaults for this command (e.g. a preset's
+    batch size); ``exclude`` names fields given as positionals or not exposed.
+    """
+    hints = typing.get_type_hints(cls)
+    group = parser.add_argument_group(title or f"{cls.__name__} options")
+    defaults = defaults or {}
+    for f in dataclasses.fields(cls):
+        if f.name in exclude or not f.init:
+            continue
+        default = defaults.get(f.name, _field_default(f))
+        flag = "--" + f.name.replace("_", "-")
+        typ, is_seq = _base_type(hints[f.name])
+        meta = dict(f.metadata)
+        help_text = meta.get("help", "")
+        help_text = f"{help_text} (default: {default})" if help_text else f"default: {default}"
+        kwargs: Dict[str, Any] = {"dest": f.name, "default": default, "help": help_text}
+        if "choices" in meta:
+            kwargs["choices"] = meta["choices"]
+        if typ is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
+            continue
+        kwargs["type"] = typ if typ in (int, float, str) else str
+        if is_seq:
+            kwargs["nargs"] = "+"
+        if "nargs" in meta:
+            kwargs["nargs"] = meta["nargs"]
+        if "const" in meta:
+            kwargs["const"] = meta["const"]
+        group.add_argument(flag, **kwargs)
+    return group
+
+
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return None
+
+
+def dataclass_from_args(cls: Type[T], args: argparse.Namespace, **overrides: Any) -> T:
+    """Build ``cls`` from the parsed flags that name its fields (plus ``overrides``)."""
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        if f.name in overrides:
+            values[f.name] = overrides[f.name]
+        elif hasattr(args, f.name):
+            value = getattr(args, f.name)
+            _, is_seq = _base_type(hints[f.name])
+            values[f.name] = tuple(value) if is_seq and isinstance(value, list) else value
+    return cls(**values)
+
+
+
+
+
+def add_command_group(subparsers, name: str, help_text: str, description: str):
+    """Add a command group (``multissl NAME ...``) and return its sub-command registry.
+
+    Called without a sub-command, the group prints its own help.
+    """
+    parser = subparsers.add_parser(name, help=help_text, description=description)
+    parser.set_defaults(func=lambda args: parser.print_help() or 0)
+    return parser.add_subparsers(title="commands", metavar="COMMAND")
+__all__ = ["add_command_group", "add_dataclass_arguments", "dataclass_from_args"]

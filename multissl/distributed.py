@@ -1,0 +1,101 @@
+"""Small helpers for ``torch.distributed`` (DDP under ``torchrun``).
+
+All functions degrade gracefully to single-process behaviour when no process
+group is initialised, so library code can call them unconditionally.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import torch
+import torch.distributed as dist
+
+
+def is_distributed() -> bool:
+    """True when a process group with more than one rank is active."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def world_size() -> int:
+    return dist.get_world_size() if is_distributed() else 1
+
+
+def rank() -> int:
+    return dist.get_rank() if is_distributed() else 0
+
+
+def is_main_process() -> bool:
+    return rank() == 0
+
+
+def launched_by_torchrun() -> bool:
+    """True when the environment variables set by ``torchrun`` ask for >1 process."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
+
+
+def init_from_env(backend: Optional[str] = None) -> torch.device:
+    """Initialise the process group from torchrun's environment; return this rank's device.
+
+    Uses NCCL when CUDA is available and gloo otherwise. Does nothing (and
+    returns the default device) when not launched by torchrun or when a group
+    already exists.
+    """
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = torch.cuda.is_available()
+    device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
+    if launched_by_torchrun() and not dist.is_initialized():
+        dist.init_process_group(backend or ("nccl" if use_cuda else "gloo"))
+    return device
+
+
+class _GatherWithGrad(torch.autograd.Function):
+    """all_gather whose backward sends each rank the summed gradient of its own slice."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.batch = x.shape[0]
+        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, x.contiguous())
+        return torch.cat(parts, dim=0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        start = dist.get_rank() * ctx.batch
+        return grad[start : start + ctx.batch]
+
+
+def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``x`` (B, ...) from every rank into (world*B, ...), differentiably.
+
+    Gradients flowing into another rank's rows are summed across ranks and
+    returned to the rank that owns them. Combined with DDP's gradient
+    averaging this gives exactly the gradient of the mean per-rank loss. All
+    ranks must pass the same batch size. Returns ``x`` unchanged without DDP.
+    """
+    if not is_distributed():
+        return x
+    return _GatherWithGrad.apply(x)
+
+
+@torch.no_grad()
+def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``x`` (B, ...) from every rank into (world*B, ...) without gradient."""
+    if not is_distributed():
+        return x
+    parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, x.contiguous())
+    return torch.cat(parts, dim=0)
+
+
+def all_reduce_mean(x: torch.Tensor) -> torch.Tensor:
+    """Mean of ``x`` over ranks (a copy; ``x`` itself is untouched)."""
+    if not is_distributed():
+        return x
+    y = x.detach().clone()
+    dist.all_reduce(y, op=dist.ReduceOp.SUM)
+    return y / dist.get_world_size()

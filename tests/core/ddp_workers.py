@@ -1,0 +1,62 @@
+"""Code run inside worker processes by test_distributed.py (importable by spawn)."""
+import os
+import sys
+
+import torch
+import torch.distributed as dist
+
+from multissl import losses
+
+
+def global_batch(seed=0, n=12, d=5):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g, dtype=torch.float64), torch.randn(n, d, generator=g, dtype=torch.float64)
+
+
+def gathered_loss_worker(rank, world, port, out_dir):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        z0, z1 = global_batch()
+        b = len(z0) // world
+        results = {}
+        for name, fn in {
+            "nt_xent": lambda a, c: losses.nt_xent(a, c, temperature=0.3),
+            "nt_xent_chunked": lambda a, c: losses.nt_xent(a, c, temperature=0.3, chunk_size=5),
+            "info_nce": lambda a, c: losses.info_nce(a, c, temperature=0.3),
+            "info_nce_chunked": lambda a, c: losses.info_nce(a, c, temperature=0.3, chunk_size=2),
+        }.items():
+            a = z0[rank * b : (rank + 1) * b].clone().requires_grad_()
+            c = z1[rank * b : (rank + 1) * b].clone().requires_grad_()
+            loss = fn(a, c)
+            ga, gc = torch.autograd.grad(loss, [a, c])
+            results[name] = (loss.detach(), ga, gc)
+        torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
+    finally:
+        dist.destroy_process_group()
+
+
+def fixed_pairs(n=64, d=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x0 = torch.randn(n, d, generator=g)
+    return torch.utils.data.TensorDataset(x0, x0 + 0.3 * torch.randn(n, d, generator=g))
+
+
+def train(out_dir, batch_size, steps=3):
+    """Train the toy NT-Xent task with SGD; return its parameters."""
+    from multissl.engine import TrainConfig, fit
+    from multissl.toy import ToyContrastiveTask
+
+    torch.manual_seed(0)
+    task = ToyContrastiveTask(6, hidden=16, out_dim=8, temperature=0.5)
+    opt = torch.optim.SGD(task.parameters(), lr=0.5)
+    cfg = TrainConfig(steps=steps, batch_size=batch_size, seed=1, output_dir=out_dir, verbose=False)
+    fit(task, fixed_pairs(), opt, cfg)
+    return {k: v.detach().cpu() for k, v in task.state_dict().items()}
+
+
+if __name__ == "__main__":  # launched by torchrun
+    out = sys.argv[1]
+    params = train(out, batch_size=8)
+    torch.save(params, os.path.join(out, f"params_rank{dist.get_rank()}.pt"))
+    dist.destroy_process_group()

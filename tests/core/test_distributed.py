@@ -1,0 +1,60 @@
+"""DDP on 2 CPU processes (gloo): gathered negatives and the engine under torchrun."""
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+import ddp_workers
+from multissl import losses
+
+HERE = Path(__file__).parent
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_gathered_negatives_loss_equals_single_process_loss(tmp_path):
+    world = 2
+    mp.spawn(ddp_workers.gathered_loss_worker, args=(world, _free_port(), str(tmp_path)), nprocs=world, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(world)]
+    z0, z1 = ddp_workers.global_batch()
+    singles = {
+        "nt_xent": lambda a, c: losses.nt_xent(a, c, temperature=0.3),
+        "nt_xent_chunked": lambda a, c: losses.nt_xent(a, c, temperature=0.3, chunk_size=5),
+        "info_nce": lambda a, c: losses.info_nce(a, c, temperature=0.3),
+        "info_nce_chunked": lambda a, c: losses.info_nce(a, c, temperature=0.3, chunk_size=2),
+    }
+    for name, fn in singles.items():
+        a, c = z0.clone().requires_grad_(), z1.clone().requires_grad_()
+        loss = fn(a, c)
+        ga, gc = torch.autograd.grad(loss, [a, c])
+        dist_loss = sum(r[name][0] for r in ranks) / world
+        assert torch.allclose(dist_loss, loss, atol=1e-12), name
+        # each rank's gradient is that of the sum of rank losses = world x the global mean loss
+        assert torch.allclose(torch.cat([r[name][1] for r in ranks]) / world, ga, atol=1e-12), name
+        assert torch.allclose(torch.cat([r[name][2] for r in ranks]) / world, gc, atol=1e-12), name
+
+
+@pytest.mark.slow
+def test_fit_under_torchrun_matches_single_process_training(tmp_path):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           str(HERE / "ddp_workers.py"), str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=HERE)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    p0, p1 = (torch.load(tmp_path / f"params_rank{r}.pt") for r in range(2))
+    for k in p0:
+        assert torch.equal(p0[k], p1[k]), f"ranks diverged at {k}"
+    assert (tmp_path / "checkpoints" / "last.pt").is_file()  # written by rank 0
+    single = ddp_workers.train(str(tmp_path / "single"), batch_size=16)
+    for k in single:
+        assert torch.allclose(single[k], p0[k], atol=1e-5), k
+    start = ddp_workers.train(str(tmp_path / "none"), batch_size=16, steps=1)
+    assert any(not torch.allclose(start[k], p0[k]) for k in start)

@@ -1,0 +1,1 @@
+"""multissl.text: word2vec (skip-gram, CBOW) and n-gram language models."""

@@ -1,0 +1,1 @@
+"""multissl.video: tracking emerging from video colorization."""

@@ -1,0 +1,1 @@
+"""multissl.vision: image pretext tasks: reconstruction, proxy and contrastive methods."""
