@@ -105,4 +105,24 @@ def add_command_group(subparsers, name: str, help_text: str, description: str):
     parser = subparsers.add_parser(name, help=help_text, description=description)
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
     return parser.add_subparsers(title="commands", metavar="COMMAND")
-__all__ = ["add_command_group", "add_dataclass_arguments", "dataclass_from_args"]
+
+
+def add_train_arguments(parser: argparse.ArgumentParser, **defaults: Any) -> None:
+    """Add every :class:`~multissl.engine.TrainConfig` field as a flag (``--steps``,
+    ``--max-minutes``, ``--seed``, ``--resume`` ...). ``defaults`` override the
+    engine's defaults for this command (e.g. a preset's ``batch_size``).
+    ``--output-dir`` is left out: train commands take ``-o/--output``.
+    """
+    from .engine import TrainConfig
+
+    add_dataclass_arguments(parser, TrainConfig, exclude=("output_dir",), defaults=defaults, title="training loop")
+
+
+def train_config_from_args(args: argparse.Namespace, output_dir: Optional[str] = None, **overrides: Any):
+    """The :class:`~multissl.engine.TrainConfig` given by the flags of :func:`add_train_arguments`."""
+    from .engine import TrainConfig
+
+    return dataclass_from_args(TrainConfig, args, output_dir=output_dir, **overrides)
+
+
+__all__ = ["add_command_group", "add_dataclass_arguments", "add_train_arguments", "dataclass_from_args", "train_config_from_args"]

@@ -9,7 +9,7 @@ import pytest
 
 import multissl
 from multissl.cli import main
-from multissl.cliutils import add_dataclass_arguments, dataclass_from_args
+from multissl.cliutils import add_dataclass_arguments, add_train_arguments, dataclass_from_args, train_config_from_args
 from multissl.engine import TrainConfig
 
 
@@ -74,3 +74,12 @@ def test_user_errors_exit_2_with_one_line(capsys, monkeypatch):
     assert main(["demo", "-o", "/proc/forbidden-place"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("multissl: error:") and "Traceback" not in err
+
+
+def test_train_arguments_with_command_defaults():
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser, batch_size=32, steps=100)
+    cfg = train_config_from_args(parser.parse_args(["--max-minutes", "5"]), output_dir="run")
+    assert (cfg.batch_size, cfg.steps, cfg.max_minutes, cfg.output_dir) == (32, 100, 5.0, "run")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--output-dir", "x"])
