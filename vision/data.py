@@ -1,0 +1,283 @@
+"""Image data for the vision tasks: arrays in memory, image folders, torchvision data sets.
+
+Everything is loaded into :class:`ImageSplits`: uint8 image tensors
+(N, C, H, W) and int64 labels for a train and a test split. Tasks turn the
+uint8 batches into floats in [0, 1] themselves (on the training device).
+
+``load_images(spec, root=None, image_size=None)`` understands:
+
+- a ``.npz`` file with ``x_train, y_train, x_test, y_test`` (images
+  (N, H, W, C) or (N, H, W) uint8), e.g. ``../shared/data/cifar10-subset.npz``;
+- ``digits``: scikit-learn's 1797 real 8x8 digit images (1 channel), split
+  80/20 by a seeded shuffle;
+- ``skimage``: random crops of the colour photographs in scikit-image's wheel
+  (unlabelled, for patch-based tasks; no test split);
+- a folder: an ``ImageFolder`` tree (``class/image.png``), with ``train/``
+  and ``test/`` (or ``val/``) sub-folders if present, else an 80/20 split;
+  images are resized to ``image_size`` (default 32);
+- a torchvision data-set name (``cifar10``, ``cifar100``, ``stl10``,
+  ``mnist``, ``fashionmnist``, ``svhn``) with ``root`` pointing to where
+  torchvision stored it (nothing is downloaded).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+TORCHVISION_SETS = {
+    "cifar10": "CIFAR10",
+    "cifar100": "CIFAR100",
+    "stl10": "STL10",
+    "mnist": "MNIST",
+    "fashionmnist": "FashionMNIST",
+    "svhn": "SVHN",
+}
+SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "ihc.png", "hubble_deep_field.jpg",
+                  "motorcycle_left.png", "motorcycle_right.png", "color.png", "retina.jpg")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+@dataclass
+class ImageSplits:
+    """Train/test images (N, C, H, W) uint8 and labels (N,) int64."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    classes: List[str] = field(default_factory=list)
+    name: str = ""
+
+    @property
+    def channels(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def image_size(self) -> Tuple[int, int]:
+        return int(self.x_train.shape[2]), int(self.x_train.shape[3])
+
+    @property
+    def has_labels(self) -> bool:
+        return len(self.y_test) > 0 and len(self.y_train) > 0
+
+    def train_dataset(self) -> "ImageTensorDataset":
+        return ImageTensorDataset(self.x_train, self.y_train)
+
+    def test_dataset(self) -> "ImageTensorDataset":
+        return ImageTensorDataset(self.x_test, self.y_test)
+
+
+class ImageTensorDataset(Dataset):
+    """``dataset[i] -> (image (C, H, W) uint8, label)``; label -1 when unlabelled."""
+
+    def __init__(self, images: torch.Tensor, labels: Optional[torch.Tensor] = None):
+        if images.ndim != 4 or images.dtype != torch.uint8:
+            raise ValueError(f"images must be a uint8 tensor (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+        if labels is not None and len(labels) not in (0, len(images)):
+            raise ValueError(f"labels ({len(labels)}) and images ({len(images)}) differ in length")
+        self.images = images
+        self.labels = labels if labels is not None and len(labels) else torch.full((len(images),), -1)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int):
+        return self.images[i], self.labels[i]
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, C, H, W) -> float32 in [0, 1] (float input is returned as float32)."""
+    return images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+
+
+def load_images(spec: str, root: Optional[str] = None, image_size: Optional[int] = None, seed: int = 0) -> ImageSplits:
+    """Load ``spec`` (see the module docstring) into :class:`ImageSplits`."""
+    spec = str(spec)
+    path = Path(spec)
+    if spec.endswith(".npz"):
+        splits = _load_npz(path)
+    elif spec == "digits":
+        splits = _load_digits(seed)
+    elif spec == "skimage":
+        splits = _load_skimage_crops(image_size or 64, seed)
+    elif spec.lower() in TORCHVISION_SETS:
+        splits = _load_torchvision(spec.lower(), root)
+    elif path.is_dir():
+        splits = _load_folder(path, image_size or 32, seed)
+    else:
+        raise FileNotFoundError(
+            f"--data {spec!r} is neither an .npz file, a folder, 'digits', 'skimage' nor one of {sorted(TORCHVISION_SETS)}"
+        )
+    if image_size and spec not in ("skimage",) and splits.image_size != (image_size, image_size):
+        splits = resize_splits(splits, image_size)
+    return splits
+
+
+def resize_splits(splits: ImageSplits, size: int) -> ImageSplits:
+    """Resize both splits to size x size (bilinear, antialiased)."""
+    return ImageSplits(_resize(splits.x_train, size), splits.y_train, _resize(splits.x_test, size), splits.y_test, splits.classes, splits.name)
+
+
+def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    if len(x) == 0:
+        return x
+    out = torch.nn.functional.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return out.round().clamp(0, 255).to(torch.uint8)
+
+
+def _nhwc_to_tensor(name: str, x: np.ndarray) -> torch.Tensor:
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError(f"{name} must have shape (N, H, W, C) or (N, H, W), got {x.shape}")
+    if x.dtype != np.uint8:
+        if x.min() < 0 or x.max() > 255:
+            raise ValueError(f"{name} must be uint8 or hold values in [0, 255]; got range [{x.min()}, {x.max()}]")
+        x = x.round().astype(np.uint8) if x.max() > 1.0 else (x * 255).round().astype(np.uint8)
+    if x.shape[-1] not in (1, 3):
+        raise ValueError(f"{name} must have 1 or 3 channels in its last axis, got shape {x.shape}")
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+
+
+def _labels(name: str, y: np.ndarray, n: int) -> torch.Tensor:
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) to match the images, got {y.shape}")
+    return torch.from_numpy(y.astype(np.int64))
+
+
+def _load_npz(path: Path) -> ImageSplits:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    with np.load(path, allow_pickle=False) as f:
+        missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f.files]
+        if missing:
+            raise ValueError(f"{path} lacks arrays {missing} (it has {f.files})")
+        x_train, x_test = _nhwc_to_tensor(f"{path}:x_train", f["x_train"]), _nhwc_to_tensor(f"{path}:x_test", f["x_test"])
+        y_train, y_test = _labels(f"{path}:y_train", f["y_train"], len(x_train)), _labels(f"{path}:y_test", f["y_test"], len(x_test))
+        classes = [str(c) for c in f["classes"]] if "classes" in f.files else [str(i) for i in range(int(y_train.max()) + 1)]
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise ValueError(f"{path}: x_train {tuple(x_train.shape)} and x_test {tuple(x_test.shape)} differ in image shape")
+    return ImageSplits(x_train, y_train, x_test, y_test, classes, path.stem)
+
+
+def _split(x: torch.Tensor, y: torch.Tensor, seed: int, test_fraction: float = 0.2):
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    n_test = int(round(len(x) * test_fraction))
+    test, train = order[:n_test], order[n_test:]
+    return x[train], y[train], x[test], y[test]
+
+
+def _load_digits(seed: int) -> ImageSplits:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = torch.from_numpy((digits.images * (255.0 / 16.0)).round().astype(np.uint8))[:, None]
+    y = torch.from_numpy(digits.target.astype(np.int64))
+    return ImageSplits(*_split(x, y, seed), [str(i) for i in range(10)], "digits")
+
+
+def skimage_photos() -> List[np.ndarray]:
+    """The RGB photographs shipped in scikit-image's wheel, as (H, W, 3) uint8 arrays."""
+    import skimage.data as skd
+    from PIL import Image
+
+    folder = Path(skd.__file__).parent  # only files inside the wheel: never download
+    photos = []
+    for name in SKIMAGE_PHOTOS:
+        file = folder / name
+        if not file.is_file():
+            warnings.warn(f"scikit-image photo {file} is not in this wheel; skipped")
+            continue
+        with Image.open(file) as img:
+            photos.append(np.asarray(img.convert("RGB")))
+    if not photos:
+        raise FileNotFoundError(f"none of the scikit-image photos {SKIMAGE_PHOTOS} found in {folder}")
+    return photos
+
+
+def _load_skimage_crops(size: int, seed: int, per_photo: int = 200) -> ImageSplits:
+    rng = np.random.default_rng(seed)
+    crops = []
+    for img in skimage_photos():
+        h, w = img.shape[:2]
+        if min(h, w) < size:
+            continue
+        for _ in range(per_photo):
+            top, left = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
+            crops.append(img[top : top + size, left : left + size])
+    x = _nhwc_to_tensor("skimage crops", np.stack(crops))
+    empty = torch.zeros(0, dtype=torch.long)
+    return ImageSplits(x, empty, x[:0], empty, [], "skimage")
+
+
+def _load_torchvision(name: str, root: Optional[str]) -> ImageSplits:
+    import torchvision
+
+    if not root:
+        raise ValueError(f"--data {name} needs --root: the folder where torchvision stored {name} (nothing is downloaded)")
+    cls = getattr(torchvision.datasets, TORCHVISION_SETS[name])
+
+    def build(train: bool):
+        kwargs = {"split": "train" if train else "test"} if name in ("stl10", "svhn") else {"train": train}
+        try:
+            return cls(root, download=False, **kwargs)
+        except RuntimeError as err:
+            raise FileNotFoundError(f"{name} not found under {root} ({err}); download it once with torchvision on a machine with network") from err
+
+    splits = []
+    for train in (True, False):
+        ds = build(train)
+        data = ds.data.numpy() if isinstance(ds.data, torch.Tensor) else np.asarray(ds.data)
+        if name in ("stl10", "svhn"):
+            data = data.transpose(0, 2, 3, 1)  # stored (N, C, H, W)
+        targets = np.asarray(getattr(ds, "targets", getattr(ds, "labels", None)))
+        x = _nhwc_to_tensor(f"{name}:{'train' if train else 'test'}", data)
+        splits += [x, _labels(f"{name} labels", targets, len(x))]
+    classes = list(getattr(build(False), "classes", [])) or [str(i) for i in range(int(splits[1].max()) + 1)]
+    return ImageSplits(*splits, [str(c) for c in classes], name)
+
+
+def _read_folder(folder: Path, size: int, classes: List[str]):
+    from PIL import Image, UnidentifiedImageError
+
+    images, labels = [], []
+    for label, cls in enumerate(classes):
+        for file in sorted((folder / cls).rglob("*")):
+            if file.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            try:
+                with Image.open(file) as img:
+                    rgb = img.convert("RGB").resize((size, size), Image.BILINEAR)
+            except (OSError, UnidentifiedImageError, ValueError) as err:
+                warnings.warn(f"skipping unreadable image {file}: {err}")
+                continue
+            images.append(np.asarray(rgb))
+            labels.append(label)
+    if not images:
+        raise ValueError(f"no readable images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in the class folders of {folder}")
+    return _nhwc_to_tensor(str(folder), np.stack(images)), torch.tensor(labels)
+
+
+def _load_folder(path: Path, size: int, seed: int) -> ImageSplits:
+    test_dir = next((path / d for d in ("test", "val") if (path / d).is_dir()), None)
+    if (path / "train").is_dir() and test_dir is not None:
+        classes = sorted(d.name for d in (path / "train").iterdir() if d.is_dir())
+        x_train, y_train = _read_folder(path / "train", size, classes)
+        x_test, y_test = _read_folder(test_dir, size, classes)
+        return ImageSplits(x_train, y_train, x_test, y_test, classes, path.name)
+    classes = sorted(d.name for d in path.iterdir() if d.is_dir())
+    if not classes:
+        raise ValueError(f"{path} has no class sub-folders (expected ImageFolder layout: {path}/<class>/<image>)")
+    x, y = _read_folder(path, size, classes)
+    return ImageSplits(*_split(x, y, seed), classes, path.name)
+
+
+__all__ = ["ImageSplits", "ImageTensorDataset", "load_images", "resize_splits", "skimage_photos", "to_float", "TORCHVISION_SETS"]

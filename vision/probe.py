@@ -1,0 +1,68 @@
+"""The evaluation harness: frozen features -> linear probe and kNN, with baselines.
+
+For a trained task it reports linear-probe and kNN accuracy of its
+representation, and the same numbers for the same architecture at its random
+initialisation and for raw pixels, on the data set's test split.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import torch
+
+from multissl.evaluation import knn_accuracy, linear_probe
+
+from .data import ImageSplits, to_float
+from .tasks.base import PretextTask
+
+
+@torch.no_grad()
+def task_features(task: PretextTask, images: torch.Tensor, pool: int = 1, batch_size: int = 256,
+                  device: Optional[torch.device] = None) -> torch.Tensor:
+    """Frozen features of ``images`` (N, C, H, W) uint8: (N, D) float32 on CPU."""
+    device = device or next(task.parameters()).device
+    was_training = task.training
+    task.eval()
+    try:
+        parts = [task.encode(chunk.to(device), pool).float().cpu() for chunk in images.split(batch_size)]
+    finally:
+        task.train(was_training)
+    return torch.cat(parts)
+
+
+def probe_scores(train: torch.Tensor, y_train: torch.Tensor, test: torch.Tensor, y_test: torch.Tensor,
+                 knn_k: int = 20, seed: int = 0) -> Dict[str, float]:
+    """``{"linear_acc", "knn_acc"}`` of (N, D) train/test features."""
+    return {
+        "linear_acc": linear_probe(train, y_train, test, y_test, seed=seed).accuracy,
+        "knn_acc": knn_accuracy(train, y_train, test, y_test, k=knn_k),
+    }
+
+
+def pixel_scores(splits: ImageSplits, knn_k: int = 20, seed: int = 0) -> Dict[str, float]:
+    """The probes on raw pixels (flattened, in [0, 1])."""
+    train, test = to_float(splits.x_train).flatten(1), to_float(splits.x_test).flatten(1)
+    return probe_scores(train, splits.y_train, test, splits.y_test, knn_k, seed)
+
+
+def evaluate(task: PretextTask, random_task: PretextTask, splits: ImageSplits, pool: int = 1, knn_k: int = 20,
+             seed: int = 0, pixels: bool = True) -> Dict[str, float]:
+    """Probe ``task`` and ``random_task`` (same architecture, untrained) and raw pixels.
+
+    Returns ``linear_acc, knn_acc, random_linear_acc, random_knn_acc`` and,
+    with ``pixels``, ``pixels_linear_acc, pixels_knn_acc``.
+    """
+    if not splits.has_labels:
+        raise ValueError(f"data set {splits.name!r} has no labelled train and test splits to probe with")
+    results: Dict[str, float] = {}
+    for prefix, model in (("", task), ("random_", random_task)):
+        train = task_features(model, splits.x_train, pool)
+        test = task_features(model, splits.x_test, pool)
+        for key, value in probe_scores(train, splits.y_train, test, splits.y_test, knn_k, seed).items():
+            results[prefix + key] = value
+    if pixels:
+        results.update({f"pixels_{k}": v for k, v in pixel_scores(splits, knn_k, seed).items()})
+    return results
+
+
+__all__ = ["evaluate", "pixel_scores", "probe_scores", "task_features"]

@@ -1,0 +1,1 @@
+"""One pretext task per file; :mod:`multissl.vision.registry` lists them by CLI name."""

@@ -1,0 +1,61 @@
+"""What every vision pretext task shares: an encoder, input handling and the probe interface."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..augment import flip_and_translate
+from ..data import to_float
+from ..encoder import BackboneConfig, ImageEncoder
+
+
+@dataclass
+class TaskConfig:
+    """Fields every task has."""
+
+    augment: bool = field(default=True, metadata={"help": "random flips and translations of the training images"})
+
+
+class PretextTask(nn.Module):
+    """Base class: ``forward(batch) -> (loss, metrics)``; ``encode(x, pool) -> (B, D)`` for probes.
+
+    ``batch`` is ``(images (B, C, H, W) uint8 or float in [0, 1], labels)``;
+    labels are never used for training.
+    """
+
+    name = "task"
+    needs_color = False
+
+    def __init__(self, config: TaskConfig, backbone: BackboneConfig, in_channels: int):
+        super().__init__()
+        if self.needs_color and in_channels != 3:
+            raise ValueError(f"{self.name} needs colour (3-channel RGB) images, got {in_channels} channel(s)")
+        self.config, self.backbone_config, self.in_channels = config, backbone, in_channels
+        self.encoder = ImageEncoder(backbone, in_channels)
+
+    def images(self, batch: Any, augment: bool = True) -> torch.Tensor:
+        """The float (B, C, H, W) images of a batch, augmented when training."""
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"{self.name} expects images (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        x = to_float(x)
+        if augment and self.training and self.config.augment:
+            x = flip_and_translate(x, padding=max(1, x.shape[-1] // 8))
+        return x
+
+    def encode(self, x: torch.Tensor, pool: int = 1) -> torch.Tensor:
+        """Frozen representation for probes: (B, C, H, W) in [0, 1] -> (B, D·pool²)."""
+        return self.encoder.probe_features(to_float(x), pool)
+
+    def train_metadata(self) -> Dict[str, Any]:
+        return {"task": self.name}
+
+
+def classification_output(logits: torch.Tensor, targets: torch.Tensor) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+    """Cross-entropy and accuracy of (N, K) logits against (N,) targets."""
+    loss = F.cross_entropy(logits, targets)
+    return loss, {"accuracy": (logits.argmax(1) == targets).float().mean().detach()}

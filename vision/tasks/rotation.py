@@ -1,0 +1,42 @@
+"""Rotation prediction (Gidaris, Singh & Komodakis 2018).
+
+Every image of the batch is shown at 0, 90, 180 and 270 degrees in the same
+batch, and a classifier on the encoder's features predicts which rotation
+was applied (4-way cross-entropy).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from multissl.heads import MLPHead
+
+from .base import PretextTask, TaskConfig, classification_output
+
+
+@dataclass
+class RotationConfig(TaskConfig):
+    head_hidden: int = field(default=256, metadata={"help": "hidden units of the rotation classifier (0: linear)"})
+
+
+def rotate_batch(x: torch.Tensor):
+    """(B, C, S, S) -> all four rotations (4B, C, S, S) and their labels (4B,) in 0..3 (k x 90 degrees)."""
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"rotation needs square images, got {x.shape[-2]}x{x.shape[-1]}")
+    rotated = torch.cat([torch.rot90(x, k, dims=(-2, -1)) for k in range(4)])
+    labels = torch.arange(4, device=x.device).repeat_interleave(len(x))
+    return rotated, labels
+
+
+class RotationTask(PretextTask):
+    name = "rotation"
+
+    def __init__(self, config: RotationConfig, backbone, in_channels: int, image_size: int = 32):
+        super().__init__(config, backbone, in_channels)
+        dims = [self.encoder.out_dim, config.head_hidden, 4] if config.head_hidden else [self.encoder.out_dim, 4]
+        self.head = MLPHead(dims)
+
+    def forward(self, batch):
+        rotated, labels = rotate_batch(self.images(batch))
+        return classification_output(self.head(self.encoder.features(rotated)), labels)
