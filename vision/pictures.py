@@ -21,7 +21,7 @@ def save_rows(rows: Sequence[Tuple[str, torch.Tensor]], path, title: str = "", m
             ax = axes[r][c]
             img = imgs[c].detach().float().cpu().clamp(0, 1)
             if img.shape[0] == 1:
-                ax.imshow(img[0], cmap="gray", vmin=0, vmax=1)
+                ax.imshow(img[0].numpy(), cmap="gray", vmin=0, vmax=1)
             else:
                 ax.imshow(img.permute(1, 2, 0).numpy())
             ax.set_xticks([])

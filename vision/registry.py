@@ -1,11 +1,16 @@
 """The vision tasks by command-line name, and how to build one."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, Type
 
 from .encoder import BackboneConfig
 from .tasks.base import PretextTask, TaskConfig
+from .tasks.byol import BYOL, BYOLConfig
+from .tasks.cpc_v2 import CPCv2, CPCv2Config
+from .tasks.dim import DeepInfoMax, DIMConfig
+from .tasks.moco import MoCo, MoCoConfig, MoCoV1Config
+from .tasks.simclr import SimCLR, SimCLRConfig
 from .tasks.context_encoder import ContextEncoder, ContextEncoderConfig
 from .tasks.dae import DAEConfig, DenoisingAutoencoder
 from .tasks.jigsaw import JigsawConfig, JigsawTask
@@ -19,7 +24,8 @@ class TaskSpec:
     config: Type[TaskConfig]
     task: Type[PretextTask]
     summary: str
-    defaults: Dict[str, object]  # training-loop defaults (batch size, optimizer) for this task
+    defaults: Dict[str, object]  # training-loop defaults (batch size ...) for this task
+    optim_defaults: Dict[str, object] = field(default_factory=dict)
 
 
 OPTIMIZER_DEFAULTS = {"batch_size": 128}
@@ -31,6 +37,13 @@ TASKS: Dict[str, TaskSpec] = {
     "relative-patch": TaskSpec(RelativePatchConfig, RelativePatchTask, "relative patch position (Doersch et al. 2015)", {}),
     "jigsaw": TaskSpec(JigsawConfig, JigsawTask, "jigsaw puzzles (Noroozi & Favaro 2016)", {"batch_size": 64}),
     "rotation": TaskSpec(RotationConfig, RotationTask, "rotation prediction (Gidaris et al. 2018)", {}),
+    "dim": TaskSpec(DIMConfig, DeepInfoMax, "Deep InfoMax, local-global MI (Hjelm et al. 2019)", {}),
+    "cpc-v2": TaskSpec(CPCv2Config, CPCv2, "CPC v2 on patch grids (Henaff et al. 2020)", {"batch_size": 32}),
+    "moco-v1": TaskSpec(MoCoV1Config, MoCo, "MoCo v1: momentum encoder and queue (He et al. 2020)", {"batch_size": 256}),
+    "moco-v2": TaskSpec(MoCoConfig, MoCo, "MoCo v2: MLP head, blur, cosine schedule (Chen et al. 2020)", {"batch_size": 256},
+                        {"schedule": "cosine"}),
+    "simclr": TaskSpec(SimCLRConfig, SimCLR, "SimCLR: NT-Xent on two views (Chen et al. 2020)", {"batch_size": 256}),
+    "byol": TaskSpec(BYOLConfig, BYOL, "BYOL: online predictor and EMA target (Grill et al. 2020)", {"batch_size": 256}),
 }
 
 
@@ -40,11 +53,15 @@ def task_spec(name: str) -> TaskSpec:
     return TASKS[name]
 
 
-def build_task(name: str, config: TaskConfig, backbone: BackboneConfig, in_channels: int, image_size: int) -> PretextTask:
+def build_task(name: str, config: TaskConfig, backbone: BackboneConfig, in_channels: int, image_size: int,
+               num_classes: int = 0) -> PretextTask:
+    """Build task ``name``; ``num_classes`` sizes the optional online probe."""
     spec = task_spec(name)
     if not isinstance(config, spec.config):
         raise ValueError(f"task {name!r} needs a {spec.config.__name__}, got {type(config).__name__}")
-    return spec.task(config, backbone, in_channels, image_size=image_size)
+    task = spec.task(config, backbone, in_channels, image_size=image_size, num_classes=num_classes)
+    task.name = name
+    return task
 
 
 __all__ = ["TASKS", "TaskSpec", "build_task", "task_spec"]

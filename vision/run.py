@@ -46,7 +46,7 @@ def build_from_config(cfg: Dict[str, Any]) -> PretextTask:
     spec = task_spec(cfg["task"])
     config = _dataclass_from_dict(spec.config, cfg["task_config"])
     backbone = _dataclass_from_dict(BackboneConfig, cfg["backbone"])
-    return build_task(cfg["task"], config, backbone, cfg["in_channels"], cfg["image_size"])
+    return build_task(cfg["task"], config, backbone, cfg["in_channels"], cfg["image_size"], cfg.get("num_classes", 0))
 
 
 def load_run(run_dir, seed: int = 0) -> Tuple[PretextTask, PretextTask, Dict[str, Any]]:

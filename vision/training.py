@@ -73,13 +73,15 @@ def train_task(
     spec = task_spec(name)
     task_config = task_config or spec.config()
     backbone = backbone or BackboneConfig()
-    optim = optim or OptimConfig()
+    optim = optim or OptimConfig(**spec.optim_defaults)
     train = train or TrainConfig(**spec.defaults)
     size = splits.image_size[0]
     torch.manual_seed(train.seed)  # the initialisation is part of the run: load_run rebuilds it
-    task = build_task(name, task_config, backbone, splits.channels, size)
+    num_classes = len(splits.classes) if splits.has_labels else 0
+    task = build_task(name, task_config, backbone, splits.channels, size, num_classes)
     if train.output_dir:
-        save_run_config(train.output_dir, name, task_config, backbone, splits.channels, size, data_spec, {"seed": train.seed})
+        save_run_config(train.output_dir, name, task_config, backbone, splits.channels, size, data_spec,
+                        {"seed": train.seed, "num_classes": num_classes})
     optimizer, scheduler = make_optimizer(task, optim, _total_steps(train, len(splits.x_train)))
     result = fit(task, splits.train_dataset(), optimizer, train, scheduler=scheduler, callbacks=callbacks,
                  metadata={"task": name})

@@ -7,6 +7,7 @@ from typing import Any, Dict, Tuple
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call
 
 from ..augment import flip_and_translate
 from ..data import to_float
@@ -20,6 +21,13 @@ class TaskConfig:
     augment: bool = field(default=True, metadata={"help": "random flips and translations of the training images"})
 
 
+@dataclass
+class ProbedTaskConfig(TaskConfig):
+    """Tasks whose training step computes pooled encoder features can train an online probe."""
+
+    online_probe: bool = field(default=False, metadata={"help": "train a linear classifier on detached features alongside (labels never reach the encoder)"})
+
+
 class PretextTask(nn.Module):
     """Base class: ``forward(batch) -> (loss, metrics)``; ``encode(x, pool) -> (B, D)`` for probes.
 
@@ -30,12 +38,28 @@ class PretextTask(nn.Module):
     name = "task"
     needs_color = False
 
-    def __init__(self, config: TaskConfig, backbone: BackboneConfig, in_channels: int):
+    def __init__(self, config: TaskConfig, backbone: BackboneConfig, in_channels: int, num_classes: int = 0):
         super().__init__()
         if self.needs_color and in_channels != 3:
             raise ValueError(f"{self.name} needs colour (3-channel RGB) images, got {in_channels} channel(s)")
         self.config, self.backbone_config, self.in_channels = config, backbone, in_channels
         self.encoder = ImageEncoder(backbone, in_channels)
+        wants_probe = getattr(config, "online_probe", False) and num_classes > 1
+        self.online_classifier = nn.Linear(self.encoder.out_dim, num_classes) if wants_probe else None
+
+    def online_probe_loss(self, features: torch.Tensor, batch: Any, metrics: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Cross-entropy of the online linear probe on detached (B, D) features (0 when off or unlabelled).
+
+        The features are detached, so the labels never influence the
+        representation (solo-learn's online probe); ``metrics`` gains
+        ``online_acc``.
+        """
+        labels = batch[1] if isinstance(batch, (tuple, list)) and len(batch) > 1 else None
+        if self.online_classifier is None or labels is None or (labels < 0).any():
+            return features.new_zeros(())
+        logits = self.online_classifier(features.detach()[: len(labels)])
+        metrics["online_acc"] = (logits.argmax(1) == labels).float().mean().detach()
+        return F.cross_entropy(logits, labels)
 
     def images(self, batch: Any, augment: bool = True) -> torch.Tensor:
         """The float (B, C, H, W) images of a batch, augmented when training."""
@@ -53,6 +77,16 @@ class PretextTask(nn.Module):
 
     def train_metadata(self) -> Dict[str, Any]:
         return {"task": self.name}
+
+
+def detached_call(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+    """``module(*inputs)`` with the module's parameters detached: gradients reach the inputs only.
+
+    Lets one optimizer train a generator and its adversary: the generator's
+    loss goes through the adversary without changing it.
+    """
+    params = {k: v.detach() for k, v in module.named_parameters()}
+    return functional_call(module, params, inputs)
 
 
 def classification_output(logits: torch.Tensor, targets: torch.Tensor) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:

@@ -19,11 +19,10 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
-from torch.func import functional_call
 
 from ..encoder import ConvDecoder
 from ..masks import MASKS, make_mask, overlap_ring
-from .base import PretextTask, TaskConfig
+from .base import PretextTask, TaskConfig, detached_call
 
 
 @dataclass
@@ -75,8 +74,8 @@ class Discriminator(nn.Sequential):
 class ContextEncoder(PretextTask):
     name = "context-encoder"
 
-    def __init__(self, config: ContextEncoderConfig, backbone, in_channels: int, image_size: int = 32):
-        super().__init__(config, backbone, in_channels)
+    def __init__(self, config: ContextEncoderConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
+        super().__init__(config, backbone, in_channels, num_classes)
         if config.mask not in MASKS:
             raise ValueError(f"mask must be one of {MASKS}, got {config.mask!r}")
         stride = self.encoder.output_stride
@@ -112,8 +111,7 @@ class ContextEncoder(PretextTask):
         if self.discriminator is None:
             return rec, metrics
         fake = torch.where(mask, out, x)
-        d_params = {k: v.detach() for k, v in self.discriminator.named_parameters()}
-        g_adv = F.binary_cross_entropy_with_logits(functional_call(self.discriminator, d_params, (fake,)), torch.ones(len(x), device=x.device))
+        g_adv = F.binary_cross_entropy_with_logits(detached_call(self.discriminator, fake), torch.ones(len(x), device=x.device))
         real_logits, fake_logits = self.discriminator(x), self.discriminator(fake.detach())
         d_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + \
             F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))

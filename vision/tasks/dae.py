@@ -58,8 +58,8 @@ class TiedDenoisingLayer(nn.Module):
 class DenoisingAutoencoder(PretextTask):
     name = "dae"
 
-    def __init__(self, config: DAEConfig, backbone, in_channels: int, image_size: int = 32):
-        super().__init__(config, backbone, in_channels)
+    def __init__(self, config: DAEConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
+        super().__init__(config, backbone, in_channels, num_classes)
         if config.variant not in ("conv", "mlp"):
             raise ValueError(f"variant must be 'conv' or 'mlp', got {config.variant!r}")
         if config.corruption not in CORRUPTIONS:

@@ -34,8 +34,8 @@ class JigsawConfig(TaskConfig):
 class JigsawTask(PretextTask):
     name = "jigsaw"
 
-    def __init__(self, config: JigsawConfig, backbone, in_channels: int, image_size: int = 32):
-        super().__init__(config, backbone, in_channels)
+    def __init__(self, config: JigsawConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
+        super().__init__(config, backbone, in_channels, num_classes)
         cells = config.grid**2
         self.register_buffer("permutations", torch.from_numpy(hamming_permutations(config.num_permutations, cells, config.permutation_seed)))
         self.head = MLPHead([cells * self.encoder.out_dim, config.head_hidden, config.num_permutations])

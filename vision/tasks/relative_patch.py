@@ -35,8 +35,8 @@ class RelativePatchConfig(TaskConfig):
 class RelativePatchTask(PretextTask):
     name = "relative-patch"
 
-    def __init__(self, config: RelativePatchConfig, backbone, in_channels: int, image_size: int = 32):
-        super().__init__(config, backbone, in_channels)
+    def __init__(self, config: RelativePatchConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
+        super().__init__(config, backbone, in_channels, num_classes)
         self.head = MLPHead([2 * self.encoder.out_dim, config.head_hidden, 8])
 
     def required_size(self) -> int:

@@ -12,11 +12,11 @@ import torch
 
 from multissl.heads import MLPHead
 
-from .base import PretextTask, TaskConfig, classification_output
+from .base import PretextTask, ProbedTaskConfig, classification_output
 
 
 @dataclass
-class RotationConfig(TaskConfig):
+class RotationConfig(ProbedTaskConfig):
     head_hidden: int = field(default=256, metadata={"help": "hidden units of the rotation classifier (0: linear)"})
 
 
@@ -32,11 +32,14 @@ def rotate_batch(x: torch.Tensor):
 class RotationTask(PretextTask):
     name = "rotation"
 
-    def __init__(self, config: RotationConfig, backbone, in_channels: int, image_size: int = 32):
-        super().__init__(config, backbone, in_channels)
+    def __init__(self, config: RotationConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
+        super().__init__(config, backbone, in_channels, num_classes)
         dims = [self.encoder.out_dim, config.head_hidden, 4] if config.head_hidden else [self.encoder.out_dim, 4]
         self.head = MLPHead(dims)
 
     def forward(self, batch):
-        rotated, labels = rotate_batch(self.images(batch))
-        return classification_output(self.head(self.encoder.features(rotated)), labels)
+        x = self.images(batch)
+        rotated, labels = rotate_batch(x)
+        features = self.encoder.features(rotated)
+        loss, metrics = classification_output(self.head(features), labels)
+        return loss + self.online_probe_loss(features[: len(x)], batch, metrics), metrics

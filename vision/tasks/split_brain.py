@@ -36,8 +36,8 @@ class SplitBrainAutoencoder(PretextTask):
     name = "split-brain"
     needs_color = True
 
-    def __init__(self, config: SplitBrainConfig, backbone, in_channels: int, image_size: int = 32):
-        super().__init__(config, replace(backbone, width=max(1, backbone.width // 2)), in_channels)
+    def __init__(self, config: SplitBrainConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
+        super().__init__(config, replace(backbone, width=max(1, backbone.width // 2)), in_channels, num_classes)
         del self.encoder  # two half-width encoders instead of one
         half = self.backbone_config
         self.l_encoder = ImageEncoder(half, in_channels=1)

@@ -1,0 +1,199 @@
+"""Contrastive-view augmentations computed for a whole batch at once, on its device.
+
+The torchvision pipelines in :mod:`multissl.vision.views` transform one image
+at a time in the data loader; these do the same operations with per-sample
+random parameters as a few batched tensor operations, so augmentation costs
+little next to the network (and runs on the GPU when training does):
+
+- random resized crop + horizontal flip: one affine ``grid_sample`` (bilinear;
+  torchvision's area parameters: scale, log-uniform aspect ratio, 10 tries,
+  centre-crop fallback);
+- colour jitter (brightness, contrast, saturation, hue with torchvision's
+  formulas, in a random order per batch), applied with probability ``p``;
+- random grayscale; Gaussian blur (separable, per-sample sigma) where the
+  image is large enough; solarisation.
+
+:class:`ViewConfig` holds the parameters; :func:`simclr_views`,
+:func:`moco_v1_views`, :func:`moco_v2_views` and :func:`byol_views` give the
+papers' settings. All randomness comes from torch's global generator (seeded
+and checkpointed by the engine).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+
+GRAY_WEIGHTS = (0.299, 0.587, 0.114)
+
+
+@dataclass(frozen=True)
+class ViewConfig:
+    min_scale: float = 0.08
+    max_scale: float = 1.0
+    flip: bool = True
+    jitter: Tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1)  # brightness, contrast, saturation, hue
+    jitter_p: float = 0.8
+    grayscale_p: float = 0.2
+    blur_p: float = 0.0
+    blur_min_size: int = 64
+    solarize_p: float = 0.0
+
+
+def simclr_views(strength: float = 0.5) -> ViewConfig:
+    """SimCLR: crop 0.08-1, flip, jitter (0.8s, 0.8s, 0.8s, 0.2s) p=0.8, grayscale 0.2, blur 0.5 (large images)."""
+    return ViewConfig(jitter=(0.8 * strength, 0.8 * strength, 0.8 * strength, 0.2 * strength), blur_p=0.5)
+
+
+def moco_v1_views() -> ViewConfig:
+    return ViewConfig(min_scale=0.2, jitter=(0.4, 0.4, 0.4, 0.4), jitter_p=1.0, grayscale_p=0.2)
+
+
+def moco_v2_views() -> ViewConfig:
+    return ViewConfig(min_scale=0.2, jitter=(0.4, 0.4, 0.4, 0.1), jitter_p=0.8, grayscale_p=0.2, blur_p=0.5)
+
+
+def byol_views() -> Tuple[ViewConfig, ViewConfig]:
+    base = dict(jitter=(0.4, 0.4, 0.2, 0.1), jitter_p=0.8, grayscale_p=0.2)
+    return ViewConfig(blur_p=1.0, solarize_p=0.0, **base), ViewConfig(blur_p=0.1, solarize_p=0.2, **base)
+
+
+def _uniform(b: int, low: float, high: float, device) -> torch.Tensor:
+    return torch.rand(b, device=device) * (high - low) + low
+
+
+def crop_boxes(b: int, height: int, width: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), device=None) -> torch.Tensor:
+    """torchvision's RandomResizedCrop boxes for b images: (B, 4) float (top, left, h, w)."""
+    area = height * width
+    tries = 10
+    target = area * (torch.rand(b, tries, device=device) * (scale[1] - scale[0]) + scale[0])
+    log_r = torch.rand(b, tries, device=device) * (math.log(ratio[1]) - math.log(ratio[0])) + math.log(ratio[0])
+    aspect = log_r.exp()
+    w = (target * aspect).sqrt().round()
+    h = (target / aspect).sqrt().round()
+    valid = (w > 0) & (w <= width) & (h > 0) & (h <= height)
+    first = valid.float().argmax(1)
+    rows = torch.arange(b, device=device)
+    w, h = w[rows, first], h[rows, first]
+    ok = valid.any(1)
+    # fallback: the whole image (torchvision's centre crop at the clamped ratio; for square images the whole image)
+    in_ratio = width / height
+    fw = width if in_ratio <= ratio[1] else round(height * ratio[1])
+    fh = height if in_ratio >= ratio[0] else round(width / ratio[0])
+    w = torch.where(ok, w, torch.full_like(w, float(min(fw, width))))
+    h = torch.where(ok, h, torch.full_like(h, float(min(fh, height))))
+    top = (torch.rand(b, device=device) * (height - h + 1)).floor()
+    left = (torch.rand(b, device=device) * (width - w + 1)).floor()
+    top = torch.where(ok, top, ((height - h) / 2).floor())
+    left = torch.where(ok, left, ((width - w) / 2).floor())
+    return torch.stack([top, left, h, w], dim=1)
+
+
+def resized_crop(x: torch.Tensor, boxes: torch.Tensor, size: int, flip: torch.Tensor) -> torch.Tensor:
+    """Crop boxes (B, 4) out of x (B, C, H, W), resize to size x size, mirror where ``flip`` (B,) bool."""
+    b, _, height, width = x.shape
+    top, left, h, w = boxes.unbind(1)
+    sx = (w / width) * torch.where(flip, -1.0, 1.0)
+    sy = h / height
+    cx = (2 * left + w) / width - 1
+    cy = (2 * top + h) / height - 1
+    zeros = torch.zeros_like(sx)
+    theta = torch.stack([torch.stack([sx, zeros, cx], 1), torch.stack([zeros, sy, cy], 1)], 1)
+    grid = F.affine_grid(theta, (b, x.shape[1], size, size), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def grayscale(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) -> (B, 1, H, W) luma."""
+    w = torch.tensor(GRAY_WEIGHTS, device=x.device, dtype=x.dtype)
+    return torch.einsum("bchw,c->bhw", x, w)[:, None]
+
+
+def rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
+    r, g, b = x.unbind(1)
+    maxc, _ = x.max(1)
+    minc, _ = x.min(1)
+    delta = maxc - minc
+    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
+    s = torch.where(maxc > 0, delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)), torch.zeros_like(maxc))
+    rc, gc, bc = (maxc - r) / safe, (maxc - g) / safe, (maxc - b) / safe
+    h = torch.where(maxc == r, bc - gc, torch.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
+    h = torch.where(delta > 0, (h / 6.0) % 1.0, torch.zeros_like(h))
+    return torch.stack([h, s, maxc], 1)
+
+
+def hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
+    """Branch-free HSV -> RGB: channel n in (5, 3, 1) is v - v·s·clamp(min(k, 4 - k), 0, 1), k = (n + 6h) mod 6."""
+    h, s, v = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    n = torch.tensor([5.0, 3.0, 1.0], device=x.device, dtype=x.dtype)[None, :, None, None]
+    k = (n + 6.0 * h) % 6.0
+    return v - v * s * torch.minimum(k, 4.0 - k).clamp(0.0, 1.0)
+
+
+def color_jitter(x: torch.Tensor, strengths, apply: torch.Tensor) -> torch.Tensor:
+    """torchvision's ColorJitter with per-sample factors, applied where ``apply`` (B,) bool."""
+    b, device = len(x), x.device
+    brightness, contrast, saturation, hue = strengths
+    out = x
+    for op in torch.randperm(4).tolist():
+        if op == 0 and brightness:
+            f = _uniform(b, max(0.0, 1 - brightness), 1 + brightness, device)[:, None, None, None]
+            out = (out * f).clamp(0, 1)
+        elif op == 1 and contrast and x.shape[1] == 3:
+            f = _uniform(b, max(0.0, 1 - contrast), 1 + contrast, device)[:, None, None, None]
+            mean = grayscale(out).mean(dim=(1, 2, 3), keepdim=True)
+            out = (f * out + (1 - f) * mean).clamp(0, 1)
+        elif op == 2 and saturation and x.shape[1] == 3:
+            f = _uniform(b, max(0.0, 1 - saturation), 1 + saturation, device)[:, None, None, None]
+            out = (f * out + (1 - f) * grayscale(out)).clamp(0, 1)
+        elif op == 3 and hue and x.shape[1] == 3:
+            shift = _uniform(b, -hue, hue, device)[:, None, None]
+            hsv = rgb_to_hsv(out)
+            hsv = torch.stack([(hsv[:, 0] + shift) % 1.0, hsv[:, 1], hsv[:, 2]], 1)
+            out = hsv_to_rgb(hsv)
+    return torch.where(apply[:, None, None, None], out, x)
+
+
+def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, apply: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian blur with per-sample sigma (B,), kernel 10% of the side, where ``apply``."""
+    b, c, h, w = x.shape
+    k = max(3, int(0.1 * h) // 2 * 2 + 1)
+    offsets = torch.arange(k, device=x.device, dtype=x.dtype) - k // 2
+    kernel = torch.exp(-(offsets[None] ** 2) / (2 * sigma[:, None] ** 2))
+    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, 0)  # (B*C, k)
+    flat = x.reshape(1, b * c, h, w)
+    flat = F.conv2d(F.pad(flat, (k // 2, k // 2, 0, 0), mode="reflect"), kernel[:, None, None, :], groups=b * c)
+    flat = F.conv2d(F.pad(flat, (0, 0, k // 2, k // 2), mode="reflect"), kernel[:, None, :, None], groups=b * c)
+    return torch.where(apply[:, None, None, None], flat.view(b, c, h, w), x)
+
+
+def augment_views(x: torch.Tensor, config: ViewConfig, size: int = 0) -> torch.Tensor:
+    """One augmented view of every image: (B, C, H, W) in [0, 1] -> (B, C, size, size) (size 0: H)."""
+    if x.ndim != 4:
+        raise ValueError(f"images must have shape (B, C, H, W), got {tuple(x.shape)}")
+    b, c, h, w = x.shape
+    size = size or h
+    if min(h, w) < 8 or size < 8:
+        raise ValueError(f"images of {h}x{w} (output {size}) are too small for the augmentation pipeline (need >= 8 pixels)")
+    device = x.device
+    boxes = crop_boxes(b, h, w, (config.min_scale, config.max_scale), device=device)
+    flip = (torch.rand(b, device=device) < 0.5) if config.flip else torch.zeros(b, dtype=torch.bool, device=device)
+    out = resized_crop(x, boxes, size, flip)
+    if any(config.jitter) and config.jitter_p > 0:
+        out = color_jitter(out, config.jitter, torch.rand(b, device=device) < config.jitter_p)
+    if c == 3 and config.grayscale_p > 0:
+        gray = torch.rand(b, device=device) < config.grayscale_p
+        out = torch.where(gray[:, None, None, None], grayscale(out).expand_as(out), out)
+    if config.blur_p > 0 and size >= config.blur_min_size:
+        out = gaussian_blur(out, _uniform(b, 0.1, 2.0, device), torch.rand(b, device=device) < config.blur_p)
+    if config.solarize_p > 0:
+        sol = torch.rand(b, device=device) < config.solarize_p
+        out = torch.where(sol[:, None, None, None] & (out >= 0.5), 1.0 - out, out)
+    return out
+
+
+__all__ = ["ViewConfig", "augment_views", "byol_views", "color_jitter", "crop_boxes", "gaussian_blur", "grayscale",
+           "hsv_to_rgb", "moco_v1_views", "moco_v2_views", "resized_crop", "rgb_to_hsv", "simclr_views"]

@@ -1,0 +1,61 @@
+"""Bootstrap Your Own Latent (Grill et al. 2020).
+
+An online network (encoder, projector, predictor) predicts the projection
+of another view made by a target network that is an EMA of the online one
+(tau from 0.996 to 1 on a cosine schedule over training). The loss is the
+core's normalised MSE, symmetrised over the two views; the target gets no
+gradient (stop-gradient) and there are no negatives.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from multissl.heads import BYOLPredictionHead, BYOLProjectionHead
+from multissl.losses import byol_loss
+from multissl.momentum import cosine_schedule, momentum_copy, update_momentum
+
+from ..batch_augment import augment_views, byol_views
+from ..data import to_float
+from .base import PretextTask, ProbedTaskConfig
+
+
+@dataclass
+class BYOLConfig(ProbedTaskConfig):
+    proj_hidden: int = field(default=1024, metadata={"help": "hidden units of projector and predictor (4096 in the paper)"})
+    proj_out: int = field(default=256, metadata={"help": "projection size (256 in the paper)"})
+    tau_base: float = field(default=0.996, metadata={"help": "EMA momentum at the start"})
+    tau_end: float = field(default=1.0, metadata={"help": "EMA momentum at the end of training (cosine schedule)"})
+
+
+class BYOL(PretextTask):
+    name = "byol"
+
+    def __init__(self, config: BYOLConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
+        super().__init__(config, backbone, in_channels, num_classes)
+        d = self.encoder.out_dim
+        self.online = nn.ModuleDict({"encoder": self.encoder, "projector": BYOLProjectionHead(d, config.proj_hidden, config.proj_out)})
+        self.predictor = BYOLPredictionHead(config.proj_out, config.proj_hidden, config.proj_out)
+        self.target = momentum_copy(self.online)
+        self.views = byol_views()
+        self.register_buffer("tau", torch.tensor(config.tau_base))
+
+    def forward(self, batch):
+        x = to_float(batch[0])
+        if len(x) < 2:
+            raise ValueError(f"byol needs at least 2 images per batch (batch norm), got {len(x)}")
+        v1, v2 = augment_views(x, self.views[0]), augment_views(x, self.views[1])
+        features = self.online["encoder"].features(torch.cat([v1, v2]))
+        p1, p2 = self.predictor(self.online["projector"](features)).chunk(2)
+        with torch.no_grad():
+            z1, z2 = self.target["projector"](self.target["encoder"].features(torch.cat([v1, v2]))).chunk(2)
+        loss = byol_loss(p1, z2) + byol_loss(p2, z1)
+        metrics = {"tau": self.tau.detach().clone()}
+        return loss + self.online_probe_loss(features, batch, metrics), metrics
+
+    def after_optimizer_step(self, step: int, max_steps) -> None:
+        tau = cosine_schedule(step, max_steps, self.config.tau_base, self.config.tau_end) if max_steps else self.config.tau_base
+        self.tau.fill_(tau)
+        update_momentum(self.online, self.target, tau)

@@ -1,0 +1,85 @@
+"""Deep InfoMax (Hjelm et al. 2019).
+
+The encoder's last feature map gives M x M local features; a small network
+turns it into a global code. Local-global mutual information is maximised
+with the core's estimators (JSD by default, DV or InfoNCE): every local
+feature of an image is scored against the global codes of all images of the
+batch, its own being the positive pair (``beta``). Optional terms: global MI
+between the code and the whole feature map (``alpha``), and prior matching
+(``gamma``): a discriminator pushes the sigmoid-bounded codes towards a
+uniform prior, trained adversarially with the same optimiser.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+from multissl.heads import MLPHead
+from multissl.losses import MI_ESTIMATORS, local_global_mi_loss, mi_loss
+
+from .base import PretextTask, ProbedTaskConfig, detached_call
+
+
+@dataclass
+class DIMConfig(ProbedTaskConfig):
+    estimator: str = field(default="jsd", metadata={"help": "MI estimator", "choices": list(MI_ESTIMATORS)})
+    code_dim: int = field(default=64, metadata={"help": "size of the global code Y (64 in the paper)"})
+    score_dim: int = field(default=512, metadata={"help": "size of the space where local and global features are compared"})
+    alpha: float = field(default=0.0, metadata={"help": "weight of the global MI term"})
+    beta: float = field(default=1.0, metadata={"help": "weight of the local MI term"})
+    gamma: float = field(default=0.1, metadata={"help": "weight of the prior-matching term (0: off)"})
+
+
+class DeepInfoMax(PretextTask):
+    name = "dim"
+
+    def __init__(self, config: DIMConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
+        super().__init__(config, backbone, in_channels, num_classes)
+        if config.estimator not in MI_ESTIMATORS:
+            raise ValueError(f"estimator must be one of {MI_ESTIMATORS}, got {config.estimator!r}")
+        d, s = self.encoder.out_dim, config.score_dim
+        side = -(-image_size // self.encoder.output_stride)
+        self.to_code = MLPHead([d * side * side, 1024, config.code_dim], batch_norm=True)
+        self.local_proj = nn.Sequential(nn.Conv2d(d, s, 1), nn.ReLU(inplace=True), nn.Conv2d(s, s, 1))
+        self.global_proj = MLPHead([config.code_dim, s, s], batch_norm=False)
+        self.map_proj = MLPHead([d * side * side, s, s], batch_norm=False) if config.alpha else None
+        self.prior_critic = MLPHead([config.code_dim, 256, 1], batch_norm=False) if config.gamma else None
+
+    def code(self, fmap: torch.Tensor) -> torch.Tensor:
+        return self.to_code(fmap.flatten(1))
+
+    def forward(self, batch):
+        x = self.images(batch)
+        if len(x) < 2:
+            raise ValueError(f"dim needs at least 2 images per batch for negative pairs, got {len(x)}")
+        fmap = self.encoder.feature_map(x)
+        code = self.code(fmap)
+        local = rearrange(self.local_proj(fmap), "b s h w -> b (h w) s")
+        local_mi = local_global_mi_loss(local, self.global_proj(code), self.config.estimator)
+        loss = self.config.beta * local_mi
+        metrics = {"local_mi_loss": local_mi.detach()}
+        if self.map_proj is not None:
+            scores = self.map_proj(fmap.flatten(1)) @ self.global_proj(code).T
+            global_mi = mi_loss(scores, torch.arange(len(x), device=x.device), self.config.estimator)
+            loss = loss + self.config.alpha * global_mi
+            metrics["global_mi_loss"] = global_mi.detach()
+        if self.prior_critic is not None:
+            prior_loss, critic_loss = self._prior_terms(torch.sigmoid(code))
+            loss = loss + self.config.gamma * prior_loss + critic_loss
+            metrics.update(prior_loss=prior_loss.detach(), critic_loss=critic_loss.detach())
+        features = fmap.mean(dim=(2, 3))
+        return loss + self.online_probe_loss(features, batch, metrics), metrics
+
+    def _prior_terms(self, code: torch.Tensor):
+        """Encoder's adversarial loss (critic frozen) and the critic's loss (codes detached)."""
+        bce = F.binary_cross_entropy_with_logits
+        fooled = detached_call(self.prior_critic, code).squeeze(1)
+        encoder_loss = bce(fooled, torch.ones_like(fooled))
+        prior = torch.rand_like(code)
+        real, fake = self.prior_critic(prior).squeeze(1), self.prior_critic(code.detach()).squeeze(1)
+        critic_loss = bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
+        return encoder_loss, critic_loss
