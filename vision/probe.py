@@ -32,9 +32,9 @@ def task_features(task: PretextTask, images: torch.Tensor, pool: int = 1, batch_
 
 def probe_scores(train: torch.Tensor, y_train: torch.Tensor, test: torch.Tensor, y_test: torch.Tensor,
                  knn_k: int = 20, seed: int = 0) -> Dict[str, float]:
-    """``{"linear_acc", "knn_acc"}`` of (N, D) train/test features."""
+    """``{"linear_acc", "knn_acc"}`` of (N, D) train/test features (the probe's L2 penalty is chosen on held-out training data)."""
     return {
-        "linear_acc": linear_probe(train, y_train, test, y_test, seed=seed).accuracy,
+        "linear_acc": linear_probe(train, y_train, test, y_test, weight_decay="auto", seed=seed).accuracy,
         "knn_acc": knn_accuracy(train, y_train, test, y_test, k=knn_k),
     }
 

@@ -30,6 +30,22 @@ def test_linear_probe_reproduces_known_accuracy_on_label_noise():
     assert linear_probe(x[:400], y[:400], x[400:], y_test).accuracy == pytest.approx(0.8)
 
 
+def test_linear_probe_auto_weight_decay_is_chosen_on_held_out_training_data():
+    from multissl.evaluation import WEIGHT_DECAY_GRID, _select_weight_decay
+
+    x, y = _blobs(300, classes=3, dim=40, spread=3.0, seed=5)
+    chosen = _select_weight_decay(torch.from_numpy(x[:200]), torch.from_numpy(y[:200]), 200, 0)
+    # the choice is the best held-out accuracy over the grid, on the same 80/20 split
+    order = torch.randperm(200, generator=torch.Generator().manual_seed(0))
+    val, fit = order[:40].numpy(), order[40:].numpy()
+    held_out = [linear_probe(x[fit], y[fit], x[val], y[val], weight_decay=wd).accuracy for wd in WEIGHT_DECAY_GRID]
+    assert chosen == WEIGHT_DECAY_GRID[int(np.argmax(held_out))]
+    auto = linear_probe(x[:200], y[:200], x[200:], y[200:], weight_decay="auto")
+    assert auto == linear_probe(x[:200], y[:200], x[200:], y[200:], weight_decay=chosen)
+    with pytest.raises(ValueError, match="weight_decay must be >= 0 or 'auto'"):
+        linear_probe(x, y, x, y, weight_decay="best")
+
+
 def test_knn_matches_brute_force_majority_vote():
     x, y = _blobs(300, classes=3, spread=2.0, seed=3)
     pred = knn_classify(x[:200], y[:200], x[200:], k=5, temperature=1e6)  # ~uniform weights
