@@ -4,4 +4,4 @@ from _common import parse_args, train_and_probe
 from multissl.vision.tasks.cpc_v2 import CPCv2Config
 
 args = parse_args(__doc__)
-train_and_probe("cpc-v2", CPCv2Config(grid=7, patch_size=8, steps=3), args, batch_size=32)
+train_and_probe("cpc-v2", CPCv2Config(grid=7, patch_size=8, predict_steps=3), args, batch_size=32)

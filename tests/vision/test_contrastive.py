@@ -104,8 +104,8 @@ def test_cpc_v2_patches_overlap(tiny_backbone):
     p = task.patches(x)
     assert p.shape == (2, 5, 5, 3, 8, 8) and task.input_size == 24
     assert torch.equal(p[0, 0, 1, :, :, :4], p[0, 0, 0, :, :, 4:])  # neighbours share half a patch
-    with pytest.raises(ValueError, match="need grid >= 2 and 1 <= steps < grid"):
-        CPCv2(CPCv2Config(grid=3, steps=3), tiny_backbone, 3)
+    with pytest.raises(ValueError, match="need grid >= 2 and 1 <= predict_steps < grid"):
+        CPCv2(CPCv2Config(grid=3, predict_steps=3), tiny_backbone, 3)
     with pytest.raises(ValueError, match="patch_size must be at least 4"):
         CPCv2(CPCv2Config(patch_size=2), tiny_backbone, 3)
 

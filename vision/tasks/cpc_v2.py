@@ -4,7 +4,7 @@ Each image is cut into an overlapping grid of patches (``grid`` x ``grid``,
 e.g. 7 x 7 patches of 8 pixels with stride 4 on 32 x 32 images); every patch
 is augmented on its own and encoded by the shared encoder. A masked
 (PixelCNN-style) convolutional context network reads the grid top-down, so
-the context at row i sees rows <= i only, and for k = 1..``steps`` a linear
+the context at row i sees rows <= i only, and for k = 1..``predict_steps`` a linear
 predictor guesses the patch embedding k rows below from it. InfoNCE scores
 each prediction against every patch embedding of the batch (other patches of
 the image and of other images are the negatives). The representation of an
@@ -29,7 +29,7 @@ from .base import PretextTask, ProbedTaskConfig
 class CPCv2Config(ProbedTaskConfig):
     grid: int = field(default=7, metadata={"help": "patches per side (overlapping by half)"})
     patch_size: int = field(default=8, metadata={"help": "patch side in pixels (images are resized so the grid fits exactly)"})
-    steps: int = field(default=3, metadata={"help": "predict up to this many rows below"})
+    predict_steps: int = field(default=3, metadata={"help": "predict up to this many rows below"})
     context_layers: int = field(default=2, metadata={"help": "masked residual conv blocks of the context network"})
     temperature: float = field(default=1.0, metadata={"help": "divides the prediction scores"})
     patch_augment: bool = field(default=True, metadata={"help": "random flip and colour-channel dropping per patch"})
@@ -63,13 +63,13 @@ class CPCv2(PretextTask):
 
     def __init__(self, config: CPCv2Config, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
         super().__init__(config, backbone, in_channels, num_classes)
-        if config.grid < 2 or not 1 <= config.steps < config.grid:
-            raise ValueError(f"need grid >= 2 and 1 <= steps < grid, got grid={config.grid}, steps={config.steps}")
+        if config.grid < 2 or not 1 <= config.predict_steps < config.grid:
+            raise ValueError(f"need grid >= 2 and 1 <= predict_steps < grid, got grid={config.grid}, predict_steps={config.predict_steps}")
         if config.patch_size < 4:
             raise ValueError(f"patch_size must be at least 4 pixels, got {config.patch_size}")
         d = self.encoder.out_dim
         self.context = ContextNetwork(d, config.context_layers)
-        self.predictors = nn.ModuleList(nn.Conv2d(d, d, 1) for _ in range(config.steps))
+        self.predictors = nn.ModuleList(nn.Conv2d(d, d, 1) for _ in range(config.predict_steps))
 
     @property
     def stride(self) -> int:
