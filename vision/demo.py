@@ -51,7 +51,7 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
                            train=TrainConfig(epochs=1000, max_minutes=minutes, batch_size=128, seed=seed, output_dir=str(run_dir),
                                              verbose=False, checkpoint_every=0))
     task, random_task, _ = load_run(run_dir)
-    scores = evaluate(task, random_task, _subset(splits, 2000, 1000), pixels=True)
+    scores = evaluate(task, random_task, _subset(splits, 1000, 500) if quick else _subset(splits, 2000, 1000), pixels=True)
 
     photos = load_images("skimage", image_size=32, seed=seed)
     ce_dir = out_dir / "vision-context-encoder-run"

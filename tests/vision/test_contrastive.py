@@ -142,7 +142,7 @@ def test_loss_drops_on_a_tiny_dataset(name, tiny_backbone):
 
 @pytest.mark.slow
 def test_short_simclr_run_improves_knn_over_random_init(shared_data):
-    """80 SimCLR steps on half the CIFAR-10 subset lift kNN accuracy clearly above the random initialisation.
+    """60 SimCLR steps on a quarter of the CIFAR-10 subset lift kNN accuracy clearly above the random initialisation.
 
     (On small synthetic image sets the random-init kNN baseline is already
     high and 80 steps do not beat it reliably; real images are the honest test.)
@@ -154,13 +154,13 @@ def test_short_simclr_run_improves_knn_over_random_init(shared_data):
     from multissl.vision.training import OptimConfig, train_task
 
     s = load_images(str(shared_data / "cifar10-subset.npz"))
-    splits = ImageSplits(s.x_train[::2], s.y_train[::2], s.x_test[::2], s.y_test[::2], s.classes)
+    splits = ImageSplits(s.x_train[::4], s.y_train[::4], s.x_test[::2], s.y_test[::2], s.classes)
     backbone = BackboneConfig(arch="resnet10", width=8)
     config = TASKS["simclr"].config(proj_hidden=64)
     torch.manual_seed(0)
     random_task = build_task("simclr", config, backbone, 3, 32)
     task, _ = train_task("simclr", splits, config, backbone, OptimConfig(lr=3e-3, warmup_steps=10),
-                         TrainConfig(steps=80, batch_size=128, seed=0, verbose=False))
+                         TrainConfig(steps=60, batch_size=128, seed=0, verbose=False))
 
     def knn(model):
         return knn_accuracy(task_features(model, splits.x_train), splits.y_train, task_features(model, splits.x_test), splits.y_test)

@@ -21,14 +21,14 @@ FAST_CONFIGS = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(TASKS))
+@pytest.mark.parametrize("name", sorted(FAST_CONFIGS))
 def test_loss_drops_on_a_tiny_batch(name, images, tiny_backbone):
     torch.manual_seed(0)
     spec = TASKS[name]
     task = build_task(name, spec.config(augment=False, **FAST_CONFIGS[name]), tiny_backbone, 3, 32)
     opt = torch.optim.Adam(task.parameters(), lr=3e-3)
     losses = []
-    for step in range(40):
+    for step in range(30):
         torch.manual_seed(step % 4)  # a few fixed draws of the random geometry, so the batch can be fit
         loss, metrics = task((images, torch.zeros(16)))
         opt.zero_grad()
