@@ -142,13 +142,16 @@ class Word2Vec:
 
     # ---------------------------------------------------------------- training
     def train(self, sentences: Optional[Iterable[Sequence[str]]] = None, corpus_file: Optional[PathLike] = None,
-              epochs: Optional[int] = None, total_words: Optional[int] = None) -> "Word2Vec":
+              epochs: Optional[int] = None, total_words: Optional[int] = None,
+              max_minutes: Optional[float] = None) -> "Word2Vec":
         """Train for ``epochs`` (default: the model's) passes over the corpus.
 
         Without a corpus, continues an interrupted ``train`` call (the corpus is
         remembered when it was a file or an in-memory iterable). ``total_words``
         sets the words per epoch for the learning-rate schedule (default: the
-        vocabulary's count of in-vocabulary tokens).
+        vocabulary's count of in-vocabulary tokens). ``max_minutes`` is a
+        wall-clock budget: training stops cleanly when it is spent (the state
+        is kept, so a later ``train()`` continues; ``self.stopped_early`` says so).
         """
         if self.vocab is None:
             raise ValueError("call build_vocab() before train() (or pass the corpus to Word2Vec(...))")
@@ -173,14 +176,23 @@ class Word2Vec:
         self._last_sentences = sentences
         corpus = corpus_sentences(sentences, corpus_file, self.config.errors, self.config.max_sentence_length)
         self._call("on_train_begin")
+        self.stopped_early = False
         if self.config.backend == "torch":
             from .torch_backend import train_torch
 
-            train_torch(self, corpus)
+            result = train_torch(self, corpus, max_minutes=max_minutes)
+            self.stopped_early = result.stop_reason == "time"
+            self.state = None  # the torch backend resumes through the engine's checkpoints, not mid-epoch here
         else:
-            self._train_numba(corpus)
+            deadline = None if max_minutes is None else time.perf_counter() + 60.0 * max_minutes
+            self.stopped_early = self._train_numba(corpus, deadline)
+        self.wv._normed = None
+        if self.stopped_early:
+            self._say("stopped by the time budget; call train() again to continue")
+            return self
         self.state = None
         self._last_sentences = None
+        self.wv._normed = None
         self._call("on_train_end")
         return self
 
@@ -189,7 +201,7 @@ class Word2Vec:
             return self.state.get("corpus_file") == str(corpus_file)
         return sentences is getattr(self, "_last_sentences", None)
 
-    def _train_numba(self, corpus) -> None:
+    def _train_numba(self, corpus, deadline: Optional[float] = None) -> bool:
         from tqdm.auto import tqdm
 
         from .kernels import NUM_STATS, chunk_key, train_chunk
@@ -229,6 +241,7 @@ class Word2Vec:
         cache = _ChunkCache() if st["epochs"] - st["epoch"] > 1 else None
         pending = 0
         interrupted: Optional[BaseException] = None
+        out_of_time = False
 
         def collect(block: bool) -> None:
             nonlocal pending
@@ -261,6 +274,9 @@ class Word2Vec:
                 for index, (ids, n_words) in enumerate(source):
                     if index < st["chunk"]:
                         continue
+                    if deadline is not None and time.perf_counter() > deadline:
+                        out_of_time = True
+                        break
                     key = np.uint64(chunk_key(seed_key, np.uint64(self.epochs_trained + epoch), np.uint64(index)))
                     jobs.put((index, ids, st["position"], key))
                     pending += 1
@@ -269,9 +285,11 @@ class Word2Vec:
                     collect(block=False)
                 while pending:
                     collect(block=True)
+                st["epoch_seconds"] += time.perf_counter() - started
+                if out_of_time:
+                    break
                 if cache is not None:
                     cache.complete = True
-                st["epoch_seconds"] += time.perf_counter() - started
                 self._end_epoch()
         except BaseException as err:
             interrupted = err
@@ -294,6 +312,7 @@ class Word2Vec:
                     f"training interrupted in epoch {st['epoch'] + 1}/{st['epochs']} after {st['position']} words; "
                     "call train() again to continue", RuntimeWarning, stacklevel=3)
             raise interrupted
+        return out_of_time
 
     def _end_epoch(self) -> None:
         st = self.state
