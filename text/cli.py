@@ -103,6 +103,7 @@ def _eval(args) -> int:
         r = evaluate_word_pairs(kv, path)
         print(f"| {Path(path).name} | {r.spearman:.4f} | {r.pearson:.4f} | {r.pairs} | {r.oov_ratio:.4f} |")
         stem = Path(path).stem.split(".")[0].lower()
+        stem = {"wordsim353": "ws353"}.get(stem, stem)
         scores[f"{stem}_spearman"] = r.spearman
         scores[f"{stem}_pearson"] = r.pearson
         scores[f"{stem}_oov_ratio"] = r.oov_ratio

@@ -36,7 +36,7 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     sentences = lee_sentences()
-    epochs = 10 if quick else 20
+    epochs = 20 if quick else 40
     started = time.perf_counter()
     model = Word2Vec(sentences, vector_size=64, window=5, min_count=3, epochs=epochs, sg=1, workers=2,
                      seed=seed + 1, verbose=False)

@@ -179,7 +179,7 @@ class KeyedVectors:
         """A ``gensim.models.KeyedVectors`` with the same words, vectors (and counts)."""
         from gensim.models import KeyedVectors as GensimKV
 
-        kv = GensimKV(self.vector_size, count=len(self), dtype=np.float32)
+        kv = GensimKV(self.vector_size, count=0, dtype=np.float32)
         kv.add_vectors(self.index_to_key, self.vectors)
         if self.counts is not None:
             for i, word in enumerate(self.index_to_key):

@@ -197,9 +197,12 @@ class Word2Vec:
         return self
 
     def _same_corpus(self, sentences, corpus_file) -> bool:
+        """Whether an unfinished training may continue on this corpus (not known to be another one)."""
         if corpus_file is not None:
             return self.state.get("corpus_file") == str(corpus_file)
-        return sentences is getattr(self, "_last_sentences", None)
+        if self.state.get("corpus_file") is not None:
+            return False
+        return self._last_sentences is None or sentences is self._last_sentences
 
     def _train_numba(self, corpus, deadline: Optional[float] = None) -> bool:
         from tqdm.auto import tqdm
@@ -277,7 +280,7 @@ class Word2Vec:
                     if deadline is not None and time.perf_counter() > deadline:
                         out_of_time = True
                         break
-                    key = np.uint64(chunk_key(seed_key, np.uint64(self.epochs_trained + epoch), np.uint64(index)))
+                    key = np.uint64(chunk_key(seed_key, np.uint64(self.epochs_trained), np.uint64(index)))
                     jobs.put((index, ids, st["position"], key))
                     pending += 1
                     st["chunk"] = index + 1

@@ -13,12 +13,12 @@ def lee():
 
 @pytest.fixture(scope="session")
 def lee_sg(lee):
-    return Word2Vec(lee, vector_size=50, min_count=2, epochs=10, sg=1, workers=2, seed=3, verbose=False)
+    return Word2Vec(lee, vector_size=64, min_count=3, epochs=20, sg=1, workers=2, seed=3, verbose=False)
 
 
 @pytest.fixture(scope="session")
 def lee_cbow(lee):
-    return Word2Vec(lee, vector_size=50, min_count=2, epochs=20, sg=0, alpha=0.05, workers=2, seed=3, verbose=False)
+    return Word2Vec(lee, vector_size=64, min_count=3, epochs=20, sg=0, alpha=0.05, workers=2, seed=3, verbose=False)
 
 
 @pytest.fixture
@@ -26,3 +26,11 @@ def toy_corpus():
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(30)]
     return [[words[j] for j in rng.integers(0, 30, 12)] for _ in range(60)]
+
+
+@pytest.fixture
+def topic_corpus():
+    """Two topics whose words co-occur only within their topic."""
+    rng = np.random.default_rng(0)
+    a, b = [f"a{i}" for i in range(10)], [f"b{i}" for i in range(10)]
+    return [[t[j] for j in rng.integers(0, 10, 8)] for t in (a, b) * 40]
