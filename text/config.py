@@ -38,6 +38,7 @@ class Word2VecConfig:
     backend: str = field(default="numba", metadata={"help": "numba (CPU, Hogwild threads) or torch (GPU/CPU)", "choices": BACKENDS})
     cbow_mean: int = field(default=1, metadata={"help": "CBOW: 1 uses the mean of the context vectors, 0 their sum", "choices": (0, 1)})
     shared_negatives: bool = field(default=True, metadata={"help": "skip-gram: one set of negatives per window, updates as matrix products (pWord2Vec)"})
+    interleave: bool = field(default=True, metadata={"help": "threads train on `workers` distant parts of the corpus at once, as word2vec.c's threads do (the corpus is encoded to a temporary file first)"})
     compute_loss: bool = field(default=True, metadata={"help": "accumulate the exact training loss per epoch"})
     max_sentence_length: int = field(default=10_000, metadata={"help": "longer sentences are split (never truncated)"})
     chunk_words: int = field(default=50_000, metadata={"help": "tokens per job handed to a training thread"})

@@ -43,7 +43,7 @@ class _Embeddings(nn.Module):
             if init is not None:
                 self.inputs.weight.copy_(torch.from_numpy(init))
             else:
-                self.inputs.weight.uniform_(-0.5 / dim, 0.5 / dim)
+                self.inputs.weight.uniform_(-1.0 / dim, 1.0 / dim)
             self.outputs.weight.zero_()
         self.register_buffer("loss_sum", torch.zeros((), dtype=torch.float64), persistent=False)
         self.register_buffer("examples", torch.zeros((), dtype=torch.float64), persistent=False)

@@ -117,7 +117,8 @@ class Word2Vec:
     def _init_weights(self) -> None:
         cfg, v = self.config, len(self.vocab)
         rng = np.random.default_rng(cfg.seed)
-        syn0 = ((rng.random((v, cfg.vector_size), dtype=np.float32) - 0.5) / cfg.vector_size).astype(np.float32)
+        # U[-1, 1) / D as gensim 4 (word2vec.c uses half that range; the wider one trains CBOW better)
+        syn0 = ((rng.random((v, cfg.vector_size), dtype=np.float32) * 2.0 - 1.0) / cfg.vector_size).astype(np.float32)
         self.wv = KeyedVectors(self.vocab.words, syn0, self.vocab.counts)
         self.syn1neg = np.zeros((v if cfg.negative else 0, cfg.vector_size), np.float32)
         self.syn1 = np.zeros((v if cfg.hs else 0, cfg.vector_size), np.float32)
@@ -241,7 +242,13 @@ class Word2Vec:
         total = int(st["total_words"])
         bar = tqdm(total=total, initial=min(st["position"], total), unit="word", unit_scale=True,
                    disable=None if cfg.verbose else True, desc="word2vec", smoothing=0.1)
-        cache = _ChunkCache() if st["epochs"] - st["epoch"] > 1 else None
+        interleave = cfg.interleave and workers > 1
+        cache = _ChunkCache() if (st["epochs"] - st["epoch"] > 1 or interleave) else None
+        if cache is not None and interleave:
+            # encode the whole corpus once, so that every epoch can be read in interleaved order
+            for _ in self._encoded(corpus, cache):
+                pass
+            cache.complete = True
         pending = 0
         interrupted: Optional[BaseException] = None
         out_of_time = False
@@ -273,7 +280,10 @@ class Word2Vec:
                 if st["chunk"] == 0:
                     self._call("on_epoch_begin")
                 started = time.perf_counter()
-                source = cache.replay() if cache is not None and cache.complete else self._encoded(corpus, cache)
+                if cache is not None and cache.complete:
+                    source = cache.replay(_interleaved(len(cache.sizes), workers if interleave else 1))
+                else:
+                    source = self._encoded(corpus, cache)
                 for index, (ids, n_words) in enumerate(source):
                     if index < st["chunk"]:
                         continue
@@ -429,10 +439,13 @@ class _ChunkCache:
         ids.astype(np.int32, copy=False).tofile(self.file)
         self.sizes.append((len(ids), n_words))
 
-    def replay(self) -> Iterator[Tuple[np.ndarray, int]]:
+    def replay(self, order: Optional[Sequence[int]] = None) -> Iterator[Tuple[np.ndarray, int]]:
+        """The cached chunks, in ``order`` (default: as written)."""
         self.file.flush()
-        self.file.seek(0)
-        for length, n_words in self.sizes:
+        offsets = np.concatenate([[0], np.cumsum([length for length, _ in self.sizes])]) * 4
+        for i in (range(len(self.sizes)) if order is None else order):
+            length, n_words = self.sizes[i]
+            self.file.seek(int(offsets[i]))
             yield np.fromfile(self.file, np.int32, length), n_words
 
     def close(self) -> None:
@@ -441,6 +454,23 @@ class _ChunkCache:
             os.unlink(self.path)
         except OSError:
             pass
+
+
+def _interleaved(num_chunks: int, parts: int) -> List[int]:
+    """Chunk order that alternates between ``parts`` contiguous parts of the corpus.
+
+    With ``parts`` = workers, the threads train on distant parts of the corpus
+    at the same time, as word2vec.c's threads (each reads its own slice of the
+    file) and gensim's ``corpus_file`` mode do; on a sorted corpus (a
+    dictionary, a Wikipedia dump by title) this matters for quality.
+    """
+    bounds = np.linspace(0, num_chunks, parts + 1).astype(int)
+    order: List[int] = []
+    for k in range(int(np.max(np.diff(bounds))) if num_chunks else 0):
+        for p in range(parts):
+            if bounds[p] + k < bounds[p + 1]:
+                order.append(int(bounds[p] + k))
+    return order
 
 
 __all__ = ["Word2Vec"]
