@@ -163,3 +163,19 @@ def test_long_sentences_are_split_not_truncated():
     assert model.vocab.total_words == 25_000 and model.vocab.num_sentences == 3
     model.train([words])
     assert model.training_log[0]["words"] == 25_000
+
+
+def test_interleaved_chunk_order_covers_every_chunk_once():
+    from multissl.text.word2vec import _interleaved
+
+    for n, parts in [(7, 2), (10, 3), (1, 4), (0, 2), (5, 1)]:
+        order = _interleaved(n, parts)
+        assert sorted(order) == list(range(n))
+    assert _interleaved(6, 2) == [0, 3, 1, 4, 2, 5]
+    assert _interleaved(4, 1) == [0, 1, 2, 3]
+
+
+def test_interleave_off_trains_in_corpus_order(toy_corpus):
+    kwargs = dict(vector_size=8, min_count=1, epochs=2, workers=2, verbose=False, chunk_words=100, interleave=False)
+    model = Word2Vec(toy_corpus, **kwargs)
+    assert len(model.training_log) == 2 and model.training_log[0]["words"] == sum(map(len, toy_corpus))
