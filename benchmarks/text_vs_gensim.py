@@ -24,9 +24,10 @@ most frequent words, Spearman on WordSim-353 and SimLex-999, all computed by
 multissl.text.evaluate for every trainer (equal to gensim's own evaluation,
 tests/text/test_evaluate.py).
 
-Targets (multissl-numba vs gensim, the mean over repeats): words/s >= 1.0x the
-faster gensim mode, for skip-gram and CBOW; analogy accuracy >= gensim - 0.01;
-Spearman >= gensim - 0.02; peak RSS <= 1.5x gensim's.
+Targets (multissl-numba, mean over its repeats): words/s >= 1.0x the faster
+gensim mode, for skip-gram and CBOW; against gensim's mean over all its runs
+(both modes): analogy accuracy >= gensim - 0.01, Spearman >= gensim - 0.02,
+peak RSS <= 1.5x gensim's.
 Prints a markdown table and writes benchmarks/results/text_vs_gensim.json.
 """
 from __future__ import annotations
@@ -155,10 +156,15 @@ def summarise(results, sg):
 
 def check_targets(summary):
     by = {r["trainer"]: r for r in summary}
-    ours, gensim = by.get("multissl-numba"), by.get("gensim")
-    if not ours or not gensim:
+    ours = by.get("multissl-numba")
+    modes = [r for t, r in by.items() if t.startswith("gensim")]
+    if not ours or not modes:
         return []
-    fastest = max(r["words_per_s"] for t, r in by.items() if t.startswith("gensim"))
+    fastest = max(r["words_per_s"] for r in modes)
+    # quality and memory: gensim's mean over all its runs (both modes), weighted by runs
+    runs = sum(r["runs"] for r in modes)
+    gensim = {k: sum(r[k] * r["runs"] for r in modes) / runs
+              for k in ("analogy_accuracy", "ws353_spearman", "simlex999_spearman", "peak_rss_mb")}
     kind = summary[0]["model"]
     checks = [
         (f"{kind}: words/s >= 1.0x fastest gensim", ours["words_per_s"] / fastest, ">= 1.0", ours["words_per_s"] >= fastest),

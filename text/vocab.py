@@ -1,7 +1,7 @@
 """Vocabulary: word counts, pruning, the Huffman tree, and corpus encoding.
 
-The words are sorted by count, most frequent first, ties in order of first
-appearance (as gensim does), so index 0 is the most frequent word.
+The words are sorted by count, most frequent first, with ties in gensim 4's
+order, so a corpus gives the same ``index_to_key`` here and in gensim.
 """
 from __future__ import annotations
 
@@ -79,13 +79,15 @@ class Vocab:
                 f"no word reaches min_count={min_count} (the most frequent, {top[0]!r}, occurs {top[1]} times in "
                 f"{total} tokens); lower min_count or use a larger corpus"
             )
-        kept.sort(key=lambda wc: -wc[1])  # stable: ties keep first-appearance order
         if max_final_vocab is not None and len(kept) > max_final_vocab:
-            threshold = kept[max_final_vocab][1] + 1
+            threshold = sorted((c for _, c in kept), reverse=True)[max_final_vocab] + 1
             kept = [(w, c) for w, c in kept if c >= threshold]
-        words = [w for w, _ in kept]
         counts = np.fromiter((c for _, c in kept), np.int64, len(kept))
-        return cls(words, counts, total, num_sentences)
+        # most frequent first, ties in reverse order of first appearance: gensim 4's
+        # order, so the two give the same index_to_key (and restrict_vocab the same words)
+        order = np.lexsort((-np.arange(len(counts)), -counts))
+        words = [kept[i][0] for i in order]
+        return cls(words, counts[order], total, num_sentences)
 
 
 def encode_chunks(sentences: Iterable[Sequence[str]], key_to_index: Dict[str, int],

@@ -179,3 +179,14 @@ def test_interleave_off_trains_in_corpus_order(toy_corpus):
     kwargs = dict(vector_size=8, min_count=1, epochs=2, workers=2, verbose=False, chunk_words=100, interleave=False)
     model = Word2Vec(toy_corpus, **kwargs)
     assert len(model.training_log) == 2 and model.training_log[0]["words"] == sum(map(len, toy_corpus))
+
+
+def test_vocabulary_order_equals_gensims(lee):
+    from gensim.models import Word2Vec as GensimWord2Vec
+
+    ours = Word2Vec(min_count=3, verbose=False).build_vocab(lee)
+    theirs = GensimWord2Vec(min_count=3, vector_size=8)
+    theirs.build_vocab(lee)
+    assert ours.wv.index_to_key == list(theirs.wv.index_to_key)
+    assert ours.vocab.total_words == theirs.corpus_total_words
+    assert [ours.vocab.counts[i] for i in range(20)] == [theirs.wv.get_vecattr(w, "count") for w in theirs.wv.index_to_key[:20]]
