@@ -22,8 +22,10 @@ def test_skipgram_lee_sanity_like_gensim(lee_sg):
 def test_beats_random_vectors_by_a_margin(fixture, request):
     model = request.getfixturevalue(fixture)
     ws = evaluate_word_pairs(model.wv, gensim_datapath("wordsim353.tsv")).spearman
-    ws_random = evaluate_word_pairs(_random_like(model.wv), gensim_datapath("wordsim353.tsv")).spearman
-    assert ws > ws_random + 0.05
+    # random vectors: the mean over several draws (one draw on 130 pairs is noisy)
+    ws_random = np.mean([evaluate_word_pairs(_random_like(model.wv, s), gensim_datapath("wordsim353.tsv")).spearman
+                         for s in range(5)])
+    assert ws > ws_random + 0.1
     # topical neighbours: related words are far closer than in random vectors
     pairs = [("palestinian", "israeli"), ("fire", "fires"), ("police", "officers"), ("afghanistan", "taliban")]
     trained = np.mean([model.wv.similarity(a, b) for a, b in pairs])
