@@ -1,6 +1,6 @@
 """word2vec: numba vs torch backend at equal training, on gensim's Lee corpus.
 
-    python benchmarks/text_backends.py [--epochs 10]
+    python benchmarks/text_backends.py [--epochs 30]
 
 The main benchmark (text_vs_gensim.py) can give the torch backend only a
 time budget on CPU; this one trains both backends fully on a small corpus
@@ -26,7 +26,7 @@ from common import markdown_table, write_json  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
 
