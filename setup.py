@@ -55,7 +55,7 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "dev": ["pytest>=7", "pytest-timeout>=2", "psutil>=5"],
+        "dev": ["pytest>=7", "pytest-timeout>=2", "psutil>=5", "wheel>=0.38"],
     },
     entry_points={"console_scripts": ["multissl=multissl.cli:main"]},
     classifiers=[

@@ -1,0 +1,72 @@
+"""Bad input fails early with a clear message."""
+import bz2
+import gzip
+
+import pytest
+
+from multissl.text import LineCorpus, Word2Vec
+
+
+def test_empty_corpus():
+    with pytest.raises(ValueError, match="empty"):
+        Word2Vec([[], []], min_count=1, verbose=False)
+
+
+def test_no_word_reaches_min_count():
+    with pytest.raises(ValueError, match=r"no word reaches min_count=5 \(the most frequent, 'a', occurs 2 times"):
+        Word2Vec([["a", "b", "a"]], min_count=5, verbose=False)
+
+
+def test_non_utf8_names_file_and_line(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(b"hello world\nfine line\nbad \xff byte\n")
+    with pytest.raises(ValueError, match=r"corpus.txt, line 3: byte 0xff at column 5 is not valid UTF-8"):
+        Word2Vec(corpus_file=path, min_count=1, verbose=False)
+    model = Word2Vec(corpus_file=path, min_count=1, errors="replace", epochs=1, verbose=False)
+    assert "\ufffd" in model.wv
+
+
+def test_compressed_corpus_files(tmp_path):
+    text = b"a b c\nb c d\n"
+    (tmp_path / "c.gz").write_bytes(gzip.compress(text))
+    (tmp_path / "c.bz2").write_bytes(bz2.compress(text))
+    for name in ("c.gz", "c.bz2"):
+        assert list(LineCorpus(tmp_path / name)) == [["a", "b", "c"], ["b", "c", "d"]]
+
+
+@pytest.mark.parametrize("param, value", [("vector_size", 0), ("vector_size", -3), ("window", 0), ("epochs", 0),
+                                          ("workers", 0), ("min_count", 0)])
+def test_bad_hyperparameters(param, value):
+    with pytest.raises(ValueError, match=f"{param} must be a positive integer, got {value}"):
+        Word2Vec(**{param: value})
+
+
+def test_other_bad_parameters(tmp_path):
+    with pytest.raises(ValueError, match="hierarchical softmax"):
+        Word2Vec(negative=0, hs=0)
+    with pytest.raises(ValueError, match="backend"):
+        Word2Vec(backend="jax")
+    with pytest.raises(TypeError, match="unknown Word2Vec parameter"):
+        Word2Vec(size=100)
+    with pytest.raises(ValueError, match="exactly one"):
+        Word2Vec(min_count=1).build_vocab()
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Word2Vec(corpus_file=tmp_path / "nope.txt")
+    with pytest.raises(ValueError, match="build_vocab"):
+        Word2Vec().train([["a"]])
+
+
+def test_sentences_must_be_token_lists():
+    with pytest.raises(ValueError, match="sentence 1 is a str"):
+        Word2Vec([["a", "b"], "c d e"], min_count=1, verbose=False)
+    with pytest.raises(ValueError, match="sentence 0, token 1 is a int"):
+        Word2Vec([["a", 3]], min_count=1, verbose=False)
+    with pytest.raises(ValueError, match="one-shot iterator"):
+        Word2Vec((s for s in [["a", "b"]]), min_count=1, verbose=False)
+
+
+def test_bad_model_file(tmp_path):
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a multissl Word2Vec model file"):
+        Word2Vec.load(path)

@@ -1,0 +1,162 @@
+"""The numba kernels against a naive numpy reference on toy examples.
+
+Randomness is pinned: window=1 (the reduced window is always 1), sample=0
+(every word kept) and a noise distribution with all its mass on one word, so
+the kernel's updates are fully determined and can be recomputed in numpy.
+"""
+import numpy as np
+import pytest
+
+from multissl.sampling import AliasSampler
+from multissl.text.kernels import NUM_STATS, train_chunk
+from multissl.text.vocab import huffman_tree
+
+V, D, NOISE = 5, 8, 4
+
+
+def _setup(seed=0):
+    rng = np.random.default_rng(seed)
+    syn0 = (rng.standard_normal((V, D)) * 0.3).astype(np.float32)
+    syn1 = (rng.standard_normal((V, D)) * 0.3).astype(np.float32)
+    weights = np.zeros(V)
+    weights[NOISE] = 1.0
+    table = AliasSampler(weights, seed=0).table
+    keep = np.full(V, 2**32, np.uint64)
+    return syn0, syn1, table, keep
+
+
+def _run(ids, syn0, syn1neg, syn1, keep, table, sg, hs=0, negative=2, shared=True, counts=None):
+    if hs:
+        codes, points, lengths = huffman_tree(counts)
+    else:
+        codes, points, lengths = np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32), np.zeros(1, np.int32)
+    stats = np.zeros(NUM_STATS)
+    train_chunk(np.array(ids, np.int32), syn0, syn1neg, syn1, keep, table, codes, points, lengths, sg, hs, negative,
+                1, shared, 1, 0.1, 0.1, 0.0, 1e9, np.uint64(7), True, stats)
+    return stats
+
+
+def _sig(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softplus(x):
+    return np.log1p(np.exp(x))
+
+
+def ref_ns_update(h, syn1neg, targets, labels, alpha):
+    """Sequential word2vec.c update of output rows; returns (input gradient, loss)."""
+    neu1e = np.zeros_like(h)
+    loss = 0.0
+    for t, label in zip(targets, labels):
+        f = h @ syn1neg[t]
+        loss += _softplus(-f) if label else _softplus(f)
+        g = (label - _sig(f)) * alpha
+        neu1e += g * syn1neg[t]
+        syn1neg[t] += g * h
+    return neu1e, loss
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_skipgram_negative_sampling_step_matches_numpy(shared):
+    syn0, syn1neg, table, keep = _setup()
+    ref0, ref1 = syn0.astype(np.float64), syn1neg.astype(np.float64)
+    sentence, alpha, negative = [0, 1, 2], 0.1, 2
+    total_loss = 0.0
+    for i, center in enumerate(sentence):
+        contexts = [sentence[j] for j in (i - 1, i + 1) if 0 <= j < len(sentence)]
+        targets, labels = [center] + [NOISE] * negative, [1] + [0] * negative
+        if shared:  # all logits from the vectors before this window's update
+            grads = np.array([[(lab - _sig(ref0[c] @ ref1[t])) * alpha for t, lab in zip(targets, labels)] for c in contexts])
+            total_loss += sum(_softplus(-ref0[c] @ ref1[t]) if lab else _softplus(ref0[c] @ ref1[t])
+                              for c in contexts for t, lab in zip(targets, labels))
+            d_in = grads @ ref1[targets]
+            d_out = grads.T @ ref0[contexts]
+            for k, t in enumerate(targets):
+                ref1[t] += d_out[k]
+            for m, c in enumerate(contexts):
+                ref0[c] += d_in[m]
+        else:
+            for c in contexts:
+                neu1e, loss = ref_ns_update(ref0[c].copy(), ref1, targets, labels, alpha)
+                ref0[c] += neu1e
+                total_loss += loss
+    stats = _run(sentence + [-1], syn0, syn1neg, np.zeros((1, D), np.float32), keep, table, sg=1, shared=shared)
+    np.testing.assert_allclose(syn0, ref0, atol=1e-5)
+    np.testing.assert_allclose(syn1neg, ref1, atol=1e-5)
+    assert stats[0] == pytest.approx(total_loss, rel=1e-5)
+    assert stats[1] == 4  # (context, centre) pairs
+    assert stats[2] == stats[3] == 3
+
+
+def test_cbow_negative_sampling_step_matches_numpy():
+    syn0, syn1neg, table, keep = _setup(1)
+    ref0, ref1 = syn0.astype(np.float64), syn1neg.astype(np.float64)
+    sentence, alpha, negative = [0, 1, 2, 3], 0.1, 2
+    total_loss = 0.0
+    for i, center in enumerate(sentence):
+        contexts = [sentence[j] for j in (i - 1, i + 1) if 0 <= j < len(sentence)]
+        h = ref0[contexts].mean(0)
+        neu1e, loss = ref_ns_update(h, ref1, [center] + [NOISE] * negative, [1] + [0] * negative, alpha)
+        total_loss += loss
+        for c in contexts:
+            ref0[c] += neu1e
+    stats = _run(sentence + [-1], syn0, syn1neg, np.zeros((1, D), np.float32), keep, table, sg=0)
+    np.testing.assert_allclose(syn0, ref0, atol=1e-5)
+    np.testing.assert_allclose(syn1neg, ref1, atol=1e-5)
+    assert stats[0] == pytest.approx(total_loss, rel=1e-5)
+    assert stats[1] == 4  # centre words
+
+
+def test_skipgram_hierarchical_softmax_step_matches_numpy():
+    syn0, _, table, keep = _setup(2)
+    syn1 = np.zeros((V, D), np.float32)
+    syn1[:] = np.random.default_rng(5).standard_normal((V, D)) * 0.3
+    counts = np.array([10, 6, 4, 3, 1])
+    codes, points, lengths = huffman_tree(counts)
+    ref0, ref1 = syn0.astype(np.float64), syn1.astype(np.float64)
+    sentence, alpha = [0, 3, 1], 0.1
+    total_loss = 0.0
+    for i, center in enumerate(sentence):
+        for j in (i - 1, i + 1):
+            if not 0 <= j < len(sentence):
+                continue
+            h = ref0[sentence[j]].copy()
+            neu1e = np.zeros(D)
+            for p in range(lengths[center]):
+                node, code = points[center, p], int(codes[center, p])
+                f = h @ ref1[node]
+                total_loss += _softplus(-(1 - 2 * code) * f)
+                g = (1 - code - _sig(f)) * alpha
+                neu1e += g * ref1[node]
+                ref1[node] += g * h
+            ref0[sentence[j]] += neu1e
+    stats = _run(sentence + [-1], syn0, np.zeros((1, D), np.float32), syn1, keep, table, sg=1, hs=1, negative=0,
+                 counts=counts)
+    np.testing.assert_allclose(syn0, ref0, atol=1e-5)
+    np.testing.assert_allclose(syn1, ref1, atol=1e-5)
+    assert stats[0] == pytest.approx(total_loss, rel=1e-5)
+
+
+def test_huffman_tree_is_an_optimal_prefix_code():
+    import heapq
+
+    counts = np.array([50, 30, 20, 10, 10, 5, 3, 1])
+    codes, points, lengths = huffman_tree(counts)
+    words = ["".join(str(b) for b in codes[w, : lengths[w]]) for w in range(len(counts))]
+    assert len(set(words)) == len(words)
+    for a in words:
+        for b in words:
+            assert a == b or not b.startswith(a)  # prefix-free
+    assert sum(2.0 ** -len(w) for w in words) == pytest.approx(1.0)
+    heap = list(counts.astype(float))
+    heapq.heapify(heap)
+    cost = 0.0
+    while len(heap) > 1:
+        s = heapq.heappop(heap) + heapq.heappop(heap)
+        cost += s
+        heapq.heappush(heap, s)
+    assert float((counts * lengths).sum()) == pytest.approx(cost)  # optimal expected length
+    assert np.all(points[:, 0] == len(counts) - 2)  # every path starts at the root
+    with pytest.raises(ValueError, match="decreasing"):
+        huffman_tree(np.array([1, 5]))

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+import torch
+
+from multissl.text import Word2Vec
+from multissl.text.torch_backend import CBOWNS, SkipGramNS
+
+
+@pytest.mark.parametrize("sg", [1, 0])
+def test_torch_backend_learns_topics(sg, topic_corpus):
+    model = Word2Vec(topic_corpus, backend="torch", sg=sg, vector_size=16, min_count=1, epochs=5, batch_size=256,
+                     alpha=0.05, sample=0, workers=1, verbose=False, device="cpu")
+    log = model.training_log
+    assert len(log) == 5 and log[-1]["mean_loss"] < log[0]["mean_loss"]
+    wv = model.wv
+    # each word's nearest neighbours are from its own topic
+    for word in ("a0", "a5", "b0", "b5"):
+        neighbours = [w for w, _ in wv.most_similar(word, topn=5)]
+        assert all(w[0] == word[0] for w in neighbours), (word, neighbours)
+    assert model.syn1neg.shape == wv.vectors.shape
+
+
+def test_modules_return_the_core_loss():
+    from multissl.losses import negative_sampling_loss
+
+    m = SkipGramNS(6, 4)
+    torch.nn.init.normal_(m.outputs.weight)
+    batch = {"input": torch.tensor([0, 1]), "target": torch.tensor([2, 3]), "negatives": torch.tensor([[4, 5], [5, 4]]),
+             "scale": torch.ones(2)}
+    loss, metrics = m(batch)
+    ref = negative_sampling_loss(m.inputs(batch["input"]), m.outputs(batch["target"]), m.outputs(batch["negatives"]), reduction="sum")
+    assert torch.allclose(loss, ref)
+    c = CBOWNS(6, 4)
+    batch = {"context": torch.tensor([[0, 1, -1], [2, -1, -1]]), "target": torch.tensor([3, 4]),
+             "negatives": torch.tensor([[5], [5]]), "scale": torch.tensor([1.0, 0.5])}
+    loss, _ = c(batch)
+    loss.backward()
+    assert c.inputs.weight.grad is not None
+
+
+def test_torch_backend_rejects_hs():
+    with pytest.raises(ValueError, match="numba backend"):
+        Word2Vec([["a", "b"]] * 3, backend="torch", hs=1, min_count=1, verbose=False)

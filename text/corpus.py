@@ -1,0 +1,169 @@
+"""Corpus readers: token-list iterables and one-sentence-per-line files.
+
+- :class:`LineCorpus` streams a file (plain, ``.gz`` or ``.bz2``) with one
+  sentence per line and whitespace-separated tokens; it never holds more than
+  one line in memory. Bytes that are not UTF-8 raise a ``ValueError`` naming
+  the file and line, unless ``errors="replace"`` or ``"ignore"``.
+- :func:`iter_sentences` checks a user's iterable of token lists and splits
+  sentences longer than ``max_sentence_length`` (10,000 tokens) into pieces:
+  nothing is truncated.
+- :func:`simple_tokenize` lower-cases and keeps alphabetic tokens (for demos,
+  the n-gram models and benchmark preprocessing).
+
+A public corpus often used with word2vec is text8 (the first 10^8 bytes of
+English Wikipedia, cleaned, one long line): download ``text8.zip`` from
+``http://mattmahoney.net/dc/text8.zip``, unzip, and pass the file as
+``corpus_file``; its single line is split into 10,000-token sentences.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import re
+from pathlib import Path
+from typing import Iterable, Iterator, List, Sequence, Union
+
+MAX_SENTENCE_LENGTH = 10_000
+ERROR_POLICIES = ("strict", "replace", "ignore")
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+PathLike = Union[str, Path]
+
+
+def open_binary(path: PathLike):
+    """Open ``path`` for reading bytes, decompressing ``.gz`` / ``.bz2``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"corpus file {path} does not exist")
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    if path.suffix == ".bz2":
+        return bz2.open(path, "rb")
+    return open(path, "rb", buffering=1 << 20)
+
+
+def simple_tokenize(text: str) -> List[str]:
+    """Lower-cased alphabetic tokens (apostrophes inside words kept)."""
+    return _TOKEN.findall(text.lower())
+
+
+def split_long(tokens: Sequence[str], max_length: int = MAX_SENTENCE_LENGTH) -> Iterator[Sequence[str]]:
+    """Yield ``tokens`` in pieces of at most ``max_length`` (all of it, in order)."""
+    if len(tokens) <= max_length:
+        yield tokens
+        return
+    for start in range(0, len(tokens), max_length):
+        yield tokens[start : start + max_length]
+
+
+class LineCorpus:
+    """Iterate over a one-sentence-per-line file as lists of tokens.
+
+    Args:
+        path: text file, optionally ``.gz`` or ``.bz2``.
+        max_sentence_length: longer lines are split into several sentences.
+        errors: ``"strict"`` (non-UTF-8 bytes raise ``ValueError`` naming the
+            file and line), ``"replace"`` or ``"ignore"``.
+        lowercase: lower-case every line first.
+
+    Restartable: every ``iter()`` reads the file again from the start.
+    """
+
+    def __init__(self, path: PathLike, max_sentence_length: int = MAX_SENTENCE_LENGTH, errors: str = "strict",
+                 lowercase: bool = False):
+        if errors not in ERROR_POLICIES:
+            raise ValueError(f"errors must be one of {ERROR_POLICIES}, got {errors!r}")
+        if max_sentence_length <= 0:
+            raise ValueError(f"max_sentence_length must be > 0, got {max_sentence_length}")
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"corpus file {self.path} does not exist")
+        self.max_sentence_length = int(max_sentence_length)
+        self.errors = errors
+        self.lowercase = lowercase
+
+    def __iter__(self) -> Iterator[List[str]]:
+        with open_binary(self.path) as f:
+            for line_no, raw in enumerate(f, start=1):
+                try:
+                    line = raw.decode("utf-8", self.errors)
+                except UnicodeDecodeError as err:
+                    raise ValueError(
+                        f"{self.path}, line {line_no}: byte {raw[err.start]:#04x} at column {err.start + 1} is not "
+                        f"valid UTF-8; re-encode the file or pass errors='replace' or 'ignore'"
+                    ) from None
+                if self.lowercase:
+                    line = line.lower()
+                tokens = line.split()
+                if tokens:
+                    yield from split_long(tokens, self.max_sentence_length)
+
+    def __repr__(self) -> str:
+        return f"LineCorpus({str(self.path)!r})"
+
+
+def iter_sentences(sentences: Iterable[Sequence[str]], max_sentence_length: int = MAX_SENTENCE_LENGTH,
+                   check_first: int = 1000) -> Iterator[Sequence[str]]:
+    """Yield the sentences of a token-list iterable, splitting long ones.
+
+    The first ``check_first`` sentences are checked to be sequences of
+    ``str`` (a plain string instead of a token list is a common mistake).
+    """
+    if isinstance(sentences, (str, bytes)):
+        raise ValueError("sentences must be an iterable of token lists, got a single string; split it into tokens")
+    for index, sentence in enumerate(sentences):
+        if index < check_first:
+            _check_sentence(sentence, index)
+        if len(sentence):
+            yield from split_long(sentence, max_sentence_length)
+
+
+def _check_sentence(sentence, index: int) -> None:
+    if isinstance(sentence, (str, bytes)):
+        raise ValueError(
+            f"sentence {index} is a {type(sentence).__name__} ({str(sentence)[:40]!r}), not a list of tokens; "
+            "pass e.g. [line.split() for line in lines]"
+        )
+    if not hasattr(sentence, "__len__"):
+        raise ValueError(f"sentence {index} is a {type(sentence).__name__}, not a list of tokens")
+    for position, token in enumerate(sentence):
+        if not isinstance(token, str):
+            raise ValueError(f"sentence {index}, token {position} is a {type(token).__name__} ({token!r}), not a str")
+
+
+def corpus_sentences(sentences=None, corpus_file=None, errors: str = "strict",
+                     max_sentence_length: int = MAX_SENTENCE_LENGTH) -> Iterable[Sequence[str]]:
+    """The restartable sentence stream of exactly one of ``sentences`` / ``corpus_file``."""
+    if (sentences is None) == (corpus_file is None):
+        raise ValueError("pass exactly one of sentences= (an iterable of token lists) or corpus_file= (a path)")
+    if corpus_file is not None:
+        return LineCorpus(corpus_file, max_sentence_length, errors)
+    if isinstance(sentences, Iterator):
+        raise ValueError(
+            "sentences is a one-shot iterator (e.g. a generator); training reads the corpus once per epoch, "
+            "so pass a restartable iterable such as a list or multissl.text.LineCorpus"
+        )
+    return _Checked(sentences, max_sentence_length)
+
+
+class _Checked:
+    def __init__(self, sentences, max_sentence_length):
+        self.sentences = sentences
+        self.max_sentence_length = max_sentence_length
+
+    def __iter__(self):
+        return iter_sentences(self.sentences, self.max_sentence_length)
+
+
+def write_lines(sentences: Iterable[Sequence[str]], path: PathLike) -> Path:
+    """Write token lists one sentence per line (UTF-8); ``.gz`` compresses."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", encoding="utf-8") as f:
+        for s in sentences:
+            f.write(" ".join(s) + "\n")
+    return path
+
+
+__all__ = ["LineCorpus", "MAX_SENTENCE_LENGTH", "corpus_sentences", "iter_sentences", "open_binary",
+           "simple_tokenize", "split_long", "write_lines"]
