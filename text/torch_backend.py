@@ -81,10 +81,14 @@ class CBOWNS(_Embeddings):
         context = batch["context"]
         mask = (context >= 0).to(self.inputs.weight.dtype)  # (B, C)
         vectors = self.inputs(context.clamp(min=0)) * rearrange(mask, "b c -> b c 1")  # (B, C, D)
-        mean = vectors.sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
+        total = vectors.sum(1)
+        mean = total / mask.sum(1, keepdim=True).clamp(min=1)
+        # word2vec.c (cbow_mean=1): the hidden layer is the context mean, but every
+        # context vector receives the full error, not the error divided by the count.
+        hidden = total + (mean - total).detach()
         target = self.outputs(batch["target"])
         noise = self.outputs(batch["negatives"])
-        return self._finish(negative_sampling_loss(mean, target, noise, reduction="none"), batch["scale"])
+        return self._finish(negative_sampling_loss(hidden, target, noise, reduction="none"), batch["scale"])
 
 
 class _EpochSetter:

@@ -41,3 +41,22 @@ def test_modules_return_the_core_loss():
 def test_torch_backend_rejects_hs():
     with pytest.raises(ValueError, match="numba backend"):
         Word2Vec([["a", "b"]] * 3, backend="torch", hs=1, min_count=1, verbose=False)
+
+
+def test_cbow_gives_every_context_word_the_full_error_like_word2vec_c():
+    """The hidden layer is the context mean, but each context vector gets the hidden layer's whole gradient."""
+    from multissl.losses import negative_sampling_loss
+
+    torch.manual_seed(0)
+    c = CBOWNS(6, 4, sparse=False)
+    torch.nn.init.normal_(c.outputs.weight)
+    batch = {"context": torch.tensor([[0, 1, 2]]), "target": torch.tensor([3]), "negatives": torch.tensor([[4, 5]]),
+             "scale": torch.ones(1)}
+    loss, _ = c(batch)
+    loss.backward()
+    hidden = c.inputs.weight[:3].detach().mean(0, keepdim=True).requires_grad_()
+    ref = negative_sampling_loss(hidden, c.outputs.weight[3:4].detach(), c.outputs.weight[None, 4:6].detach(), reduction="sum")
+    assert torch.allclose(loss, ref)
+    (grad_hidden,) = torch.autograd.grad(ref, hidden)
+    for word in range(3):
+        assert torch.allclose(c.inputs.weight.grad[word], grad_hidden[0], atol=1e-6)
