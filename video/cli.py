@@ -130,7 +130,7 @@ def baseline_methods(run, names, short_side: int, seed: int = 0) -> dict:
         "model": lambda: model_features(run.model, short_side),
         "copy_first": lambda: None,
         "pixels": lambda: pixel_features(short_side),
-        "random": lambda: model_features(random_network(run.model.config, seed), short_side),
+        "random": lambda: model_features(random_network(run.model.config, seed), short_side, video_statistics=True),
     }
     return {name: makers[name]() for name in names}
 

@@ -103,10 +103,10 @@ class ColorizationNetwork(nn.Module):
         if gray.ndim != 5 or gray.shape[2] != 1:
             raise ValueError(f"expected gray frames (B, T, 1, H, W), got {tuple(gray.shape)}")
         b, t = gray.shape[:2]
-        fmap = self.backbone.feature_map(rearrange(gray, "b t c h w -> (b t) c h w"))
+        fmap = self.backbone.feature_map(rearrange(gray, "b t c h w -> (b t) c h w").contiguous())
         if self.config.coords:
             fmap = torch.cat([fmap, coordinate_channels(len(fmap), *fmap.shape[-2:], fmap.device).to(fmap)], 1)
-        emb = self.temporal(rearrange(fmap, "(b t) c h w -> b c t h w", b=b))
+        emb = self.temporal(rearrange(fmap, "(b t) c h w -> b c t h w", b=b).contiguous())
         emb = rearrange(emb, "b d t h w -> b t d h w")
         return F.normalize(emb, dim=2) if self.config.normalize else emb
 
@@ -119,7 +119,7 @@ class ColorizationNetwork(nn.Module):
         fmap = torch.cat([self.backbone.feature_map(gray[i : i + chunk]) for i in range(0, len(gray), chunk)])
         if self.config.coords:
             fmap = torch.cat([fmap, coordinate_channels(len(fmap), *fmap.shape[-2:], fmap.device).to(fmap)], 1)
-        emb = rearrange(self.temporal(rearrange(fmap, "t c h w -> 1 c t h w")), "1 d t h w -> t d h w")
+        emb = rearrange(self.temporal(rearrange(fmap, "t c h w -> 1 c t h w").contiguous()), "1 d t h w -> t d h w")
         return F.normalize(emb, dim=1) if self.config.normalize else emb
 
 
@@ -140,7 +140,7 @@ def pointer_colors(target: torch.Tensor, references: torch.Tensor, ref_colors: t
     k = rearrange(references, "b r d h w -> b d (r h w)")
     attention = torch.softmax(q @ k / temperature, dim=-1)  # (B, hw, R hw)
     values = rearrange(ref_colors.float(), "b r k h w -> b (r h w) k")
-    return rearrange(attention @ values, "b (h w) k -> b k h w", h=target.shape[-2])
+    return rearrange(attention @ values, "b (h w) k -> b k h w", h=target.shape[-2]).contiguous()
 
 
 class Colorizer(nn.Module):

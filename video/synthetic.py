@@ -46,7 +46,7 @@ class SynthConfig:
     min_objects: int = field(default=2, metadata={"help": "fewest objects per video"})
     max_objects: int = field(default=4, metadata={"help": "most objects per video"})
     fps: float = field(default=24.0, metadata={"help": "frame rate of the mp4 files"})
-    noise: float = field(default=3.0, metadata={"help": "standard deviation of the pixel noise (0-255 scale)"})
+    noise: float = field(default=5.0, metadata={"help": "standard deviation of the pixel noise (0-255 scale)"})
 
     def __post_init__(self):
         if self.height % 2 or self.width % 2 or self.height < 32 or self.width < 32:
@@ -75,14 +75,20 @@ def _hsv(h: float, s: float, v: float) -> np.ndarray:
     return np.array(colorsys.hsv_to_rgb(h % 1.0, s, v)) * 255
 
 
-def _background(rng: np.random.Generator, shape: Tuple[int, int]) -> np.ndarray:
-    """A low-saturation textured canvas (H, W, 3) float in 0..255."""
+def _background(rng: np.random.Generator, shape: Tuple[int, int], hues: np.ndarray) -> np.ndarray:
+    """A low-saturation textured canvas (H, W, 3) float in 0..255 with a few soft blobs in the objects' hues."""
     hue = rng.random()
     c1, c2 = _hsv(hue, 0.15, 0.35 + 0.2 * rng.random()), _hsv(hue + 0.3, 0.12, 0.7 + 0.2 * rng.random())
     coarse = _smooth_noise(rng, shape, 48)
     fine = _smooth_noise(rng, shape, 6)
     mix = np.clip((coarse - 0.5) * 3 + 0.5, 0, 1)[..., None]
-    return (c1 * (1 - mix) + c2 * mix) * (0.75 + 0.5 * fine[..., None])
+    canvas = (c1 * (1 - mix) + c2 * mix) * (0.75 + 0.5 * fine[..., None])
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
+    for hue in hues:  # distractors: blobs sharing an object's hue, without its texture
+        cy, cx, r = rng.uniform(0, shape[0]), rng.uniform(0, shape[1]), rng.uniform(0.06, 0.12) * min(shape)
+        weight = np.exp(-((ys - cy) ** 2 + (xs - cx) ** 2) / (2 * r**2))[..., None] * 0.8
+        canvas = canvas * (1 - weight) + _hsv(hue, rng.uniform(0.5, 0.9), rng.uniform(0.4, 0.9)) * weight
+    return canvas
 
 
 def _texture(kind: str, u: np.ndarray, v: np.ndarray, freq: float, angle: float) -> np.ndarray:
@@ -129,6 +135,8 @@ class _Object:
     scale_phase: float
     spin: float
     angle: float
+    shade_amp: float
+    shade_phase: float
 
     def pose(self, t: int, size: Tuple[int, int]) -> Tuple[np.ndarray, float, float]:
         """Centre (x, y), scale and angle at frame t; the centre bounces off the borders."""
@@ -158,6 +166,7 @@ def _random_object(rng: np.random.Generator, size: Tuple[int, int], hue: float, 
         velocity=speed * np.array([np.cos(heading), np.sin(heading)]), sway=rng.uniform(0, 0.08, 2) * np.array([w, h]),
         sway_phase=rng.uniform(0, 2 * np.pi), scale_amp=rng.uniform(0.15, 0.35), scale_phase=rng.uniform(0, 2 * np.pi),
         spin=rng.uniform(-0.03, 0.03), angle=rng.uniform(0, 2 * np.pi),
+        shade_amp=rng.uniform(0.15, 0.35), shade_phase=rng.uniform(0, 2 * np.pi),
     )
 
 
@@ -169,7 +178,8 @@ def _render_object(obj: _Object, t: int, size: Tuple[int, int], xs: np.ndarray, 
     v = (-dx * np.sin(angle) + dy * np.cos(angle)) * obj.aspect
     inside = _inside(obj.shape, u, v, obj.wobble)
     pattern = _texture(obj.texture, u, v, obj.freq, obj.tex_angle)[..., None]
-    return inside, np.where(pattern, obj.colors[0], obj.colors[1])
+    shade = 1 + obj.shade_amp * np.sin(0.12 * t + obj.shade_phase) + 0.25 * u[..., None]  # turning and side-lit
+    return inside, np.where(pattern, obj.colors[0], obj.colors[1]) * shade
 
 
 def generate_video(seed: int, num_frames: int, config: SynthConfig = SynthConfig()) -> Tuple[np.ndarray, np.ndarray]:
@@ -183,12 +193,13 @@ def generate_video(seed: int, num_frames: int, config: SynthConfig = SynthConfig
     h, w = config.height, config.width
     num_objects = int(rng.integers(config.min_objects, config.max_objects + 1))
     margin = max(h, w) // 4
-    canvas = _background(rng, (h + 2 * margin, w + 2 * margin))
-    pan_amp, pan_freq, pan_phase = rng.uniform(0.4, 1.0, 2) * margin, rng.uniform(0.03, 0.08, 2), rng.uniform(0, 2 * np.pi, 2)
     hue0 = rng.random()
     hues = hue0 + np.arange(num_objects) / num_objects + rng.uniform(-0.05, 0.05, num_objects)
+    canvas = _background(rng, (h + 2 * margin, w + 2 * margin), np.concatenate([hues, hues]))
+    pan_amp, pan_freq, pan_phase = rng.uniform(0.4, 1.0, 2) * margin, rng.uniform(0.03, 0.08, 2), rng.uniform(0, 2 * np.pi, 2)
     objects = [_random_object(rng, (h, w), hue, num_frames) for hue in hues]
-    gain_amp, gain_phase = rng.uniform(0.03, 0.1), rng.uniform(0, 2 * np.pi)
+    gain_amp, gain_phase = rng.uniform(0.1, 0.2), rng.uniform(0, 2 * np.pi)
+    light_phase, light_dir = rng.uniform(0, 2 * np.pi), rng.uniform(0, 2 * np.pi)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
     frames = np.empty((num_frames, h, w, 3), dtype=np.uint8)
     masks = np.zeros((num_frames, h, w), dtype=np.int64)
@@ -200,7 +211,9 @@ def generate_video(seed: int, num_frames: int, config: SynthConfig = SynthConfig
             image[inside] = colour[inside]
             masks[t][inside] = k
         gain = 1 + gain_amp * np.sin(0.1 * t + gain_phase)
-        image = image * gain + rng.normal(0, config.noise, image.shape)
+        sweep = (xs * np.cos(light_dir) + ys * np.sin(light_dir)) / max(h, w)  # a light sweeping across the scene
+        light = 1 + 0.2 * np.sin(2 * np.pi * sweep + 0.15 * t + light_phase)
+        image = image * (gain * light)[..., None] + rng.normal(0, config.noise, image.shape)
         frames[t] = np.clip(image, 0, 255).astype(np.uint8)
     return frames, masks
 

@@ -6,7 +6,7 @@ Feature extractors map a video (T, H, W, 3) uint8 to features (T, D, h, w):
 - :func:`pixel_features`: raw Lab pixels: each 8 x 8 cell's Lab values
   (192 numbers), standardised per channel over the video;
 - a randomly initialised colorization network (:func:`random_network`)
-  used through :func:`model_features`.
+  used through :func:`model_features` with batch-norm statistics of the video.
 
 :func:`track_masks` propagates a first mask with
 :func:`~multissl.video.propagation.propagate_labels`; ``features=None`` is
@@ -38,15 +38,26 @@ FeatureFn = Callable[[np.ndarray], torch.Tensor]
 PathLike = Union[str, Path]
 
 
-def model_features(model: Colorizer, short_side: int = 256, chunk: int = 16) -> FeatureFn:
-    """Features of a colorizer: frames resized to ``short_side`` (multiple of 8), gray, embedded."""
+def model_features(model: Colorizer, short_side: int = 256, chunk: int = 16, video_statistics: bool = False) -> FeatureFn:
+    """Features of a colorizer: frames resized to ``short_side`` (multiple of 8), gray, embedded.
+
+    ``video_statistics``: batch normalisation uses the statistics of the
+    video being encoded instead of the running statistics (for an untrained
+    network, whose running statistics are meaningless).
+    """
 
     @torch.no_grad()
     def features(frames: np.ndarray) -> torch.Tensor:
         model.eval()
         x = frames_to_tensor(frames, resized_size(frames.shape[1:3], short_side))
         device = next(model.parameters()).device
-        return model.network.embed_video(lightness_input(x).to(device), chunk=chunk).float().cpu()
+        if not video_statistics:
+            return model.network.embed_video(lightness_input(x).to(device), chunk=chunk).float().cpu()
+        model.train()
+        try:
+            return model.network.embed_video(lightness_input(x).to(device), chunk=len(x)).float().cpu()
+        finally:
+            model.eval()
 
     return features
 
@@ -66,7 +77,8 @@ def pixel_features(short_side: int = 256, cell: int = 8) -> FeatureFn:
 
 
 def random_network(config: ColorizerConfig, seed: int = 0) -> Colorizer:
-    """A colorizer with freshly initialised weights (the random-init baseline)."""
+    """A colorizer with freshly initialised weights (the random-init baseline; encode it with
+    ``model_features(..., video_statistics=True)``)."""
     torch.manual_seed(seed)
     return Colorizer(config).eval()
 
