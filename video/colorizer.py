@@ -42,6 +42,8 @@ class ColorizerConfig:
     num_colors: int = field(default=16, metadata={"help": "k-means clusters of the ab plane"})
     temperature: float = field(default=1.0, metadata={"help": "softmax temperature of the pointer during training"})
     normalize: bool = field(default=False, metadata={"help": "L2-normalise embeddings (the paper does not)"})
+    rebalance: float = field(default=0.0, metadata={"help": "colour class rebalancing of the loss (Zhang et al. 2016): "
+                                                           "weights 1 / ((1 - r) p(c) + r / K); 0: off (the paper)"})
 
     def __post_init__(self):
         for name in ("width", "conv3d_channels", "embed_dim", "num_colors"):
@@ -51,6 +53,8 @@ class ColorizerConfig:
             raise ValueError(f"ColorizerConfig.conv3d_layers must be >= 0, got {self.conv3d_layers}")
         if self.temperature <= 0:
             raise ValueError(f"ColorizerConfig.temperature must be > 0, got {self.temperature}")
+        if not 0 <= self.rebalance <= 1:
+            raise ValueError(f"ColorizerConfig.rebalance must lie in [0, 1], got {self.rebalance}")
 
     def as_dict(self) -> Dict[str, object]:
         return asdict(self)
@@ -157,12 +161,19 @@ class Colorizer(nn.Module):
         self.config = config
         self.network = ColorizationNetwork(config)
         self.quantizer = ABQuantizer(config.num_colors)
+        self.register_buffer("color_weights", torch.ones(config.num_colors))
 
     @torch.no_grad()
     def fit_colors(self, frames: torch.Tensor, seed: int = 0, num_samples: int = 100_000) -> "Colorizer":
         """Fit the colour clusters on (N, 3, H, W) RGB frames (their feature-grid ab values)."""
         lab = self.colors_lab(frames)
         self.quantizer.fit(lab, num_samples=num_samples, seed=seed)
+        prior = torch.bincount(self.quantizer.encode(lab[:, 1:]).flatten(), minlength=self.config.num_colors).float()
+        prior = prior / prior.sum()
+        r = self.config.rebalance
+        if r > 0:  # Zhang et al.: rare (saturated) colours weigh more; expected weight under the prior is 1
+            weights = 1.0 / ((1 - r) * prior + r / self.config.num_colors)
+            self.color_weights.copy_(weights / (prior * weights).sum())
         return self
 
     def colors_lab(self, rgb: torch.Tensor) -> torch.Tensor:
@@ -195,7 +206,7 @@ class Colorizer(nn.Module):
     def forward(self, clips: torch.Tensor):
         probs, colors = self.predict(clips)
         target = colors[:, -1]
-        loss = F.nll_loss(torch.log(probs.clamp_min(1e-8)), target)
+        loss = F.nll_loss(torch.log(probs.clamp_min(1e-8)), target, weight=self.color_weights if self.config.rebalance > 0 else None)
         accuracy = (probs.argmax(1) == target).float().mean()
         return loss, {"color_accuracy": accuracy.detach()}
 

@@ -47,6 +47,8 @@ class SynthConfig:
     max_objects: int = field(default=4, metadata={"help": "most objects per video"})
     fps: float = field(default=24.0, metadata={"help": "frame rate of the mp4 files"})
     noise: float = field(default=5.0, metadata={"help": "standard deviation of the pixel noise (0-255 scale)"})
+    shared_palette: bool = field(default=True, metadata={"help": "paint every object of a video with the same two hues "
+                                                                  "(objects differ by texture and shape, not colour)"})
 
     def __post_init__(self):
         if self.height % 2 or self.width % 2 or self.height < 32 or self.width < 32:
@@ -151,14 +153,14 @@ class _Object:
         return centre, scale, self.angle + self.spin * t
 
 
-def _random_object(rng: np.random.Generator, size: Tuple[int, int], hue: float, frames: int) -> _Object:
+def _random_object(rng: np.random.Generator, size: Tuple[int, int], hue: float, second_hue: float, frames: int) -> _Object:
     h, w = size
     radius = min(h, w) * rng.uniform(0.11, 0.19)
     speed = rng.uniform(0.5, 1.0) * w / frames  # crosses half to all of the frame width
     heading = rng.uniform(0, 2 * np.pi)
     light = rng.random() < 0.5
     c1 = _hsv(hue, rng.uniform(0.75, 1.0), rng.uniform(0.85, 1.0) if light else rng.uniform(0.6, 0.8))
-    c2 = _hsv(hue + rng.uniform(-0.06, 0.06), rng.uniform(0.5, 1.0), rng.uniform(0.2, 0.4))
+    c2 = _hsv(second_hue + rng.uniform(-0.06, 0.06), rng.uniform(0.5, 1.0), rng.uniform(0.2, 0.4))
     return _Object(
         shape=SHAPES[rng.integers(len(SHAPES))], texture=TEXTURES[rng.integers(len(TEXTURES))], colors=(c1, c2),
         radius=radius, aspect=rng.uniform(0.7, 1.3), freq=rng.uniform(1.5, 3.0), tex_angle=rng.uniform(0, np.pi),
@@ -194,10 +196,16 @@ def generate_video(seed: int, num_frames: int, config: SynthConfig = SynthConfig
     num_objects = int(rng.integers(config.min_objects, config.max_objects + 1))
     margin = max(h, w) // 4
     hue0 = rng.random()
-    hues = hue0 + np.arange(num_objects) / num_objects + rng.uniform(-0.05, 0.05, num_objects)
-    canvas = _background(rng, (h + 2 * margin, w + 2 * margin), np.concatenate([hues, hues]))
+    if config.shared_palette:  # every object is painted with the same two hues, in either role
+        pair = np.array([hue0, hue0 + rng.uniform(0.35, 0.65)])
+        roles = [rng.permutation(2) for _ in range(num_objects)]
+        hues, seconds = np.array([pair[r[0]] for r in roles]), np.array([pair[r[1]] for r in roles])
+    else:  # one hue per object
+        hues = hue0 + np.arange(num_objects) / num_objects + rng.uniform(-0.05, 0.05, num_objects)
+        seconds = hues
+    canvas = _background(rng, (h + 2 * margin, w + 2 * margin), np.concatenate([hues, seconds]))
     pan_amp, pan_freq, pan_phase = rng.uniform(0.4, 1.0, 2) * margin, rng.uniform(0.03, 0.08, 2), rng.uniform(0, 2 * np.pi, 2)
-    objects = [_random_object(rng, (h, w), hue, num_frames) for hue in hues]
+    objects = [_random_object(rng, (h, w), hue, second, num_frames) for hue, second in zip(hues, seconds)]
     gain_amp, gain_phase = rng.uniform(0.1, 0.2), rng.uniform(0, 2 * np.pi)
     light_phase, light_dir = rng.uniform(0, 2 * np.pi), rng.uniform(0, 2 * np.pi)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)

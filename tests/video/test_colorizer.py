@@ -83,3 +83,21 @@ def test_network_shapes_and_video_embedding():
         model(torch.rand(2, 4, 3, 30, 32))
     with pytest.raises(RuntimeError, match="not fitted"):
         model(torch.rand(2, 4, 3, 32, 32))
+
+
+def test_colour_rebalancing_weights_rare_colours_more():
+    torch.manual_seed(0)
+    frames = torch.full((4, 3, 64, 64), 0.5)  # mostly gray ...
+    frames[:, 0, :16, :16] = 1.0  # ... with a rare red patch and a rare green one
+    frames[:, 1, 48:, 48:] = 0.9
+    frames += 0.02 * torch.rand_like(frames)
+    cfg = ColorizerConfig(**{**TINY.as_dict(), "num_colors": 3, "rebalance": 0.5})
+    model = Colorizer(cfg)
+    model.network.stride = 1
+    model.fit_colors(frames, seed=0)
+    colors = model.quantizer.encode(model.colors_lab(frames)[:, 1:])
+    prior = torch.bincount(colors.flatten(), minlength=3).float() / colors.numel()
+    assert float((prior * model.color_weights).sum()) == pytest.approx(1.0, abs=1e-5)
+    common = int(prior.argmax())
+    assert all(model.color_weights[c] > model.color_weights[common] for c in range(3) if c != common)
+    assert torch.equal(Colorizer(TINY).fit_colors(frames).color_weights, torch.ones(16))  # off by default
