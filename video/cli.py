@@ -115,7 +115,8 @@ def _add_eval(sub) -> None:
     p.add_argument("davis_root", help="DAVIS-layout folder (JPEGImages/480p, Annotations/480p, optional ImageSets)")
     p.add_argument("--split", default=None, help="ImageSets split to evaluate, e.g. val (default: every sequence)")
     p.add_argument("--methods", nargs="+", default=["model", "copy_first", "pixels", "random"],
-                   choices=["model", "copy_first", "pixels", "random"], help="what to evaluate (default: all)")
+                   choices=["model", "copy_first", "pixels", "pixels_lab", "random"],
+                   help="what to evaluate (default: model copy_first pixels random)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random-init baseline (default: 0)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     _add_propagation_arguments(p)
@@ -123,13 +124,14 @@ def _add_eval(sub) -> None:
 
 
 def baseline_methods(run, names, short_side: int, seed: int = 0) -> dict:
-    """Feature functions of the named methods for a run (model, copy_first, pixels, random)."""
+    """Feature functions of the named methods for a run (model, copy_first, pixels, pixels_lab, random)."""
     from .tracking import model_features, pixel_features, random_network
 
     makers = {
         "model": lambda: model_features(run.model, short_side),
         "copy_first": lambda: None,
         "pixels": lambda: pixel_features(short_side),
+        "pixels_lab": lambda: pixel_features(short_side, patches=False),
         "random": lambda: model_features(random_network(run.model.config, seed), short_side, video_statistics=True),
     }
     return {name: makers[name]() for name in names}

@@ -11,7 +11,8 @@ Follows the DAVIS protocol (Perazzi et al. 2016, Pont-Tuset et al. 2017):
   (boundaries are dilated with a disk of that radius), and vice versa.
 - Statistics over the frames of one object: mean, recall (fraction of
   frames above 0.5) and decay (mean of the first quarter of the frames
-  minus mean of the last quarter).
+  minus mean of the last quarter, with DAVIS's bin edges
+  ``round(linspace(1, N, 5)) - 1``, both ends included).
 - The first frame (given) and the last frame are left out, as in the
   official DAVIS 2017 evaluation.
 
@@ -96,12 +97,13 @@ def f_measure(pred: np.ndarray, true: np.ndarray, threshold: float = BOUNDARY_TH
 
 
 def statistics(values: Sequence[float]) -> Dict[str, float]:
-    """mean, recall (fraction > 0.5) and decay (first quarter mean - last quarter mean)."""
+    """mean, recall (fraction > 0.5) and decay (first-quarter mean - last-quarter mean, DAVIS bins)."""
     x = np.asarray(values, dtype=np.float64)
     if x.size == 0:
         raise ValueError("no frames to score (sequences need at least 3 frames: the first and last are left out)")
-    quarters = np.array_split(x, 4) if len(x) >= 4 else [x, x, x, x]
-    return {"mean": float(x.mean()), "recall": float((x > 0.5).mean()), "decay": float(quarters[0].mean() - quarters[-1].mean())}
+    edges = (np.round(np.linspace(1, len(x), 5) + 1e-10) - 1).astype(int)  # DAVIS's four (overlapping) bins
+    first, last = x[edges[0] : edges[1] + 1], x[edges[3] : edges[4] + 1]
+    return {"mean": float(x.mean()), "recall": float((x > 0.5).mean()), "decay": float(first.mean() - last.mean())}
 
 
 @dataclass

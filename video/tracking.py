@@ -4,7 +4,8 @@ Feature extractors map a video (T, H, W, 3) uint8 to features (T, D, h, w):
 
 - :func:`model_features`: a trained colorizer's embeddings (gray input);
 - :func:`pixel_features`: raw Lab pixels: each 8 x 8 cell's Lab values
-  (192 numbers), standardised per channel over the video;
+  (192 numbers), standardised per channel over the video ("pixels"), or
+  each cell's mean Lab colour ("pixels_lab");
 - a randomly initialised colorization network (:func:`random_network`)
   used through :func:`model_features` with batch-norm statistics of the video.
 
@@ -62,14 +63,21 @@ def model_features(model: Colorizer, short_side: int = 256, chunk: int = 16, vid
     return features
 
 
-def pixel_features(short_side: int = 256, cell: int = 8) -> FeatureFn:
-    """Raw Lab pixels as features: every ``cell`` x ``cell`` patch flattened (3 cell² numbers),
-    each channel standardised over the video."""
+def pixel_features(short_side: int = 256, cell: int = 8, patches: bool = True) -> FeatureFn:
+    """Raw Lab pixels as features on the ``cell``-strided grid.
+
+    ``patches=True``: every ``cell`` x ``cell`` patch flattened (3 cell² numbers),
+    each channel standardised over the video; ``patches=False``: each cell's
+    mean Lab colour as is (3 numbers; with cosine similarity, hue and
+    saturation dominate).
+    """
 
     @torch.no_grad()
     def features(frames: np.ndarray) -> torch.Tensor:
         x = frames_to_tensor(frames, resized_size(frames.shape[1:3], short_side, cell))
         lab = rgb_to_lab(x)
+        if not patches:
+            return F.avg_pool2d(lab, cell)
         lab = (lab - lab.mean(dim=(0, 2, 3), keepdim=True)) / lab.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
         return F.pixel_unshuffle(lab, cell)
 

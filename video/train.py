@@ -90,7 +90,9 @@ def train_colorizer(
     Args:
         preset_name: ``"cpu"`` or ``"paper"``; ``model``/``clips``/``lr`` override it.
         train: engine settings (steps, max_minutes, seed, resume, ...);
-            the preset's batch size is used unless ``train`` sets another.
+            ``train.batch_size`` is used as given (the CLI fills in the
+            preset's). With ``max_minutes`` and neither ``steps`` nor
+            ``epochs``, training runs until the time is spent.
         color_frames: frames sampled to fit the 16 ab colour clusters.
     Returns:
         (the trained :class:`Colorizer`, the engine's ``FitResult``).
@@ -99,6 +101,8 @@ def train_colorizer(
     model_cfg, clip_cfg = model or p.model, clips or p.clips
     train = train or TrainConfig(batch_size=p.batch_size)
     train = replace(train, output_dir=str(output))
+    if train.max_minutes and train.steps is None and train.epochs is None:  # a time budget alone: train until it is spent
+        train = replace(train, epochs=1_000_000)
     seed_everything(train.seed)
     data = VideoFolder(videos, clip_cfg, backend=backend, verbose=train.verbose)
     task = Colorizer(model_cfg)
@@ -131,7 +135,10 @@ def load_run(path: PathLike, map_location: str = "cpu") -> Run:
     config = json.loads(config_file.read_text(encoding="utf-8"))
     model = Colorizer(ColorizerConfig(**config["model"]))
     checkpoint = load_checkpoint(path, map_location=map_location)
-    model.load_state_dict(checkpoint["model"])
+    missing, unexpected = model.load_state_dict(checkpoint["model"], strict=False)
+    missing = [k for k in missing if k != "color_weights"]  # runs saved before colour rebalancing existed
+    if missing or unexpected:
+        raise ValueError(f"checkpoint of {path} does not match its config.json: missing {missing}, unexpected {unexpected}")
     model.eval()
     return Run(model, PropagationConfig(**config["propagation"]), int(config["eval_short_side"]), config, path)
 

@@ -50,7 +50,9 @@ def test_statistics_mean_recall_decay():
     s = statistics([1.0, 1.0, 0.8, 0.8, 0.4, 0.4, 0.2, 0.2])
     assert s["mean"] == pytest.approx(0.6)
     assert s["recall"] == pytest.approx(4 / 8)
-    assert s["decay"] == pytest.approx(1.0 - 0.2)
+    # DAVIS bin edges round(linspace(1, 8, 5)) - 1 = [0, 2, 3, 5, 7]: first bin x[0:3], last bin x[5:8]
+    assert s["decay"] == pytest.approx((1.0 + 1.0 + 0.8) / 3 - (0.4 + 0.2 + 0.2) / 3)
+    assert statistics([0.7])["decay"] == 0.0
 
 
 def test_score_sequence_leaves_out_first_and_last_frames():
