@@ -24,8 +24,8 @@ from .tracking import evaluate_davis, format_table, model_features, pixel_featur
 from .train import train_colorizer
 from .visualize import plot_colorization, plot_tracking
 
-TINY = ColorizerConfig(backbone="resnet10", width=8, conv3d_layers=2, conv3d_channels=32, embed_dim=32, coords=False,
-                       normalize=True, temperature=0.05)
+TINY = ColorizerConfig(backbone="resnet10", width=8, conv3d_layers=0, embed_dim=32, coords=False,
+                       normalize=True, temperature=0.05, rebalance=0.5)
 
 
 def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
@@ -33,7 +33,7 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
     work = out_dir / "video-work"
     synth = SynthConfig(height=128, width=160, train_frames=24, eval_frames=12 if quick else 16, max_objects=3)
     generate_benchmark(work / "bench", videos=4, eval_videos=2, seed=seed, config=synth, verbose=False)
-    clips = ClipConfig(short_side=128, crop=64, clips_per_video=200)
+    clips = ClipConfig(short_side=128, crop=64, stride=2, clips_per_video=200)
     steps = 25 if quick else 80
     start = time.perf_counter()
     model, result = train_colorizer(work / "bench" / "train", work / "run", "cpu", TrainConfig(steps=steps, batch_size=8, seed=seed, verbose=False),
