@@ -23,6 +23,18 @@ def register(subparsers) -> None:
     _add_track(sub)
 
 
+def _add_threads(p) -> None:
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is often faster on a machine shared with other jobs)")
+
+
+def _set_threads(args: argparse.Namespace) -> None:
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
 def _unset_defaults(cls) -> dict:
     return {f.name: None for f in dataclasses.fields(cls)}
 
@@ -73,6 +85,7 @@ def _add_train(sub) -> None:
     add_dataclass_arguments(p, ColorizerConfig, defaults=_unset_defaults(ColorizerConfig), title="model (default: the preset's)")
     add_dataclass_arguments(p, ClipConfig, defaults=_unset_defaults(ClipConfig), title="clips (default: the preset's)")
     add_train_arguments(p, batch_size=None)
+    _add_threads(p)
     p.set_defaults(func=_cmd_train)
 
 
@@ -81,6 +94,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .dataset import ClipConfig
     from .train import preset, train_colorizer
 
+    _set_threads(args)
     p = preset(args.preset)
     model = dataclasses.replace(p.model, **_overrides(args, ColorizerConfig))
     clips = dataclasses.replace(p.clips, **_overrides(args, ClipConfig))
@@ -99,6 +113,7 @@ def _add_propagation_arguments(p) -> None:
     add_dataclass_arguments(p, PropagationConfig, defaults=_unset_defaults(PropagationConfig),
                             title="label propagation (default: the run's)")
     p.add_argument("--short-side", type=int, default=None, help="resize frames to this short side before encoding (default: the run's)")
+    _add_threads(p)
 
 
 def _propagation(args, run):
@@ -141,6 +156,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from .tracking import evaluate_davis, format_table
     from .train import load_run
 
+    _set_threads(args)
     run = load_run(args.run)
     short_side = args.short_side or run.eval_short_side
     methods = baseline_methods(run, args.methods, short_side, args.seed)
@@ -173,6 +189,7 @@ def _cmd_track(args: argparse.Namespace) -> int:
     from .train import load_run
     from .visualize import plot_tracking
 
+    _set_threads(args)
     run = load_run(args.run)
     reader = open_video(args.source)
     frames = reader.read_all()

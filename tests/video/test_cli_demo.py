@@ -77,7 +77,7 @@ def test_track_writes_masks_and_overlay(trained, tmp_path):
     assert (tmp_path / "out" / "overlay.png").stat().st_size > 1000
     # a video file works too
     video = trained / "bench" / "train" / "video_000.mp4"
-    assert main(["video", "track", str(trained / "run"), str(video), "--first-mask", str(first), "-o", str(tmp_path / "vid")]) == 0
+    assert main(["video", "track", str(trained / "run"), str(video), "--first-mask", str(first), "-o", str(tmp_path / "vid"), "--threads", "1"]) == 0
     assert len(list((tmp_path / "vid" / "masks").glob("*.png"))) == 8
 
 
