@@ -29,10 +29,16 @@ def _add_threads(p) -> None:
 
 
 def _set_threads(args: argparse.Namespace) -> None:
-    if getattr(args, "threads", None):
-        import torch
+    import os
+    import sys
 
+    import torch
+
+    if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
+    elif torch.get_num_threads() > 1 and hasattr(os, "getloadavg") and os.getloadavg()[0] > (os.cpu_count() or 1):
+        print(f"multissl: the machine is busy (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores); "
+              "--threads 1 may run several times faster", file=sys.stderr)
 
 
 def _unset_defaults(cls) -> dict:
