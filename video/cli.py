@@ -1,6 +1,210 @@
-"""``multissl video ...`` commands: tracking emerging from video colorization."""
-from multissl.cliutils import add_command_group
+"""``multissl video ...`` commands: tracking emerging from video colorization.
+
+  synth OUT               write the synthetic benchmark (OUT/train mp4, OUT/eval DAVIS layout)
+  train-colorizer VIDEOS  train the colorizer on a folder of videos (-o RUN)
+  eval RUN DAVIS_ROOT     J/F of the trained model and the baselines on a DAVIS-layout folder
+  track RUN SOURCE        propagate a first mask through a frame folder or a video file
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from multissl.cliutils import add_command_group, add_dataclass_arguments, add_train_arguments, train_config_from_args
 
 
 def register(subparsers) -> None:
-    add_command_group(subparsers, "video", "tracking emerging from video colorization", __doc__)
+    sub = add_command_group(subparsers, "video", "tracking emerging from video colorization", __doc__)
+    _add_synth(sub)
+    _add_train(sub)
+    _add_eval(sub)
+    _add_track(sub)
+
+
+def _add_threads(p) -> None:
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is often faster on a machine shared with other jobs)")
+
+
+def _set_threads(args: argparse.Namespace) -> None:
+    import os
+    import sys
+
+    import torch
+
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+    elif torch.get_num_threads() > 1 and hasattr(os, "getloadavg") and os.getloadavg()[0] > (os.cpu_count() or 1):
+        print(f"multissl: the machine is busy (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores); "
+              "--threads 1 may run several times faster", file=sys.stderr)
+
+
+def _unset_defaults(cls) -> dict:
+    return {f.name: None for f in dataclasses.fields(cls)}
+
+
+def _overrides(args: argparse.Namespace, cls) -> dict:
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
+
+
+# ----------------------------------------------------------------------------- synth
+def _add_synth(sub) -> None:
+    from .synthetic import SynthConfig
+
+    p = sub.add_parser("synth", help="write the synthetic tracking benchmark",
+                       description="Write OUT/train/*.mp4 (training videos) and OUT/eval (DAVIS layout with masks).")
+    p.add_argument("output", help="output folder")
+    p.add_argument("--videos", type=int, default=12, help="training videos (default: 12)")
+    p.add_argument("--eval-videos", type=int, default=6, help="evaluation sequences (default: 6)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_dataclass_arguments(p, SynthConfig, title="synthetic video options")
+    p.set_defaults(func=_cmd_synth)
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from multissl.cliutils import dataclass_from_args
+
+    from .synthetic import SynthConfig, generate_benchmark
+
+    config = dataclass_from_args(SynthConfig, args)
+    train, names = generate_benchmark(args.output, args.videos, args.eval_videos, args.seed, config)
+    print(f"wrote {len(train)} training videos to {Path(args.output) / 'train'} and {len(names)} evaluation "
+          f"sequences to {Path(args.output) / 'eval'} (DAVIS layout)")
+    return 0
+
+
+# ----------------------------------------------------------------------------- train
+def _add_train(sub) -> None:
+    from .colorizer import ColorizerConfig
+    from .dataset import ClipConfig
+
+    p = sub.add_parser("train-colorizer", help="train the colorization tracker on a folder of videos",
+                       description="Train the colorizer (Vondrick et al. 2018) on every video under VIDEOS; "
+                                   "model and clip flags override the preset.")
+    p.add_argument("videos", help="folder of video files (searched recursively) or one video file")
+    p.add_argument("-o", "--output", required=True, help="run folder (config.json, checkpoints, metrics.jsonl)")
+    p.add_argument("--preset", default="cpu", choices=["cpu", "paper"], help="cpu: small and fast; paper: 256x256, ResNet-18 (default: cpu)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: the preset's, 1e-3)")
+    p.add_argument("--backend", default="auto", choices=["auto", "decord", "pyav"], help="video reader (default: auto)")
+    add_dataclass_arguments(p, ColorizerConfig, defaults=_unset_defaults(ColorizerConfig), title="model (default: the preset's)")
+    add_dataclass_arguments(p, ClipConfig, defaults=_unset_defaults(ClipConfig), title="clips (default: the preset's)")
+    add_train_arguments(p, batch_size=None)
+    _add_threads(p)
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .colorizer import ColorizerConfig
+    from .dataset import ClipConfig
+    from .train import preset, train_colorizer
+
+    _set_threads(args)
+    p = preset(args.preset)
+    model = dataclasses.replace(p.model, **_overrides(args, ColorizerConfig))
+    clips = dataclasses.replace(p.clips, **_overrides(args, ClipConfig))
+    train = train_config_from_args(args, output_dir=args.output, batch_size=args.batch_size or p.batch_size)
+    _, result = train_colorizer(args.videos, args.output, args.preset, train, model, clips, args.lr, backend=args.backend)
+    losses = [h["loss"] for h in result.history if "loss" in h]
+    summary = f"loss {losses[0]:.3f} -> {losses[-1]:.3f}, " if losses else ""
+    print(f"trained {result.step} steps ({result.stop_reason}, {result.elapsed_s:.0f} s), {summary}run in {args.output}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- eval
+def _add_propagation_arguments(p) -> None:
+    from .propagation import PropagationConfig
+
+    add_dataclass_arguments(p, PropagationConfig, defaults=_unset_defaults(PropagationConfig),
+                            title="label propagation (default: the run's)")
+    p.add_argument("--short-side", type=int, default=None, help="resize frames to this short side before encoding (default: the run's)")
+    _add_threads(p)
+
+
+def _propagation(args, run):
+    from .propagation import PropagationConfig
+
+    return dataclasses.replace(run.propagation, **_overrides(args, PropagationConfig))
+
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="J/F of a trained run and the baselines on a DAVIS-layout folder",
+                       description="Propagate each sequence's first mask with the trained model and the baselines "
+                                   "(copy_first, pixels, random) and print the DAVIS J/F table.")
+    p.add_argument("run", help="run folder written by train-colorizer")
+    p.add_argument("davis_root", help="DAVIS-layout folder (JPEGImages/480p, Annotations/480p, optional ImageSets)")
+    p.add_argument("--split", default=None, help="ImageSets split to evaluate, e.g. val (default: every sequence)")
+    p.add_argument("--methods", nargs="+", default=["model", "copy_first", "pixels", "random"],
+                   choices=["model", "copy_first", "pixels", "pixels_lab", "random"],
+                   help="what to evaluate (default: model copy_first pixels random)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random-init baseline (default: 0)")
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    _add_propagation_arguments(p)
+    p.set_defaults(func=_cmd_eval)
+
+
+def baseline_methods(run, names, short_side: int, seed: int = 0) -> dict:
+    """Feature functions of the named methods for a run (model, copy_first, pixels, pixels_lab, random)."""
+    from .tracking import model_features, pixel_features, random_network
+
+    makers = {
+        "model": lambda: model_features(run.model, short_side),
+        "copy_first": lambda: None,
+        "pixels": lambda: pixel_features(short_side),
+        "pixels_lab": lambda: pixel_features(short_side, patches=False),
+        "random": lambda: model_features(random_network(run.model.config, seed), short_side, video_statistics=True),
+    }
+    return {name: makers[name]() for name in names}
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .tracking import evaluate_davis, format_table
+    from .train import load_run
+
+    _set_threads(args)
+    run = load_run(args.run)
+    short_side = args.short_side or run.eval_short_side
+    methods = baseline_methods(run, args.methods, short_side, args.seed)
+    results = evaluate_davis(args.davis_root, methods, _propagation(args, run), split=args.split)
+    print(format_table(results))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
+        print(f"results written to {args.json}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- track
+def _add_track(sub) -> None:
+    p = sub.add_parser("track", help="propagate a first-frame mask through a video",
+                       description="Propagate MASK.png (palette, grayscale or colour PNG; 0 = background) through a "
+                                   "frame folder or a video file; write one palette PNG per frame and overlay.png.")
+    p.add_argument("run", help="run folder written by train-colorizer")
+    p.add_argument("source", help="frame folder (e.g. DAVIS JPEGImages/480p/<seq>) or video file")
+    p.add_argument("--first-mask", required=True, help="mask of the first frame (PNG)")
+    p.add_argument("-o", "--output", required=True, help="output folder (masks/*.png, overlay.png)")
+    _add_propagation_arguments(p)
+    p.set_defaults(func=_cmd_track)
+
+
+def _cmd_track(args: argparse.Namespace) -> int:
+    from .io import FrameFolderReader, open_video
+    from .masks import read_mask, write_mask
+    from .tracking import model_features, track_masks
+    from .train import load_run
+    from .visualize import plot_tracking
+
+    _set_threads(args)
+    run = load_run(args.run)
+    reader = open_video(args.source)
+    frames = reader.read_all()
+    first = read_mask(args.first_mask)
+    masks = track_masks(frames, first, model_features(run.model, args.short_side or run.eval_short_side), _propagation(args, run), verbose=True)
+    out = Path(args.output)
+    names = [f.stem for f in reader.files] if isinstance(reader, FrameFolderReader) else [f"{t:05d}" for t in range(len(frames))]
+    for name, mask in zip(names, masks):
+        write_mask(out / "masks" / f"{name}.png", mask)
+    picture = plot_tracking(frames, masks, out / "overlay.png", title=f"{Path(args.source).name}: mask propagated by {args.run}")
+    print(f"wrote {len(masks)} masks to {out / 'masks'} and {picture}")
+    return 0

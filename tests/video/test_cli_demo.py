@@ -1,0 +1,107 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from multissl.cli import main
+from multissl.video.masks import read_mask, write_mask
+
+SYNTH = ["--height", "64", "--width", "80", "--train-frames", "8", "--eval-frames", "5", "--max-objects", "2"]
+TRAIN = ["--steps", "2", "--batch-size", "2", "--crop", "32", "--short-side", "64", "--width", "4", "--conv3d-channels", "8",
+         "--conv3d-layers", "1", "--embed-dim", "8", "--backbone", "resnet10", "--clips-per-video", "4", "--no-verbose"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("video-cli")
+    assert main(["video", "synth", str(root / "bench"), "--videos", "2", "--eval-videos", "2", "--seed", "0", *SYNTH]) == 0
+    assert main(["video", "train-colorizer", str(root / "bench" / "train"), "-o", str(root / "run"), "--preset", "cpu", *TRAIN]) == 0
+    return root
+
+
+@pytest.mark.slow
+def test_synth_writes_mp4_and_davis_layout(trained):
+    bench = trained / "bench"
+    assert sorted(p.name for p in (bench / "train").iterdir()) == ["video_000.mp4", "video_001.mp4"]
+    frames = sorted((bench / "eval" / "JPEGImages" / "480p" / "synth_000").glob("*.jpg"))
+    masks = sorted((bench / "eval" / "Annotations" / "480p" / "synth_000").glob("*.png"))
+    assert len(frames) == len(masks) == 5
+    assert read_mask(masks[0]).max() >= 1
+    assert (bench / "eval" / "ImageSets" / "2017" / "val.txt").read_text().split() == ["synth_000", "synth_001"]
+
+
+@pytest.mark.slow
+def test_synthetic_generation_is_seeded():
+    from multissl.video.synthetic import SynthConfig, generate_video
+
+    cfg = SynthConfig(height=32, width=48)
+    a, ma = generate_video(3, 4, cfg)
+    b, mb = generate_video(3, 4, cfg)
+    c, _ = generate_video(4, 4, cfg)
+    assert np.array_equal(a, b) and np.array_equal(ma, mb) and not np.array_equal(a, c)
+
+
+@pytest.mark.slow
+def test_train_run_folder_and_reproducibility(trained, tmp_path):
+    run = trained / "run"
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["width"] == 4 and config["clips"]["crop"] == 32 and config["preset"] == "cpu"
+    assert (run / "checkpoints" / "last.pt").is_file() and (run / "metrics.jsonl").is_file()
+    assert main(["video", "train-colorizer", str(trained / "bench" / "train"), "-o", str(tmp_path / "again"), *TRAIN]) == 0
+    a = torch.load(run / "checkpoints" / "last.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "again" / "checkpoints" / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)  # same seed, same weights and colour clusters
+
+
+@pytest.mark.slow
+def test_eval_writes_every_method(trained, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    assert main(["video", "eval", str(trained / "run"), str(trained / "bench" / "eval"), "--json", str(out), "--context", "2"]) == 0
+    results = json.loads(out.read_text())
+    assert set(results) == {"model", "copy_first", "pixels", "random"}
+    for r in results.values():
+        assert {"J_mean", "F_mean", "JF_mean"} <= set(r) and set(r["sequences"]) == {"synth_000", "synth_001"}
+        assert 0 <= r["JF_mean"] <= 1
+    assert "| copy_first |" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_track_writes_masks_and_overlay(trained, tmp_path):
+    seq = trained / "bench" / "eval" / "JPEGImages" / "480p" / "synth_000"
+    first = trained / "bench" / "eval" / "Annotations" / "480p" / "synth_000" / "00000.png"
+    assert main(["video", "track", str(trained / "run"), str(seq), "--first-mask", str(first), "-o", str(tmp_path / "out")]) == 0
+    masks = sorted((tmp_path / "out" / "masks").glob("*.png"))
+    assert [m.name for m in masks] == [f"{t:05d}.png" for t in range(5)]
+    assert np.array_equal(read_mask(masks[0]), read_mask(first))
+    assert (tmp_path / "out" / "overlay.png").stat().st_size > 1000
+    # a video file works too
+    video = trained / "bench" / "train" / "video_000.mp4"
+    assert main(["video", "track", str(trained / "run"), str(video), "--first-mask", str(first), "-o", str(tmp_path / "vid"), "--threads", "1"]) == 0
+    assert len(list((tmp_path / "vid" / "masks").glob("*.png"))) == 8
+
+
+@pytest.mark.slow
+def test_track_bad_masks_give_one_line_errors(trained, tmp_path, capsys):
+    seq = trained / "bench" / "eval" / "JPEGImages" / "480p" / "synth_000"
+    write_mask(tmp_path / "empty.png", np.zeros((64, 80), int))
+    write_mask(tmp_path / "small.png", np.ones((32, 40), int))
+    assert main(["video", "track", str(trained / "run"), str(seq), "--first-mask", str(tmp_path / "empty.png"), "-o", str(tmp_path / "o")]) == 2
+    assert "holds no object" in capsys.readouterr().err
+    assert main(["video", "track", str(trained / "run"), str(seq), "--first-mask", str(tmp_path / "small.png"), "-o", str(tmp_path / "o")]) == 2
+    assert "is 40x32 pixels but the frames are 80x64" in capsys.readouterr().err
+    assert main(["video", "eval", str(tmp_path), str(trained / "bench" / "eval")]) == 2
+    assert "not a colorizer run" in capsys.readouterr().err
+    assert main(["video", "eval", str(trained / "run"), str(tmp_path)]) == 2
+    assert "is not a DAVIS-layout folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_part_quick(tmp_path):
+    from multissl.video.demo import run
+
+    section = run(tmp_path, quick=True, seed=0)
+    assert set(section.metrics["JF_mean"]) == {"model", "copy_first", "pixels", "random"}
+    for picture in section.pictures:
+        assert (tmp_path / picture).stat().st_size > 1000
+    assert section.metrics["last_loss"] < section.metrics["first_loss"]

@@ -1,0 +1,306 @@
+"""Video readers behind one small interface, and an mp4 writer.
+
+:func:`open_video` returns a :class:`VideoReader` for
+
+- a video file, read with decord (``decord.VideoReader`` on the CPU) by
+  default, or with PyAV when decord is absent or fails on that file;
+- a folder of frames (``*.jpg`` / ``*.png`` sorted by name, the DAVIS
+  ``JPEGImages/480p/<seq>/`` layout).
+
+Every reader has ``num_frames``, ``fps``, ``size`` ``(H, W)`` and
+``read(indices) -> (T, H, W, 3) uint8 RGB``; indices are clamped to
+``[0, num_frames - 1]``. Grayscale frames are repeated to three channels
+and the alpha channel of RGBA frames is dropped.
+
+:func:`write_video` writes (T, H, W, 3) uint8 frames as H.264 mp4 with
+PyAV (its wheel bundles FFmpeg).
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+PathLike = Union[str, Path]
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+class VideoDecodeError(RuntimeError):
+    """A video (or a frame of it) could not be decoded."""
+
+
+def to_rgb(frame: np.ndarray, name: str = "frame") -> np.ndarray:
+    """(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) uint8 -> (H, W, 3) uint8 (gray repeated, alpha dropped)."""
+    if frame.ndim == 2:
+        frame = frame[..., None]
+    if frame.ndim != 3 or frame.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"{name}: expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {frame.shape}")
+    if frame.shape[-1] == 1:
+        frame = np.repeat(frame, 3, axis=-1)
+    return np.ascontiguousarray(frame[..., :3])
+
+
+class VideoReader:
+    """Base class: ``num_frames``, ``fps``, ``size`` (H, W), ``read(indices)``."""
+
+    path: Path
+    num_frames: int
+    fps: float
+    size: Tuple[int, int]
+    backend: str = ""
+
+    def clamp(self, indices: Sequence[int]) -> np.ndarray:
+        """Indices clamped to the real frame range ``[0, num_frames - 1]``."""
+        return np.clip(np.asarray(indices, dtype=np.int64), 0, self.num_frames - 1)
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        """Frames at ``indices`` (clamped) as (T, H, W, 3) uint8 RGB."""
+        raise NotImplementedError
+
+    def read_all(self) -> np.ndarray:
+        return self.read(range(self.num_frames))
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r}, frames={self.num_frames}, fps={self.fps:.3g}, size={self.size})"
+
+
+class DecordReader(VideoReader):
+    """decord's ``VideoReader`` on the CPU (fast random access)."""
+
+    backend = "decord"
+
+    def __init__(self, path: PathLike):
+        import decord
+
+        self.path = Path(path)
+        try:
+            self._reader = decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=1)
+        except Exception as err:  # decord raises DECORDError / RuntimeError for bad files
+            raise VideoDecodeError(f"decord cannot open {self.path}: {err}") from err
+        self.num_frames = len(self._reader)
+        if self.num_frames == 0:
+            raise VideoDecodeError(f"{self.path} has no video frames")
+        self.fps = float(self._reader.get_avg_fps() or 0.0)
+        h, w = self._reader[0].shape[:2]
+        self.size = (int(h), int(w))
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        idx = self.clamp(indices)
+        try:
+            frames = self._reader.get_batch(idx.tolist()).asnumpy()
+        except Exception as err:
+            raise VideoDecodeError(f"decord cannot decode frames {idx.tolist()} of {self.path}: {err}") from err
+        return np.stack([to_rgb(f, f"{self.path} frame {i}") for i, f in zip(idx, frames)])
+
+
+class PyAVReader(VideoReader):
+    """PyAV (FFmpeg) reader: decodes sequentially up to the largest requested index.
+
+    The frame count is the number of video packets in the container, so a
+    truncated file reports the frames it really has.
+    """
+
+    backend = "pyav"
+
+    def __init__(self, path: PathLike):
+        import av
+
+        self.path = Path(path)
+        try:
+            with av.open(str(self.path)) as container:
+                if not container.streams.video:
+                    raise VideoDecodeError(f"{self.path} has no video stream")
+                stream = container.streams.video[0]
+                rate = stream.average_rate or stream.guessed_rate
+                self.fps = float(rate) if rate else 0.0
+                self.size = (int(stream.codec_context.height), int(stream.codec_context.width))
+                self.num_frames = sum(1 for p in container.demux(stream) if p.size > 0)
+        except VideoDecodeError:
+            raise
+        except Exception as err:  # av.error.* for unreadable containers
+            raise VideoDecodeError(f"PyAV cannot open {self.path}: {err}") from err
+        if self.num_frames == 0:
+            raise VideoDecodeError(f"{self.path} has no video frames")
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        import av
+
+        idx = self.clamp(indices)
+        wanted = set(idx.tolist())
+        last = int(idx.max())
+        found = {}
+        try:
+            with av.open(str(self.path)) as container:
+                for i, frame in enumerate(container.decode(video=0)):
+                    if i in wanted:
+                        found[i] = frame.to_ndarray(format="rgb24")
+                    if i >= last:
+                        break
+        except Exception as err:
+            raise VideoDecodeError(f"PyAV cannot decode {self.path}: {err}") from err
+        missing = sorted(wanted - set(found))
+        if missing:
+            raise VideoDecodeError(f"{self.path}: frames {missing[:5]} could not be decoded (the file may be truncated)")
+        return np.stack([to_rgb(found[i]) for i in idx.tolist()])
+
+
+class FrameFolderReader(VideoReader):
+    """A folder of frame images sorted by name (DAVIS ``JPEGImages/480p/<seq>``)."""
+
+    backend = "frames"
+
+    def __init__(self, path: PathLike, fps: float = 24.0):
+        self.path = Path(path)
+        self.files = list_frame_files(self.path)
+        if not self.files:
+            raise VideoDecodeError(f"{self.path} holds no frame images ({', '.join(IMAGE_EXTENSIONS)})")
+        self.num_frames, self.fps = len(self.files), float(fps)
+        self.size = read_image(self.files[0]).shape[:2]
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        frames = []
+        for i in self.clamp(indices).tolist():
+            frame = read_image(self.files[i])
+            if frame.shape[:2] != self.size:
+                raise ValueError(f"{self.files[i]} is {frame.shape[1]}x{frame.shape[0]} but {self.files[0]} is {self.size[1]}x{self.size[0]}")
+            frames.append(frame)
+        return np.stack(frames)
+
+
+def list_frame_files(folder: PathLike) -> List[Path]:
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+def read_image(path: PathLike) -> np.ndarray:
+    """An image file as (H, W, 3) uint8 RGB (gray repeated, alpha dropped, palette expanded)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            if img.mode not in ("L", "RGB", "RGBA"):
+                img = img.convert("RGBA" if "A" in img.getbands() or img.mode == "P" else "RGB")
+            array = np.asarray(img)
+    except (UnidentifiedImageError, OSError) as err:
+        raise VideoDecodeError(f"cannot read image {path}: {err}") from err
+    return to_rgb(array, str(path))
+
+
+def _decord_available() -> bool:
+    try:
+        import decord  # noqa: F401
+    except Exception:  # ImportError, or a broken native library
+        return False
+    return True
+
+
+class _FallbackReader(VideoReader):
+    """decord for opening and reading; PyAV when decord fails on a read."""
+
+    def __init__(self, primary: VideoReader):
+        self._primary, self._fallback = primary, None
+        self.path, self.num_frames, self.fps, self.size = primary.path, primary.num_frames, primary.fps, primary.size
+        self.backend = primary.backend
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        if self._fallback is None:
+            try:
+                return self._primary.read(indices)
+            except VideoDecodeError:
+                self._fallback = PyAVReader(self.path)
+                self.num_frames, self.backend = self._fallback.num_frames, "pyav"
+        return self._fallback.read(indices)
+
+
+def open_video(path: PathLike, backend: str = "auto") -> VideoReader:
+    """Open a video file or a frame folder.
+
+    Args:
+        backend: ``"auto"`` (folders: frames; files: decord, PyAV when decord
+            is absent or fails), ``"decord"``, ``"pyav"`` or ``"frames"``.
+    Raises:
+        FileNotFoundError for a missing path; :class:`VideoDecodeError` when
+        no backend can read it.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"video {path} does not exist")
+    if backend not in ("auto", "decord", "pyav", "frames"):
+        raise ValueError(f"backend must be one of auto, decord, pyav, frames; got {backend!r}")
+    if path.is_dir() or backend == "frames":
+        return FrameFolderReader(path)
+    if backend == "decord":
+        return DecordReader(path)
+    if backend == "pyav":
+        return PyAVReader(path)
+    if _decord_available():
+        try:
+            return _FallbackReader(DecordReader(path))
+        except VideoDecodeError:
+            pass
+    return PyAVReader(path)
+
+
+def list_videos(folder: PathLike) -> List[Path]:
+    """Video files under ``folder`` (recursive, sorted); a single file is returned as is."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"video folder {folder} does not exist")
+    if folder.is_file():
+        return [folder]
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+
+
+def open_videos(paths: Sequence[PathLike], backend: str = "auto") -> List[VideoReader]:
+    """Open every video; an unreadable one is skipped with one warning naming it."""
+    readers = []
+    for p in paths:
+        try:
+            readers.append(open_video(p, backend))
+        except VideoDecodeError as err:
+            warnings.warn(f"skipping unreadable video {p}: {err}", RuntimeWarning, stacklevel=2)
+    return readers
+
+
+def write_video(path: PathLike, frames: np.ndarray, fps: float = 24.0, crf: int = 18) -> Path:
+    """Write (T, H, W, 3) uint8 RGB frames as H.264 mp4 (yuv420p, so H and W must be even)."""
+    import av
+
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+    if frames.shape[1] % 2 or frames.shape[2] % 2:
+        raise ValueError(f"H.264 needs even frame sizes, got {frames.shape[2]}x{frames.shape[1]}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=int(round(fps)))
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "veryfast"}
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+__all__ = [
+    "DecordReader",
+    "FrameFolderReader",
+    "PyAVReader",
+    "VideoDecodeError",
+    "VideoReader",
+    "list_videos",
+    "open_video",
+    "open_videos",
+    "read_image",
+    "to_rgb",
+    "write_video",
+]

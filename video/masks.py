@@ -1,0 +1,142 @@
+"""Segmentation masks: DAVIS palette PNGs, one-hot layouts and keypoint heatmaps.
+
+A mask is an (H, W) integer array: 0 background, 1..K objects. DAVIS stores
+masks as palette ("P" mode) PNGs whose indices are the object ids and whose
+palette is PASCAL VOC's; :func:`read_mask` also accepts grayscale PNGs
+(values are ids; a 0/255 mask becomes 0/1) and RGB(A) PNGs (colours of the
+DAVIS palette map to their index, other colours to 1, 2, ... in sorted order).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+PathLike = Union[str, Path]
+
+
+def davis_palette(num_colors: int = 256) -> np.ndarray:
+    """The PASCAL VOC / DAVIS palette as (num_colors, 3) uint8: index bits spread over R, G, B."""
+    palette = np.zeros((num_colors, 3), dtype=np.uint8)
+    for index in range(num_colors):
+        value, r, g, b = index, 0, 0, 0
+        for shift in range(7, -1, -1):
+            r |= (value & 1) << shift
+            g |= ((value >> 1) & 1) << shift
+            b |= ((value >> 2) & 1) << shift
+            value >>= 3
+        palette[index] = (r, g, b)
+    return palette
+
+
+def read_mask(path: PathLike) -> np.ndarray:
+    """A mask PNG as (H, W) int64 object ids (see the module docstring for accepted modes)."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"mask {path} does not exist")
+    try:
+        with Image.open(path) as img:
+            mode = img.mode
+            array = np.asarray(img.convert("RGBA") if mode not in ("P", "L", "1", "I", "RGB", "RGBA") else img)
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"cannot read mask {path}: {err}") from err
+    if mode == "P" or array.ndim == 2:
+        ids = array.astype(np.int64)
+        if mode != "P" and set(np.unique(ids).tolist()) <= {0, 255}:
+            ids = (ids > 0).astype(np.int64)  # a binary 0/255 mask
+        return ids
+    return _colors_to_ids(array[..., :3])
+
+
+def _colors_to_ids(rgb: np.ndarray) -> np.ndarray:
+    palette = davis_palette()
+    colors, inverse = np.unique(rgb.reshape(-1, 3), axis=0, return_inverse=True)
+    lookup = {tuple(c): i for i, c in enumerate(palette.tolist())}
+    if all(tuple(c) in lookup for c in colors.tolist()):
+        ids = np.array([lookup[tuple(c)] for c in colors.tolist()])
+    else:
+        order = [i for i, c in enumerate(colors.tolist()) if c != [0, 0, 0]]
+        ids = np.zeros(len(colors), dtype=np.int64)
+        ids[order] = np.arange(1, len(order) + 1)
+    return ids[inverse.reshape(-1)].reshape(rgb.shape[:2]).astype(np.int64)
+
+
+def write_mask(path: PathLike, mask: np.ndarray) -> Path:
+    """Write an (H, W) mask of ids 0..255 as a DAVIS palette PNG."""
+    from PIL import Image
+
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"mask must have shape (H, W), got {mask.shape}")
+    if mask.min() < 0 or mask.max() > 255:
+        raise ValueError(f"mask ids must lie in 0..255, got {mask.min()}..{mask.max()}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = Image.fromarray(mask.astype(np.uint8), mode="P")
+    img.putpalette(davis_palette().reshape(-1).tolist())
+    img.save(path)
+    return path
+
+
+def object_ids(mask: np.ndarray) -> np.ndarray:
+    """The object ids (> 0) present in ``mask``, sorted."""
+    ids = np.unique(mask)
+    return ids[ids > 0]
+
+
+def mask_to_onehot(mask: np.ndarray, ids: Optional[Sequence[int]] = None, name: str = "mask") -> torch.Tensor:
+    """(H, W) ids -> (1 + K, H, W) float one-hot: background then one channel per object id.
+
+    Raises ValueError when the mask holds no object (an empty first mask
+    cannot be propagated).
+    """
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"{name} must have shape (H, W), got {mask.shape}")
+    ids = object_ids(mask) if ids is None else np.asarray(ids)
+    if len(ids) == 0:
+        raise ValueError(f"{name} holds no object (every pixel is background 0); nothing to propagate")
+    channels = [mask == i for i in ids]
+    foreground = np.any(channels, axis=0)
+    return torch.from_numpy(np.stack([~foreground, *channels]).astype(np.float32))
+
+
+def onehot_to_mask(labels: torch.Tensor, ids: Sequence[int]) -> np.ndarray:
+    """(1 + K, H, W) scores -> (H, W) ids (argmax; channel 0 is background)."""
+    lookup = np.concatenate([[0], np.asarray(ids)]).astype(np.int64)
+    return lookup[labels.argmax(0).cpu().numpy()]
+
+
+def keypoints_to_heatmaps(points: np.ndarray, size: Tuple[int, int], sigma: float = 4.0) -> torch.Tensor:
+    """(K, 2) (x, y) pixel positions -> (K, H, W) Gaussian heatmaps with peak 1."""
+    points = np.asarray(points, dtype=np.float32)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"points must have shape (K, 2) as (x, y), got {points.shape}")
+    h, w = size
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    p = torch.from_numpy(points)
+    d2 = (xs[None] - p[:, 0, None, None]) ** 2 + (ys[None] - p[:, 1, None, None]) ** 2
+    return torch.exp(-d2 / (2 * sigma**2))
+
+
+def heatmaps_to_keypoints(heatmaps: torch.Tensor) -> np.ndarray:
+    """(K, H, W) heatmaps -> (K, 2) (x, y) of each map's maximum."""
+    k, h, w = heatmaps.shape
+    flat = heatmaps.reshape(k, -1).argmax(1).cpu().numpy()
+    return np.stack([flat % w, flat // w], axis=1).astype(np.float32)
+
+
+__all__ = [
+    "davis_palette",
+    "heatmaps_to_keypoints",
+    "keypoints_to_heatmaps",
+    "mask_to_onehot",
+    "object_ids",
+    "onehot_to_mask",
+    "read_mask",
+    "write_mask",
+]

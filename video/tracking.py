@@ -1,0 +1,165 @@
+"""Tracking masks with any per-frame features, the baselines, and DAVIS evaluation.
+
+Feature extractors map a video (T, H, W, 3) uint8 to features (T, D, h, w):
+
+- :func:`model_features`: a trained colorizer's embeddings (gray input);
+- :func:`pixel_features`: raw Lab pixels: each 8 x 8 cell's Lab values
+  (192 numbers), standardised per channel over the video ("pixels"), or
+  each cell's mean Lab colour ("pixels_lab");
+- a randomly initialised colorization network (:func:`random_network`)
+  used through :func:`model_features` with batch-norm statistics of the video.
+
+:func:`track_masks` propagates a first mask with
+:func:`~multissl.video.propagation.propagate_labels`; ``features=None`` is
+the copy-first-mask baseline. :func:`evaluate_davis` scores several methods
+on a DAVIS-layout folder with the DAVIS J and F measures.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from tqdm.auto import tqdm
+
+from multissl.color import rgb_to_lab
+
+from .colorizer import Colorizer, ColorizerConfig, lightness_input
+from .dataset import frames_to_tensor, resized_size
+from .davis import list_sequences, load_sequence
+from .masks import mask_to_onehot, object_ids, onehot_to_mask
+from .metrics import score_sequence, summarize
+from .propagation import PropagationConfig, labels_to_image, propagate_labels
+
+FeatureFn = Callable[[np.ndarray], torch.Tensor]
+PathLike = Union[str, Path]
+
+
+def model_features(model: Colorizer, short_side: int = 256, chunk: int = 16, video_statistics: bool = False) -> FeatureFn:
+    """Features of a colorizer: frames resized to ``short_side`` (multiple of 8), gray, embedded.
+
+    ``video_statistics``: batch normalisation uses the statistics of the
+    video being encoded instead of the running statistics (for an untrained
+    network, whose running statistics are meaningless).
+    """
+
+    @torch.no_grad()
+    def features(frames: np.ndarray) -> torch.Tensor:
+        model.eval()
+        x = frames_to_tensor(frames, resized_size(frames.shape[1:3], short_side))
+        device = next(model.parameters()).device
+        if not video_statistics:
+            return model.network.embed_video(lightness_input(x).to(device), chunk=chunk).float().cpu()
+        model.train()
+        try:
+            return model.network.embed_video(lightness_input(x).to(device), chunk=len(x)).float().cpu()
+        finally:
+            model.eval()
+
+    return features
+
+
+def pixel_features(short_side: int = 256, cell: int = 8, patches: bool = True) -> FeatureFn:
+    """Raw Lab pixels as features on the ``cell``-strided grid.
+
+    ``patches=True``: every ``cell`` x ``cell`` patch flattened (3 cell² numbers),
+    each channel standardised over the video; ``patches=False``: each cell's
+    mean Lab colour as is (3 numbers; with cosine similarity, hue and
+    saturation dominate).
+    """
+
+    @torch.no_grad()
+    def features(frames: np.ndarray) -> torch.Tensor:
+        x = frames_to_tensor(frames, resized_size(frames.shape[1:3], short_side, cell))
+        lab = rgb_to_lab(x)
+        if not patches:
+            return F.avg_pool2d(lab, cell)
+        lab = (lab - lab.mean(dim=(0, 2, 3), keepdim=True)) / lab.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
+        return F.pixel_unshuffle(lab, cell)
+
+    return features
+
+
+def random_network(config: ColorizerConfig, seed: int = 0) -> Colorizer:
+    """A colorizer with freshly initialised weights (the random-init baseline; encode it with
+    ``model_features(..., video_statistics=True)``)."""
+    torch.manual_seed(seed)
+    return Colorizer(config).eval()
+
+
+def check_first_mask(mask: np.ndarray, frame_size: Sequence[int], name: str = "first mask") -> np.ndarray:
+    """Validate a first mask against the frame size; returns its object ids."""
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D label image, got shape {mask.shape}")
+    if tuple(mask.shape) != tuple(frame_size):
+        raise ValueError(f"{name} is {mask.shape[1]}x{mask.shape[0]} pixels but the frames are {frame_size[1]}x{frame_size[0]}")
+    ids = object_ids(mask)
+    if len(ids) == 0:
+        raise ValueError(f"{name} holds no object (every pixel is 0); nothing to track")
+    return ids
+
+
+def track_masks(frames: np.ndarray, first_mask: np.ndarray, features: Optional[FeatureFn],
+                propagation: PropagationConfig = PropagationConfig(), verbose: bool = False) -> np.ndarray:
+    """Masks (T, H, W) of every frame given the first one; ``features=None`` copies the first mask."""
+    ids = check_first_mask(first_mask, frames.shape[1:3])
+    if features is None:
+        return np.repeat(np.asarray(first_mask)[None], len(frames), axis=0)
+    onehot = mask_to_onehot(first_mask, ids)
+    feats = features(frames)
+    soft = propagate_labels(feats, onehot, propagation.context, propagation.topk, propagation.radius,
+                            propagation.temperature, propagation.normalize, upsample=False, verbose=verbose)
+    masks = np.empty((len(frames), *frames.shape[1:3]), dtype=np.int64)
+    masks[0] = first_mask
+    for t in range(1, len(frames)):
+        masks[t] = onehot_to_mask(labels_to_image(soft[t], frames.shape[1:3]), ids)
+    return masks
+
+
+def evaluate_davis(
+    root: PathLike,
+    methods: Dict[str, Optional[FeatureFn]],
+    propagation: Union[PropagationConfig, Dict[str, PropagationConfig]] = PropagationConfig(),
+    split: Optional[str] = None,
+    sequences: Optional[Sequence[str]] = None,
+    verbose: bool = True,
+) -> Dict[str, Dict[str, object]]:
+    """J/F of each method on a DAVIS-layout folder.
+
+    Args:
+        methods: name -> feature function (None: copy the first mask).
+        propagation: one setting for all methods or one per method name.
+        split: an ImageSets split (e.g. ``"val"``); default every sequence.
+    Returns:
+        {method: summary} with J_mean/recall/decay, F_..., JF_mean and
+        ``sequences`` (per-sequence J_mean, F_mean, JF_mean, per-object stats).
+    """
+    names = list(sequences) if sequences is not None else list_sequences(root, split)
+    scores: Dict[str, List] = {m: [] for m in methods}
+    for name in tqdm(names, desc="sequences", disable=None if verbose else True):
+        seq = load_sequence(root, name)
+        if seq.annotated.sum() < 3:
+            warnings.warn(f"sequence {name} has fewer than 3 annotated frames; it is not scored", RuntimeWarning, stacklevel=2)
+            continue
+        for method, fn in methods.items():
+            cfg = propagation[method] if isinstance(propagation, dict) else propagation
+            pred = track_masks(seq.frames, seq.masks[0], fn, cfg)
+            scores[method].append(score_sequence(pred, seq.masks, name, annotated=seq.annotated))
+    return {m: summarize(s) for m, s in scores.items()}
+
+
+def format_table(results: Dict[str, Dict[str, object]]) -> str:
+    """Markdown table of J&F, J and F statistics per method."""
+    cols = ["JF_mean", "J_mean", "J_recall", "J_decay", "F_mean", "F_recall", "F_decay"]
+    lines = ["| method | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for method, r in results.items():
+        lines.append(f"| {method} | " + " | ".join(f"{100 * float(r[c]):.1f}" for c in cols) + " |")
+    return "\n".join(lines)
+
+
+__all__ = ["check_first_mask", "evaluate_davis", "format_table", "model_features", "pixel_features", "random_network", "track_masks"]
