@@ -9,7 +9,9 @@ trains it:
   each rank sees its own shard of every epoch; rank 0 logs and checkpoints;
 - gradient clipping; a non-finite-loss guard (skip the step, warn, and stop
   after ``max_nonfinite`` in a row);
-- a wall-clock budget (``max_minutes``), ``steps`` and/or ``epochs``;
+- a wall-clock budget (``max_minutes``), ``steps`` and/or ``epochs``,
+  whichever ends first (a budget alone trains until it is spent; nothing
+  at all trains one epoch);
 - checkpoints every ``checkpoint_every`` steps, at the end, and when
   interrupted; ``resume`` restores model, optimizer, scheduler, step, data
   position and RNG states, so that (with ``num_workers=0``) a resumed run ends
@@ -50,7 +52,7 @@ class TrainConfig:
     """Settings of the training loop; every field is a ``--flag`` of each train command."""
 
     steps: Optional[int] = field(default=None, metadata={"help": "optimizer steps to run (with --epochs: whichever ends first)"})
-    epochs: Optional[int] = field(default=None, metadata={"help": "passes over the data (default 1 when --steps is not given)"})
+    epochs: Optional[int] = field(default=None, metadata={"help": "passes over the data (default: 1, or until --max-minutes when only that is given)"})
     max_minutes: Optional[float] = field(default=None, metadata={"help": "wall-clock budget; training stops cleanly and checkpoints"})
     batch_size: int = field(default=64, metadata={"help": "samples per step on each process"})
     num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes (0: exact resume)"})
@@ -367,9 +369,14 @@ class _Trainer:
         except TypeError:
             return None
 
+    def _default_one_epoch(self) -> bool:
+        """Neither steps, epochs nor a time budget: train for one epoch."""
+        c = self.config
+        return c.epochs is None and c.steps is None and c.max_minutes is None
+
     def _max_steps(self) -> Optional[int]:
         per_epoch = self._batches_per_epoch()
-        epochs = self.config.epochs if self.config.epochs or self.config.steps else 1
+        epochs = 1 if self._default_one_epoch() else self.config.epochs
         by_epochs = epochs * per_epoch if (epochs and per_epoch) else None
         candidates = [s for s in (self.config.steps, by_epochs) if s]
         return min(candidates) if candidates else None
@@ -532,9 +539,8 @@ class _Trainer:
         return not _agree(not over)
 
     def _epochs_done(self) -> bool:
-        return self.config.epochs is not None and self.state.epoch >= self.config.epochs or (
-            self.config.epochs is None and self.config.steps is None and self.state.epoch >= 1
-        )
+        epochs = 1 if self._default_one_epoch() else self.config.epochs
+        return epochs is not None and self.state.epoch >= epochs
 
     def _steps_done(self) -> bool:
         return self.config.steps is not None and self.state.step >= self.config.steps

@@ -103,8 +103,6 @@ def train_colorizer(
     model_cfg, clip_cfg = model or p.model, clips or p.clips
     train = train or TrainConfig(batch_size=p.batch_size)
     train = replace(train, output_dir=str(output))
-    if train.max_minutes and train.steps is None and train.epochs is None:  # a time budget alone: train until it is spent
-        train = replace(train, epochs=1_000_000)
     seed_everything(train.seed)
     data = VideoFolder(videos, clip_cfg, backend=backend, verbose=train.verbose)
     task = Colorizer(model_cfg)

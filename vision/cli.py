@@ -58,7 +58,7 @@ def _register_train(group) -> None:
         add_dataclass_arguments(p, spec.config, title=f"{name} options")
         add_dataclass_arguments(p, BackboneConfig, title="backbone")
         add_dataclass_arguments(p, OptimConfig, defaults=spec.optim_defaults, title="optimiser")
-        add_train_arguments(p, **{"epochs": 100, "batch_size": 128, **spec.defaults})
+        add_train_arguments(p, **{"batch_size": 128, **spec.defaults})
         p.set_defaults(func=_cmd_train, task_name=name)
 
 

@@ -138,6 +138,21 @@ def test_time_budget_stops_training(tmp_path):
     assert load_checkpoint(tmp_path)["step"] == result.step
 
 
+def test_time_budget_alone_trains_past_one_epoch():
+    class Slowish(NaNTask):
+        def forward(self, batch):
+            import time
+
+            time.sleep(0.01)
+            return super().forward(batch)
+
+    task = Slowish(bad_steps=())
+    result = fit(task, _xdata(16), torch.optim.SGD(task.parameters(), lr=0.01), TrainConfig(batch_size=8, max_minutes=0.01, verbose=False))
+    assert result.stop_reason == "time" and result.epoch >= 2
+    plain = fit(task, _xdata(16), torch.optim.SGD(task.parameters(), lr=0.01), TrainConfig(batch_size=8, verbose=False))
+    assert plain.stop_reason == "epochs" and plain.step == 2
+
+
 def test_epochs_metrics_file_and_hook(tmp_path):
     class Hooked(NaNTask):
         seen = []
