@@ -2,9 +2,10 @@
 
 With the paper's kernels (10, 8, 4, 4, 4) and strides (5, 4, 2, 2, 2) one
 frame is 160 samples (10 ms at 16 kHz) and sees 465 samples; a waveform of
-N samples gives :func:`conv_frames` frames (508 for LibriSpeech's
-``2911-12359-0007``, 81520 samples, which is exactly the length of its
-10 ms phone-label sequence).
+N samples gives :func:`conv_frames` frames (507 for LibriSpeech's
+``2911-12359-0007``, 81520 samples, whose 10 ms phone-label sequence in the
+CPC_audio subset has 508 entries, one more, which the probes cut; for
+``4051-11218-0044`` both are 1119).
 """
 from __future__ import annotations
 

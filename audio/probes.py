@@ -34,7 +34,7 @@ from multissl.evaluation import clustering_scores, linear_probe
 from .cpc import CPC
 from .embed import embed_many
 from .folder import AudioFolder
-from .framing import conv_frames, frame_centers
+from .framing import frame_centers
 from .mfcc import MFCCConfig, mfcc_frames
 from .windows import Segment, Split, fixed_windows, split_segments
 
@@ -67,7 +67,8 @@ def mfcc_extractor(config: MFCCConfig = MFCCConfig()) -> Extractor:
     return extract
 
 
-def _pooled(extractor: Extractor, waves: List[np.ndarray], batch: int = 64) -> torch.Tensor:
+def pooled_features(extractor: Extractor, waves: List[np.ndarray], batch: int = 64) -> torch.Tensor:
+    """(N, D): the mean frame of each waveform, computed `batch` waveforms at a time."""
     out = []
     for start in range(0, len(waves), batch):
         out += [f.mean(0) for f in extractor(waves[start:start + batch])]
@@ -122,12 +123,12 @@ def _windows(folder: AudioFolder, segments: Sequence[Segment], window: int):
 def speaker_scores(extractor: Extractor, data: ProbeData) -> Dict[str, float]:
     """Window- and utterance-level speaker probe accuracy and clustering scores of one extractor."""
     seed = data.config.seed
-    window = linear_probe(_pooled(extractor, data.train_windows), data.train_window_speakers,
-                          _pooled(extractor, data.test_windows), data.test_window_speakers, seed=seed)
-    utt_train = _pooled(extractor, data.segment_waves(data.split.train))
-    utt_test = _pooled(extractor, data.segment_waves(data.split.test))
+    window = linear_probe(pooled_features(extractor, data.train_windows), data.train_window_speakers,
+                          pooled_features(extractor, data.test_windows), data.test_window_speakers, seed=seed)
+    utt_train = pooled_features(extractor, data.segment_waves(data.split.train))
+    utt_test = pooled_features(extractor, data.segment_waves(data.split.test))
     utterance = linear_probe(utt_train, data.segment_speakers(data.split.train), utt_test, data.segment_speakers(data.split.test), seed=seed)
-    whole = _pooled(extractor, [data.folder.wave(i) for i in range(len(data.folder))])
+    whole = pooled_features(extractor, [data.folder.wave(i) for i in range(len(data.folder))])
     clusters = clustering_scores(whole, data.folder.speaker_ids, seed=seed)
     return {"speaker_acc_window": window.accuracy, "speaker_acc_window_train": window.train_accuracy,
             "speaker_acc_utterance": utterance.accuracy, **clusters, "dim": int(whole.shape[1])}
@@ -180,9 +181,4 @@ def compare(extractors: Dict[str, Extractor], data: ProbeData, verbose: bool = F
     return results
 
 
-def expected_frames(num_samples: int) -> int:
-    """Frames of the paper encoder for ``num_samples`` (the phone-label length convention)."""
-    return conv_frames(num_samples)
-
-
-__all__ = ["ProbeConfig", "ProbeData", "compare", "cpc_extractor", "expected_frames", "mfcc_extractor", "phone_scores", "speaker_scores"]
+__all__ = ["ProbeConfig", "ProbeData", "compare", "cpc_extractor", "mfcc_extractor", "pooled_features", "phone_scores", "speaker_scores"]
