@@ -14,6 +14,18 @@ from multissl.demo import DemoSection
 
 
 def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
+    """Synthesise, train, probe and cluster; one torch thread (tiny tensors: more threads only spin)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _run(Path(out_dir), quick, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(out_dir: Path, quick: bool, seed: int) -> DemoSection:
     from multissl.engine import TrainConfig
 
     from .clusters import cluster_scores, plot_speaker_clusters, utterance_embeddings
@@ -23,8 +35,7 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
     from .synth import synthesize_corpus
     from .train import CPCTrainOptions, load_run, train_cpc
 
-    out_dir = Path(out_dir)
-    speakers, utterances, steps = (6, 6, 60) if quick else (8, 8, 200)
+    speakers, utterances, steps = (6, 6, 150) if quick else (8, 8, 500)
     corpus = out_dir / "audio-corpus"
     if not (corpus / "metadata.csv").exists():
         synthesize_corpus(corpus, speakers, utterances, seed=seed, phone_labels=False, verbose=False)

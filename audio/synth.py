@@ -37,7 +37,7 @@ from .espeak import Utterance, Voice, get_engine, synthesize_many
 from .framing import conv_frames, frame_centers
 from .sentences import make_sentences
 
-DEFAULT_VARIANTS = ("m1", "m3", "f2", "f4")
+DEFAULT_VARIANTS = ("m1", "m3", "m6", "f2", "f4", "f5")
 SILENCE = "sil"
 _STRESS_MARKS = "',%=:"
 
@@ -72,12 +72,12 @@ def make_speakers(num_speakers: int, seed: int = 0, variants: Sequence[str] = DE
     rng = np.random.default_rng(seed)
     order = [variants[i] for i in rng.permutation(len(variants))]
     per_variant = int(np.ceil(num_speakers / len(order)))
-    pitch_slots = np.linspace(15, 85, per_variant) if per_variant > 1 else np.array([50.0])
+    pitch_slots = np.linspace(10, 90, per_variant) if per_variant > 1 else np.array([50.0])
     slot_order = [rng.permutation(per_variant) for _ in order]
     profiles = []
     for i in range(num_speakers):
         v, slot = i % len(order), i // len(order)
-        pitch = pitch_slots[slot_order[v][slot]] + rng.uniform(-4, 4)
+        pitch = pitch_slots[slot_order[v][slot]] + rng.uniform(-3, 3)
         profiles.append(SpeakerProfile(
             speaker=f"{1001 + i}",
             variant=order[v],
@@ -187,7 +187,7 @@ def synthesize_corpus(
     plan = []  # (profile, utterance number, text, voice, tilt, level dB, SNR dB)
     for s, prof in enumerate(profiles):
         for u in range(utterances_per_speaker):
-            voice = Voice(prof.variant, int(prof.rate + rng.integers(-8, 9)), int(np.clip(prof.pitch + rng.integers(-3, 4), 0, 99)), prof.pitch_range)
+            voice = Voice(prof.variant, int(prof.rate + rng.integers(-8, 9)), int(np.clip(prof.pitch + rng.integers(-2, 3), 0, 99)), prof.pitch_range)
             plan.append((prof, u, sentences[s * utterances_per_speaker + u], voice,
                          rng.uniform(-0.4, 0.4), rng.uniform(-26, -20), rng.uniform(30, 40)))
     if verbose:

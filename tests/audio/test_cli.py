@@ -18,7 +18,7 @@ def test_acceptance_sequence_synth_train_probe_cluster(tmp_path, capsys):
     assert "trained 4 steps" in capsys.readouterr().out
     config = json.loads((run / "config.json").read_text())
     assert config["preset"] == "cpu" and config["cpc"]["encoder_channels"] == 8
-    assert config["options"]["learning_rate"] == 2e-3  # a preset value the flags left alone
+    assert config["options"]["learning_rate"] == 3e-3  # a preset value the flags left alone
     assert (run / "checkpoints" / "last.pt").is_file()
     probe = tmp_path / "probe.json"
     assert main(["audio", "probe", str(run), str(data), "--json", str(probe), "--quiet"]) == 0
@@ -34,7 +34,7 @@ def test_acceptance_sequence_synth_train_probe_cluster(tmp_path, capsys):
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "NMI" in capsys.readouterr().out
     # --resume continues the run from its checkpoint
-    assert main(["audio", "train-cpc", str(data), "-o", str(run), *TINY_FLAGS[:-3], "--steps", "6", "--resume", "--no-verbose"]) == 0
+    assert main(["audio", "train-cpc", str(data), "-o", str(run), *TINY_FLAGS, "--steps", "6", "--resume"]) == 0
     assert "trained 6 steps" in capsys.readouterr().out
 
 
