@@ -8,13 +8,15 @@ layout::
     OUT/phone_labels.txt    "<utterance id> <label> <label> ..." one label per 10 ms frame
     OUT/phones.txt          the label inventory, "<index> <phone>" per line (0 = sil)
 
-Each speaker is a fixed voice: an espeak-ng variant (``en+m3`` ...), a pitch,
-a pitch range, a speaking rate and a vocal-tract length factor (the whole
-spectrum is scaled by resampling, as a longer or shorter vocal tract would).
-Utterances jitter pitch and rate a little around the speaker's values, are
-normalised to a random level (so loudness is no speaker cue) and get a faint
-noise floor. Everything is drawn from ``seed``: the same seed writes the same
-corpus.
+Each speaker is a fixed voice: one of six espeak-ng variants (``en+m3`` ...;
+several speakers share one), a pitch, a pitch range, a speaking rate and a
+vocal-tract length factor (the whole spectrum is scaled by resampling, as a
+longer or shorter vocal tract would). Utterances jitter pitch and rate a
+little around the speaker's values, pass through a random recording channel
+(a first-order tilt filter), are normalised to a random level (so loudness is
+no speaker cue) and get a faint noise floor. Everything is drawn from
+``seed``: the same seed writes the same corpus (the synthesis runs in a fresh
+worker process, see :func:`multissl.audio.espeak.synthesize_many`).
 
 Phone labels come from espeak-ng's phoneme events (the start time of every
 phone; stress marks removed): the label of frame i is the phone playing at
@@ -63,7 +65,7 @@ def make_speakers(num_speakers: int, seed: int = 0, variants: Sequence[str] = DE
 
     Variants are dealt round-robin (so several speakers share a variant and
     differ by pitch, range, rate and tract length); pitches are spread evenly
-    over 15..85 within each variant's speakers, with jitter.
+    over 10..90 within each variant's speakers, with jitter.
     """
     if num_speakers < 1:
         raise ValueError(f"num_speakers must be >= 1, got {num_speakers}")
