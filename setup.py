@@ -47,6 +47,8 @@ setup(
         "gensim>=4.3",
         "librosa>=0.10",
         "soundfile>=0.12",
+        "soxr>=0.3",
+        "espeakng-loader>=0.2.4",
         "decord>=0.6; platform_machine == 'x86_64'",
         "av>=11",
         "scikit-learn>=1.3",

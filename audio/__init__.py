@@ -1,1 +1,28 @@
-"""multissl.audio: Contrastive Predictive Coding on speech and speaker clustering."""
+"""multissl.audio: Contrastive Predictive Coding on speech and speaker clustering.
+
+- data: :class:`AudioFolder` (LibriSpeech layout or a speaker pattern),
+  :class:`RandomWindows`, :class:`SpeakerGroupedBatches`, :func:`split_segments`;
+- a synthetic corpus: :func:`synthesize_corpus` (espeak-ng);
+- the model: :class:`CPC`, :class:`CPCConfig`, :func:`train_cpc`, :func:`load_run`;
+- features: :func:`embed` (frames (T, D) and the pooled (D,) embedding), :func:`mfcc_frames`;
+- evaluation: :mod:`multissl.audio.probes`, :mod:`multissl.audio.clusters`.
+"""
+from .clusters import cluster_scores, plot_speaker_clusters, utterance_embeddings
+from .cpc import CPC, CPCConfig, CPCEncoder
+from .embed import Embedding, embed, embed_many
+from .espeak import SpeechEngineNotFound
+from .folder import AudioFolder
+from .io import read_audio
+from .mfcc import MFCCConfig, mfcc_frames
+from .probes import ProbeConfig, ProbeData, compare, cpc_extractor, mfcc_extractor
+from .synth import make_speakers, synthesize_corpus
+from .train import PRESETS, CPCTrainOptions, load_run, train_cpc
+from .windows import RandomWindows, Segment, SpeakerGroupedBatches, split_segments
+
+__all__ = [
+    "AudioFolder", "CPC", "CPCConfig", "CPCEncoder", "CPCTrainOptions", "Embedding", "MFCCConfig", "PRESETS",
+    "ProbeConfig", "ProbeData", "RandomWindows", "Segment", "SpeakerGroupedBatches", "SpeechEngineNotFound",
+    "cluster_scores", "compare", "cpc_extractor", "embed", "embed_many", "load_run", "make_speakers", "mfcc_extractor",
+    "mfcc_frames", "plot_speaker_clusters", "read_audio", "split_segments", "synthesize_corpus", "train_cpc",
+    "utterance_embeddings",
+]

@@ -1,6 +1,217 @@
-"""``multissl audio ...`` commands: Contrastive Predictive Coding on speech and speaker clustering."""
-from multissl.cliutils import add_command_group
+"""``multissl audio ...`` commands: Contrastive Predictive Coding on speech and speaker clustering.
+
+  synth OUT            write a synthetic multi-speaker corpus (espeak-ng) in LibriSpeech layout
+  train-cpc DATA -o RUN  train CPC on a folder of speech (presets: cpu, paper)
+  probe RUN DATA       speaker (window / utterance) and phone probes: CPC vs MFCC vs random init
+  cluster RUN DATA -o clusters.png   k-means NMI/ARI/silhouette and a t-SNE picture per model
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from multissl.cliutils import add_command_group, add_dataclass_arguments, add_train_arguments, dataclass_from_args
+
+PATTERN_HELP = ("speaker from the file path: a regex with a (?P<speaker>...) or first group, searched in the path relative "
+                "to DATA, or a file-name template like '{digit}_{speaker}_{index}.wav' (default: LibriSpeech layout "
+                "speaker/chapter/file, else the parent folder)")
 
 
 def register(subparsers) -> None:
-    add_command_group(subparsers, "audio", "Contrastive Predictive Coding on speech and speaker clustering", __doc__)
+    sub = add_command_group(subparsers, "audio", "Contrastive Predictive Coding on speech and speaker clustering", __doc__)
+    _register_synth(sub)
+    _register_train(sub)
+    _register_probe(sub)
+    _register_cluster(sub)
+
+
+# ----------------------------------------------------------------- synth
+def _register_synth(sub) -> None:
+    p = sub.add_parser("synth", help="write a synthetic multi-speaker corpus with espeak-ng",
+                       description="Synthesise N speakers x M utterances of varied English sentences with espeak-ng "
+                                   "(voice variant x pitch x range x rate x vocal-tract length) in LibriSpeech layout, "
+                                   "with metadata.csv and 10 ms phone labels.")
+    p.add_argument("out", help="output folder")
+    p.add_argument("--speakers", type=int, default=24, help="number of speakers (default: 24)")
+    p.add_argument("--utterances", type=int, default=20, help="utterances per speaker (default: 20)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--sample-rate", type=int, default=16000, help="sample rate of the FLAC files (default: 16000)")
+    p.add_argument("--no-phone-labels", action="store_true", help="do not write phone_labels.txt")
+    p.add_argument("--engine", choices=["library", "program"], default=None,
+                   help="espeak-ng back-end (default: the espeakng-loader library, else the espeak-ng program)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_synth)
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import synthesize_corpus
+
+    info = synthesize_corpus(args.out, args.speakers, args.utterances, args.seed, args.sample_rate,
+                             phone_labels=not args.no_phone_labels, engine=None if args.engine == "library" else args.engine,
+                             verbose=not args.quiet)
+    labels = "with" if info.has_phone_labels else "without"
+    print(f"wrote {info.num_utterances} utterances of {len(info.speakers)} speakers ({info.seconds / 60:.1f} min, "
+          f"{labels} phone labels) to {info.root} using {info.engine}")
+    return 0
+
+
+# ----------------------------------------------------------------- train-cpc
+_PRESET_TRAIN_KEYS = ("batch_size", "steps", "max_minutes", "checkpoint_every", "log_every")
+
+
+def _register_train(sub) -> None:
+    from .cpc import CPCConfig
+    from .train import PRESETS, CPCTrainOptions
+
+    p = sub.add_parser("train-cpc", help="train CPC on a folder of speech",
+                       description="Train Contrastive Predictive Coding on the audio files under DATA with the core engine "
+                                   "(checkpoints, --resume, --max-minutes, torchrun). Model and option flags left out take "
+                                   "the preset's values.")
+    p.add_argument("data", help="folder of audio files (LibriSpeech layout, or use --speaker-pattern)")
+    p.add_argument("-o", "--output", required=True, help="run folder (config.json, checkpoints/, metrics.jsonl)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="cpu",
+                   help="cpu: small model that learns speakers in minutes on 2 cores; paper: the paper's sizes (default: cpu)")
+    p.add_argument("--speaker-pattern", default=None, help=PATTERN_HELP)
+    none = lambda cls: {f: None for f in cls.__dataclass_fields__}  # noqa: E731  (None = take the preset's value)
+    add_dataclass_arguments(p, CPCConfig, defaults=none(CPCConfig), title="model (default: the preset's)")
+    add_dataclass_arguments(p, CPCTrainOptions, defaults=none(CPCTrainOptions), title="optimiser and data (default: the preset's)")
+    add_train_arguments(p, **{k: None for k in _PRESET_TRAIN_KEYS})
+    p.set_defaults(func=_cmd_train)
+
+
+def _merge(preset_obj, args: argparse.Namespace):
+    """The preset's dataclass with every flag the user gave replacing its field."""
+    from dataclasses import asdict
+
+    values = asdict(preset_obj)
+    for name in values:
+        given = getattr(args, name, None)
+        if given is not None:
+            values[name] = tuple(given) if isinstance(given, list) else given
+    return type(preset_obj)(**values)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from multissl.engine import TrainConfig
+
+    from .train import preset, train_cpc
+
+    config, options, train_defaults = preset(args.preset)
+    config, options = _merge(config, args), _merge(options, args)
+    for key in _PRESET_TRAIN_KEYS:
+        if getattr(args, key) is None:
+            setattr(args, key, train_defaults.get(key, TrainConfig.__dataclass_fields__[key].default))
+    train = dataclass_from_args(TrainConfig, args, output_dir=args.output)
+    run = train_cpc(args.data, args.output, config, options, train, speaker_pattern=args.speaker_pattern, preset_name=args.preset)
+    last = [h for h in run.result.history if "loss" in h]
+    summary = f"loss {last[-1]['loss']:.3f}, prediction accuracy {last[-1].get('acc', float('nan')):.3f}" if last else "no step logged"
+    print(f"trained {run.result.step} steps in {run.result.elapsed_s / 60:.1f} min ({run.result.stop_reason}); {summary}; "
+          f"run folder {run.output_dir}")
+    return 0
+
+
+# ----------------------------------------------------------------- probe / cluster
+def _add_eval_arguments(p) -> None:
+    p.add_argument("run", help="run folder written by train-cpc")
+    p.add_argument("data", help="folder of audio files to evaluate on")
+    p.add_argument("--speaker-pattern", default=None, help=PATTERN_HELP + "; default: the run's pattern for its own data")
+    p.add_argument("--feature", choices=["context", "encoder", "both"], default="context",
+                   help="CPC features: the GRU context c (paper), the encoder output z, or both (default: context)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _register_probe(sub) -> None:
+    from .probes import ProbeConfig
+
+    p = sub.add_parser("probe", help="speaker and phone probes: CPC vs MFCC vs random init",
+                       description="Linear probes on frozen features of held-out utterances: window-level and "
+                                   "utterance-level speaker accuracy, k-means NMI/ARI, and frame-level phone accuracy "
+                                   "where phone_labels.txt exists; for the trained CPC, an MFCC baseline and the same CPC "
+                                   "at its random initial weights. On the run's own data the split defaults to the one "
+                                   "training held out.")
+    _add_eval_arguments(p)
+    p.add_argument("--json", default=None, help="write the results to this JSON file")
+    add_dataclass_arguments(p, ProbeConfig, defaults={"test_fraction": None, "split_seed": None},
+                            title="probe (test fraction and split seed default to the run's held-out split)")
+    p.set_defaults(func=_cmd_probe)
+
+
+def _register_cluster(sub) -> None:
+    p = sub.add_parser("cluster", help="speaker clustering scores and a t-SNE picture (CPC, MFCC, random init)",
+                       description="k-means NMI / ARI and silhouette of utterance embeddings, and a PNG with one t-SNE "
+                                   "panel per model, coloured by speaker.")
+    _add_eval_arguments(p)
+    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.add_argument("--json", default=None, help="also write the scores to this JSON file")
+    p.add_argument("--seed", type=int, default=0, help="seed of k-means and t-SNE (default: 0)")
+    p.set_defaults(func=_cmd_cluster)
+
+
+def _same_data(record, data) -> bool:
+    return Path(record["data"]["root"]).resolve() == Path(data).resolve()
+
+
+def _evaluation_setup(args: argparse.Namespace):
+    from .folder import AudioFolder
+    from .probes import cpc_extractor, mfcc_extractor
+    from .train import load_run
+
+    trained, initial, record = load_run(args.run)
+    own = _same_data(record, args.data)
+    pattern = args.speaker_pattern or (record["data"].get("speaker_pattern") if own else None)
+    folder = AudioFolder(args.data, trained.config.sample_rate, pattern, verbose=not args.quiet)
+    extractors = {"cpc": cpc_extractor(trained, args.feature), "mfcc": mfcc_extractor(), "random": cpc_extractor(initial, args.feature)}
+    return folder, extractors, record, own
+
+
+def _cmd_probe(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .probes import ProbeConfig, ProbeData, compare
+
+    folder, extractors, record, own = _evaluation_setup(args)
+    held = record.get("options", {}).get("holdout", 0.0)
+    if args.test_fraction is None:
+        args.test_fraction = held if own and held > 0 else 0.25
+    if args.split_seed is None:
+        args.split_seed = record.get("options", {}).get("split_seed", 0) if own else 0
+    config = dataclass_from_args(ProbeConfig, args)
+    data = ProbeData.build(folder, config)
+    results = compare(extractors, data, verbose=not args.quiet)
+    unseen = own and held > 0 and held == config.test_fraction and config.split_seed == record["options"].get("split_seed", 0)
+    payload = {**results, "data": data.describe(), "probe": asdict(config),
+               "run": str(args.run), "feature": args.feature, "test_audio_unseen_by_cpc": bool(unseen)}
+    print(_table(results))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _table(results) -> str:
+    cols = ["speaker_acc_window", "speaker_acc_utterance", "nmi", "ari", "silhouette", "phone_acc"]
+    lines = ["| features | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, r in results.items():
+        cells = [("-" if r.get(c) is None else f"{r[c]:.3f}") for c in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cmd_cluster(args: argparse.Namespace) -> int:
+    from .clusters import cluster_scores, plot_speaker_clusters, utterance_embeddings
+
+    folder, extractors, _, _ = _evaluation_setup(args)
+    if folder.num_speakers < 2:
+        raise ValueError(f"clustering needs at least 2 speakers; {folder.root} has {folder.num_speakers}; "
+                         "pass --speaker-pattern if speakers are in the file names")
+    embeddings = utterance_embeddings(extractors, folder)
+    scores = cluster_scores(embeddings, folder.speaker_ids, seed=args.seed)
+    path = plot_speaker_clusters(embeddings, folder.speaker_ids, args.output, folder.speakers, scores, seed=args.seed)
+    for name, s in scores.items():
+        print(f"{name:>7}: NMI {s['nmi']:.3f}  ARI {s['ari']:.3f}  silhouette {s['silhouette']:.3f}")
+    print(f"wrote {path}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    return 0

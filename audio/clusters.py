@@ -1,0 +1,92 @@
+"""Speaker clustering of utterance embeddings, and its picture.
+
+:func:`cluster_scores` gives k-means NMI / ARI and the silhouette for every
+feature extractor (core :func:`multissl.evaluation.clustering_scores`, k =
+number of speakers); :func:`plot_speaker_clusters` draws one t-SNE panel per
+extractor, side by side, points coloured by speaker (the CPC paper's
+Figure 2), as a PNG.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import torch
+
+from multissl.evaluation import clustering_scores
+
+from .folder import AudioFolder
+from .probes import Extractor, pooled_features
+
+
+def utterance_embeddings(extractors: Dict[str, Extractor], folder: AudioFolder) -> Dict[str, torch.Tensor]:
+    """{name: (N, D) mean-pooled frames of every utterance of ``folder``}."""
+    waves = [folder.wave(i) for i in range(len(folder))]
+    return {name: pooled_features(fn, waves) for name, fn in extractors.items()}
+
+
+def cluster_scores(embeddings: Dict[str, torch.Tensor], speaker_ids: np.ndarray, seed: int = 0) -> Dict[str, Dict[str, float]]:
+    """{name: {"nmi", "ari", "silhouette"}} of k-means with k = number of speakers."""
+    return {name: clustering_scores(x, speaker_ids, seed=seed) for name, x in embeddings.items()}
+
+
+def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    if len(x) < 6:
+        return PCA(n_components=2, random_state=seed).fit_transform(x)
+    perplexity = float(min(30, max(2, (len(x) - 1) // 3)))
+    return TSNE(n_components=2, perplexity=perplexity, metric="cosine", init="pca", random_state=seed).fit_transform(x)
+
+
+def plot_speaker_clusters(
+    embeddings: Dict[str, torch.Tensor],
+    speaker_ids: np.ndarray,
+    path,
+    speaker_names: Optional[Sequence[str]] = None,
+    scores: Optional[Dict[str, Dict[str, float]]] = None,
+    seed: int = 0,
+    title: Optional[str] = None,
+) -> Path:
+    """Write a PNG with one t-SNE panel per embedding (N, D), coloured by speaker; returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not embeddings:
+        raise ValueError("no embeddings to plot")
+    y = np.asarray(speaker_ids)
+    speakers = np.unique(y)
+    cmap = plt.get_cmap("tab20" if len(speakers) > 10 else "tab10")
+    markers = "os^Dv<>p*h"
+    fig, axes = plt.subplots(1, len(embeddings), figsize=(5 * len(embeddings), 5.2), squeeze=False)
+    for ax, (name, x) in zip(axes[0], embeddings.items()):
+        xy = _tsne(np.asarray(x, dtype=np.float64), seed)
+        for i, s in enumerate(speakers):
+            m = y == s
+            label = speaker_names[s] if speaker_names is not None else str(s)
+            ax.scatter(xy[m, 0], xy[m, 1], s=16, color=cmap(i % cmap.N), marker=markers[(i // cmap.N) % len(markers)],
+                       label=label, alpha=0.85, edgecolors="none")
+        sub = f"{name}"
+        if scores and name in scores:
+            sub += f"\nNMI {scores[name]['nmi']:.2f}  ARI {scores[name]['ari']:.2f}  silhouette {scores[name]['silhouette']:.2f}"
+        ax.set_title(sub, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if len(speakers) <= 30:
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="center right", fontsize=7, title="speaker", ncol=1 if len(speakers) <= 15 else 2)
+        fig.subplots_adjust(right=0.88 if len(speakers) <= 15 else 0.82)
+    fig.suptitle(title or f"t-SNE of {len(y)} utterance embeddings, colour = speaker", fontsize=11)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+__all__ = ["cluster_scores", "plot_speaker_clusters", "utterance_embeddings"]

@@ -1,0 +1,114 @@
+"""Frame features and utterance embeddings from a trained (or random) CPC model.
+
+:func:`embed` runs the encoder and the context network over a waveform and
+returns the context vectors c_t (T, H), one per 160 samples, and their mean
+(H,). Long waveforms are processed in chunks of ``chunk`` samples (by default
+the training window) and the frames concatenated, so that the GRU sees
+sequences as long as in training; ``chunk=None`` runs it over the whole
+waveform at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from .cpc import CPC
+
+FEATURES = ("context", "encoder", "both")
+
+
+@dataclass
+class Embedding:
+    """``frames`` (T, D) and ``pooled`` (D,), float32 CPU tensors."""
+
+    frames: torch.Tensor
+    pooled: torch.Tensor
+
+
+def _as_wave(waveform) -> torch.Tensor:
+    wave = waveform if isinstance(waveform, torch.Tensor) else torch.from_numpy(np.asarray(waveform, dtype=np.float32))
+    wave = wave.float()
+    if wave.ndim != 1:
+        raise ValueError(f"waveform must have shape (N,), got {tuple(wave.shape)}")
+    if len(wave) == 0:
+        raise ValueError("waveform is empty")
+    return wave
+
+
+def _pick(z: torch.Tensor, c: torch.Tensor, feature: str) -> torch.Tensor:
+    if feature == "context":
+        return c
+    if feature == "encoder":
+        return z
+    if feature == "both":
+        return torch.cat([z, c], dim=-1)
+    raise ValueError(f"feature must be one of {FEATURES}, got {feature!r}")
+
+
+def _chunks(wave: torch.Tensor, chunk: Optional[int], min_samples: int) -> List[torch.Tensor]:
+    if chunk is None or len(wave) <= chunk:
+        pieces = [wave]
+    else:
+        pieces = list(wave.split(chunk))
+        if len(pieces) > 1 and len(pieces[-1]) < min_samples:  # too short for one frame: fold it into the previous chunk
+            pieces = pieces[:-2] + [torch.cat(pieces[-2:])]
+    return [torch.nn.functional.pad(p, (0, min_samples - len(p))) if len(p) < min_samples else p for p in pieces]
+
+
+@torch.no_grad()
+def embed(model: CPC, waveform, chunk: Optional[int] = -1, feature: str = "context") -> Embedding:
+    """Frame features (T, D) and the pooled utterance embedding (D,) of a mono waveform (N,).
+
+    Args:
+        model: a :class:`~multissl.audio.cpc.CPC` (put in eval mode for the call).
+        waveform: (N,) at the model's sample rate. Waveforms shorter than the
+            receptive field are zero-padded to one frame.
+        chunk: samples per chunk; ``-1`` = the model's training window,
+            ``None`` = the whole waveform at once.
+        feature: ``"context"`` (c, the paper's choice), ``"encoder"`` (z) or ``"both"``.
+    """
+    return embed_many(model, [waveform], chunk, feature)[0]
+
+
+@torch.no_grad()
+def embed_many(model: CPC, waveforms: Sequence, chunk: Optional[int] = -1, feature: str = "context",
+               batch_size: int = 32) -> List[Embedding]:
+    """:func:`embed` for many waveforms; equal-length chunks are batched together."""
+    if chunk == -1:
+        chunk = model.config.window
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        pieces = [_chunks(_as_wave(w), chunk, model.encoder.min_samples) for w in waveforms]
+        flat = [(i, j, p) for i, ps in enumerate(pieces) for j, p in enumerate(ps)]
+        outputs: dict = {}
+        by_length: dict = {}
+        for key in flat:
+            by_length.setdefault(len(key[2]), []).append(key)
+        for group in by_length.values():
+            for start in range(0, len(group), batch_size):
+                part = group[start:start + batch_size]
+                z, c = model.encode(torch.stack([p for _, _, p in part]).to(device))
+                feats = _pick(z, c, feature).float().cpu()
+                for (i, j, _), f in zip(part, feats):
+                    outputs[(i, j)] = f
+        result = []
+        for i, ps in enumerate(pieces):
+            frames = torch.cat([outputs[(i, j)] for j in range(len(ps))])
+            result.append(Embedding(frames, frames.mean(0)))
+        return result
+    finally:
+        model.train(was_training)
+
+
+def pooled_matrix(embeddings: Sequence[Embedding]) -> torch.Tensor:
+    """(N, D) stack of pooled embeddings."""
+    return torch.stack([e.pooled for e in embeddings])
+
+
+__all__ = ["FEATURES", "Embedding", "embed", "embed_many", "pooled_matrix"]
+

@@ -1,0 +1,64 @@
+"""The MFCC baseline: the classic 39-dimensional speech front end.
+
+13 MFCCs from 40 mel bands of 25 ms windows every 10 ms (``center=False``,
+so frame i covers samples [160 i, 160 i + 400), close to the CPC encoder's
+frame i), plus deltas and delta-deltas. Features are computed with
+torchaudio and have shape (T, 39).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class MFCCConfig:
+    sample_rate: int = 16000
+    n_mfcc: int = 13
+    n_mels: int = 40
+    win_length: int = 400
+    hop_length: int = 160
+    deltas: bool = True
+
+    @property
+    def dim(self) -> int:
+        return self.n_mfcc * (3 if self.deltas else 1)
+
+
+@lru_cache(maxsize=4)
+def _transform(config: MFCCConfig):
+    import torchaudio
+
+    return torchaudio.transforms.MFCC(
+        sample_rate=config.sample_rate,
+        n_mfcc=config.n_mfcc,
+        melkwargs={"n_fft": config.win_length, "win_length": config.win_length, "hop_length": config.hop_length,
+                   "n_mels": config.n_mels, "center": False},
+    )
+
+
+@torch.no_grad()
+def mfcc_frames(waveform, config: MFCCConfig = MFCCConfig()) -> torch.Tensor:
+    """MFCC (+ deltas) of a mono waveform (N,): (T, D) float32, one frame per 10 ms.
+
+    Waveforms shorter than one window are zero-padded to one window.
+    """
+    wave = torch.as_tensor(np.asarray(waveform, dtype=np.float32) if not isinstance(waveform, torch.Tensor) else waveform).float()
+    if wave.ndim != 1:
+        raise ValueError(f"waveform must have shape (N,), got {tuple(wave.shape)}")
+    if len(wave) < config.win_length:
+        wave = torch.nn.functional.pad(wave, (0, config.win_length - len(wave)))
+    coeffs = _transform(config)(wave)  # (n_mfcc, T)
+    if config.deltas:
+        import torchaudio
+
+        d1 = torchaudio.functional.compute_deltas(coeffs)
+        d2 = torchaudio.functional.compute_deltas(d1)
+        coeffs = torch.cat([coeffs, d1, d2], dim=0)
+    return coeffs.T.contiguous()
+
+
+__all__ = ["MFCCConfig", "mfcc_frames"]

@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+import torch
+
+from multissl.audio.cpc import CPCConfig
+from multissl.audio.folder import AudioFolder
+from multissl.audio.mfcc import MFCCConfig, mfcc_frames
+from multissl.audio.probes import ProbeConfig, ProbeData, cpc_extractor, mfcc_extractor, phone_scores, speaker_scores
+from multissl.audio.train import CPCTrainOptions, load_run, train_cpc
+from multissl.engine import TrainConfig
+
+
+def test_mfcc_frames_have_10ms_hop_and_39_dims():
+    wave = np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)
+    feats = mfcc_frames(wave)
+    assert feats.shape == ((16000 - 400) // 160 + 1, 39)
+    assert mfcc_frames(wave, MFCCConfig(deltas=False)).shape[1] == 13
+    assert mfcc_frames(wave[:100]).shape == (1, 39)  # shorter than one window: padded
+    with pytest.raises(ValueError, match="shape \\(N,\\)"):
+        mfcc_frames(np.zeros((2, 100), np.float32))
+
+
+@pytest.mark.slow
+def test_mfcc_probes_on_the_librispeech_sample(shared_data):
+    folder = AudioFolder(shared_data / "librispeech-sample")
+    data = ProbeData.build(folder, ProbeConfig(window=20480))
+    scores = speaker_scores(mfcc_extractor(), data)
+    assert 0 <= scores["speaker_acc_window"] <= 1 and scores["dim"] == 39
+    assert scores["speaker_acc_window"] > 1 / 6 + 0.1  # real speakers: MFCC is well above chance
+    phones = phone_scores(mfcc_extractor(), data)
+    assert phones is not None and phones["phone_frames_test"] > 100
+    assert phones["phone_acc"] > 0.1  # 41 classes
+
+
+def test_probe_needs_two_speakers(tmp_path, audio_file):
+    audio_file(tmp_path / "solo" / "a.wav", 200, 1.0, 16000)
+    audio_file(tmp_path / "solo" / "b.wav", 220, 1.0, 16000)
+    with pytest.raises(ValueError, match="at least 2 speakers"):
+        ProbeData.build(AudioFolder(tmp_path))
+
+
+def test_label_mismatch_is_an_error(tiny_corpus, tmp_path):
+    import shutil
+
+    copy = tmp_path / "c"
+    shutil.copytree(tiny_corpus, copy)
+    lines = (copy / "phone_labels.txt").read_text().splitlines()
+    lines[0] = " ".join(lines[0].split()[:-20])  # 20 labels short
+    (copy / "phone_labels.txt").write_text("\n".join(lines) + "\n")
+    folder = AudioFolder(copy)
+    data = ProbeData.build(folder, ProbeConfig(window=8192))
+    with pytest.raises(ValueError, match=f"utterance {lines[0].split()[0]}: .* phone labels"):
+        phone_scores(mfcc_extractor(), data)
+
+
+@pytest.mark.slow
+def test_trained_cpc_beats_its_random_initialisation(tiny_corpus, tmp_path):
+    config = CPCConfig(encoder_channels=32, context_dim=32, window=4096, num_negatives=8, prediction_steps=6)
+    options = CPCTrainOptions(learning_rate=3e-3, holdout=0.25)
+    train = TrainConfig(steps=150, batch_size=16, verbose=False, checkpoint_every=0, seed=0)
+    torch.set_num_threads(1)
+    try:
+        train_cpc(tiny_corpus, tmp_path / "run", config, options, train)
+        trained, initial, record = load_run(tmp_path / "run")
+        data = ProbeData.build(AudioFolder(tiny_corpus), ProbeConfig(window=8192))
+        cpc = speaker_scores(cpc_extractor(trained), data)
+        rand = speaker_scores(cpc_extractor(initial), data)
+    finally:
+        torch.set_num_threads(2)
+    assert record["data"]["split"]["test_segments"] == 4
+    assert cpc["speaker_acc_window"] >= rand["speaker_acc_window"] + 0.15, (cpc, rand)
+    assert cpc["speaker_acc_window"] > 0.5  # 4 speakers: chance 0.25
