@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Dict, Tuple
 
-import numba
 import torch
 from einops import rearrange
 from torch import nn
@@ -34,13 +33,6 @@ from .framing import PAPER_KERNELS, PAPER_STRIDES, conv_frames, hop_length, rece
 
 NEGATIVE_MODES = ("batch", "sequence", "speaker")
 
-# numba's default threading layer on Linux is OpenMP, the runtime torch uses too. With both
-# thread pools in one process, each CPC step (whose negatives come from the core's numba
-# sampler) ran 20x slower in CPU time on 2 cores, most of it spent spinning. numba's own
-# "workqueue" layer avoids that; it only takes effect if numba has not started its threads
-# yet, and changes no results (the core's draws do not depend on threads).
-if numba.config.THREADING_LAYER == "default":
-    numba.config.THREADING_LAYER = "workqueue"
 NORMS = ("channel", "batch", "none")
 
 
