@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-import ddp_workers
+from tests.core import ddp_workers
 from multissl import losses
 
 HERE = Path(__file__).parent

@@ -16,10 +16,3 @@ def images():
     low = torch.rand(16, 3, 4, 4, generator=g)
     x = torch.nn.functional.interpolate(low, size=(32, 32), mode="bilinear", align_corners=False)
     return (x * 255).round().to(torch.uint8)
-
-
-def coordinate_image(size: int) -> torch.Tensor:
-    """(1, 3, size, size) float image whose channel 0 is the row index and channel 1 the column index."""
-    rows = torch.arange(size, dtype=torch.float32)[:, None].expand(size, size)
-    cols = torch.arange(size, dtype=torch.float32)[None, :].expand(size, size)
-    return torch.stack([rows, cols, torch.zeros(size, size)])[None]

@@ -79,7 +79,7 @@ def test_overlap_ring_is_the_visible_border():
 
 
 def test_extract_patches_reads_the_right_pixels():
-    from conftest import coordinate_image
+    from tests.vision.helpers import coordinate_image
 
     img = coordinate_image(20).repeat(2, 1, 1, 1)
     tops, lefts = torch.tensor([[0, 5], [7, 2]]), torch.tensor([[1, 3], [4, 10]])

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-import moco_ddp_worker
+from tests.vision import moco_ddp_worker
 
 
 @pytest.mark.slow

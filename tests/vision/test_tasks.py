@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from conftest import coordinate_image
+from tests.vision.helpers import coordinate_image
 from multissl.vision.registry import TASKS, build_task
 from multissl.vision.tasks.context_encoder import ContextEncoder, ContextEncoderConfig
 from multissl.vision.tasks.dae import DAEConfig, DenoisingAutoencoder
