@@ -1,7 +1,12 @@
-"""Vision I benchmark: every proxy task with the same backbone and CPU budget on the CIFAR-10 subset.
+"""Vision benchmark: every task with the same backbone and CPU budget on the CIFAR-10 subset.
 
-    python benchmarks/vision_proxy.py                       # all six tasks, 10 minutes each
+    python benchmarks/vision_proxy.py                       # all twelve tasks, 10 minutes each
+    python benchmarks/vision_proxy.py --tasks dae context-encoder split-brain relative-patch jigsaw rotation
     python benchmarks/vision_proxy.py --minutes 2 --tasks rotation jigsaw
+
+By default it runs the six Vision I proxy tasks and the six Vision II methods
+(Deep InfoMax, CPC v2, MoCo v1/v2, SimCLR, BYOL), so that one table holds them
+all side by side.
 
 For each task: train on the 10,000 training images for ``--minutes`` of wall
 clock (or ``--steps``), then freeze the encoder and report linear-probe and
