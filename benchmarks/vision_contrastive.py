@@ -101,7 +101,7 @@ def lightly_part(args, splits, backbone) -> dict:
         print(f"{method}: multissl, {args.epochs} epochs ...", flush=True)
         cfg = TrainConfig(epochs=args.epochs, batch_size=256, seed=args.seed, verbose=False, checkpoint_every=0,
                           output_dir=str(Path(args.out) / f"ours-{method}"))
-        task_cfg = TASKS[method].config(**({"proj_hidden": 512} if method == "simclr" else {"proj_hidden": 1024}))
+        task_cfg = TASKS[method].config(**({"proj_hidden": 512} if method == "simclr" else {"proj_hidden": 1024, "tau_base": 0.996}))
         result, seconds, scores = _train_and_probe(method, splits, cfg, backbone, optim, task_cfg)
         rows.append({"method": method, "library": "multissl", "steps": result.step, "seconds": seconds,
                      "images_per_s": result.step * 256 / seconds, "knn_acc": scores["knn_acc"], "linear_acc": scores["linear_acc"]})
