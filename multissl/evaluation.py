@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .checks import check_positive
+from .figures import save_figure
 
 Array = Union[np.ndarray, torch.Tensor]
 
@@ -256,12 +257,7 @@ def plot_embedding(
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title or f"{method.upper()} of {len(x)} embeddings")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def _project_2d(x: np.ndarray, method: str, seed: int) -> np.ndarray:

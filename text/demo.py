@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from multissl.demo import DemoSection
+from multissl.figures import save_figure
 
 QUERIES = ("police", "fire", "government", "israeli")
 PAIRS = (("police", "officers"), ("fire", "fires"), ("government", "minister"), ("palestinian", "israeli"),
@@ -98,7 +99,4 @@ def _plot_frequent_words(kv, path: Path, seed: int, skip: int = 40, count: int =
     ax.set_title(f"word2vec on the Lee corpus: PCA of words ranked {skip}-{skip + count} by frequency")
     ax.set_xticks([])
     ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from multissl.color import lab_to_rgb, rgb_to_lab
+from multissl.figures import save_figure
 
 from .masks import davis_palette
 from .metrics import boundary_map
@@ -54,14 +55,7 @@ def plot_tracking(frames: np.ndarray, masks: np.ndarray, path: PathLike, true_ma
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, title, dpi=90)
 
 
 @torch.no_grad()
@@ -92,14 +86,7 @@ def plot_colorization(model, clips: Sequence[torch.Tensor], path: PathLike, titl
             ax.set_yticks([])
             if i == 0:
                 ax.set_title(["reference", "gray target", "colourised", "true colours"][j], fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, title, dpi=90)
 
 
 __all__ = ["colorize", "overlay", "plot_colorization", "plot_tracking"]

@@ -6,6 +6,8 @@ from typing import List, Sequence, Tuple
 
 import torch
 
+from multissl.figures import save_figure
+
 
 def save_rows(rows: Sequence[Tuple[str, torch.Tensor]], path, title: str = "", max_images: int = 8) -> Path:
     """One row per (label, images (B, C, H, W) in [0, 1]); at most ``max_images`` per row."""
@@ -27,14 +29,7 @@ def save_rows(rows: Sequence[Tuple[str, torch.Tensor]], path, title: str = "", m
             ax.set_xticks([])
             ax.set_yticks([])
         axes[r][0].set_ylabel(label, fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, title, dpi=110)
 
 
 def save_task_picture(task, images: torch.Tensor, path, title: str = "") -> List[Path]:
