@@ -97,7 +97,7 @@ def lightly_part(args, splits, backbone) -> dict:
 
     rows = []
     optim = OptimConfig(lr=args.lr, weight_decay=1e-4, warmup_steps=0)
-    for method in ("simclr", "byol"):
+    for method in args.lightly_methods:
         print(f"{method}: multissl, {args.epochs} epochs ...", flush=True)
         cfg = TrainConfig(epochs=args.epochs, batch_size=256, seed=args.seed, verbose=False, checkpoint_every=0,
                           output_dir=str(Path(args.out) / f"ours-{method}"))
@@ -121,7 +121,7 @@ def lightly_part(args, splits, backbone) -> dict:
                      "images_per_s": info["images_per_s"], "knn_acc": scores["knn_acc"], "linear_acc": scores["linear_acc"]})
         print(markdown_table(rows[-2:], ["method", "library", "steps", "images_per_s", "knn_acc", "linear_acc"]), flush=True)
     checks = {}
-    for method in ("simclr", "byol"):
+    for method in args.lightly_methods:
         ours = next(r for r in rows if r["method"] == method and r["library"] == "multissl")
         theirs = next(r for r in rows if r["method"] == method and r["library"] == "lightly")
         checks[f"{method}_linear_within_1pt"] = ours["linear_acc"] >= theirs["linear_acc"] - 0.01
@@ -175,6 +175,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per method (methods part)")
     parser.add_argument("--epochs", type=int, default=10, help="epochs of the lightly comparison")
     parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate of the lightly comparison")
+    parser.add_argument("--lightly-methods", nargs="+", default=["simclr", "byol"], choices=["simclr", "byol"], help="methods of the lightly comparison")
     parser.add_argument("--lightly-python", default=sys.executable, help="a Python with lightly installed")
     parser.add_argument("--memory-batch", type=int, default=4096, help="unchunked batch of the memory part")
     parser.add_argument("--chunk", type=int, default=256)

@@ -41,6 +41,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
 from . import distributed as dist_utils
+from .allocator import keep_freed_memory
 
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.pt"
@@ -71,6 +72,11 @@ class TrainConfig:
     log_every: int = field(default=10, metadata={"help": "write metrics every N steps"})
     max_nonfinite: int = field(default=10, metadata={"help": "stop after this many non-finite losses in a row"})
     verbose: bool = field(default=True, metadata={"help": "progress bar (on a terminal) and messages"})
+    keep_freed_memory: bool = field(
+        default=True,
+        metadata={"help": "tune glibc malloc so each step reuses the memory the last one freed (no page faults; "
+                          "memory stays at its peak; process-wide)"},
+    )
 
     def __post_init__(self):
         for name in ("steps", "epochs", "batch_size", "log_every", "max_nonfinite"):
@@ -313,6 +319,8 @@ class _Trainer:
 
     def __init__(self, task, data, optimizer, config, scheduler, collate_fn, callbacks, metadata):
         self.config = config
+        if config.keep_freed_memory:
+            keep_freed_memory()
         self.device = _select_device(config)
         self.task = task.to(self.device)
         self.model = self._wrap(task)
