@@ -8,10 +8,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from multissl.cliutils import add_command_group, add_dataclass_arguments, add_train_arguments, dataclass_from_args
+from multissl.cliutils import add_command_group, add_dataclass_arguments, add_train_arguments, dataclass_from_args, write_json_file
 
 PATTERN_HELP = ("speaker from the file path: a regex with a (?P<speaker>...) or first group, searched in the path relative "
                 "to DATA, or a file-name template like '{digit}_{speaker}_{index}.wav' (default: LibriSpeech layout "
@@ -184,8 +183,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
                "run": str(args.run), "feature": args.feature, "test_audio_unseen_by_cpc": bool(unseen)}
     print(_table(results))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        write_json_file(args.json, payload)
         print(f"wrote {args.json}")
     return 0
 
@@ -213,5 +211,5 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
         print(f"{name:>7}: NMI {s['nmi']:.3f}  ARI {s['ari']:.3f}  silhouette {s['silhouette']:.3f}")
     print(f"wrote {path}")
     if args.json:
-        Path(args.json).write_text(json.dumps(scores, indent=2), encoding="utf-8")
+        write_json_file(args.json, scores)
     return 0

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import typing
+from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Type, TypeVar
 
 T = TypeVar("T")
@@ -125,4 +127,14 @@ def train_config_from_args(args: argparse.Namespace, output_dir: Optional[str] =
     return dataclass_from_args(TrainConfig, args, output_dir=output_dir, **overrides)
 
 
-__all__ = ["add_command_group", "add_dataclass_arguments", "add_train_arguments", "dataclass_from_args", "train_config_from_args"]
+__all__ = ["add_command_group", "add_dataclass_arguments", "add_train_arguments", "dataclass_from_args", "train_config_from_args",
+           "write_json_file"]
+
+
+def write_json_file(path, payload: Any) -> Path:
+    """Write a command's ``--json`` result: indented UTF-8 JSON, parent folders created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    return path
+

@@ -7,10 +7,9 @@
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from multissl.cliutils import add_command_group, add_dataclass_arguments, dataclass_from_args
+from multissl.cliutils import add_command_group, add_dataclass_arguments, dataclass_from_args, write_json_file
 
 
 def register(subparsers) -> None:
@@ -110,7 +109,7 @@ def _eval(args) -> int:
         oov.append(r.oov_ratio)
     scores["oov_ratio"] = sum(oov) / len(oov) if oov else 0.0
     if args.json:
-        Path(args.json).write_text(json.dumps(scores, indent=2))
+        write_json_file(args.json, scores)
         print(f"\nwrote {args.json}")
     return 0
 
@@ -177,5 +176,5 @@ def _ngram(args) -> int:
         results[name] = lm.fit(train).perplexity(test)
         print(f"| {name} | {results[name]:.1f} |")
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
+        write_json_file(args.json, results)
     return 0

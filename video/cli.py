@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
-from multissl.cliutils import add_command_group, add_dataclass_arguments, add_train_arguments, train_config_from_args
+from multissl.cliutils import add_command_group, add_dataclass_arguments, add_train_arguments, train_config_from_args, write_json_file
 
 
 def register(subparsers) -> None:
@@ -169,8 +168,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     results = evaluate_davis(args.davis_root, methods, _propagation(args, run), split=args.split)
     print(format_table(results))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
+        write_json_file(args.json, results)
         print(f"results written to {args.json}")
     return 0
 

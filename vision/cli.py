@@ -8,10 +8,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
-from multissl.cliutils import add_command_group, add_dataclass_arguments, add_train_arguments, dataclass_from_args, train_config_from_args
+from multissl.cliutils import add_command_group, add_dataclass_arguments, add_train_arguments, dataclass_from_args, train_config_from_args, write_json_file
 
 DATA_HELP = ".npz with x_train/y_train/x_test/y_test, an ImageFolder root, 'digits', 'skimage', or a torchvision name (cifar10, stl10, ...) with --root"
 
@@ -107,7 +105,7 @@ def _cmd_probe(args) -> int:
     for key, value in scores.items():
         print(f"{key:20s} {value:.4f}" if isinstance(value, float) else f"{key:20s} {value}")
     if args.json:
-        Path(args.json).write_text(json.dumps(scores, indent=2))
+        write_json_file(args.json, scores)
     return 0
 
 
