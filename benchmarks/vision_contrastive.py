@@ -2,7 +2,7 @@
 
     python benchmarks/vision_contrastive.py                          # everything (about 3 hours on 2 cores)
     python benchmarks/vision_contrastive.py --parts methods --minutes 15
-    python benchmarks/vision_contrastive.py --parts lightly --epochs 10 --lightly-python /path/to/venv/bin/python
+    python benchmarks/vision_contrastive.py --parts lightly --epochs 3 --seeds 2 --lightly-python /path/to/venv/bin/python
     python benchmarks/vision_contrastive.py --parts memory
 
 Parts:
@@ -12,9 +12,9 @@ Parts:
   and BYOL beat rotation and random init.
 - ``lightly``: SimCLR and BYOL trained by multissl and by the lightly library
   (its losses, heads, momentum helpers and per-sample transforms, in a plain
-  PyTorch loop) with the same backbone, batch, epochs and optimiser; accuracy
-  (target: within 1 point of lightly's) and training throughput (target: >=
-  lightly's). lightly runs in a subprocess with ``--lightly-python`` (a Python
+  PyTorch loop) with the same backbone, batch, epochs and optimiser, over
+  ``--seeds`` seeds; accuracy (target: mean within 1 point of lightly's) and
+  training throughput (target: >= lightly's). lightly runs in a subprocess with ``--lightly-python`` (a Python
   where ``pip install lightly`` was done; it is not a dependency of multissl).
 - ``memory``: peak memory of one SimCLR training step with NT-Xent unchunked
   at batch B and chunked at batch 4B (target: chunked 4B fits in the memory
@@ -90,44 +90,56 @@ def _probe_lightly_encoder(state_path, splits, backbone):
     return evaluate(shell, random_shell, splits, pixels=False)
 
 
-def lightly_part(args, splits, backbone) -> dict:
+def _ours_vs_lightly(method, seed, args, splits, backbone) -> list:
+    """One seed of ``method``: a multissl row and a lightly row (same backbone, batch, epochs, optimiser)."""
     from multissl.engine import TrainConfig
     from multissl.vision.registry import TASKS
     from multissl.vision.training import OptimConfig
 
-    rows = []
     optim = OptimConfig(lr=args.lr, weight_decay=1e-4, warmup_steps=0)
+    print(f"{method}, seed {seed}: multissl, {args.epochs} epochs ...", flush=True)
+    cfg = TrainConfig(epochs=args.epochs, batch_size=256, seed=seed, verbose=False, checkpoint_every=0,
+                      output_dir=str(Path(args.out) / f"ours-{method}-{seed}"))
+    # lightly's loop has one learning rate for all parameters: so does BYOL here (predictor_lr_scale 1)
+    same_recipe = {"proj_hidden": 512} if method == "simclr" else {"proj_hidden": 1024, "tau_base": 0.996, "predictor_lr_scale": 1.0}
+    result, seconds, scores = _train_and_probe(method, splits, cfg, backbone, optim, TASKS[method].config(**same_recipe))
+    ours = {"method": method, "library": "multissl", "seed": seed, "steps": result.step, "seconds": seconds,
+            "images_per_s": result.step * 256 / seconds, "knn_acc": scores["knn_acc"], "linear_acc": scores["linear_acc"]}
+    print(f"{method}, seed {seed}: lightly, {args.epochs} epochs ...", flush=True)
+    state = Path(args.out) / f"lightly-{method}-{seed}.pt"
+    cmd = [args.lightly_python, str(Path(__file__).parent / "lightly_runner.py"), method, "--data", args.data,
+           "--epochs", str(args.epochs), "--batch-size", "256", "--lr", str(args.lr), "--arch", backbone.arch,
+           "--width", str(backbone.width), "--seed", str(seed), "--save", str(state)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"lightly run failed (is lightly installed for {args.lightly_python}?):\n{out.stderr[-3000:]}")
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    scores = _probe_lightly_encoder(state, splits, backbone)
+    theirs = {"method": method, "library": "lightly", "seed": seed, "steps": info["steps"], "seconds": info["seconds"],
+              "images_per_s": info["images_per_s"], "knn_acc": scores["knn_acc"], "linear_acc": scores["linear_acc"]}
+    print(markdown_table([ours, theirs], ["method", "library", "seed", "steps", "images_per_s", "knn_acc", "linear_acc"]), flush=True)
+    return [ours, theirs]
+
+
+def lightly_part(args, splits, backbone) -> dict:
+    """Every method x seed for both libraries; the targets are checked on the means over seeds."""
+    rows = [row for method in args.lightly_methods for seed in range(args.seed, args.seed + args.seeds)
+            for row in _ours_vs_lightly(method, seed, args, splits, backbone)]
+    means, checks = [], {}
     for method in args.lightly_methods:
-        print(f"{method}: multissl, {args.epochs} epochs ...", flush=True)
-        cfg = TrainConfig(epochs=args.epochs, batch_size=256, seed=args.seed, verbose=False, checkpoint_every=0,
-                          output_dir=str(Path(args.out) / f"ours-{method}"))
-        task_cfg = TASKS[method].config(**({"proj_hidden": 512} if method == "simclr" else {"proj_hidden": 1024, "tau_base": 0.996}))
-        result, seconds, scores = _train_and_probe(method, splits, cfg, backbone, optim, task_cfg)
-        rows.append({"method": method, "library": "multissl", "steps": result.step, "seconds": seconds,
-                     "images_per_s": result.step * 256 / seconds, "knn_acc": scores["knn_acc"], "linear_acc": scores["linear_acc"]})
-        print(f"{method}: lightly, {args.epochs} epochs ...", flush=True)
-        state = Path(args.out) / f"lightly-{method}.pt"
-        cmd = [args.lightly_python, str(Path(__file__).parent / "lightly_runner.py"), method, "--data", args.data,
-               "--epochs", str(args.epochs), "--batch-size", "256", "--lr", str(args.lr), "--arch", backbone.arch,
-               "--width", str(backbone.width), "--seed", str(args.seed), "--save", str(state)]
-        if args.threads:
-            cmd += ["--threads", str(args.threads)]
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        if out.returncode != 0:
-            raise RuntimeError(f"lightly run failed (is lightly installed for {args.lightly_python}?):\n{out.stderr[-3000:]}")
-        info = json.loads(out.stdout.strip().splitlines()[-1])
-        scores = _probe_lightly_encoder(state, splits, backbone)
-        rows.append({"method": method, "library": "lightly", "steps": info["steps"], "seconds": info["seconds"],
-                     "images_per_s": info["images_per_s"], "knn_acc": scores["knn_acc"], "linear_acc": scores["linear_acc"]})
-        print(markdown_table(rows[-2:], ["method", "library", "steps", "images_per_s", "knn_acc", "linear_acc"]), flush=True)
-    checks = {}
-    for method in args.lightly_methods:
-        ours = next(r for r in rows if r["method"] == method and r["library"] == "multissl")
-        theirs = next(r for r in rows if r["method"] == method and r["library"] == "lightly")
+        mean = {}
+        for library in ("multissl", "lightly"):
+            mine = [r for r in rows if r["method"] == method and r["library"] == library]
+            mean[library] = {"method": method, "library": library, "seed": f"mean of {len(mine)}", "steps": mine[0]["steps"],
+                             **{k: sum(r[k] for r in mine) / len(mine) for k in ("seconds", "images_per_s", "knn_acc", "linear_acc")}}
+            means.append(mean[library])
+        ours, theirs = mean["multissl"], mean["lightly"]
         checks[f"{method}_linear_within_1pt"] = ours["linear_acc"] >= theirs["linear_acc"] - 0.01
         checks[f"{method}_knn_within_1pt"] = ours["knn_acc"] >= theirs["knn_acc"] - 0.01
         checks[f"{method}_throughput_ge_lightly"] = ours["images_per_s"] >= theirs["images_per_s"]
-    return {"rows": rows, "checks": checks}
+    return {"rows": rows, "means": means, "checks": checks}
 
 
 def memory_worker(batch: int, chunk: int) -> dict:
@@ -173,8 +185,9 @@ def main() -> None:
     parser.add_argument("--parts", nargs="+", default=["methods", "lightly", "memory"], choices=["methods", "lightly", "memory"])
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per method (methods part)")
-    parser.add_argument("--epochs", type=int, default=10, help="epochs of the lightly comparison")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of the lightly comparison")
     parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate of the lightly comparison")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds of the lightly comparison (targets on the means)")
     parser.add_argument("--lightly-methods", nargs="+", default=["simclr", "byol"], choices=["simclr", "byol"], help="methods of the lightly comparison")
     parser.add_argument("--lightly-python", default=sys.executable, help="a Python with lightly installed")
     parser.add_argument("--memory-batch", type=int, default=4096, help="unchunked batch of the memory part")
@@ -216,7 +229,8 @@ def main() -> None:
         print(f"\nraw pixels: kNN {px['knn_acc']:.4f}, linear {px['linear_acc']:.4f}")
     if "lightly" in payload:
         print(f"\n## multissl vs lightly: same backbone, batch 256, {args.epochs} epochs, AdamW lr {args.lr}\n")
-        print(markdown_table(payload["lightly"]["rows"], ["method", "library", "steps", "seconds", "images_per_s", "knn_acc", "linear_acc"]))
+        cols = ["method", "library", "seed", "steps", "seconds", "images_per_s", "knn_acc", "linear_acc"]
+        print(markdown_table(payload["lightly"]["rows"] + payload["lightly"]["means"], cols))
     if "memory" in payload:
         print(f"\n## SimCLR step memory: unchunked batch {args.memory_batch} vs chunked batch {4 * args.memory_batch}\n")
         print(markdown_table(payload["memory"]["rows"], ["mode", "batch", "chunk", "peak_mb", "seconds"]))

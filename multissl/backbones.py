@@ -9,11 +9,12 @@
   ``resnet18_cifar``, ``resnet18_os8`` ...).
 
 Every backbone has ``feature_map(x) -> (B, C, H/s, W/s)``, ``features(x) ->
-(B, C)`` (global average pool) and ``out_dim``.
+(B, C)`` (global average pool), ``out_dim``, and ``stage_maps(x)`` with every
+stage's output (``stage_dims`` channels) for methods that read intermediate maps.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Type, Union
+from typing import List, Optional, Sequence, Type, Union
 
 import torch
 from torch import nn
@@ -91,7 +92,8 @@ class ResNet(nn.Module):
         in_channels: input channels (3 for RGB, 1 for grayscale/L).
         norm: ``"batch"`` or ``"group"``.
     Shapes: ``feature_map``: (B, in_channels, H, W) -> (B, out_dim, H/s, W/s);
-    ``features`` / ``forward``: -> (B, out_dim).
+    ``features`` / ``forward``: -> (B, out_dim); ``stage_maps``: a list of
+    (B, stage_dims[i], H/s_i, W/s_i), one per stage.
     """
 
     def __init__(
@@ -112,13 +114,14 @@ class ResNet(nn.Module):
         block_cls: Type[Union[BasicBlock, Bottleneck]] = BasicBlock if block == "basic" else Bottleneck
         self.stem = self._stem(stem, in_channels, widths[0], norm)
         self.stem_stride = 4 if stem == "imagenet" else 1
-        stages, ch = [], widths[0]
+        stages, ch, self.stage_dims = [], widths[0], []
         for depth, width, stride in zip(depths, widths, strides):
             blocks = []
             for i in range(depth):
                 blocks.append(block_cls(ch, width, stride if i == 0 else 1, norm))
                 ch = width * block_cls.expansion
             stages.append(nn.Sequential(*blocks))
+            self.stage_dims.append(ch)
         self.stages = nn.Sequential(*stages)
         self.out_dim = ch
         self.output_stride = self.stem_stride
@@ -142,10 +145,22 @@ class ResNet(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+    def _check_input(self, x: torch.Tensor) -> None:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"expected input of shape (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x)
         return self.stages(self.stem(x))
+
+    def stage_maps(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """Every stage's output: [(B, stage_dims[i], H/s_i, W/s_i)]; the last one is ``feature_map(x)``."""
+        self._check_input(x)
+        maps, h = [], self.stem(x)
+        for stage in self.stages:
+            h = stage(h)
+            maps.append(h)
+        return maps
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.feature_map(x).mean(dim=(2, 3))

@@ -56,8 +56,9 @@ def moco_v2_views() -> ViewConfig:
     return ViewConfig(min_scale=0.2, jitter=(0.4, 0.4, 0.4, 0.1), jitter_p=0.8, grayscale_p=0.2, blur_p=0.5)
 
 
-def byol_views() -> Tuple[ViewConfig, ViewConfig]:
-    base = dict(jitter=(0.4, 0.4, 0.2, 0.1), jitter_p=0.8, grayscale_p=0.2)
+def byol_views(min_scale: float = 0.08) -> Tuple[ViewConfig, ViewConfig]:
+    """BYOL's two asymmetric views: blur 1.0 / 0.1 (large images), solarisation 0 / 0.2; crops from ``min_scale`` of the area."""
+    base = dict(min_scale=min_scale, jitter=(0.4, 0.4, 0.2, 0.1), jitter_p=0.8, grayscale_p=0.2)
     return ViewConfig(blur_p=1.0, solarize_p=0.0, **base), ViewConfig(blur_p=0.1, solarize_p=0.2, **base)
 
 

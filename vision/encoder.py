@@ -26,7 +26,8 @@ class BackboneConfig:
 
 class ImageEncoder(nn.Module):
     """Shapes: ``feature_map``: (B, C_in, H, W) in [0, 1] -> (B, D, H/s, W/s);
-    ``features``: -> (B, D); ``probe_features(x, pool)``: -> (B, D * pool * pool)."""
+    ``features``: -> (B, D); ``probe_features(x, pool)``: -> (B, D * pool * pool);
+    ``stage_maps``: one (B, stage_dims[i], h_i, w_i) map per ResNet stage."""
 
     def __init__(self, config: BackboneConfig, in_channels: int = 3):
         super().__init__()
@@ -35,9 +36,14 @@ class ImageEncoder(nn.Module):
         self.out_dim = self.net.out_dim
         self.in_channels = in_channels
         self.output_stride = self.net.output_stride
+        self.stage_dims = self.net.stage_dims
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         return self.net.feature_map((x - 0.5) / 0.25)
+
+    def stage_maps(self, x: torch.Tensor):
+        """Every stage's map, [(B, stage_dims[i], H/s_i, W/s_i)]; the last is ``feature_map(x)``."""
+        return self.net.stage_maps((x - 0.5) / 0.25)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.feature_map(x).mean(dim=(2, 3))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 
@@ -28,13 +28,19 @@ class OptimConfig:
     warmup_steps: int = field(default=100, metadata={"help": "linear warm-up steps"})
 
 
+def _param_groups(task: torch.nn.Module, lr: float) -> List[dict]:
+    """One optimiser group per learning-rate multiplier the task asks for (``PretextTask.lr_scales``)."""
+    scales = task.lr_scales() if hasattr(task, "lr_scales") else [([p for p in task.parameters() if p.requires_grad], 1.0)]
+    return [{"params": params, "lr": lr * scale} for params, scale in scales if params]
+
+
 def make_optimizer(task: torch.nn.Module, cfg: OptimConfig, total_steps: Optional[int]):
-    """(optimizer, per-step LambdaLR scheduler)."""
-    params = [p for p in task.parameters() if p.requires_grad]
+    """(optimizer, per-step LambdaLR scheduler); parameter groups follow the task's ``lr_scales()``."""
+    groups = _param_groups(task, cfg.lr)
     if cfg.optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     elif cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
+        opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
     else:
         raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {cfg.optimizer!r}")
     if cfg.schedule == "cosine" and not total_steps:

@@ -26,6 +26,15 @@ def test_resnet_shapes_and_strides(kwargs, size, out_dim, stride):
     assert net.features(x).shape == (2, out_dim) and net.output_stride == stride
 
 
+def test_stage_maps_are_every_stages_output():
+    net = resnet("resnet18", cifar_stem=True, width=8).eval()
+    x = torch.randn(2, 3, 32, 32)
+    maps = net.stage_maps(x)
+    assert [tuple(m.shape) for m in maps] == [(2, 8, 32, 32), (2, 16, 16, 16), (2, 32, 8, 8), (2, 64, 4, 4)]
+    assert net.stage_dims == [8, 16, 32, 64]
+    assert torch.equal(maps[-1], net.feature_map(x))
+
+
 def test_resnet18_matches_torchvision_parameter_count():
     import torchvision
 

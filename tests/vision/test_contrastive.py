@@ -44,8 +44,8 @@ def test_moco_loss_queue_and_positives(images, tiny_backbone):
     q_view, k_view = augment_views(x, task.views), augment_views(x, task.views)
     _, q = task.embed_queries(q_view)
     k = task.embed_keys(k_view)
-    # the loss used the queue as it was before this batch, with temperature 0.2
-    assert torch.allclose(loss, info_nce(q, k, before, temperature=0.2, normalize=False), atol=1e-5)
+    # the loss used the queue as it was before this batch, with the config's temperature
+    assert torch.allclose(loss, info_nce(q, k, before, temperature=task.config.temperature, normalize=False), atol=1e-5)
     assert torch.cdist(k, before).min() > 1e-4  # the current positives were not among the negatives
     assert torch.allclose(task.queue.queue[pointer : pointer + 16], k, atol=1e-5)  # then enqueued, FIFO
     assert int(task.queue.pointer) == (pointer + 16) % 48
@@ -73,7 +73,7 @@ def test_moco_key_encoder_follows_ema(images, tiny_backbone):
 
 
 def test_byol_target_gets_no_gradient_and_follows_cosine_ema(images, tiny_backbone):
-    task = _task("byol", tiny_backbone)
+    task = _task("byol", tiny_backbone, tau_base=0.996)
     opt = torch.optim.SGD(task.parameters(), lr=0.1)
     loss, _ = task((images, None))
     opt.zero_grad()
@@ -87,6 +87,27 @@ def test_byol_target_gets_no_gradient_and_follows_cosine_ema(images, tiny_backbo
     assert float(task.tau) == pytest.approx(0.998)
     for old, new, online in zip(before, task.target.parameters(), task.online.parameters()):
         assert torch.allclose(new, 0.998 * old + 0.002 * online, atol=1e-6)
+
+
+def test_byol_predictor_learns_at_its_own_rate(tiny_backbone):
+    from multissl.vision.training import OptimConfig, make_optimizer
+
+    task = _task("byol", tiny_backbone, predictor_lr_scale=10.0)
+    opt, scheduler = make_optimizer(task, OptimConfig(lr=1e-3, warmup_steps=0), total_steps=10)
+    by_group = {len(g["params"]): g["lr"] for g in opt.param_groups}
+    predictor = len(list(task.predictor.parameters()))
+    assert by_group[predictor] == pytest.approx(1e-2) and len(opt.param_groups) == 2
+    trainable = [p for g in opt.param_groups for p in g["params"]]
+    assert len(trainable) == len({id(p) for p in trainable}) == sum(p.requires_grad for p in task.parameters())
+    with pytest.raises(ValueError, match="predictor_lr_scale must be > 0"):
+        _task("byol", tiny_backbone, predictor_lr_scale=0.0)
+
+
+def test_byol_crop_scale_reaches_both_views(tiny_backbone):
+    task = _task("byol", tiny_backbone, crop_min_scale=0.3)
+    assert [v.min_scale for v in task.views] == [0.3, 0.3]
+    with pytest.raises(ValueError, match=r"crop_min_scale must be in \(0, 1\], got 0.0"):
+        _task("byol", tiny_backbone, crop_min_scale=0.0)
 
 
 def test_cpc_v2_context_is_causal_over_rows():
@@ -110,6 +131,22 @@ def test_cpc_v2_patches_overlap(tiny_backbone):
         CPCv2(CPCv2Config(patch_size=2), tiny_backbone, 3)
 
 
+@pytest.mark.parametrize("stage, side", [(2, 16), (3, 8), (4, 4)])
+def test_dim_local_features_come_from_the_chosen_stage(stage, side, images, tiny_backbone):
+    """Local features are the chosen stage's map (8 x 8 at stage 3 on 32 x 32 images); the code is made from the last map."""
+    task = _task("dim", tiny_backbone, local_stage=stage)
+    seen = []
+    task.local_proj.register_forward_hook(lambda module, inputs, output: seen.append(tuple(output.shape)))
+    loss, _ = task((images[:4], None))
+    assert torch.isfinite(loss) and seen == [(4, 32, side, side)]
+
+
+def test_dim_local_stage_out_of_range(tiny_backbone):
+    for stage in (0, 5):
+        with pytest.raises(ValueError, match=f"local_stage must be between 1 and 4 .*got {stage}"):
+            _task("dim", tiny_backbone, local_stage=stage)
+
+
 @pytest.mark.parametrize("name", ["simclr", "byol", "dim"])
 def test_batch_of_one_is_rejected(name, tiny_backbone):
     """In-batch-negative methods (and BYOL's batch norm) need two images; MoCo's negatives come from its queue."""
@@ -130,12 +167,13 @@ def test_loss_drops_on_a_tiny_dataset(name, tiny_backbone):
     losses = []
     for step in range(40):
         torch.manual_seed(step % 4)
-        loss, _ = task((data[(step % 4) * 16 : (step % 4 + 1) * 16], None))
+        loss, metrics = task((data[(step % 4) * 16 : (step % 4 + 1) * 16], None))
         opt.zero_grad()
         loss.backward()
         opt.step()
         task.after_optimizer_step(step + 1, 40) if hasattr(task, "after_optimizer_step") else None
-        losses.append(float(loss.detach()))
+        # DIM's total includes the prior-matching game (critic vs encoder), which need not fall: track its MI term
+        losses.append(float(metrics.get("local_mi_loss", loss).detach()))
     first, last = sum(losses[4:8]) / 4, sum(losses[-4:]) / 4  # after MoCo's queue holds real keys
     assert last < first - 0.05 * abs(first), (name, first, last)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -74,6 +74,14 @@ class PretextTask(nn.Module):
     def encode(self, x: torch.Tensor, pool: int = 1) -> torch.Tensor:
         """Frozen representation for probes: (B, C, H, W) in [0, 1] -> (B, D·pool²)."""
         return self.encoder.probe_features(to_float(x), pool)
+
+    def lr_scales(self) -> List[Tuple[List[nn.Parameter], float]]:
+        """Trainable parameters grouped by learning-rate multiplier: ``[(params, scale)]``.
+
+        The optimiser gives each group ``scale`` times the base learning rate
+        (and the schedule scales all groups alike). Default: one group at 1.
+        """
+        return [([p for p in self.parameters() if p.requires_grad], 1.0)]
 
     def train_metadata(self) -> Dict[str, Any]:
         return {"task": self.name}

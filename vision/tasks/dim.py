@@ -1,7 +1,9 @@
 """Deep InfoMax (Hjelm et al. 2019).
 
-The encoder's last feature map gives M x M local features; a small network
-turns it into a global code. Local-global mutual information is maximised
+An intermediate stage of the encoder gives M x M local features (stage 3:
+8 x 8 on 32 x 32 images, as in the paper, where each local feature sees only
+part of the image); the last feature map, through a small network, gives
+the global code. Local-global mutual information is maximised
 with the core's estimators (JSD by default, DV or InfoNCE): every local
 feature of an image is scored against the global codes of all images of the
 batch, its own being the positive pair (``beta``). Optional terms: global MI
@@ -32,6 +34,7 @@ class DIMConfig(ProbedTaskConfig):
     alpha: float = field(default=0.0, metadata={"help": "weight of the global MI term"})
     beta: float = field(default=1.0, metadata={"help": "weight of the local MI term"})
     gamma: float = field(default=0.1, metadata={"help": "weight of the prior-matching term (0: off)"})
+    local_stage: int = field(default=3, metadata={"help": "ResNet stage (1-4) whose map gives the local features (4: the last map)"})
 
 
 class DeepInfoMax(PretextTask):
@@ -41,10 +44,14 @@ class DeepInfoMax(PretextTask):
         super().__init__(config, backbone, in_channels, num_classes)
         if config.estimator not in MI_ESTIMATORS:
             raise ValueError(f"estimator must be one of {MI_ESTIMATORS}, got {config.estimator!r}")
+        stages = len(self.encoder.stage_dims)
+        if not 1 <= config.local_stage <= stages:
+            raise ValueError(f"local_stage must be between 1 and {stages} (the encoder's stages), got {config.local_stage}")
         d, s = self.encoder.out_dim, config.score_dim
+        local_dim = self.encoder.stage_dims[config.local_stage - 1]
         side = -(-image_size // self.encoder.output_stride)
         self.to_code = MLPHead([d * side * side, 1024, config.code_dim], batch_norm=True)
-        self.local_proj = nn.Sequential(nn.Conv2d(d, s, 1), nn.ReLU(inplace=True), nn.Conv2d(s, s, 1))
+        self.local_proj = nn.Sequential(nn.Conv2d(local_dim, s, 1), nn.ReLU(inplace=True), nn.Conv2d(s, s, 1))
         self.global_proj = MLPHead([config.code_dim, s, s], batch_norm=False)
         self.map_proj = MLPHead([d * side * side, s, s], batch_norm=False) if config.alpha else None
         self.prior_critic = MLPHead([config.code_dim, 256, 1], batch_norm=False) if config.gamma else None
@@ -56,9 +63,10 @@ class DeepInfoMax(PretextTask):
         x = self.images(batch)
         if len(x) < 2:
             raise ValueError(f"dim needs at least 2 images per batch for negative pairs, got {len(x)}")
-        fmap = self.encoder.feature_map(x)
+        maps = self.encoder.stage_maps(x)
+        fmap = maps[-1]
         code = self.code(fmap)
-        local = rearrange(self.local_proj(fmap), "b s h w -> b (h w) s")
+        local = rearrange(self.local_proj(maps[self.config.local_stage - 1]), "b s h w -> b (h w) s")
         local_mi = local_global_mi_loss(local, self.global_proj(code), self.config.estimator)
         loss = self.config.beta * local_mi
         metrics = {"local_mi_loss": local_mi.detach()}
