@@ -41,15 +41,13 @@ METHODS = ["rotation", "dim", "cpc-v2", "moco-v1", "moco-v2", "simclr", "byol"]
 
 
 def _train_and_probe(name, splits, train_cfg, backbone, optim=None, task_config=None):
-    from multissl.vision.probe import evaluate
-    from multissl.vision.run import load_run
+    from multissl.vision.probe import probe_run
     from multissl.vision.training import train_task
 
     start = time.perf_counter()
     _, result = train_task(name, splits, task_config, backbone, optim, train_cfg, data_spec="cifar10-subset")
     seconds = time.perf_counter() - start
-    task, random_task, _ = load_run(train_cfg.output_dir)
-    scores = evaluate(task, random_task, splits, pixels=False)
+    scores = probe_run(train_cfg.output_dir, splits)
     return result, seconds, scores
 
 

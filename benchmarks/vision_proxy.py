@@ -35,9 +35,8 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar1
 
 def run_task(name: str, splits, minutes: float, steps, batch_size, backbone, pool: int, out_dir: Path, seed: int) -> dict:
     from multissl.engine import TrainConfig
-    from multissl.vision.probe import evaluate
+    from multissl.vision.probe import probe_run
     from multissl.vision.registry import task_spec
-    from multissl.vision.run import load_run
     from multissl.vision.training import train_task
 
     bs = batch_size or task_spec(name).defaults.get("batch_size", 128)
@@ -46,8 +45,7 @@ def run_task(name: str, splits, minutes: float, steps, batch_size, backbone, poo
     start = time.perf_counter()
     _, result = train_task(name, splits, backbone=backbone, train=cfg, data_spec="cifar10-subset")
     train_s = time.perf_counter() - start
-    task, random_task, _ = load_run(out_dir / name)
-    scores = evaluate(task, random_task, splits, pool=pool, pixels=False)
+    scores = probe_run(out_dir / name, splits, pool=pool)
     return {"task": name, "steps": result.step, "train_minutes": train_s / 60, "images_per_s": result.step * bs / train_s,
             **scores, "beats_random": scores["linear_acc"] > scores["random_linear_acc"]}
 

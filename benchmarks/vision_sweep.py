@@ -46,9 +46,8 @@ def run_variant(args) -> dict:
     from multissl.engine import TrainConfig
     from multissl.vision.data import load_images
     from multissl.vision.encoder import BackboneConfig
-    from multissl.vision.probe import evaluate
+    from multissl.vision.probe import probe_run
     from multissl.vision.registry import task_spec
-    from multissl.vision.run import load_run
     from multissl.vision.training import OptimConfig, train_task
 
     spec = task_spec(args.task)
@@ -62,9 +61,8 @@ def run_variant(args) -> dict:
     train_task(args.task, splits, spec.config(**task_settings), BackboneConfig(arch=args.arch, width=args.width),
                OptimConfig(**{**spec.optim_defaults, **optim_settings}), cfg)
     train_s = time.perf_counter() - start
-    trained, random_init, _ = load_run(out)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    scores = evaluate(trained.to(device), random_init.to(device), splits, pixels=False)
+    scores = probe_run(out, splits, device=device)
     return {"name": args.name or args.task, "task": args.task, "set": task_settings, "optim": optim_settings,
             "batch": batch, "steps": args.steps, "seed": args.seed, "device": str(device), "train_s": train_s, **scores}
 

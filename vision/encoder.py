@@ -38,12 +38,16 @@ class ImageEncoder(nn.Module):
         self.output_stride = self.net.output_stride
         self.stage_dims = self.net.stage_dims
 
+    @staticmethod
+    def normalize(x: torch.Tensor) -> torch.Tensor:
+        return (x - 0.5) / 0.25
+
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.feature_map((x - 0.5) / 0.25)
+        return self.net.feature_map(self.normalize(x))
 
     def stage_maps(self, x: torch.Tensor):
         """Every stage's map, [(B, stage_dims[i], H/s_i, W/s_i)]; the last is ``feature_map(x)``."""
-        return self.net.stage_maps((x - 0.5) / 0.25)
+        return self.net.stage_maps(self.normalize(x))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.feature_map(x).mean(dim=(2, 3))

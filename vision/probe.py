@@ -65,4 +65,14 @@ def evaluate(task: PretextTask, random_task: PretextTask, splits: ImageSplits, p
     return results
 
 
-__all__ = ["evaluate", "pixel_scores", "probe_scores", "task_features"]
+def probe_run(run_dir, splits: ImageSplits, pool: int = 1, pixels: bool = False, device=None) -> Dict[str, float]:
+    """:func:`evaluate` a training run folder (``multissl vision train -o DIR``) against its own random initialisation."""
+    from .run import load_run
+
+    task, random_task, _ = load_run(run_dir)
+    if device is not None:
+        task, random_task = task.to(device), random_task.to(device)
+    return evaluate(task, random_task, splits, pool=pool, pixels=pixels)
+
+
+__all__ = ["evaluate", "pixel_scores", "probe_run", "probe_scores", "task_features"]

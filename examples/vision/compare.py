@@ -9,9 +9,8 @@ from _common import DEFAULT_DATA
 
 from multissl.engine import TrainConfig
 from multissl.vision.data import load_images
-from multissl.vision.probe import evaluate
+from multissl.vision.probe import probe_run
 from multissl.vision.registry import TASKS, task_spec
-from multissl.vision.run import load_run
 from multissl.vision.training import train_task
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -28,6 +27,5 @@ for name in args.methods:
     batch = task_spec(name).defaults.get("batch_size", 128)
     _, result = train_task(name, splits, train=TrainConfig(epochs=10_000, max_minutes=args.minutes, batch_size=batch,
                                                             output_dir=str(run), verbose=False))
-    task, random_task, _ = load_run(run)
-    s = evaluate(task, random_task, splits, pixels=False)
+    s = probe_run(run, splits)
     print(f"| {name} | {result.step} | {s['knn_acc']:.3f} | {s['linear_acc']:.3f} | {s['random_knn_acc']:.3f} | {s['random_linear_acc']:.3f} |", flush=True)

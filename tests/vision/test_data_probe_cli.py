@@ -111,6 +111,10 @@ def test_cli_train_probe_picture_resume(tmp_path, capsys):
     assert main(["vision", "probe", str(run), "--data", "digits", "--json", str(tmp_path / "p.json")]) == 0
     scores = json.loads((tmp_path / "p.json").read_text())
     assert {"linear_acc", "knn_acc", "random_linear_acc", "random_knn_acc", "pixels_linear_acc"} <= scores.keys()
+    from multissl.vision.probe import probe_run
+
+    again = probe_run(run, load_images("digits", image_size=16), pixels=True)
+    assert {k: round(v, 6) for k, v in again.items()} == {k: round(v, 6) for k, v in scores.items() if k in again}
     assert main(["vision", "picture", str(run), "--data", "digits", "-o", str(tmp_path / "pic.png")]) == 0
     assert (tmp_path / "pic.png").stat().st_size > 1000
     assert main(["vision", "picture", str(run), "--data", "cifar10", "-o", "x.png"]) == 2  # needs --root
