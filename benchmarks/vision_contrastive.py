@@ -1,7 +1,7 @@
 """Vision II benchmark: Deep InfoMax, CPC v2, MoCo v1/v2, SimCLR, BYOL on the CIFAR-10 subset.
 
     python benchmarks/vision_contrastive.py                          # everything (about 3 hours on 2 cores)
-    python benchmarks/vision_contrastive.py --parts methods --minutes 15
+    python benchmarks/vision_contrastive.py --parts methods --minutes 15 --cpu-amp
     python benchmarks/vision_contrastive.py --parts lightly --epochs 3 --seeds 2 --lightly-python /path/to/venv/bin/python
     python benchmarks/vision_contrastive.py --parts memory
 
@@ -9,7 +9,9 @@ Parts:
 - ``methods``: every method (and rotation, the Vision I reference) trained for
   ``--minutes`` with the same backbone; kNN and linear-probe accuracy on the
   2,000 test images vs random init and raw pixels. Target: SimCLR, MoCo v2
-  and BYOL beat rotation and random init.
+  and BYOL beat rotation and random init. ``--cpu-amp`` trains every method
+  with bf16 autocast (the engine's ``cpu_amp``; ~2.5x faster on CPUs with
+  AVX512-BF16 or AMX).
 - ``lightly``: SimCLR and BYOL trained by multissl and by the lightly library
   (its losses, heads, momentum helpers and per-sample transforms, in a plain
   PyTorch loop) with the same backbone, batch, epochs and optimiser, over
@@ -60,7 +62,7 @@ def methods_part(args, splits, backbone) -> dict:
         print(f"training {name} for {args.minutes} minutes ...", flush=True)
         bs = task_spec(name).defaults.get("batch_size", 128)
         cfg = TrainConfig(epochs=10_000, max_minutes=args.minutes, batch_size=bs, seed=args.seed, verbose=False,
-                          output_dir=str(Path(args.out) / name), checkpoint_every=0, log_every=25)
+                          output_dir=str(Path(args.out) / name), checkpoint_every=0, log_every=25, cpu_amp=args.cpu_amp)
         result, seconds, scores = _train_and_probe(name, splits, cfg, backbone)
         row = {"method": name, "steps": result.step, "batch": bs, "images_per_s": result.step * bs / seconds, **scores}
         rows.append(row)
@@ -183,6 +185,7 @@ def main() -> None:
     parser.add_argument("--parts", nargs="+", default=["methods", "lightly", "memory"], choices=["methods", "lightly", "memory"])
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per method (methods part)")
+    parser.add_argument("--cpu-amp", action="store_true", help="bf16 autocast on CPU for every method (methods part)")
     parser.add_argument("--epochs", type=int, default=3, help="epochs of the lightly comparison")
     parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate of the lightly comparison")
     parser.add_argument("--seeds", type=int, default=2, help="seeds of the lightly comparison (targets on the means)")

@@ -55,8 +55,8 @@ def run_variant(args) -> dict:
     splits = load_images(args.data)
     batch = args.batch_size or spec.defaults.get("batch_size", 128)
     out = Path(args.out) / (args.name or args.task)
-    cfg = TrainConfig(steps=args.steps, batch_size=batch, seed=args.seed, device=args.device, amp=False, verbose=False,
-                      output_dir=str(out), checkpoint_every=0, log_every=50)
+    cfg = TrainConfig(steps=args.steps, batch_size=batch, seed=args.seed, device=args.device, amp=args.cpu_amp,
+                      cpu_amp=args.cpu_amp, verbose=False, output_dir=str(out), checkpoint_every=0, log_every=50)
     start = time.perf_counter()
     train_task(args.task, splits, spec.config(**task_settings), BackboneConfig(arch=args.arch, width=args.width),
                OptimConfig(**{**spec.optim_defaults, **optim_settings}), cfg)
@@ -64,7 +64,8 @@ def run_variant(args) -> dict:
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     scores = probe_run(out, splits, device=device)
     return {"name": args.name or args.task, "task": args.task, "set": task_settings, "optim": optim_settings,
-            "batch": batch, "steps": args.steps, "seed": args.seed, "device": str(device), "train_s": train_s, **scores}
+            "batch": batch, "steps": args.steps, "seed": args.seed, "device": str(device), "cpu_amp": args.cpu_amp,
+            "train_s": train_s, **scores}
 
 
 def main() -> None:
@@ -77,6 +78,7 @@ def main() -> None:
     parser.add_argument("--name", help="row name (default: the task)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--cpu-amp", action="store_true", help="bf16 autocast on CPU (off: fp32 everywhere)")
     parser.add_argument("--arch", default="resnet18")
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--data", default=str(DEFAULT_DATA))

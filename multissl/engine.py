@@ -61,6 +61,11 @@ class TrainConfig:
     seed: int = field(default=0, metadata={"help": "seed of every random number generator"})
     grad_clip: Optional[float] = field(default=None, metadata={"help": "clip the gradient norm to this value"})
     amp: bool = field(default=True, metadata={"help": "mixed precision on CUDA (bf16, or fp16 with loss scaling)"})
+    cpu_amp: bool = field(
+        default=False,
+        metadata={"help": "with --amp, also bf16 autocast on CPU (about 2.5x faster where the CPU has AVX512-BF16 "
+                          "or AMX; slower where it has neither)"},
+    )
     device: Optional[str] = field(default=None, metadata={"help": "cpu, cuda or cuda:N (default: CUDA if available)"})
     output_dir: Optional[str] = field(default=None, metadata={"help": "folder for checkpoints and metrics.jsonl"})
     checkpoint_every: int = field(default=500, metadata={"help": "save a checkpoint every N steps (0: only at the end)"})
@@ -294,10 +299,25 @@ def _select_device(config: TrainConfig) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _autocast_dtype(device: torch.device, enabled: bool) -> Optional[torch.dtype]:
-    if not enabled or device.type != "cuda":
+def _autocast_dtype(device: torch.device, config: TrainConfig) -> Optional[torch.dtype]:
+    """The autocast dtype of the forward pass, or None for full precision."""
+    if not config.amp:
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and config.cpu_amp:
+        if not cpu_has_fast_bf16():
+            warnings.warn("--cpu-amp: this CPU has no native bf16 (AVX512-BF16 or AMX); bf16 autocast will be slow")
+        return torch.bfloat16
+    return None
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True when oneDNN reports native bf16 arithmetic on this CPU (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def _agree(flag: bool) -> bool:
@@ -327,7 +347,7 @@ class _Trainer:
         self.optimizer, self.scheduler = optimizer, scheduler
         self.callbacks = list(callbacks)
         self.metadata = dict(metadata or {})
-        self.amp_dtype = _autocast_dtype(self.device, config.amp)
+        self.amp_dtype = _autocast_dtype(self.device, config)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.state = TrainState(task=task)
         self.data_seed = config.seed

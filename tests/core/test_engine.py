@@ -233,3 +233,38 @@ def test_bad_input_errors():
         fit(task, _xdata(), torch.optim.SGD(task.parameters(), lr=0.1), TrainConfig(steps=1, batch_size=8, verbose=False))
     with pytest.raises(FileNotFoundError, match="checkpoint /nonexistent-file.pt does not exist"):
         load_checkpoint("/nonexistent-file.pt")
+
+
+class _DtypeProbe(nn.Module):
+    """Records the dtype of its linear layer's output (bf16 under autocast)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+        self.seen = []
+
+    def forward(self, batch):
+        out = self.lin(batch[0])
+        self.seen.append(out.dtype)
+        return (out.float() ** 2).mean()
+
+
+@pytest.mark.parametrize("amp, cpu_amp, expected", [(True, True, torch.bfloat16), (True, False, torch.float32),
+                                                    (False, True, torch.float32)])
+def test_cpu_amp_autocasts_forward_to_bf16_only_when_asked(amp, cpu_amp, expected, monkeypatch):
+    monkeypatch.setattr("multissl.engine.cpu_has_fast_bf16", lambda: True)
+    task = _DtypeProbe()
+    before = task.lin.weight.detach().clone()
+    cfg = TrainConfig(steps=3, batch_size=8, device="cpu", amp=amp, cpu_amp=cpu_amp, verbose=False)
+    result = fit(task, _xdata(), torch.optim.SGD(task.parameters(), lr=0.1), cfg)
+    assert result.step == 3 and task.seen == [expected] * 3
+    assert task.lin.weight.dtype == torch.float32 and not torch.equal(task.lin.weight, before)
+
+
+def test_cpu_amp_warns_on_a_cpu_without_native_bf16(monkeypatch):
+    monkeypatch.setattr("multissl.engine.cpu_has_fast_bf16", lambda: False)
+    task = _DtypeProbe()
+    with pytest.warns(UserWarning, match="no native bf16"):
+        fit(task, _xdata(), torch.optim.SGD(task.parameters(), lr=0.1),
+            TrainConfig(steps=1, batch_size=8, device="cpu", cpu_amp=True, verbose=False))
+    assert task.seen == [torch.bfloat16]
