@@ -10,8 +10,8 @@ Parts:
   ``--minutes`` with the same backbone; kNN and linear-probe accuracy on the
   2,000 test images vs random init and raw pixels. Target: SimCLR, MoCo v2
   and BYOL beat rotation and random init. ``--cpu-amp`` trains every method
-  with bf16 autocast (the engine's ``cpu_amp``; ~2.5x faster on CPUs with
-  AVX512-BF16 or AMX).
+  with bf16 autocast (the engine's ``cpu_amp``; 1.5-1.8x the steps in
+  the same time on an AVX512-BF16 CPU).
 - ``lightly``: SimCLR and BYOL trained by multissl and by the lightly library
   (its losses, heads, momentum helpers and per-sample transforms, in a plain
   PyTorch loop) with the same backbone, batch, epochs and optimiser, over

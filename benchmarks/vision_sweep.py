@@ -78,7 +78,8 @@ def main() -> None:
     parser.add_argument("--name", help="row name (default: the task)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--cpu-amp", action="store_true", help="bf16 autocast on CPU (off: fp32 everywhere)")
+    parser.add_argument("--cpu-amp", action="store_true", help="mixed precision: the engine's amp and cpu_amp (bf16 on CPU; CUDA amp on a GPU); "
+                        "off: fp32 on every device")
     parser.add_argument("--arch", default="resnet18")
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--data", default=str(DEFAULT_DATA))
