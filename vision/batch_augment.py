@@ -9,7 +9,7 @@ little next to the network (and runs on the GPU when training does):
   torchvision's area parameters: scale, log-uniform aspect ratio, 10 tries,
   centre-crop fallback);
 - colour jitter (brightness, contrast, saturation, hue with torchvision's
-  formulas, in a random order per batch), applied with probability ``p``;
+  formulas, each image's operations in its own random order), applied with probability ``p``;
 - random grayscale; Gaussian blur (separable, per-sample sigma) where the
   image is large enough; solarisation.
 
@@ -134,28 +134,63 @@ def hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
     return v - v * s * torch.minimum(k, 4.0 - k).clamp(0.0, 1.0)
 
 
-def color_jitter(x: torch.Tensor, strengths, apply: torch.Tensor) -> torch.Tensor:
-    """torchvision's ColorJitter with per-sample factors, applied where ``apply`` (B,) bool."""
-    b, device = len(x), x.device
+def jitter_parameters(b: int, strengths, device=None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample ColorJitter draws, as torchvision's ``get_params``: factors (B, 4) and op order (B, 4).
+
+    ``factors[:, 0:3]`` are the brightness, contrast and saturation factors drawn from
+    ``[max(0, 1 - s), 1 + s]``; ``factors[:, 3]`` the hue shift from ``[-s, s]``; a strength of 0
+    gives the identity (factor 1, shift 0). Row ``order[i]`` is a random permutation of 0..3.
+    """
     brightness, contrast, saturation, hue = strengths
-    out = x
-    for op in torch.randperm(4).tolist():
-        if op == 0 and brightness:
-            f = _uniform(b, max(0.0, 1 - brightness), 1 + brightness, device)[:, None, None, None]
-            out = (out * f).clamp(0, 1)
-        elif op == 1 and contrast and x.shape[1] == 3:
-            f = _uniform(b, max(0.0, 1 - contrast), 1 + contrast, device)[:, None, None, None]
-            mean = grayscale(out).mean(dim=(1, 2, 3), keepdim=True)
-            out = (f * out + (1 - f) * mean).clamp(0, 1)
-        elif op == 2 and saturation and x.shape[1] == 3:
-            f = _uniform(b, max(0.0, 1 - saturation), 1 + saturation, device)[:, None, None, None]
-            out = (f * out + (1 - f) * grayscale(out)).clamp(0, 1)
-        elif op == 3 and hue and x.shape[1] == 3:
-            shift = _uniform(b, -hue, hue, device)[:, None, None]
-            hsv = rgb_to_hsv(out)
-            hsv = torch.stack([(hsv[:, 0] + shift) % 1.0, hsv[:, 1], hsv[:, 2]], 1)
-            out = hsv_to_rgb(hsv)
-    return torch.where(apply[:, None, None, None], out, x)
+    factors = torch.stack([_uniform(b, max(0.0, 1 - s), 1 + s, device) for s in (brightness, contrast, saturation)]
+                          + [_uniform(b, -hue, hue, device)], dim=1)
+    order = torch.rand(b, 4, device=device).argsort(dim=1)
+    return factors, order
+
+
+def _jitter_op(op: int, x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """One ColorJitter operation with per-sample factor (N,) on x (N, C, H, W), torchvision's formulas."""
+    f = factor[:, None, None, None]
+    if op == 0:
+        return (x * f).clamp(0, 1)
+    if op == 1:
+        mean = grayscale(x).mean(dim=(1, 2, 3), keepdim=True)
+        return (f * x + (1 - f) * mean).clamp(0, 1)
+    if op == 2:
+        return (f * x + (1 - f) * grayscale(x)).clamp(0, 1)
+    hsv = rgb_to_hsv(x)
+    return hsv_to_rgb(torch.stack([(hsv[:, 0] + factor[:, None, None]) % 1.0, hsv[:, 1], hsv[:, 2]], 1))
+
+
+def jitter_with(x: torch.Tensor, factors: torch.Tensor, order: torch.Tensor, ops=(0, 1, 2, 3)) -> torch.Tensor:
+    """Apply the ColorJitter ``ops`` to x (B, C, H, W), sample i in the order ``order[i]`` with ``factors[i]``.
+
+    Each sample goes through each op once; at each of the four steps the samples whose
+    permutation names op j there are gathered and transformed together (16 small batches),
+    so the cost is that of one pass of each op over the batch.
+    """
+    out = x.clone()
+    for step in range(order.shape[1]):
+        for op in ops:
+            idx = (order[:, step] == op).nonzero().squeeze(1)
+            if len(idx):
+                out[idx] = _jitter_op(op, out[idx], factors[idx, op])
+    return out
+
+
+def color_jitter(x: torch.Tensor, strengths, apply: torch.Tensor) -> torch.Tensor:
+    """torchvision's ColorJitter with per-sample factors and per-sample op order, applied where ``apply`` (B,) bool.
+
+    x: (B, C, H, W) in [0, 1]; contrast, saturation and hue need C == 3 (skipped otherwise).
+    """
+    factors, order = jitter_parameters(len(x), strengths, x.device)
+    colour = x.shape[1] == 3
+    ops = [op for op, s in enumerate(strengths) if s and (op == 0 or colour)]
+    keep = apply.nonzero().squeeze(1)
+    out = x.clone()
+    if ops and len(keep):
+        out[keep] = jitter_with(x[keep], factors[keep], order[keep], ops)
+    return out
 
 
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, apply: torch.Tensor) -> torch.Tensor:
@@ -197,4 +232,4 @@ def augment_views(x: torch.Tensor, config: ViewConfig, size: int = 0) -> torch.T
 
 
 __all__ = ["ViewConfig", "augment_views", "byol_views", "color_jitter", "crop_boxes", "gaussian_blur", "grayscale",
-           "hsv_to_rgb", "moco_v1_views", "moco_v2_views", "resized_crop", "rgb_to_hsv", "simclr_views"]
+           "hsv_to_rgb", "jitter_parameters", "jitter_with", "moco_v1_views", "moco_v2_views", "resized_crop", "rgb_to_hsv", "simclr_views"]

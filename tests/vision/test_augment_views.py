@@ -4,7 +4,8 @@ import torch
 import torchvision.transforms.v2.functional as TF
 
 from multissl.vision.batch_augment import (
-    ViewConfig, augment_views, color_jitter, crop_boxes, gaussian_blur, grayscale, hsv_to_rgb, resized_crop, rgb_to_hsv, simclr_views,
+    ViewConfig, augment_views, color_jitter, crop_boxes, gaussian_blur, grayscale, hsv_to_rgb, jitter_parameters, jitter_with, resized_crop, rgb_to_hsv,
+    simclr_views,
 )
 from multissl.vision.views import MultiViewDataset, byol_transforms, moco_v2_transform, simclr_transform
 
@@ -45,6 +46,27 @@ def test_color_jitter_applies_only_where_asked_and_stays_in_range():
     out = color_jitter(x, (0.4, 0.4, 0.4, 0.1), apply)
     assert torch.equal(out[~apply], x[~apply]) and not torch.allclose(out[apply], x[apply])
     assert out.min() >= 0 and out.max() <= 1
+
+
+def test_jitter_parameters_draw_a_permutation_and_factors_per_sample():
+    factors, order = jitter_parameters(500, (0.4, 0.3, 0.0, 0.1))
+    assert torch.equal(order.sort(1).values, torch.arange(4).expand(500, 4))
+    assert len(torch.unique(order, dim=0)) == 24  # all 4! orders occur in one batch, not one order per batch
+    assert (factors[:, 0] >= 0.6).all() and (factors[:, 0] <= 1.4).all() and (factors[:, 1] >= 0.7).all()
+    assert (factors[:, 2] == 1).all() and factors[:, 3].abs().max() <= 0.1
+
+
+def test_jitter_with_applies_each_samples_order_like_torchvision():
+    torch.manual_seed(3)
+    x = torch.rand(6, 3, 8, 8)
+    factors, order = jitter_parameters(6, (0.8, 0.8, 0.8, 0.2))
+    ops = [TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation, TF.adjust_hue]
+    out = jitter_with(x, factors, order)
+    for i in range(6):
+        ref = x[i]
+        for op in order[i].tolist():
+            ref = ops[op](ref, float(factors[i, op]))
+        assert torch.allclose(out[i], ref, atol=2e-3), f"sample {i}, order {order[i].tolist()}"
 
 
 def test_blur_smooths_and_keeps_mean():
