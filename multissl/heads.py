@@ -41,11 +41,17 @@ class MLPHead(nn.Sequential):
 
 
 class SimCLRProjectionHead(MLPHead):
-    """SimCLR's g(·): in -> hidden -> out (2048 -> 2048 -> 128 on ResNet-50)."""
+    """SimCLR's g(·): in -> hidden -> out (2048 -> 2048 -> 128 on ResNet-50).
 
-    def __init__(self, in_dim: int = 2048, hidden_dim: int = 2048, out_dim: int = 128, num_layers: int = 2, batch_norm: bool = True):
+    ``last_batch_norm`` puts a BatchNorm1d on the output too, as the official
+    SimCLR code (v1 and v2) and lightly do; (B, in_dim) -> (B, out_dim).
+    """
+
+    def __init__(self, in_dim: int = 2048, hidden_dim: int = 2048, out_dim: int = 128, num_layers: int = 2,
+                 batch_norm: bool = True, last_batch_norm: bool = True):
         check_positive("num_layers", num_layers)
-        super().__init__([in_dim] + [hidden_dim] * (num_layers - 1) + [out_dim], batch_norm=batch_norm)
+        super().__init__([in_dim] + [hidden_dim] * (num_layers - 1) + [out_dim], batch_norm=batch_norm,
+                         last_batch_norm=last_batch_norm)
 
 
 class MoCoProjectionHead(MLPHead):

@@ -16,6 +16,8 @@ def test_heads_shapes_and_paper_defaults():
     assert BYOLPredictionHead()(torch.randn(4, 256)).shape == (4, 256)
     assert not any(isinstance(m, nn.BatchNorm1d) for m in MoCoProjectionHead().modules())
     assert sum(isinstance(m, nn.Linear) for m in SimCLRProjectionHead(num_layers=3).modules()) == 3
+    assert isinstance(SimCLRProjectionHead()[-1], nn.BatchNorm1d)  # output BN, as the official SimCLR code
+    assert isinstance(SimCLRProjectionHead(last_batch_norm=False)[-1], nn.Linear)
 
 
 def test_mlp_head_last_batch_norm_and_errors():

@@ -26,6 +26,7 @@ class SimCLRConfig(ProbedTaskConfig):
     proj_hidden: int = field(default=512, metadata={"help": "hidden units of the projection head (2048 in the paper)"})
     proj_out: int = field(default=128, metadata={"help": "projection size"})
     proj_layers: int = field(default=2, metadata={"help": "linear layers in the projection head"})
+    proj_last_bn: bool = field(default=True, metadata={"help": "batch norm on the projection output (the official SimCLR code and lightly)"})
     color_strength: float = field(default=0.5, metadata={"help": "colour-jitter strength (0.5 on CIFAR, 1.0 on ImageNet)"})
     chunk_size: Optional[int] = field(default=None, metadata={"help": "compute NT-Xent logits this many rows at a time (memory linear in the batch)"})
 
@@ -40,7 +41,8 @@ class SimCLR(PretextTask):
 
     def __init__(self, config: SimCLRConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
         super().__init__(config, backbone, in_channels, num_classes)
-        self.projector = SimCLRProjectionHead(self.encoder.out_dim, config.proj_hidden, config.proj_out, config.proj_layers)
+        self.projector = SimCLRProjectionHead(self.encoder.out_dim, config.proj_hidden, config.proj_out, config.proj_layers,
+                                              last_batch_norm=config.proj_last_bn)
         self.criterion = NTXentLoss(config.temperature, chunk_size=config.chunk_size)
         self.views = simclr_views(config.color_strength)
 
