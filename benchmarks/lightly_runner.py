@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import random
 import time
+
+import numpy as np
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -56,7 +59,10 @@ def main() -> None:
     from multissl.vision.data import load_images
     from multissl.vision.encoder import BackboneConfig, ImageEncoder
 
+    # lightly's RandomSolarization draws from numpy's global RNG: seed it too, or BYOL runs are not repeatable
     torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    random.seed(args.seed)
     splits = load_images(args.data)
     encoder = ImageEncoder(BackboneConfig(arch=args.arch, width=args.width), 3)
     d = encoder.out_dim
