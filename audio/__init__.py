@@ -3,7 +3,8 @@
 - data: :class:`AudioFolder` (LibriSpeech layout or a speaker pattern),
   :class:`RandomWindows`, :class:`SpeakerGroupedBatches`, :func:`split_segments`;
 - a synthetic corpus: :func:`synthesize_corpus` (espeak-ng);
-- the model: :class:`CPC`, :class:`CPCConfig`, :func:`train_cpc`, :func:`load_run`;
+- training: :func:`train` (``train(data, output, method="cpc", preset="cpu", **overrides) -> Run``),
+  :func:`recipe` (the merged settings), :func:`load_run`; the model :class:`CPC`, :class:`CPCConfig`;
 - features: :func:`embed` (frames (T, D) and the pooled (D,) embedding), :func:`mfcc_frames`;
 - evaluation: :mod:`multissl.audio.probes`, :mod:`multissl.audio.clusters`.
 """
@@ -16,13 +17,13 @@ from .io import read_audio
 from .mfcc import MFCCConfig, mfcc_frames
 from .probes import ProbeConfig, ProbeData, compare, cpc_extractor, mfcc_extractor
 from .synth import make_speakers, synthesize_corpus
-from .train import PRESETS, CPCTrainOptions, load_run, train_cpc
+from .train import PRESETS, CPCTrainOptions, load_run, recipe, train, train_cpc
 from .windows import RandomWindows, Segment, SpeakerGroupedBatches, split_segments
 
 __all__ = [
     "AudioFolder", "CPC", "CPCConfig", "CPCEncoder", "CPCTrainOptions", "Embedding", "MFCCConfig", "PRESETS",
     "ProbeConfig", "ProbeData", "RandomWindows", "Segment", "SpeakerGroupedBatches", "SpeechEngineNotFound",
     "cluster_scores", "compare", "cpc_extractor", "embed", "embed_many", "load_run", "make_speakers", "mfcc_extractor",
-    "mfcc_frames", "plot_speaker_clusters", "read_audio", "split_segments", "synthesize_corpus", "train_cpc",
+    "mfcc_frames", "plot_speaker_clusters", "read_audio", "recipe", "split_segments", "synthesize_corpus", "train", "train_cpc",
     "utterance_embeddings",
 ]

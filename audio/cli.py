@@ -1,7 +1,7 @@
 """``multissl audio ...`` commands: Contrastive Predictive Coding on speech and speaker clustering.
 
   synth OUT            write a synthetic multi-speaker corpus (espeak-ng) in LibriSpeech layout
-  train-cpc DATA -o RUN  train CPC on a folder of speech (presets: cpu, paper)
+  train [cpc] DATA -o RUN  train CPC on a folder of speech (presets: cpu, paper; `train-cpc` is a deprecated alias)
   probe RUN DATA       speaker (window / utterance) and phone probes: CPC vs MFCC vs random init
   cluster RUN DATA -o clusters.png   k-means NMI/ARI/silhouette and a t-SNE picture per model
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from multissl.cliutils import add_command_group, add_dataclass_arguments, add_train_arguments, dataclass_from_args, write_json_file
+from multissl.cliutils import (add_command_group, add_dataclass_arguments, add_deprecated_command, add_recipe_arguments,
+                               dataclass_from_args, recipe_overrides, write_json_file)
 
 PATTERN_HELP = ("speaker from the file path: a regex with a (?P<speaker>...) or first group, searched in the path relative "
                 "to DATA, or a file-name template like '{digit}_{speaker}_{index}.wav' (default: LibriSpeech layout "
@@ -21,6 +22,7 @@ def register(subparsers) -> None:
     sub = add_command_group(subparsers, "audio", "Contrastive Predictive Coding on speech and speaker clustering", __doc__)
     _register_synth(sub)
     _register_train(sub)
+    add_deprecated_command(sub, "train-cpc", "multissl audio train", _register_train)
     _register_probe(sub)
     _register_cluster(sub)
 
@@ -55,64 +57,47 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-# ----------------------------------------------------------------- train-cpc
-_PRESET_TRAIN_KEYS = ("batch_size", "steps", "max_minutes", "checkpoint_every", "log_every")
+# ----------------------------------------------------------------- train
+def _register_train(sub, name: str = "train", help_text: str = "train CPC on a folder of speech"):
+    from .train import DEFAULT_PRESET, PRESETS, recipe
 
-
-def _register_train(sub) -> None:
-    from .cpc import CPCConfig
-    from .train import PRESETS, CPCTrainOptions
-
-    p = sub.add_parser("train-cpc", help="train CPC on a folder of speech",
+    p = sub.add_parser(name, help=help_text,
                        description="Train Contrastive Predictive Coding on the audio files under DATA with the core engine "
-                                   "(checkpoints, --resume, --max-minutes, torchrun). Model and option flags left out take "
-                                   "the preset's values.")
+                                   "(checkpoints, --resume, --max-minutes, torchrun). Flags left out take the preset's "
+                                   "values; the defaults shown are the cpu preset's.")
+    p.add_argument("method", nargs="?", choices=("cpc",), default="cpc", help="the method (cpc, the only audio method)")
     p.add_argument("data", help="folder of audio files (LibriSpeech layout, or use --speaker-pattern)")
     p.add_argument("-o", "--output", required=True, help="run folder (config.json, checkpoints/, metrics.jsonl)")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="cpu",
+    p.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET,
                    help="cpu: small model that learns speakers in minutes on 2 cores; paper: the paper's sizes (default: cpu)")
     p.add_argument("--speaker-pattern", default=None, help=PATTERN_HELP)
-    none = lambda cls: {f: None for f in cls.__dataclass_fields__}  # noqa: E731  (None = take the preset's value)
-    add_dataclass_arguments(p, CPCConfig, defaults=none(CPCConfig), title="model (default: the preset's)")
-    add_dataclass_arguments(p, CPCTrainOptions, defaults=none(CPCTrainOptions), title="optimiser and data (default: the preset's)")
-    add_train_arguments(p, **{k: None for k in _PRESET_TRAIN_KEYS})
+    add_recipe_arguments(p, recipe(DEFAULT_PRESET), {"model": "model", "options": "optimiser and data", "train": "training loop"})
     p.set_defaults(func=_cmd_train)
+    return p
 
 
-def _merge(preset_obj, args: argparse.Namespace):
-    """The preset's dataclass with every flag the user gave replacing its field."""
-    from dataclasses import asdict
+def recipe_from_args(args: argparse.Namespace):
+    """The recipe a parsed ``audio train`` command trains with (the same call as the Python API)."""
+    from .train import recipe
 
-    values = asdict(preset_obj)
-    for name in values:
-        given = getattr(args, name, None)
-        if given is not None:
-            values[name] = tuple(given) if isinstance(given, list) else given
-    return type(preset_obj)(**values)
+    return recipe(args.preset, **recipe_overrides(args, recipe(args.preset)))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from multissl.engine import TrainConfig
+    from .train import recipe, train
 
-    from .train import preset, train_cpc
-
-    config, options, train_defaults = preset(args.preset)
-    config, options = _merge(config, args), _merge(options, args)
-    for key in _PRESET_TRAIN_KEYS:
-        if getattr(args, key) is None:
-            setattr(args, key, train_defaults.get(key, TrainConfig.__dataclass_fields__[key].default))
-    train = dataclass_from_args(TrainConfig, args, output_dir=args.output)
-    run = train_cpc(args.data, args.output, config, options, train, speaker_pattern=args.speaker_pattern, preset_name=args.preset)
+    overrides = recipe_overrides(args, recipe(args.preset))
+    run = train(args.data, args.output, args.method, args.preset, speaker_pattern=args.speaker_pattern, **overrides)
     last = [h for h in run.result.history if "loss" in h]
     summary = f"loss {last[-1]['loss']:.3f}, prediction accuracy {last[-1].get('acc', float('nan')):.3f}" if last else "no step logged"
     print(f"trained {run.result.step} steps in {run.result.elapsed_s / 60:.1f} min ({run.result.stop_reason}); {summary}; "
-          f"run folder {run.output_dir}")
+          f"run folder {run.path}")
     return 0
 
 
 # ----------------------------------------------------------------- probe / cluster
 def _add_eval_arguments(p) -> None:
-    p.add_argument("run", help="run folder written by train-cpc")
+    p.add_argument("run", help="run folder written by `multissl audio train`")
     p.add_argument("data", help="folder of audio files to evaluate on")
     p.add_argument("--speaker-pattern", default=None, help=PATTERN_HELP + "; default: the run's pattern for its own data")
     p.add_argument("--feature", choices=["context", "encoder", "both"], default="context",
@@ -156,7 +141,8 @@ def _evaluation_setup(args: argparse.Namespace):
     from .probes import cpc_extractor, mfcc_extractor
     from .train import load_run
 
-    trained, initial, record = load_run(args.run)
+    run = load_run(args.run)
+    trained, initial, record = run.model, run.initial, run.config
     own = _same_data(record, args.data)
     pattern = args.speaker_pattern or (record["data"].get("speaker_pattern") if own else None)
     folder = AudioFolder(args.data, trained.config.sample_rate, pattern, verbose=not args.quiet)
@@ -168,17 +154,19 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from .probes import ProbeConfig, ProbeData, compare
+    from .train import run_recipe
 
     folder, extractors, record, own = _evaluation_setup(args)
-    held = record.get("options", {}).get("holdout", 0.0)
+    run_options = run_recipe(record).options
+    held = run_options.holdout
     if args.test_fraction is None:
         args.test_fraction = held if own and held > 0 else 0.25
     if args.split_seed is None:
-        args.split_seed = record.get("options", {}).get("split_seed", 0) if own else 0
+        args.split_seed = run_options.split_seed if own else 0
     config = dataclass_from_args(ProbeConfig, args)
     data = ProbeData.build(folder, config)
     results = compare(extractors, data, verbose=not args.quiet)
-    unseen = own and held > 0 and held == config.test_fraction and config.split_seed == record["options"].get("split_seed", 0)
+    unseen = own and held > 0 and held == config.test_fraction and config.split_seed == run_options.split_seed
     payload = {**results, "data": data.describe(), "probe": asdict(config),
                "run": str(args.run), "feature": args.feature, "test_audio_unseen_by_cpc": bool(unseen)}
     print(_table(results))

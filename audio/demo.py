@@ -26,14 +26,14 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
 
 
 def _run(out_dir: Path, quick: bool, seed: int) -> DemoSection:
-    from multissl.engine import TrainConfig
+    from dataclasses import asdict
 
     from .clusters import cluster_scores, plot_speaker_clusters, utterance_embeddings
     from .cpc import CPCConfig
     from .folder import AudioFolder
     from .probes import ProbeConfig, ProbeData, cpc_extractor, mfcc_extractor, speaker_scores
     from .synth import synthesize_corpus
-    from .train import CPCTrainOptions, load_run, train_cpc
+    from .train import CPCTrainOptions, load_run, train
 
     speakers, utterances, steps = (6, 6, 150) if quick else (8, 8, 500)
     corpus = out_dir / "audio-corpus"
@@ -41,11 +41,13 @@ def _run(out_dir: Path, quick: bool, seed: int) -> DemoSection:
         synthesize_corpus(corpus, speakers, utterances, seed=seed, phone_labels=False, verbose=False)
     folder = AudioFolder(corpus)
     config = CPCConfig(encoder_channels=32, context_dim=64, window=5120, num_negatives=8, prediction_steps=8)
-    options = CPCTrainOptions(learning_rate=3e-3, holdout=0.25, split_seed=seed, init_seed=seed)
-    train = TrainConfig(steps=steps, batch_size=16, seed=seed, verbose=False, checkpoint_every=0, log_every=10)
+    options = asdict(CPCTrainOptions(learning_rate=3e-3, holdout=0.25, split_seed=seed, init_seed=seed))
+    # dicts set every field they name, so the preset's cosine schedule and time budget do not apply here
+    engine = dict(steps=steps, batch_size=16, seed=seed, verbose=False, checkpoint_every=0, log_every=10, max_minutes=None)
     run_dir = out_dir / "audio-cpc-run"
-    result = train_cpc(corpus, run_dir, config, options, train, folder=folder).result
-    trained, initial, _ = load_run(run_dir)
+    result = train(corpus, run_dir, model=config, options=options, train=engine, folder=folder).result
+    run = load_run(run_dir)
+    trained, initial = run.model, run.initial
     extractors = {"cpc": cpc_extractor(trained), "mfcc": mfcc_extractor(), "random": cpc_extractor(initial)}
     data = ProbeData.build(folder, ProbeConfig(test_fraction=0.25, split_seed=seed, window=10240, seed=seed))
     probes = {name: speaker_scores(fn, data) for name, fn in extractors.items()}

@@ -43,16 +43,14 @@ def train_worker(preset: str, data: str, out: str, minutes: float, steps: int, t
 
     torch.set_num_threads(threads)
     from multissl.audio.folder import AudioFolder
-    from multissl.audio.train import preset as get_preset
-    from multissl.audio.train import train_cpc
-    from multissl.engine import TrainConfig
+    from multissl.audio.train import recipe, train as train_cpc
 
-    config, options, train_defaults = get_preset(preset)
+    overrides = {"max_minutes": minutes, "verbose": False, "seed": 0, **({"steps": steps} if steps else {})}
+    settings = recipe(preset, **overrides)
+    config, train = settings.model, settings.train
     folder = AudioFolder(data, config.sample_rate)
-    train = TrainConfig(**{**train_defaults, "max_minutes": minutes, "verbose": False, "seed": 0,
-                           **({"steps": steps} if steps else {})})
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    run = train_cpc(data, out, config, options, train, folder=folder, preset_name=preset)
+    run = train_cpc(data, out, preset=preset, folder=folder, **overrides)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     fit_s = run.result.elapsed_s
     audio_s = run.result.step * train.batch_size * config.window / config.sample_rate
@@ -72,11 +70,12 @@ def evaluate(data: str, run: str, threads: int) -> dict:
     from multissl.audio.folder import AudioFolder
     from multissl.audio.mfcc import MFCCConfig
     from multissl.audio.probes import ProbeConfig, ProbeData, compare, cpc_extractor, mfcc_extractor
-    from multissl.audio.train import load_run
+    from multissl.audio.train import load_run, run_recipe
 
-    trained, initial, record = load_run(run)
+    loaded = load_run(run)
+    trained, initial, options = loaded.model, loaded.initial, run_recipe(loaded.config).options
     folder = AudioFolder(data, trained.config.sample_rate)
-    probe = ProbeConfig(test_fraction=record["options"]["holdout"], split_seed=record["options"]["split_seed"])
+    probe = ProbeConfig(test_fraction=options.holdout, split_seed=options.split_seed)
     probe_data = ProbeData.build(folder, probe)
     extractors = {"cpc": cpc_extractor(trained), "mfcc": mfcc_extractor(),
                   "mfcc40": mfcc_extractor(MFCCConfig(n_mfcc=40, deltas=False)), "random": cpc_extractor(initial)}

@@ -12,4 +12,13 @@ __version__ = "0.1.0"
 
 MODALITIES = ("text", "audio", "video", "vision")
 
-__all__ = ["__version__", "MODALITIES"]
+
+
+def load_run(path, map_location=None):
+    """Load any run folder (text, audio, video or vision) as a :class:`multissl.run.Run`."""
+    from .run import load_run as _load_run
+
+    return _load_run(path, map_location=map_location)
+
+
+__all__ = ["__version__", "MODALITIES", "load_run"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import typing
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Type, TypeVar
@@ -37,11 +38,15 @@ def add_dataclass_arguments(
     exclude: Iterable[str] = (),
     defaults: Optional[Dict[str, Any]] = None,
     title: Optional[str] = None,
+    suppress: bool = False,
 ) -> argparse._ArgumentGroup:
     """Add one ``--flag`` per field of dataclass ``cls`` to ``parser`` (in a group).
 
     ``defaults`` overrides field defaults for this command (e.g. a preset's
     batch size); ``exclude`` names fields given as positionals or not exposed.
+    ``suppress``: flags the user does not type are left out of the parsed
+    namespace (help still shows ``defaults``), so that only typed flags
+    override a preset (see :func:`add_recipe_arguments`).
     """
     hints = typing.get_type_hints(cls)
     group = parser.add_argument_group(title or f"{cls.__name__} options")
@@ -55,7 +60,7 @@ def add_dataclass_arguments(
         meta = dict(f.metadata)
         help_text = meta.get("help", "")
         help_text = f"{help_text} (default: {default})" if help_text else f"default: {default}"
-        kwargs: Dict[str, Any] = {"dest": f.name, "default": default, "help": help_text}
+        kwargs: Dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS if suppress else default, "help": help_text}
         if "choices" in meta:
             kwargs["choices"] = meta["choices"]
         if typ is bool:
@@ -99,12 +104,53 @@ def dataclass_from_args(cls: Type[T], args: argparse.Namespace, **overrides: Any
 
 
 
+def add_recipe_arguments(parser: argparse.ArgumentParser, recipe: Any, titles: Optional[Dict[str, str]] = None,
+                         exclude: Iterable[str] = ("output_dir",), preset_note: str = "") -> None:
+    """One ``--flag`` per field of every section of a :class:`~multissl.presets.Recipe`.
+
+    Flags not typed are absent from the namespace; :func:`recipe_overrides`
+    collects the typed ones, which the modality merges into its preset (the
+    same call the Python API makes). Help shows the recipe's values as defaults.
+    """
+    from dataclasses import asdict
+
+    titles = titles or {}
+    for name, section in recipe.sections.items():
+        title = titles.get(name, name) + preset_note
+        add_dataclass_arguments(parser, type(section), exclude=exclude, defaults=asdict(section), title=title, suppress=True)
+
+
+def recipe_overrides(args: argparse.Namespace, recipe: Any) -> Dict[str, Any]:
+    """The recipe fields the user typed on the command line, as flat overrides (lists as tuples)."""
+    names = recipe.field_sections()
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items() if k in names}
+
+
+def add_deprecated_command(subparsers, old: str, new: str, register) -> None:
+    """Register ``old`` as a deprecated spelling of command ``new``: same flags, a one-line warning.
+
+    ``register(subparsers, name)`` must add the command under ``name`` and set ``func``.
+    """
+    parser = register(subparsers, old, help_text=f"deprecated spelling of `{new}`")
+    func = parser.get_default("func")
+
+    def warn_then_run(args):
+        print(f"multissl: warning: `{old}` is deprecated and will be removed; use `{new}`", file=sys.stderr)
+        return func(args)
+
+    parser.set_defaults(func=warn_then_run)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.HelpFormatter):
+    """Keeps the line breaks of descriptions (command lists) and wraps flag help."""
+
+
 def add_command_group(subparsers, name: str, help_text: str, description: str):
     """Add a command group (``multissl NAME ...``) and return its sub-command registry.
 
     Called without a sub-command, the group prints its own help.
     """
-    parser = subparsers.add_parser(name, help=help_text, description=description)
+    parser = subparsers.add_parser(name, help=help_text, description=description, formatter_class=_HelpFormatter)
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
     return parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -127,8 +173,8 @@ def train_config_from_args(args: argparse.Namespace, output_dir: Optional[str] =
     return dataclass_from_args(TrainConfig, args, output_dir=output_dir, **overrides)
 
 
-__all__ = ["add_command_group", "add_dataclass_arguments", "add_train_arguments", "dataclass_from_args", "train_config_from_args",
-           "write_json_file"]
+__all__ = ["add_command_group", "add_dataclass_arguments", "add_deprecated_command", "add_recipe_arguments",
+           "add_train_arguments", "dataclass_from_args", "recipe_overrides", "train_config_from_args", "write_json_file"]
 
 
 def write_json_file(path, payload: Any) -> Path:

@@ -11,9 +11,7 @@ import argparse
 from pathlib import Path
 
 from multissl.audio import (AudioFolder, cluster_scores, cpc_extractor, load_run, mfcc_extractor, plot_speaker_clusters,
-                            synthesize_corpus, train_cpc, utterance_embeddings)
-from multissl.audio.train import preset
-from multissl.engine import TrainConfig
+                            synthesize_corpus, train, utterance_embeddings)
 
 
 def main() -> None:
@@ -29,12 +27,11 @@ def main() -> None:
     corpus = out / "corpus"
     if not (corpus / "metadata.csv").exists():
         synthesize_corpus(corpus, args.speakers, args.utterances, seed=args.seed)
-    config, options, train_defaults = preset("cpu")
-    train = TrainConfig(**{**train_defaults, "max_minutes": args.minutes, "seed": args.seed})
     folder = AudioFolder(corpus)
-    train_cpc(corpus, out / "run", config, options, train, folder=folder, preset_name="cpu")
+    train(corpus, out / "run", preset="cpu", folder=folder, max_minutes=args.minutes, seed=args.seed)
 
-    trained, initial, _ = load_run(out / "run")
+    run = load_run(out / "run")
+    trained, initial = run.model, run.initial
     extractors = {"CPC": cpc_extractor(trained), "MFCC": mfcc_extractor(), "random init": cpc_extractor(initial)}
     embeddings = utterance_embeddings(extractors, folder)
     scores = cluster_scores(embeddings, folder.speaker_ids, seed=args.seed)

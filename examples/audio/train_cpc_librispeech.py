@@ -13,9 +13,7 @@ and the randomly initialised network.
 import argparse
 import json
 
-from multissl.audio import AudioFolder, ProbeConfig, ProbeData, compare, cpc_extractor, load_run, mfcc_extractor, train_cpc
-from multissl.audio.train import preset
-from multissl.engine import TrainConfig
+from multissl.audio import AudioFolder, ProbeConfig, ProbeData, compare, cpc_extractor, load_run, mfcc_extractor, recipe, train
 
 
 def main() -> None:
@@ -26,14 +24,14 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     args = parser.parse_args()
 
-    config, options, train_defaults = preset(args.preset)
-    train = TrainConfig(**{**train_defaults, "max_minutes": args.minutes, "steps": None})
-    folder = AudioFolder(args.data, config.sample_rate, verbose=True)
+    settings = recipe(args.preset, max_minutes=args.minutes, steps=None)
+    folder = AudioFolder(args.data, settings.model.sample_rate, verbose=True)
     print(folder)
-    run = train_cpc(args.data, args.run, config, options, train, folder=folder, preset_name=args.preset)
+    run = train(args.data, args.run, preset=args.preset, folder=folder, max_minutes=args.minutes, steps=None)
     print(f"trained {run.result.step} steps ({run.result.stop_reason})")
 
-    trained, initial, _ = load_run(args.run)
+    run = load_run(args.run)
+    trained, initial, options = run.model, run.initial, settings.options
     data = ProbeData.build(folder, ProbeConfig(test_fraction=options.holdout, split_seed=options.split_seed))
     results = compare({"cpc": cpc_extractor(trained), "mfcc": mfcc_extractor(), "random": cpc_extractor(initial)}, data, verbose=True)
     print(json.dumps(results, indent=2))

@@ -6,7 +6,7 @@ from multissl.audio.cpc import CPCConfig
 from multissl.audio.folder import AudioFolder
 from multissl.audio.mfcc import MFCCConfig, mfcc_frames
 from multissl.audio.probes import ProbeConfig, ProbeData, cpc_extractor, mfcc_extractor, phone_scores, speaker_scores
-from multissl.audio.train import CPCTrainOptions, load_run, train_cpc
+from multissl.audio.train import CPCTrainOptions, load_run, train
 from multissl.engine import TrainConfig
 
 
@@ -57,11 +57,12 @@ def test_label_mismatch_is_an_error(tiny_corpus, tmp_path):
 def test_trained_cpc_beats_its_random_initialisation(tiny_corpus, tmp_path):
     config = CPCConfig(encoder_channels=32, context_dim=32, window=4096, num_negatives=8, prediction_steps=6)
     options = CPCTrainOptions(learning_rate=3e-3, holdout=0.25)
-    train = TrainConfig(steps=150, batch_size=16, verbose=False, checkpoint_every=0, seed=0)
+    engine = TrainConfig(steps=150, batch_size=16, verbose=False, checkpoint_every=0, seed=0)
     torch.set_num_threads(1)
     try:
-        train_cpc(tiny_corpus, tmp_path / "run", config, options, train)
-        trained, initial, record = load_run(tmp_path / "run")
+        train(tiny_corpus, tmp_path / "run", model=config, options=options, train=engine, lr_schedule="constant")
+        run = load_run(tmp_path / "run")
+        trained, initial, record = run.model, run.initial, run.config
         data = ProbeData.build(AudioFolder(tiny_corpus), ProbeConfig(window=8192))
         cpc = speaker_scores(cpc_extractor(trained), data)
         rand = speaker_scores(cpc_extractor(initial), data)

@@ -1,30 +1,42 @@
 import pytest
 import torch
 
-from multissl.audio.train import PRESETS, CPCTrainOptions, _scheduler, preset
+from multissl.audio.train import PRESETS, CPCTrainOptions, recipe
 from multissl.engine import TrainConfig
 
 
-def test_cosine_schedule_decays_to_zero_over_the_steps():
-    param = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.Adam([param], lr=1e-2)
-    sched = _scheduler(opt, CPCTrainOptions(learning_rate=1e-2, lr_schedule="cosine"), TrainConfig(steps=10))
-    lrs = []
-    for _ in range(10):
-        opt.step()
-        sched.step()
-        lrs.append(opt.param_groups[0]["lr"])
-    assert lrs == sorted(lrs, reverse=True) and abs(lrs[4] - 5e-3) < 1e-3 and lrs[-1] == pytest.approx(0.0, abs=1e-12)
-    assert _scheduler(opt, CPCTrainOptions(), TrainConfig(steps=10)) is None
-    with pytest.raises(ValueError, match="needs a step count"):
-        _scheduler(opt, CPCTrainOptions(lr_schedule="cosine"), TrainConfig(epochs=1))
-
-
 def test_presets():
-    paper, _, paper_train = preset("paper")
-    assert (paper.encoder_channels, paper.context_dim, paper.num_negatives, paper.window) == (512, 256, 128, 20480)
-    cpu, options, train = preset("cpu")
-    assert cpu.hop == 160 and train["max_minutes"] < 10 and options.lr_schedule == "cosine"
+    paper = recipe("paper")
+    assert (paper.model.encoder_channels, paper.model.context_dim, paper.model.num_negatives, paper.model.window) == (512, 256, 128, 20480)
+    cpu = recipe("cpu")
+    assert cpu.model.hop == 160 and cpu.train.max_minutes < 10 and cpu.options.lr_schedule == "cosine"
     assert set(PRESETS) == {"cpu", "paper"}
     with pytest.raises(ValueError, match="unknown preset"):
-        preset("gpu")
+        recipe("gpu")
+
+
+def test_partial_train_config_merges_into_the_preset():
+    cpu = recipe("cpu")
+    merged = recipe("cpu", train=TrainConfig(max_minutes=5))
+    assert merged.train.max_minutes == 5
+    assert (merged.train.steps, merged.train.batch_size, merged.options.lr_schedule) == (cpu.train.steps, 32, "cosine")
+    flat = recipe("cpu", max_minutes=5, window=10240, learning_rate=1e-3)
+    assert (flat.train.max_minutes, flat.model.window, flat.options.learning_rate, flat.train.batch_size) == (5, 10240, 1e-3, 32)
+    assert recipe("cpu", options={"lr_schedule": "constant"}).options.lr_schedule == "constant"
+    assert recipe("cpu", options=CPCTrainOptions(holdout=0.5)).options.learning_rate == 3e-3
+    with pytest.raises(ValueError, match="unknown setting 'windw'"):
+        recipe("cpu", windw=3)
+
+
+def test_time_budget_alone_trains_with_the_cosine_preset(tiny_corpus, tmp_path):
+    from multissl.audio import load_run, train
+
+    torch.set_num_threads(1)
+    try:
+        run = train(tiny_corpus, tmp_path / "run", train=TrainConfig(max_minutes=0.02), steps=None, encoder_channels=8,
+                    context_dim=8, window=2048, prediction_steps=2, batch_size=4, verbose=False, checkpoint_every=0)
+    finally:
+        torch.set_num_threads(2)
+    assert run.result.stop_reason == "time" and run.result.step > 0
+    loaded = load_run(tmp_path / "run")
+    assert loaded.kind == "audio" and loaded.method == "cpc" and loaded.config["recipe"]["train"]["max_minutes"] == 0.02

@@ -1,0 +1,156 @@
+"""Presets and overrides: one way to merge partial settings into a method's defaults.
+
+A training run's settings are a :class:`Recipe`: named sections, each a
+config dataclass (e.g. ``{"model": CPCConfig, "options": CPCTrainOptions,
+"train": TrainConfig}``). A modality starts from a preset's recipe and
+applies what the user gave, field by field:
+
+- a partial section object (``train=TrainConfig(max_minutes=5)``): only the
+  fields whose value differs from the dataclass default replace the preset's
+  (so the preset keeps its batch size, steps and schedule);
+- a dict for a section (``train={"max_minutes": 5}``): every key given;
+- flat keyword overrides (``max_minutes=5, lr=1e-3``): each routed to the one
+  section that has a field of that name.
+
+The command line uses the same path: flags the user did not type are absent
+(``argparse.SUPPRESS``) and the typed ones are flat overrides, so a CLI run
+and a Python run with the same arguments get the same recipe.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import asdict, fields, is_dataclass
+from typing import Any, Dict, Mapping, Optional, Type
+
+
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return dataclasses.MISSING
+
+
+def changed_fields(config: Any) -> Dict[str, Any]:
+    """The fields of dataclass instance ``config`` whose values differ from the class defaults."""
+    if not is_dataclass(config) or isinstance(config, type):
+        raise TypeError(f"expected a config dataclass instance, got {type(config).__name__}")
+    out = {}
+    for f in fields(config):
+        if not f.init:
+            continue
+        value = getattr(config, f.name)
+        if value != _field_default(f):
+            out[f.name] = value
+    return out
+
+
+def _coerce(cls: Type[Any], name: str, value: Any) -> Any:
+    """Lists become tuples for tuple-typed fields (JSON and argparse give lists)."""
+    hint = typing.get_type_hints(cls).get(name)
+    origin = typing.get_origin(hint)
+    if origin is typing.Union:
+        origins = {typing.get_origin(a) for a in typing.get_args(hint)}
+        origin = tuple if tuple in origins else origin
+    if origin is tuple and isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def config_from_dict(cls: Type[Any], values: Mapping[str, Any], strict: bool = False) -> Any:
+    """``cls(**values)`` keeping only ``cls``'s fields (``strict``: unknown keys are an error)."""
+    names = {f.name for f in fields(cls) if f.init}
+    unknown = sorted(set(values) - names)
+    if strict and unknown:
+        raise ValueError(f"{cls.__name__} has no field(s) {unknown}; its fields are {sorted(names)}")
+    return cls(**{k: _coerce(cls, k, v) for k, v in values.items() if k in names})
+
+
+def merge_config(base: Any, partial: Any = None, **overrides: Any) -> Any:
+    """``base`` with the changed fields of ``partial`` (an instance) or all keys of ``partial`` (a dict),
+    then ``overrides``, replacing its fields. Unknown names raise ``ValueError``."""
+    values = asdict(base)
+    if partial is not None:
+        if isinstance(partial, Mapping):
+            values.update(partial)
+        elif isinstance(partial, type(base)):
+            values.update(changed_fields(partial))
+        else:
+            raise TypeError(f"expected a {type(base).__name__} or a dict, got {type(partial).__name__}")
+    values.update(overrides)
+    return config_from_dict(type(base), values, strict=True)
+
+
+class Recipe:
+    """Named config sections of one training run; immutable in use (``apply`` returns a new one)."""
+
+    def __init__(self, **sections: Any):
+        for name, section in sections.items():
+            if not is_dataclass(section) or isinstance(section, type):
+                raise TypeError(f"recipe section {name!r} must be a config dataclass instance, got {type(section).__name__}")
+        self.sections: Dict[str, Any] = dict(sections)
+
+    def __getattr__(self, name: str) -> Any:
+        sections = self.__dict__.get("sections", {})
+        if name in sections:
+            return sections[name]
+        raise AttributeError(name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Recipe) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"Recipe({', '.join(f'{k}={v!r}' for k, v in self.sections.items())})"
+
+    def field_sections(self) -> Dict[str, list]:
+        """Field name -> the sections that have it."""
+        owners: Dict[str, list] = {}
+        for section_name, section in self.sections.items():
+            for f in fields(section):
+                if f.init:
+                    owners.setdefault(f.name, []).append(section_name)
+        return owners
+
+    def route(self, overrides: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
+        """Flat ``{field: value}`` -> ``{section: {field: value}}``; unknown or ambiguous names raise."""
+        owners, routed = self.field_sections(), {}
+        for name, value in overrides.items():
+            where = owners.get(name)
+            if not where:
+                raise ValueError(f"unknown setting {name!r}; the settings are {sorted(owners)}")
+            if len(where) > 1:
+                raise ValueError(f"setting {name!r} exists in sections {where}; pass it inside one of them, "
+                                 f"e.g. {where[0]}={{{name!r}: ...}}")
+            routed.setdefault(where[0], {})[name] = value
+        return routed
+
+    def apply(self, given: Optional[Mapping[str, Any]] = None, overrides: Optional[Mapping[str, Any]] = None) -> "Recipe":
+        """A new recipe with ``given`` sections (partial instances or dicts) and flat ``overrides`` merged in."""
+        given = dict(given or {})
+        unknown = sorted(set(given) - set(self.sections))
+        if unknown:
+            raise ValueError(f"unknown section(s) {unknown}; the sections are {sorted(self.sections)}")
+        routed = self.route(overrides or {})
+        merged = {}
+        for name, section in self.sections.items():
+            merged[name] = merge_config(section, given.get(name), **routed.get(name, {}))
+        return Recipe(**merged)
+
+    def to_dict(self) -> Dict[str, Dict[str, Any]]:
+        return {name: asdict(section) for name, section in self.sections.items()}
+
+    @classmethod
+    def from_dict(cls, classes: Mapping[str, Type[Any]], values: Mapping[str, Mapping[str, Any]]) -> "Recipe":
+        """Rebuild from :meth:`to_dict` output (unknown keys of older/newer versions are ignored)."""
+        return cls(**{name: config_from_dict(c, values.get(name, {})) for name, c in classes.items()})
+
+
+def preset_recipe(presets: Mapping[str, Mapping[str, Mapping[str, Any]]], name: str, base: Recipe) -> Recipe:
+    """``base`` (every section at its class defaults) with preset ``name``'s per-section values applied."""
+    if name not in presets:
+        raise ValueError(f"unknown preset {name!r}; choose from {sorted(presets)}")
+    return base.apply(given={section: dict(values) for section, values in presets[name].items()})
+
+
+__all__ = ["Recipe", "changed_fields", "config_from_dict", "merge_config", "preset_recipe"]

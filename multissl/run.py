@@ -1,0 +1,143 @@
+"""The run folder: one format for every modality, and :func:`load_run` for all of them.
+
+A run folder holds
+
+- ``config.json``: ``{"multissl_version", "kind", "method", "init_seed",
+  "recipe": {section: {field: value}}, "data": {...}, ...}`` — everything
+  needed to rebuild the model and its initial weights;
+- ``checkpoints/`` (``last.pt`` and numbered ones) and ``metrics.jsonl``,
+  written by the engine (:func:`multissl.engine.fit`).
+
+``kind`` is the modality (``"text"``, ``"audio"``, ``"video"``,
+``"vision"``); :func:`load_run` reads ``config.json`` and hands the folder to
+that modality's ``load_run``, which returns a :class:`Run`. Folders written
+before the run layer existed (no ``kind``) are recognised by their keys.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, TypeVar, Union
+
+import torch
+
+from . import __version__
+
+CONFIG_FILE = "config.json"
+KINDS = ("text", "audio", "video", "vision")
+PathLike = Union[str, Path]
+M = TypeVar("M")
+
+
+@dataclass
+class Run:
+    """A trained run.
+
+    Attributes:
+        path: the run folder.
+        kind: the modality (``"audio"``, ``"video"``, ``"vision"``, ``"text"``).
+        method: the method trained (``"cpc"``, ``"colorizer"``, ``"simclr"``, ``"skipgram"`` ...).
+        model: the trained model, in eval mode.
+        initial: the same model at the weights training started from
+            (rebuilt from the saved seed; the "random init" baseline).
+        config: the run's ``config.json``.
+        result: the engine's :class:`~multissl.engine.FitResult` when the
+            run was just trained by ``train``; None when loaded.
+    """
+
+    path: Path
+    kind: str
+    method: str
+    model: Any
+    initial: Any
+    config: Dict[str, Any]
+    result: Any = None
+    extras: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def recipe(self) -> Dict[str, Dict[str, Any]]:
+        """The settings the run was trained with, by section."""
+        return self.config.get("recipe", {})
+
+
+def seeded_build(factory: Callable[[], M], seed: int) -> M:
+    """``factory()`` with torch's global generator seeded by ``seed`` inside a fork
+    (the caller's RNG state is left as it was): the same seed gives the same initial weights."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return factory()
+
+
+def write_run_config(output: PathLike, kind: str, method: str, init_seed: int, recipe: Dict[str, Any],
+                     **extra: Any) -> Path:
+    """Write ``output/config.json`` (creating the folder) and return its path."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"run folder {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"multissl_version": __version__, "kind": kind, "method": method, "init_seed": int(init_seed),
+              "recipe": recipe, **extra}
+    path = out / CONFIG_FILE
+    path.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+    return path
+
+
+def _legacy_kind(record: Dict[str, Any]) -> Optional[str]:
+    """The modality of a config.json written before the run layer (no ``kind`` key)."""
+    if "task" in record and "backbone" in record:
+        return "vision"
+    if "cpc" in record:
+        return "audio"
+    if "clips" in record and "model" in record:
+        return "video"
+    return None
+
+
+def read_run_config(path: PathLike, kind: Optional[str] = None) -> Dict[str, Any]:
+    """The ``config.json`` of run folder ``path`` with its ``kind`` filled in.
+
+    Raises ``FileNotFoundError`` when the folder or its config is missing,
+    ``ValueError`` when it is not valid JSON, or is a run of another ``kind``.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"run folder {folder} does not exist")
+    config_file = folder / CONFIG_FILE
+    if not config_file.is_file():
+        what, command = (f"an {kind}" if kind in ("audio",) else f"a {kind}", kind) if kind else ("a multissl", "<modality>")
+        raise FileNotFoundError(f"{folder} is not {what} run folder: {config_file} is missing "
+                                f"(train one with `multissl {command} train`)")
+    try:
+        record = json.loads(config_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{config_file} is not valid JSON ({err})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{config_file} does not hold a JSON object")
+    record.setdefault("kind", _legacy_kind(record))
+    if record["kind"] is None:
+        raise ValueError(f"{config_file} names no kind of run (text, audio, video or vision)")
+    if kind is not None and record["kind"] != kind:
+        raise ValueError(f"{folder} is a {record['kind']} run, not a {kind} run")
+    return record
+
+
+def load_run(path: PathLike, map_location: Union[str, torch.device, None] = None) -> Run:
+    """Load any run folder: its modality's ``load_run`` rebuilds the model and its initial twin.
+
+    Args:
+        path: a run folder written by ``multissl.<modality>.train`` or
+            ``multissl <modality> train``.
+        map_location: where to load the weights (default: the CPU).
+    Returns:
+        a :class:`Run` (``.model``, ``.initial``, ``.config``, ``.kind``, ``.method``).
+    """
+    record = read_run_config(path)
+    module = importlib.import_module(f"multissl.{record['kind']}")
+    return module.load_run(path, map_location=map_location)
+
+
+__all__ = ["CONFIG_FILE", "KINDS", "Run", "load_run", "read_run_config", "seeded_build", "write_run_config"]
