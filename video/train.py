@@ -1,14 +1,18 @@
 """Training the colorizer on a folder of videos, and loading a trained run.
 
-A run folder holds ``config.json`` (model, clip and propagation settings,
-the preset) and the engine's ``checkpoints/last.pt`` (weights including the
-colour clusters), ``metrics.jsonl`` and ``colour_clusters.json``.
+The run folder is the core's (:mod:`multissl.run`): ``config.json`` (the
+recipe, the propagation settings and evaluation size of the preset), the
+engine's ``checkpoints/last.pt`` (weights including the colour clusters),
+``metrics.jsonl`` and ``colour_clusters.json``.
 
-Presets:
+Settings are a :class:`~multissl.presets.Recipe` with sections ``model``
+(:class:`ColorizerConfig`), ``clips`` (:class:`ClipConfig`), ``options``
+(:class:`ColorizerOptions`) and ``train`` (the engine's
+:class:`~multissl.engine.TrainConfig`). Presets:
 
-- ``cpu``: ResNet-18 of width 8 (output stride 8) and a 1x1 projection
-  (no dilated 3-D layers: with three of them the tracking J&F on held-out
-  synthetic videos was 35-42 instead of 71 after 8 minutes), 64-d
+- ``cpu`` (default): ResNet-18 of width 8 (output stride 8) and a 1x1
+  projection (no dilated 3-D layers: with three of them the tracking J&F on
+  held-out synthetic videos was 35-42 instead of 71 after 8 minutes), 64-d
   L2-normalised embeddings compared at temperature 0.05, no coordinate
   channels, colour rebalancing 0.5; 128 x 128 random crops of frames resized
   to a 256-pixel short side (16 x 16 features), clip frames 2 apart; batch 8,
@@ -19,128 +23,162 @@ Presets:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
 
 import torch
 
-from multissl.engine import TrainConfig, fit, load_checkpoint, seed_everything
+from multissl.engine import TrainConfig, fit, load_checkpoint
+from multissl.presets import Recipe, preset_recipe
+from multissl.run import Run, read_run_config, seeded_build, write_run_config
 
 from .colorizer import Colorizer, ColorizerConfig
 from .dataset import ClipConfig, VideoFolder
 from .propagation import PropagationConfig
 
 PathLike = Union[str, Path]
-CONFIG_FILE = "config.json"
+METHODS = ("colorizer",)
+DEFAULT_PRESET = "cpu"
 
 
 @dataclass
-class Preset:
-    model: ColorizerConfig
-    clips: ClipConfig
-    batch_size: int
-    lr: float
-    eval_short_side: int
-    propagation: PropagationConfig = field(default_factory=PropagationConfig)
+class ColorizerOptions:
+    """Optimiser and data options of a colorizer run."""
+
+    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
+    color_frames: int = field(default=200, metadata={"help": "frames sampled to fit the ab colour clusters"})
+    backend: str = field(default="auto", metadata={"help": "video reader", "choices": ["auto", "decord", "pyav"]})
 
 
-PRESETS: Dict[str, Preset] = {
-    "cpu": Preset(
-        model=ColorizerConfig(width=8, conv3d_layers=0, conv3d_channels=64, embed_dim=64, coords=False, normalize=True,
-                              temperature=0.05, rebalance=0.5),
-        clips=ClipConfig(short_side=256, crop=128, stride=2, clips_per_video=400),
-        batch_size=8, lr=2e-3, eval_short_side=256, propagation=PropagationConfig(context=10),
-    ),
-    "paper": Preset(
-        model=ColorizerConfig(),
-        clips=ClipConfig(short_side=256, crop=256, clips_per_video=400),
-        batch_size=32, lr=1e-3, eval_short_side=256,
-    ),
+PRESETS: Dict[str, Dict[str, Dict[str, Any]]] = {
+    "cpu": {
+        "model": {"width": 8, "conv3d_layers": 0, "conv3d_channels": 64, "embed_dim": 64, "coords": False, "normalize": True,
+                  "temperature": 0.05, "rebalance": 0.5},
+        "clips": {"short_side": 256, "crop": 128, "stride": 2, "clips_per_video": 400},
+        "options": {"lr": 2e-3},
+        "train": {"batch_size": 8},
+    },
+    "paper": {
+        "model": {},
+        "clips": {"short_side": 256, "crop": 256, "clips_per_video": 400},
+        "options": {"lr": 1e-3},
+        "train": {"batch_size": 32},
+    },
 }
+# evaluation settings stored with a run (not training settings): label propagation and frame size
+EVALUATION = {"cpu": {"propagation": {"context": 10}, "eval_short_side": 256},
+              "paper": {"propagation": {}, "eval_short_side": 256}}
+SECTIONS = {"model": ColorizerConfig, "clips": ClipConfig, "options": ColorizerOptions, "train": TrainConfig}
 
 
-def preset(name: str) -> Preset:
-    if name not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
-    return PRESETS[name]
+def recipe(preset: str = DEFAULT_PRESET, model: Any = None, clips: Any = None, options: Any = None, train: Any = None,
+           **overrides: Any) -> Recipe:
+    """The settings of a colorizer run: preset ``preset`` with the given sections (partial dataclasses
+    or dicts) and flat ``overrides`` (any field of any section, e.g. ``max_minutes=8``) merged in field by field."""
+    base = preset_recipe(PRESETS, preset, Recipe(**{name: cls() for name, cls in SECTIONS.items()}))
+    given = {k: v for k, v in {"model": model, "clips": clips, "options": options, "train": train}.items() if v is not None}
+    return base.apply(given, overrides)
 
 
-def save_run_config(output: PathLike, model: ColorizerConfig, clips: ClipConfig, propagation: PropagationConfig,
-                    eval_short_side: int, extra: Optional[Dict[str, Any]] = None) -> Path:
-    path = Path(output) / CONFIG_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"model": model.as_dict(), "clips": clips.as_dict(), "propagation": propagation.as_dict(),
-               "eval_short_side": eval_short_side, **(extra or {})}
-    path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    return path
+@dataclass
+class ColorizerRun(Run):
+    """A colorizer run; adds the preset's label propagation settings and evaluation frame size."""
+
+    @property
+    def propagation(self) -> PropagationConfig:
+        return PropagationConfig(**self.config.get("propagation", {}))
+
+    @property
+    def eval_short_side(self) -> int:
+        return int(self.config["eval_short_side"])
 
 
-def train_colorizer(
+def train(
     videos: Union[PathLike, Sequence[PathLike]],
     output: PathLike,
-    preset_name: str = "cpu",
-    train: Optional[TrainConfig] = None,
-    model: Optional[ColorizerConfig] = None,
-    clips: Optional[ClipConfig] = None,
-    lr: Optional[float] = None,
-    color_frames: int = 200,
-    backend: str = "auto",
-):
+    method: str = "colorizer",
+    preset: str = DEFAULT_PRESET,
+    *,
+    model: Any = None,
+    clips: Any = None,
+    options: Any = None,
+    train: Any = None,
+    **overrides: Any,
+) -> ColorizerRun:
     """Train a colorizer on every video under ``videos`` into the run folder ``output``.
 
     Args:
-        preset_name: ``"cpu"`` or ``"paper"``; ``model``/``clips``/``lr`` override it.
-        train: engine settings (steps, max_minutes, seed, resume, ...);
-            ``train.batch_size`` is used as given (the CLI fills in the
-            preset's). With ``max_minutes`` and neither ``steps`` nor
-            ``epochs``, training runs until the time is spent.
-        color_frames: frames sampled to fit the 16 ab colour clusters.
+        videos: a folder of videos (searched recursively), one video, or a list of them.
+        method: ``"colorizer"`` (the only video method).
+        preset: ``"cpu"`` (default) or ``"paper"``.
+        model, clips, options, train: partial :class:`ColorizerConfig`,
+            :class:`ClipConfig`, :class:`ColorizerOptions` and
+            :class:`~multissl.engine.TrainConfig` (or dicts); only the fields
+            you set replace the preset's. With ``max_minutes`` and neither
+            ``steps`` nor ``epochs``, training runs until the time is spent.
+        **overrides: any field of those sections by name (``max_minutes=8``, ``crop=64``).
     Returns:
-        (the trained :class:`Colorizer`, the engine's ``FitResult``).
+        a :class:`ColorizerRun` (``.model``, ``.initial``, ``.result``, ``.propagation``).
     """
-    p = preset(preset_name)
-    model_cfg, clip_cfg = model or p.model, clips or p.clips
-    train = train or TrainConfig(batch_size=p.batch_size)
-    train = replace(train, output_dir=str(output))
-    seed_everything(train.seed)
-    data = VideoFolder(videos, clip_cfg, backend=backend, verbose=train.verbose)
-    task = Colorizer(model_cfg)
-    task.fit_colors(data.sample_frames(color_frames, seed=train.seed), seed=train.seed)
-    save_run_config(output, model_cfg, clip_cfg, p.propagation, p.eval_short_side,
-                    {"preset": preset_name, "videos": [str(r.path) for r in data.readers], "lr": lr or p.lr})
+    if method not in METHODS:
+        raise ValueError(f"unknown video method {method!r}; choose from {METHODS}")
+    settings = recipe(preset, model, clips, options, train, **overrides)
+    engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(output)})
+    data = VideoFolder(videos, settings.clips, backend=settings.options.backend, verbose=engine.verbose)
+    task = seeded_build(lambda: Colorizer(settings.model), engine.seed)
+    task.fit_colors(data.sample_frames(settings.options.color_frames, seed=engine.seed), seed=engine.seed)
+    evaluation = EVALUATION[preset]
+    propagation = PropagationConfig(**evaluation["propagation"]).as_dict()
+    write_run_config(output, "video", method, engine.seed, settings.to_dict(), preset=preset, propagation=propagation,
+                     eval_short_side=evaluation["eval_short_side"], videos=[str(r.path) for r in data.readers])
     (Path(output) / "colour_clusters.json").write_text(json.dumps(task.quantizer.centers.tolist()), encoding="utf-8")
-    optimizer = torch.optim.Adam(task.parameters(), lr=lr or p.lr)
-    result = fit(task, data, optimizer, train, metadata={"preset": preset_name, "clips": clip_cfg.as_dict()})
-    return task, result
+    initial_state = {k: v.clone() for k, v in task.state_dict().items()}
+    optimizer = torch.optim.Adam(task.parameters(), lr=settings.options.lr)
+    result = fit(task, data, optimizer, engine, metadata={"preset": preset, "clips": settings.clips.as_dict()})
+    initial = Colorizer(settings.model)
+    initial.load_state_dict(initial_state)
+    return ColorizerRun(Path(output), "video", method, task.eval(), initial.eval(), read_run_config(output), result)
 
 
-@dataclass
-class Run:
-    """A trained run: the colorizer (eval mode) and its settings."""
+def train_colorizer(videos, output, preset_name: str = "cpu", train_config: Optional[TrainConfig] = None,
+                    model: Optional[ColorizerConfig] = None, clips: Optional[ClipConfig] = None, lr: Optional[float] = None,
+                    color_frames: int = 200, backend: str = "auto", **kwargs: Any):
+    """Deprecated spelling of :func:`train`; returns ``(model, FitResult)`` as before."""
+    warnings.warn("multissl.video.train_colorizer is deprecated; use multissl.video.train(videos, output, ...)",
+                  DeprecationWarning, stacklevel=2)
+    train_config = kwargs.pop("train", train_config)
+    options = {"color_frames": color_frames, "backend": backend, **({"lr": lr} if lr is not None else {})}
+    run = train(videos, output, "colorizer", preset_name, model=model, clips=clips, options=options, train=train_config)
+    return run.model, run.result
 
-    model: Colorizer
-    propagation: PropagationConfig
-    eval_short_side: int
-    config: Dict[str, Any]
-    path: Path
+
+def _legacy_recipe(record: Dict[str, Any]) -> Dict[str, Any]:
+    return {"model": record.get("model", {}), "clips": record.get("clips", {}),
+            "options": {"lr": record["lr"]} if "lr" in record else {}, "train": {}}
 
 
-def load_run(path: PathLike, map_location: str = "cpu") -> Run:
-    """Rebuild the colorizer of a run folder from ``config.json`` and ``checkpoints/last.pt``."""
+def load_run(path: PathLike, map_location=None) -> ColorizerRun:
+    """Rebuild the colorizer of a run folder from ``config.json`` and ``checkpoints/last.pt``.
+
+    ``.initial`` is the network at the weights training started from: rebuilt
+    from the run's seed, with the colour clusters fitted before training.
+    """
     path = Path(path)
-    config_file = path / CONFIG_FILE
-    if not config_file.is_file():
-        raise FileNotFoundError(f"{path} is not a colorizer run: {config_file} is missing")
-    config = json.loads(config_file.read_text(encoding="utf-8"))
-    model = Colorizer(ColorizerConfig(**config["model"]))
-    checkpoint = load_checkpoint(path, map_location=map_location)
-    missing, unexpected = model.load_state_dict(checkpoint["model"], strict=False)
+    record = read_run_config(path, kind="video")
+    settings = Recipe.from_dict(SECTIONS, record.get("recipe") or _legacy_recipe(record))
+    model = Colorizer(settings.model)
+    state = load_checkpoint(path, map_location=map_location or "cpu")["model"]
+    missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if k != "color_weights"]  # runs saved before colour rebalancing existed
     if missing or unexpected:
         raise ValueError(f"checkpoint of {path} does not match its config.json: missing {missing}, unexpected {unexpected}")
-    model.eval()
-    return Run(model, PropagationConfig(**config["propagation"]), int(config["eval_short_side"]), config, path)
+    initial = seeded_build(lambda: Colorizer(settings.model), int(record.get("init_seed", 0)))
+    colours = {k: v for k, v in state.items() if k.startswith("quantizer.") or k == "color_weights"}
+    initial.load_state_dict(colours, strict=False)  # fitted before step 1: part of the initial state
+    return ColorizerRun(path, "video", record.get("method", "colorizer"), model.eval(), initial.eval(), record)
 
 
-__all__ = ["PRESETS", "Preset", "Run", "load_run", "preset", "save_run_config", "train_colorizer"]
+__all__ = ["ColorizerOptions", "ColorizerRun", "DEFAULT_PRESET", "EVALUATION", "METHODS", "PRESETS", "SECTIONS", "load_run",
+           "recipe", "train", "train_colorizer"]

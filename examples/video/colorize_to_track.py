@@ -13,10 +13,9 @@ from pathlib import Path
 
 import torch
 
-from multissl.engine import TrainConfig
 from multissl.video import (ClipConfig, VideoFolder, evaluate_davis, format_table, generate_benchmark, list_sequences, load_run,
                             load_sequence, model_features, pixel_features, plot_colorization, plot_tracking, track_masks,
-                            train_colorizer)
+                            train)
 
 
 def main() -> None:
@@ -32,7 +31,7 @@ def main() -> None:
     videos = args.videos or out / "bench" / "train"
     davis = args.davis or out / "bench" / "eval"
 
-    train_colorizer(videos, out / "run", "cpu", TrainConfig(max_minutes=args.minutes, batch_size=8, seed=0))
+    train(videos, out / "run", preset="cpu", max_minutes=args.minutes, seed=0)
     run = load_run(out / "run")
 
     methods = {"model": model_features(run.model, run.eval_short_side), "copy_first": None,

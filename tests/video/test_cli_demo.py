@@ -16,7 +16,7 @@ TRAIN = ["--steps", "2", "--batch-size", "2", "--crop", "32", "--short-side", "6
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("video-cli")
     assert main(["video", "synth", str(root / "bench"), "--videos", "2", "--eval-videos", "2", "--seed", "0", *SYNTH]) == 0
-    assert main(["video", "train-colorizer", str(root / "bench" / "train"), "-o", str(root / "run"), "--preset", "cpu", *TRAIN]) == 0
+    assert main(["video", "train", str(root / "bench" / "train"), "-o", str(root / "run"), "--preset", "cpu", *TRAIN]) == 0
     return root
 
 
@@ -43,12 +43,14 @@ def test_synthetic_generation_is_seeded():
 
 
 @pytest.mark.slow
-def test_train_run_folder_and_reproducibility(trained, tmp_path):
+def test_train_run_folder_and_reproducibility(trained, tmp_path, capsys):
     run = trained / "run"
     config = json.loads((run / "config.json").read_text())
-    assert config["model"]["width"] == 4 and config["clips"]["crop"] == 32 and config["preset"] == "cpu"
+    assert config["recipe"]["model"]["width"] == 4 and config["recipe"]["clips"]["crop"] == 32 and config["preset"] == "cpu"
+    assert config["kind"] == "video" and config["method"] == "colorizer" and config["propagation"]["context"] == 10
     assert (run / "checkpoints" / "last.pt").is_file() and (run / "metrics.jsonl").is_file()
     assert main(["video", "train-colorizer", str(trained / "bench" / "train"), "-o", str(tmp_path / "again"), *TRAIN]) == 0
+    assert "`train-colorizer` is deprecated" in capsys.readouterr().err  # the old spelling still works
     a = torch.load(run / "checkpoints" / "last.pt", weights_only=False)["model"]
     b = torch.load(tmp_path / "again" / "checkpoints" / "last.pt", weights_only=False)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)  # same seed, same weights and colour clusters
@@ -91,7 +93,7 @@ def test_track_bad_masks_give_one_line_errors(trained, tmp_path, capsys):
     assert main(["video", "track", str(trained / "run"), str(seq), "--first-mask", str(tmp_path / "small.png"), "-o", str(tmp_path / "o")]) == 2
     assert "is 40x32 pixels but the frames are 80x64" in capsys.readouterr().err
     assert main(["video", "eval", str(tmp_path), str(trained / "bench" / "eval")]) == 2
-    assert "not a colorizer run" in capsys.readouterr().err
+    assert "is not a video run folder" in capsys.readouterr().err
     assert main(["video", "eval", str(trained / "run"), str(tmp_path)]) == 2
     assert "is not a DAVIS-layout folder" in capsys.readouterr().err
 
