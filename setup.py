@@ -2,7 +2,7 @@
 
 The modality folders (text/, audio/, video/, vision/) sit at the top of the
 repository but install inside the ``multissl`` namespace (``multissl.text`` ...),
-see DESIGN.md section 1.
+see docs/design.md ("Layout").
 """
 import re
 from pathlib import Path

@@ -52,18 +52,16 @@ def plot_speaker_clusters(
     title: Optional[str] = None,
 ) -> Path:
     """Write a PNG with one t-SNE panel per embedding (N, D), coloured by speaker; returns the path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from multissl.figures import colormap, new_figure
 
     if not embeddings:
         raise ValueError("no embeddings to plot")
     y = np.asarray(speaker_ids)
     speakers = np.unique(y)
-    cmap = plt.get_cmap("tab20" if len(speakers) > 10 else "tab10")
+    cmap = colormap("tab20" if len(speakers) > 10 else "tab10")
     markers = "os^Dv<>p*h"
-    fig, axes = plt.subplots(1, len(embeddings), figsize=(5 * len(embeddings), 5.2), squeeze=False)
+    fig = new_figure(figsize=(5 * len(embeddings), 5.2))
+    axes = fig.subplots(1, len(embeddings), squeeze=False)
     for ax, (name, x) in zip(axes[0], embeddings.items()):
         xy = _tsne(np.asarray(x, dtype=np.float64), seed)
         for i, s in enumerate(speakers):
@@ -85,7 +83,6 @@ def plot_speaker_clusters(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 

@@ -1,16 +1,18 @@
 """Contrastive Predictive Coding on raw waveforms (van den Oord, Li, Vinyals 2018).
 
-- :class:`CPCEncoder`: 5 strided 1-D convolutions (kernels 10, 8, 4, 4, 4;
-  strides 5, 4, 2, 2, 2; 512 channels), each followed by a normalisation and
-  ReLU: a waveform (B, N) becomes frames ``z`` (B, T, C), one per 160 samples
-  (10 ms at 16 kHz).
-- a GRU context network (256 units): ``c`` (B, T, H) summarises z_1..z_t.
-- one linear predictor W_k per future step k = 1..12: the score of a
-  candidate frame z for context c_t is ``z · W_k c_t``.
-- InfoNCE (:func:`multissl.losses.info_nce`, dot-product scores) of the true
-  z_{t+k} against ``num_negatives`` frames drawn by
-  :func:`multissl.sampling.sample_negative_indices` from the same sequence,
-  the whole batch or the same speaker (``negatives``).
+Split as in CPC_audio:
+
+- :class:`~multissl.audio.encoder.CPCEncoder` (``audio/encoder.py``): 5
+  strided 1-D convolutions (kernels 10, 8, 4, 4, 4; strides 5, 4, 2, 2, 2;
+  512 channels), each followed by a normalisation and ReLU: a waveform (B, N)
+  becomes frames ``z`` (B, T, C), one per 160 samples (10 ms at 16 kHz).
+- :class:`~multissl.audio.context.CPCContext` (``audio/context.py``): a GRU
+  (256 units); ``c`` (B, T, H) summarises z_1..z_t.
+- the core :class:`multissl.cpc.CPCCriterion`: one linear predictor W_k per
+  future step k = 1..12 (the score of a candidate frame z for context c_t is
+  ``z · W_k c_t``) and InfoNCE of the true z_{t+k} against ``num_negatives``
+  frames drawn by :func:`multissl.sampling.sample_negative_indices` from the
+  same sequence, the whole batch or the same speaker (``negatives``).
 
 ``CPC.forward(batch)`` returns ``(loss, metrics)`` with the accuracy of each
 prediction step (``acc_k1`` ... ``acc_k12``: how often the true frame scores
@@ -20,20 +22,21 @@ above every negative) and their mean ``acc``; it trains with
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
-from einops import rearrange
 from torch import nn
 
-from multissl.losses import info_nce
-from multissl.sampling import sample_negative_indices
+from multissl.cpc import CPCCriterion, legacy_predictor_hook
 
+from .context import CPCContext
+from .encoder import NORMS, ChannelNorm, CPCEncoder
 from .framing import PAPER_KERNELS, PAPER_STRIDES, conv_frames, hop_length, receptive_field
 
 NEGATIVE_MODES = ("batch", "sequence", "speaker")
 
-NORMS = ("channel", "batch", "none")
+# CPCConfig.negatives -> CPCCriterion's negatives
+_CRITERION_NEGATIVES = {"batch": "batch", "sequence": "sequence", "speaker": "group"}
 
 
 @dataclass
@@ -86,107 +89,47 @@ class CPCConfig:
         return asdict(self)
 
 
-class ChannelNorm(nn.Module):
-    """Layer norm over the channels of each time step of (B, C, T) (CPC_audio's ChannelNorm)."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.norm = nn.LayerNorm(channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return rearrange(self.norm(rearrange(x, "b c t -> b t c")), "b t c -> b c t")
-
-
-def _norm(kind: str, channels: int) -> nn.Module:
-    if kind == "channel":
-        return ChannelNorm(channels)
-    if kind == "batch":
-        return nn.BatchNorm1d(channels)
-    return nn.Identity()
-
-
-class CPCEncoder(nn.Module):
-    """Strided conv stack: waveform (B, N) -> frames (B, T, C) with T = conv_frames(N)."""
-
-    def __init__(self, config: CPCConfig):
-        super().__init__()
-        layers, in_ch = [], 1
-        for k, s in zip(config.encoder_kernels, config.encoder_strides):
-            layers += [nn.Conv1d(in_ch, config.encoder_channels, k, s), _norm(config.encoder_norm, config.encoder_channels), nn.ReLU()]
-            in_ch = config.encoder_channels
-        self.net = nn.Sequential(*layers)
-        self.kernels, self.strides = config.encoder_kernels, config.encoder_strides
-        self.min_samples = receptive_field(config.encoder_kernels, config.encoder_strides)
-
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        if wave.ndim != 2:
-            raise ValueError(f"waveform batch must have shape (B, N), got {tuple(wave.shape)}")
-        if wave.shape[1] < self.min_samples:
-            raise ValueError(f"waveforms of {wave.shape[1]} samples are shorter than the encoder's receptive field ({self.min_samples})")
-        return rearrange(self.net(rearrange(wave, "b n -> b 1 n")), "b c t -> b t c")
-
-
 class CPC(nn.Module):
-    """The CPC task: encoder, GRU context network, K linear predictors, InfoNCE.
+    """The CPC task: encoder, GRU context network and the core CPC criterion (K linear predictors, InfoNCE).
 
     ``forward(batch)``: ``batch`` is a dict with ``"wave"`` (B, N) and, for
     ``negatives="speaker"``, ``"speaker"`` (B,) ints (a bare (B, N) tensor
     works for the other modes). Returns ``(loss, metrics)``.
+
+    Submodules: ``encoder`` (:class:`CPCEncoder`), ``context``
+    (:class:`CPCContext`), ``criterion`` (:class:`multissl.cpc.CPCCriterion`,
+    holding the predictors). Checkpoints saved before the split (predictors
+    at ``predictors.<k>.weight``) still load.
     """
 
-    def __init__(self, config: CPCConfig = CPCConfig()):
+    def __init__(self, config: Optional[CPCConfig] = None):
         super().__init__()
+        config = CPCConfig() if config is None else config
         self.config = config
         self.encoder = CPCEncoder(config)
-        self.context = nn.GRU(config.encoder_channels, config.context_dim, num_layers=config.context_layers, batch_first=True)
-        self.predictors = nn.ModuleList(nn.Linear(config.context_dim, config.encoder_channels, bias=False)
-                                        for _ in range(config.prediction_steps))
+        self.context = CPCContext(config.encoder_channels, config.context_dim, config.context_layers)
+        self.criterion = CPCCriterion(config.context_dim, config.encoder_channels, config.prediction_steps,
+                                      num_negatives=config.num_negatives, negatives=_CRITERION_NEGATIVES[config.negatives],
+                                      temperature=1.0, bias=False)
+        self._register_load_state_dict_pre_hook(legacy_predictor_hook("criterion"))
+
+    @property
+    def predictors(self) -> nn.ModuleList:
+        """The K linear predictors W_k (held by ``criterion``)."""
+        return self.criterion.predictors
 
     def encode(self, wave: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(z (B, T, C), c (B, T, H)) of waveforms (B, N)."""
         z = self.encoder(wave)
-        c, _ = self.context(z)
-        return z, c
+        return z, self.context(z)
 
     def forward(self, batch):
         wave, speakers = _unpack(batch)
-        z, c = self.encode(wave)
-        B, T, C = z.shape
-        K = min(self.config.prediction_steps, T - 1)
-        negatives = self._negatives(z, speakers)  # (B, T, N, C): negatives for target frame (b, t)
-        losses, metrics = [], {}
-        for k in range(1, K + 1):
-            pred = rearrange(self.predictors[k - 1](c[:, :T - k]), "b t c -> (b t) c")
-            positive = rearrange(z[:, k:], "b t c -> (b t) c")
-            negative = rearrange(negatives[:, k:], "b t n c -> (b t) n c")
-            loss_k, acc_k = _step_loss(pred, positive, negative)
-            losses.append(loss_k)
-            metrics[f"acc_k{k}"] = acc_k
-        loss = torch.stack(losses).mean()
-        metrics["acc"] = sum(metrics.values()) / K
-        return loss, metrics
-
-    def _negatives(self, z: torch.Tensor, speakers) -> torch.Tensor:
-        """``num_negatives`` frames for every target frame, never the frame itself: (B, T, N, C).
-
-        As in CPC_audio, the negatives of a target frame are shared by the K
-        predictions of it (made from c_{t-1} ... c_{t-K}).
-        """
-        B, T, C = z.shape
-        groups = self._groups(B, T, speakers)
-        index = sample_negative_indices(groups, torch.arange(B * T), self.config.num_negatives).to(z.device)
-        flat = rearrange(z, "b t c -> (b t) c")
-        return rearrange(flat[index.reshape(-1)], "(b t n) c -> b t n c", b=B, t=T)
-
-    def _groups(self, B: int, T: int, speakers) -> torch.Tensor:
-        mode = self.config.negatives
-        if mode == "batch":
-            return torch.zeros(B * T, dtype=torch.long)
-        if mode == "sequence":
-            return torch.arange(B).repeat_interleave(T)
-        if speakers is None:
+        if self.config.negatives == "speaker" and speakers is None:
             raise ValueError("negatives='speaker' needs batch['speaker'] (B,) speaker ids")
-        return speakers.detach().cpu().long().repeat_interleave(T)
+        z, c = self.encode(wave)
+        groups = speakers if self.config.negatives == "speaker" else None
+        return self.criterion(c, z, groups)
 
     def train_metadata(self) -> Dict:
         return {"cpc_config": self.config.as_dict()}
@@ -204,17 +147,4 @@ def _unpack(batch):
     raise ValueError(f"a CPC batch must be a (B, N) tensor or a dict with 'wave', got {type(batch).__name__}")
 
 
-def _step_loss(pred: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor):
-    """InfoNCE with dot-product scores; accuracy = share of rows whose positive outscores all negatives.
-
-    pred, positive: (M, C); negatives: (M, N, C).
-    """
-    loss = info_nce(pred, positive, negatives, temperature=1.0, normalize=False)
-    with torch.no_grad():
-        pos = (pred * positive).sum(-1)
-        neg = torch.einsum("mc,mnc->mn", pred, negatives).amax(-1)
-        acc = (pos > neg).float().mean()
-    return loss, acc
-
-
-__all__ = ["CPC", "CPCConfig", "CPCEncoder", "ChannelNorm", "NEGATIVE_MODES"]
+__all__ = ["CPC", "CPCConfig", "CPCContext", "CPCCriterion", "CPCEncoder", "ChannelNorm", "NEGATIVE_MODES", "NORMS"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Optional
 
 import numpy as np
 import torch
@@ -41,11 +42,13 @@ def _transform(config: MFCCConfig):
 
 
 @torch.no_grad()
-def mfcc_frames(waveform, config: MFCCConfig = MFCCConfig()) -> torch.Tensor:
+def mfcc_frames(waveform, config: Optional[MFCCConfig] = None) -> torch.Tensor:
     """MFCC (+ deltas) of a mono waveform (N,): (T, D) float32, one frame per 10 ms.
 
-    Waveforms shorter than one window are zero-padded to one window.
+    Waveforms shorter than one window are zero-padded to one window. ``config``:
+    default :class:`MFCCConfig`.
     """
+    config = config if config is not None else MFCCConfig()
     wave = torch.as_tensor(np.asarray(waveform, dtype=np.float32) if not isinstance(waveform, torch.Tensor) else waveform).float()
     if wave.ndim != 1:
         raise ValueError(f"waveform must have shape (N,), got {tuple(wave.shape)}")

@@ -60,8 +60,10 @@ def cpc_extractor(model: CPC, feature: str = "context", chunk: Optional[int] = N
     return extract
 
 
-def mfcc_extractor(config: MFCCConfig = MFCCConfig()) -> Extractor:
-    """13 MFCCs + deltas + delta-deltas per 10 ms frame."""
+def mfcc_extractor(config: Optional[MFCCConfig] = None) -> Extractor:
+    """13 MFCCs + deltas + delta-deltas per 10 ms frame (``config``: default :class:`MFCCConfig`)."""
+    config = config if config is not None else MFCCConfig()
+
     def extract(waves: List[np.ndarray]) -> List[torch.Tensor]:
         return [mfcc_frames(w, config) for w in waves]
     return extract
@@ -88,7 +90,8 @@ class ProbeData:
     test_window_speakers: np.ndarray
 
     @classmethod
-    def build(cls, folder: AudioFolder, config: ProbeConfig = ProbeConfig()) -> "ProbeData":
+    def build(cls, folder: AudioFolder, config: Optional[ProbeConfig] = None) -> "ProbeData":
+        config = config if config is not None else ProbeConfig()
         if folder.num_speakers < 2:
             raise ValueError(f"the speaker probe needs at least 2 speakers; {folder.root} has {folder.num_speakers} "
                              f"({folder.speakers}); pass a speaker pattern if speakers are in the file names")

@@ -44,10 +44,10 @@ METHODS = ["rotation", "dim", "cpc-v2", "moco-v1", "moco-v2", "simclr", "byol"]
 
 def _train_and_probe(name, splits, train_cfg, backbone, optim=None, task_config=None):
     from multissl.vision.probe import probe_run
-    from multissl.vision.training import train_task
+    from multissl.vision.training import train
 
     start = time.perf_counter()
-    _, result = train_task(name, splits, task_config, backbone, optim, train_cfg, data_spec="cifar10-subset")
+    result = train(splits, train_cfg.output_dir, name, task=task_config, backbone=backbone, optim=optim, train=train_cfg).result
     seconds = time.perf_counter() - start
     scores = probe_run(train_cfg.output_dir, splits)
     return result, seconds, scores

@@ -36,14 +36,13 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar1
 def run_task(name: str, splits, minutes: float, steps, batch_size, backbone, pool: int, out_dir: Path, seed: int) -> dict:
     from multissl.engine import TrainConfig
     from multissl.vision.probe import probe_run
-    from multissl.vision.registry import task_spec
-    from multissl.vision.training import train_task
+    from multissl.vision.training import recipe, train
 
-    bs = batch_size or task_spec(name).defaults.get("batch_size", 128)
+    bs = batch_size or recipe(name).train.batch_size
     cfg = TrainConfig(epochs=None if steps else 1000, steps=steps, max_minutes=minutes, batch_size=bs, seed=seed,
                       output_dir=str(out_dir / name), verbose=False, log_every=25, checkpoint_every=0)
     start = time.perf_counter()
-    _, result = train_task(name, splits, backbone=backbone, train=cfg, data_spec="cifar10-subset")
+    result = train(splits, out_dir / name, name, backbone=backbone, train=cfg).result
     train_s = time.perf_counter() - start
     scores = probe_run(out_dir / name, splits, pool=pool)
     return {"task": name, "steps": result.step, "train_minutes": train_s / 60, "images_per_s": result.step * bs / train_s,

@@ -48,7 +48,7 @@ def run_variant(args) -> dict:
     from multissl.vision.encoder import BackboneConfig
     from multissl.vision.probe import probe_run
     from multissl.vision.registry import task_spec
-    from multissl.vision.training import OptimConfig, train_task
+    from multissl.vision.training import train
 
     spec = task_spec(args.task)
     task_settings, optim_settings = parse_settings(args.set), parse_settings(args.optim)
@@ -58,8 +58,8 @@ def run_variant(args) -> dict:
     cfg = TrainConfig(steps=args.steps, batch_size=batch, seed=args.seed, device=args.device, amp=args.cpu_amp,
                       cpu_amp=args.cpu_amp, verbose=False, output_dir=str(out), checkpoint_every=0, log_every=50)
     start = time.perf_counter()
-    train_task(args.task, splits, spec.config(**task_settings), BackboneConfig(arch=args.arch, width=args.width),
-               OptimConfig(**{**spec.optim_defaults, **optim_settings}), cfg)
+    train(splits, out, args.task, task=task_settings, backbone=BackboneConfig(arch=args.arch, width=args.width),
+          optim=optim_settings, train=cfg)
     train_s = time.perf_counter() - start
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     scores = probe_run(out, splits, device=device)

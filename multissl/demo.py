@@ -32,14 +32,23 @@ class DemoSection:
 
 
 def core_demo(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
-    """Train a small encoder with NT-Xent on :class:`~multissl.toy.ToyViews`; compare kNN accuracy."""
+    """Train a small encoder with NT-Xent on :class:`~multissl.toy.ToyViews`; compare kNN accuracy.
+
+    Reproducible from ``seed``; the caller's global random generators are left as they were.
+    """
+    from .randomness import isolated_rng
+
+    with isolated_rng(seed):
+        return _core_demo(out_dir, quick, seed)
+
+
+def _core_demo(out_dir: Path, quick: bool, seed: int) -> DemoSection:
     import torch
 
-    from .engine import TrainConfig, fit, seed_everything
+    from .engine import TrainConfig, fit
     from .evaluation import knn_accuracy, plot_embedding
     from .toy import ToyContrastiveTask, ToyViews
 
-    seed_everything(seed)
     train, test = ToyViews(2000, seed=seed), ToyViews(2000, seed=seed)
     test.labels, test.signal = train.labels[1500:], train.signal[1500:]
     train.labels, train.signal = train.labels[:1500], train.signal[:1500]
@@ -85,6 +94,8 @@ def _modality_demo(name: str) -> Optional[Callable[..., DemoSection]]:
 
 def run_demo(out_dir, parts: Sequence[str] = ("core", *MODALITIES), quick: bool = False, seed: int = 0, verbose: bool = True) -> Path:
     """Run the demo parts and write ``out_dir/report.md``; returns its path."""
+    from .randomness import isolated_rng
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     unknown = [p for p in parts if p not in ("core", *MODALITIES)]
@@ -100,7 +111,8 @@ def run_demo(out_dir, parts: Sequence[str] = ("core", *MODALITIES), quick: bool 
         if verbose:
             print(f"[multissl demo] running {part} ...", flush=True)
         start = time.perf_counter()
-        section = runner(out_dir, quick=quick, seed=seed)
+        with isolated_rng(seed):  # each part starts seeded; the caller's generators are kept
+            section = runner(out_dir, quick=quick, seed=seed)
         section.seconds = time.perf_counter() - start
         sections.append(section)
         if verbose:

@@ -51,6 +51,7 @@ from .allocator import keep_freed_memory
 from .schedules import training_progress
 
 CHECKPOINT_DIR = "checkpoints"
+DEFAULT_BATCH_SIZE = 64  # when neither the caller nor a method preset sets one
 LAST_CHECKPOINT = "last.pt"
 METRICS_FILE = "metrics.jsonl"
 
@@ -62,7 +63,8 @@ class TrainConfig:
     steps: Optional[int] = field(default=None, metadata={"help": "optimizer steps to run (with --epochs: whichever ends first)"})
     epochs: Optional[int] = field(default=None, metadata={"help": "passes over the data (default: 1, or until --max-minutes when only that is given)"})
     max_minutes: Optional[float] = field(default=None, metadata={"help": "wall-clock budget; training stops cleanly and checkpoints"})
-    batch_size: int = field(default=64, metadata={"help": "samples per step on each process"})
+    batch_size: Optional[int] = field(default=None, metadata={"help": "samples per step on each process (default: the method's, "
+                                                                    f"else {DEFAULT_BATCH_SIZE})"})
     num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes (0: exact resume)"})
     drop_last: bool = field(default=True, metadata={"help": "drop the last incomplete batch of each epoch"})
     seed: int = field(default=0, metadata={"help": "seed of every random number generator"})
@@ -736,6 +738,8 @@ def fit(
     config = config or TrainConfig()
     if overrides:
         config = TrainConfig(**{**asdict(config), **overrides})
+    if config.batch_size is None:
+        config = TrainConfig(**{**asdict(config), "batch_size": DEFAULT_BATCH_SIZE})
     outer_rng = _rng_state()
     try:
         trainer = _Trainer(task, data, optimizer, config, scheduler, collate_fn, callbacks, metadata)

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .checks import check_positive
-from .figures import save_figure
+from .figures import colormap, new_figure, save_figure
 
 Array = Union[np.ndarray, torch.Tensor]
 
@@ -237,17 +237,13 @@ def plot_embedding(
     ``method``: ``"tsne"`` (scikit-learn's t-SNE on cosine distances) or
     ``"pca"``. Returns the written path.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     x = _features("features", features).numpy()
     y = _labels("labels", labels, len(x), "features").numpy()
     xy = _project_2d(x, method, seed)
     classes = np.unique(y)
-    cmap = plt.get_cmap("tab20" if len(classes) > 10 else "tab10")
-    fig, ax = plt.subplots(figsize=(6.5, 6))
+    cmap = colormap("tab20" if len(classes) > 10 else "tab10")
+    fig = new_figure(figsize=(6.5, 6))
+    ax = fig.subplots()
     for i, c in enumerate(classes):
         m = y == c
         name = label_names[c] if label_names is not None and c < len(label_names) else str(c)

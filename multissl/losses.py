@@ -2,11 +2,16 @@
 
 Shapes: ``B`` batch, ``D`` feature dimension, ``K`` negatives per query.
 
-- :func:`info_nce` — InfoNCE / CPC loss with explicit or in-batch negatives.
-- :class:`NTXentLoss` — SimCLR's symmetric 2N-view loss.
-- :func:`negative_sampling_loss` — word2vec's logistic loss.
-- :func:`mi_loss`, :func:`local_global_mi_loss` — Deep InfoMax estimators (JSD, DV, InfoNCE).
-- :func:`byol_loss` — BYOL's normalised MSE.
+- :func:`info_nce` / :class:`InfoNCELoss` — InfoNCE / CPC loss with explicit or in-batch negatives.
+- :func:`nt_xent` / :class:`NTXentLoss` — SimCLR's symmetric 2N-view loss.
+- :func:`negative_sampling_loss` / :class:`NegativeSamplingLoss` — word2vec's logistic loss.
+- :func:`mi_loss`, :func:`local_global_mi_loss` / :class:`DIMLoss` — Deep InfoMax
+  estimators (JSD, DV, InfoNCE).
+- :func:`byol_loss` / :class:`BYOLLoss` — BYOL's normalised MSE.
+
+Each module wraps its function (no separate maths) and is called lightly-style,
+``loss = criterion(z0, z1)``. CPC's k-step criterion is
+:class:`multissl.cpc.CPCCriterion`.
 
 The in-batch losses take ``chunk_size``: logits are then computed in blocks of
 ``chunk_size`` queries in the forward pass and recomputed in the backward pass,
@@ -182,14 +187,49 @@ def info_nce(
     negatives = _check_negatives(query, negatives)
     if normalize:
         negatives = F.normalize(negatives, dim=-1)
+    logits = _explicit_logits(query, positive, negatives, temperature)
+    zeros = torch.zeros(len(query), dtype=torch.long, device=query.device)
+    return _reduce(F.cross_entropy(logits, zeros, reduction="none"), reduction)
+
+
+def _explicit_logits(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor, temperature: float) -> torch.Tensor:
+    """(B, 1 + K) logits ``[q·p, q·n_1, ..., q·n_K] / temperature`` (no checks, no normalisation)."""
     pos_logit = (query * positive).sum(-1, keepdim=True)
     if negatives.ndim == 2:
         neg_logits = query @ negatives.T
     else:
         neg_logits = torch.einsum("bd,bkd->bk", query, negatives)
-    logits = torch.cat([pos_logit, neg_logits], dim=1) / temperature
-    zeros = torch.zeros(len(query), dtype=torch.long, device=query.device)
-    return _reduce(F.cross_entropy(logits, zeros, reduction="none"), reduction)
+    return torch.cat([pos_logit, neg_logits], dim=1) / temperature
+
+
+def info_nce_logits(
+    query: torch.Tensor,
+    positive: torch.Tensor,
+    negatives: torch.Tensor,
+    temperature: float = 0.1,
+    normalize: bool = True,
+) -> torch.Tensor:
+    """The logits :func:`info_nce` classifies when given explicit negatives.
+
+    ``info_nce(q, p, n, t, normalize) == F.cross_entropy(info_nce_logits(q, p, n, t, normalize), zeros)``,
+    so a caller can report accuracies from the very logits it trains on
+    (e.g. :class:`multissl.cpc.CPCCriterion`).
+
+    Args:
+        query, positive: (B, D).
+        negatives: (B, K, D) per-query or (K, D) shared negatives.
+    Returns:
+        (B, 1 + K) logits; column 0 is the positive.
+    """
+    check_ndim("query", query, 2, "(B, D)")
+    check_same_shape("query", query, "positive", positive)
+    check_positive("temperature", temperature)
+    check_finite("query", query)
+    check_finite("positive", positive)
+    negatives = _check_negatives(query, negatives)
+    if normalize:
+        query, positive, negatives = F.normalize(query, dim=-1), F.normalize(positive, dim=-1), F.normalize(negatives, dim=-1)
+    return _explicit_logits(query, positive, negatives, temperature)
 
 
 def _check_negatives(query: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
@@ -271,6 +311,47 @@ class NTXentLoss(nn.Module):
         return f"temperature={self.temperature}, chunk_size={self.chunk_size}"
 
 
+class InfoNCELoss(nn.Module):
+    """InfoNCE as a module (wraps :func:`info_nce`), called as ``loss = criterion(query, positive[, negatives])``.
+
+    Args:
+        temperature: softmax temperature (> 0).
+        normalize: cosine similarities (``False``: raw dot products, as CPC/MoCo with normalised features).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        chunk_size: in-batch mode only: build logits this many queries at a time.
+        gather_distributed: in-batch mode only: use keys from every rank under DDP.
+    Shapes: ``query``, ``positive``: (B, D); ``negatives``: ``None`` (in-batch:
+    the other rows of ``positive``), (B, K, D) or (K, D) -> scalar, or (B,) with
+    ``reduction="none"``.
+
+    Example::
+
+        criterion = InfoNCELoss(temperature=0.2)
+        loss = criterion(q, k)            # in-batch negatives
+        loss = criterion(q, k, queue)     # (K, D) shared negatives, e.g. MoCo's queue
+    """
+
+    def __init__(self, temperature: float = 0.1, normalize: bool = True, reduction: str = "mean",
+                 chunk_size: Optional[int] = None, gather_distributed: bool = True):
+        super().__init__()
+        check_positive("temperature", temperature)
+        check_choice("reduction", reduction, ("mean", "sum", "none"))
+        if chunk_size is not None:
+            check_positive("chunk_size", chunk_size)
+        self.temperature = temperature
+        self.normalize = normalize
+        self.reduction = reduction
+        self.chunk_size = chunk_size
+        self.gather_distributed = gather_distributed
+
+    def forward(self, query: torch.Tensor, positive: torch.Tensor, negatives: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return info_nce(query, positive, negatives, self.temperature, self.normalize, self.reduction,
+                        self.chunk_size, self.gather_distributed)
+
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature}, normalize={self.normalize}, reduction={self.reduction!r}"
+
+
 # --------------------------------------------------------------------------- #
 # word2vec
 # --------------------------------------------------------------------------- #
@@ -303,6 +384,31 @@ def negative_sampling_loss(
     pos = F.logsigmoid((center * context).sum(-1))
     neg = F.logsigmoid(-torch.einsum("bd,bkd->bk", center, negatives)).sum(-1)
     return _reduce(-(pos + neg), reduction)
+
+
+class NegativeSamplingLoss(nn.Module):
+    """word2vec's negative-sampling loss as a module (wraps :func:`negative_sampling_loss`).
+
+    Called as ``loss = criterion(center, context, negatives)``.
+    Shapes: ``center``, ``context``: (B, D); ``negatives``: (B, K, D) -> scalar,
+    or (B,) with ``reduction="none"``.
+
+    Example::
+
+        criterion = NegativeSamplingLoss()
+        loss = criterion(inputs(center_ids), outputs(context_ids), outputs(noise_ids))  # noise_ids (B, K)
+    """
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        check_choice("reduction", reduction, ("mean", "sum", "none"))
+        self.reduction = reduction
+
+    def forward(self, center: torch.Tensor, context: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
+        return negative_sampling_loss(center, context, negatives, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
 
 
 # --------------------------------------------------------------------------- #
@@ -363,6 +469,48 @@ def local_global_mi_loss(local: torch.Tensor, global_: torch.Tensor, estimator: 
     return mi_loss(scores, positive, estimator)
 
 
+class DIMLoss(nn.Module):
+    """Deep InfoMax objective with the MI estimator as an argument (wraps :func:`local_global_mi_loss` / :func:`mi_loss`).
+
+    Args:
+        estimator: ``"jsd"`` (DIM's default), ``"dv"`` (Donsker-Varadhan) or ``"infonce"``.
+    Called as ``loss = criterion(x, y)`` with one of three layouts (scalar result):
+
+    - ``local`` (B, N, D), ``global_`` (B, D): local-global DIM; every local
+      feature is scored against every image's global vector, its own is the positive;
+    - ``x`` (B, D), ``y`` (B, D): global pairs; the scores are ``x @ y.T`` and
+      the diagonal is positive (the N = 1 case of the above);
+    - ``scores`` (N, C) float, ``positive`` (N,) integer column of each row's
+      positive: a precomputed critic (:func:`mi_loss`).
+
+    Example::
+
+        criterion = DIMLoss(estimator="jsd")
+        loss = criterion(local_features, global_code)          # (B, M*M, D), (B, D)
+        loss = criterion(scores, torch.arange(len(scores)))    # (B, B) scores
+    """
+
+    def __init__(self, estimator: str = "jsd"):
+        super().__init__()
+        check_choice("estimator", estimator, MI_ESTIMATORS)
+        self.estimator = estimator
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+            raise ValueError(f"DIMLoss takes two tensors, got {type(x).__name__} and {type(y).__name__}")
+        if not y.is_floating_point():
+            return mi_loss(x, y, self.estimator)
+        if x.ndim == 3:
+            return local_global_mi_loss(x, y, self.estimator)
+        if x.ndim == 2 and y.ndim == 2:
+            return local_global_mi_loss(x.unsqueeze(1), y, self.estimator)
+        raise ValueError("DIMLoss expects (local (B, N, D), global (B, D)), (x (B, D), y (B, D)) or "
+                         f"(scores (N, C), positive (N,) integer), got {tuple(x.shape)} and {tuple(y.shape)} {y.dtype}")
+
+    def extra_repr(self) -> str:
+        return f"estimator={self.estimator!r}"
+
+
 # --------------------------------------------------------------------------- #
 # BYOL
 # --------------------------------------------------------------------------- #
@@ -378,3 +526,45 @@ def byol_loss(prediction: torch.Tensor, target: torch.Tensor, reduction: str = "
     check_finite("target", target)
     losses = 2 - 2 * F.cosine_similarity(prediction, target, dim=-1)
     return _reduce(losses, reduction)
+
+
+class BYOLLoss(nn.Module):
+    """BYOL's normalised MSE as a module (wraps :func:`byol_loss`), called as ``loss = criterion(prediction, target)``.
+
+    The target is used as given: pass the (no-grad) target network's
+    projection. Shapes: (B, D), (B, D) -> scalar, or (B,) with ``reduction="none"``.
+
+    Example::
+
+        criterion = BYOLLoss()
+        loss = criterion(p0, z1.detach()) + criterion(p1, z0.detach())  # symmetrised, as BYOL
+    """
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        check_choice("reduction", reduction, ("mean", "sum", "none"))
+        self.reduction = reduction
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return byol_loss(prediction, target, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+__all__ = [
+    "BYOLLoss",
+    "DIMLoss",
+    "InfoNCELoss",
+    "MI_ESTIMATORS",
+    "NTXentLoss",
+    "NegativeSamplingLoss",
+    "byol_loss",
+    "info_nce",
+    "info_nce_logits",
+    "local_global_mi_loss",
+    "mi_loss",
+    "negative_sampling_loss",
+    "nt_xent",
+    "similarity_cross_entropy",
+]

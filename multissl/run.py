@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, Optional, TypeVar, Union
 import torch
 
 from . import __version__
+from .randomness import isolated_rng
 
 CONFIG_FILE = "config.json"
 KINDS = ("text", "audio", "video", "vision")
@@ -65,8 +66,7 @@ class Run:
 def seeded_build(factory: Callable[[], M], seed: int) -> M:
     """``factory()`` with torch's global generator seeded by ``seed`` inside a fork
     (the caller's RNG state is left as it was): the same seed gives the same initial weights."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with isolated_rng(seed):
         return factory()
 
 

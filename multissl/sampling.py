@@ -8,6 +8,7 @@ number of threads.
 """
 from __future__ import annotations
 
+import os
 from typing import Optional, Union
 
 import numba
@@ -22,10 +23,25 @@ from .checks import as_1d_array, check_ndim, check_positive
 # torch's: with both thread pools in one process a training step that calls these
 # parallel kernels ran about 20x slower in CPU time on 2 cores, mostly spinning.
 # numba's own "workqueue" layer avoids that and changes no result (draws do not
-# depend on threads). It only applies if numba has not started threads yet and the
-# user has not chosen a layer (NUMBA_THREADING_LAYER).
-if numba.config.THREADING_LAYER == "default":
-    numba.config.THREADING_LAYER = "workqueue"
+# depend on threads). It is chosen by _use_own_thread_pool just before the first
+# parallel kernel of this module runs, never at import, and only if the user has not
+# chosen a layer (NUMBA_THREADING_LAYER or numba.config.THREADING_LAYER) and numba
+# has not started its threads yet.
+_thread_pool_checked = False
+
+
+def _use_own_thread_pool() -> None:
+    """Switch numba to its "workqueue" threading layer unless a layer was chosen or already runs."""
+    global _thread_pool_checked
+    if _thread_pool_checked:
+        return
+    if not os.environ.get("NUMBA_THREADING_LAYER") and numba.config.THREADING_LAYER == "default":  # else: the user's choice
+        try:
+            numba.threading_layer()  # numba already started a layer: a new setting would not apply
+        except ValueError:  # not started yet
+            numba.config.THREADING_LAYER = "workqueue"
+    _thread_pool_checked = True
+
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MASK32 = np.uint64(0xFFFFFFFF)
@@ -169,6 +185,7 @@ class AliasSampler:
             out = _prefaulted_empty(int(n))
         elif out.shape != (n,) or out.dtype != np.int64:
             raise ValueError(f"out must be an int64 array of shape ({n},), got {out.dtype} {out.shape}")
+        _use_own_thread_pool()
         _alias_draw_many(self.table, self._key, np.uint64(self._counter), out)
         self._counter += int(n)
         return out
@@ -274,6 +291,7 @@ def sample_negative_indices(
     rank_in_group = np.empty(len(g), np.int64)
     rank_in_group[order] = np.arange(len(g)) - starts[group_of[order]]
     out = np.empty((len(pos), int(num_negatives)), np.int64)
+    _use_own_thread_pool()
     _grouped_negatives(order, starts, sizes.astype(np.int64), group_of.astype(np.int64), rank_in_group, pos, int(num_negatives), _seed_key(seed), out)
     return torch.from_numpy(out).to(device) if as_tensor else out
 

@@ -1,4 +1,4 @@
-"""The modality folders install inside the multissl namespace (DESIGN.md section 1)."""
+"""The modality folders install inside the multissl namespace (docs/design.md, "Layout")."""
 import subprocess
 import sys
 import zipfile

@@ -1,21 +1,33 @@
 """multissl.text: word2vec (skip-gram, CBOW) and n-gram language models.
 
-- :class:`Word2Vec` — gensim-style model, numba Hogwild backend (default) or torch.
+- :class:`Word2Vec` — gensim-style model (``Word2Vec(corpus_file=...)``, or gensim 4's
+  ``build_vocab(corpus_iterable=...)`` + ``train(..., total_examples=model.corpus_count,
+  epochs=model.epochs)``), numba Hogwild backend (default) or torch; :class:`Word2VecConfig`.
 - :class:`KeyedVectors` — lookups, ``most_similar``, word2vec text/binary I/O, ``to_gensim``.
-- :func:`evaluate_word_analogies`, :func:`evaluate_word_pairs` — intrinsic evaluation.
-- :class:`LineCorpus`, :func:`simple_tokenize` — corpus reading.
-- :mod:`multissl.text.ngram` — unigram / bigram language models (add-k, Kneser-Ney).
+- :func:`train` — ``train(data, output, method="skipgram"|"cbow", **overrides) -> Run``: a run
+  folder (``config.json``, ``vectors.bin``, ``checkpoints/``, ``metrics.jsonl``) on the core's
+  run layer; :func:`load_run` (``.model``, ``.initial``), :func:`recipe` (the merged settings),
+  :class:`TextTrainConfig` (the training-loop section).
+- :func:`evaluate_all`, :func:`evaluate_word_analogies`, :func:`evaluate_word_pairs`,
+  :func:`gensim_datapath` — intrinsic evaluation.
+- :class:`LineCorpus`, :func:`simple_tokenize` — corpus reading; :class:`Vocab`, :func:`huffman_tree`.
+- :class:`NGramLM` (:mod:`multissl.text.ngram`) — unigram / bigram language models (add-k, Kneser-Ney).
 """
 from .config import Word2VecConfig
 from .corpus import LineCorpus, simple_tokenize
 from .evaluate import evaluate_all, evaluate_word_analogies, evaluate_word_pairs, gensim_datapath
 from .keyedvectors import KeyedVectors
+from .ngram import NGramLM
+from .train import METHODS, TextTrainConfig, load_run, recipe, train
 from .vocab import Vocab, huffman_tree
 from .word2vec import Word2Vec
 
 __all__ = [
     "KeyedVectors",
     "LineCorpus",
+    "METHODS",
+    "NGramLM",
+    "TextTrainConfig",
     "Vocab",
     "Word2Vec",
     "Word2VecConfig",
@@ -24,5 +36,8 @@ __all__ = [
     "evaluate_word_pairs",
     "gensim_datapath",
     "huffman_tree",
+    "load_run",
+    "recipe",
     "simple_tokenize",
+    "train",
 ]

@@ -1,15 +1,20 @@
 """``multissl text ...`` commands: word2vec (skip-gram, CBOW) and n-gram language models.
 
-  multissl text train CORPUS -o vectors.bin [--sg 0 --epochs 5 ...]   train, write word2vec binary
-  multissl text eval vectors.bin [--json out.json]                  analogies + similarity tables
-  multissl text neighbors vectors.bin WORD [WORD ...]                nearest neighbours
+  multissl text train [skipgram|cbow] CORPUS -o RUN [--epochs 5 ...]   train into a run folder (RUN/vectors.bin ...)
+  multissl text eval RUN|vectors.bin [--json out.json]              analogies + similarity tables
+  multissl text neighbors RUN|vectors.bin WORD [WORD ...]            nearest neighbours
   multissl text ngram CORPUS [--test FILE]                           unigram/bigram perplexities
 """
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
 
-from multissl.cliutils import add_command_group, add_dataclass_arguments, dataclass_from_args, write_json_file
+from multissl.cliutils import add_command_group, add_recipe_arguments, recipe_overrides, write_json_file
+
+VECTOR_SUFFIXES = (".bin", ".txt", ".vec")
+TEXT_SUFFIXES = (".txt", ".vec")
 
 
 def register(subparsers) -> None:
@@ -22,51 +27,109 @@ def register(subparsers) -> None:
 
 # ------------------------------------------------------------------ train
 def _register_train(sub) -> None:
-    from .config import Word2VecConfig
+    from .train import METHODS, recipe
 
-    p = sub.add_parser("train", help="train word2vec on a one-sentence-per-line corpus",
-                       description="Train word2vec on CORPUS (one sentence per line, whitespace-separated tokens; "
-                                   ".gz/.bz2 ok) and write the vectors in word2vec's format (gensim reads it).")
+    p = sub.add_parser("train", help="train word2vec on a one-sentence-per-line corpus into a run folder",
+                       description="Train word2vec (skip-gram or CBOW) on CORPUS (one sentence per line, "
+                                   "whitespace-separated tokens; .gz/.bz2 ok) and write the run folder RUN: "
+                                   "config.json, vectors.bin (word2vec binary, gensim reads it), checkpoints/last.npz "
+                                   "after every epoch (--resume continues), metrics.jsonl. There is no --steps: "
+                                   "word2vec makes no optimizer steps; --epochs and --max-minutes bound the run.")
+    p.add_argument("method", nargs="?", choices=METHODS, default=None,
+                   help="skipgram or cbow (default: from --sg, whose default 1 is skip-gram)")
     p.add_argument("corpus", help="text file, one sentence per line")
-    p.add_argument("-o", "--output", required=True, help="vector file to write (word2vec binary unless --text-format)")
-    p.add_argument("--text-format", action="store_true", help="write the word2vec text format instead of binary")
+    p.add_argument("-o", "--output", required=True,
+                   help="run folder (config.json, vectors.bin, checkpoints/, metrics.jsonl); deprecated: a name ending "
+                        "in .bin, .txt or .vec writes only that vector file")
+    p.add_argument("--text-format", action="store_true",
+                   help="also write RUN/vectors.txt in word2vec's text format (with a vector-file -o: write it as text)")
     p.add_argument("--save-model", default=None, help="also save the full model (resumable) to this .npz path")
-    p.add_argument("--lowercase", action="store_true", help="lower-case the corpus while reading")
-    add_dataclass_arguments(p, Word2VecConfig, title="word2vec options")
+    add_recipe_arguments(p, recipe(), {"model": "word2vec options",
+                                       "train": "training loop (--epochs, --seed and --verbose are word2vec options)"})
     p.set_defaults(func=_train)
 
 
+def recipe_from_args(args: argparse.Namespace):
+    """The recipe a parsed ``text train`` command trains with (the same call as the Python API)."""
+    from .train import recipe
+
+    return recipe(args.method, **recipe_overrides(args, recipe()))
+
+
+def _is_vector_file(path: Path) -> bool:
+    return path.suffix.lower() in VECTOR_SUFFIXES and not path.is_dir()
+
+
 def _train(args) -> int:
-    from .config import Word2VecConfig
+    from .train import recipe, train
+
+    out = Path(args.output)
+    if _is_vector_file(out):
+        print(f"multissl: warning: `-o {out.name}` (a vector file) is deprecated; pass a run folder "
+              f"(`-o RUN` writes RUN/vectors.bin, config.json, checkpoints/)", file=sys.stderr)
+        return _train_vector_file(args, out)
+    run = train(args.corpus, out, args.method, **recipe_overrides(args, recipe()))
+    written = [str(run.extras["vectors"])]
+    if args.text_format:
+        written.append(str(run.model.wv.save_word2vec_format(out / "vectors.txt", binary=False)))
+    if args.save_model:
+        written.append(str(run.model.save(args.save_model)))
+    result = run.result
+    if run.model.training_log:
+        last = run.model.training_log[-1]
+        summary = f"last epoch mean loss {last['mean_loss']:.4f}, {last['words_per_s']:.0f} words/s"
+    else:
+        summary = "no epoch finished (continue with --resume)"
+    print(f"trained {run.method}: {result.epoch}/{run.model.config.epochs} epochs ({result.stop_reason}) in "
+          f"{result.elapsed_s:.1f} s, {len(run.model.wv)} vectors of {run.model.config.vector_size} dims; {summary}; "
+          f"wrote {', '.join(written)}; run folder {out}")
+    return 0
+
+
+def _train_vector_file(args, out: Path) -> int:
+    """The deprecated form: ``-o vectors.bin`` writes that vector file only."""
     from .corpus import LineCorpus
     from .word2vec import Word2Vec
 
-    cfg = dataclass_from_args(Word2VecConfig, args)
+    settings = recipe_from_args(args)
+    cfg, loop = settings.model, settings.train
+    if loop.resume:
+        raise ValueError("--resume continues a run folder: pass -o RUN (not a vector file)")
     corpus = Path(args.corpus)
     if not corpus.is_file():
         raise FileNotFoundError(f"corpus file {corpus} does not exist")
     model = Word2Vec(**cfg.to_dict())
-    if args.lowercase:
+    if loop.lowercase:
         sentences = LineCorpus(corpus, cfg.max_sentence_length, cfg.errors, lowercase=True)
         model.build_vocab(sentences)
-        model.train(sentences)
+        model.train(sentences, max_minutes=loop.max_minutes)
     else:
         model.build_vocab(corpus_file=corpus)
-        model.train(corpus_file=corpus)
-    model.wv.save_word2vec_format(args.output, binary=not args.text_format)
+        model.train(corpus_file=corpus, max_minutes=loop.max_minutes)
+    text_format = args.text_format or out.suffix.lower() in TEXT_SUFFIXES
+    model.wv.save_word2vec_format(out, binary=not text_format)
     if args.save_model:
         model.save(args.save_model)
-    last = model.training_log[-1]
-    print(f"wrote {len(model.wv)} vectors of {cfg.vector_size} dims to {args.output}; "
+    last = model.training_log[-1] if model.training_log else {"mean_loss": float("nan"), "words_per_s": float("nan")}
+    print(f"wrote {len(model.wv)} vectors of {cfg.vector_size} dims to {out}; "
           f"last epoch mean loss {last['mean_loss']:.4f}, {last['words_per_s']:.0f} words/s")
     return 0
 
 
 # ------------------------------------------------------------------ eval
 def _load_vectors(path: str, text_format: bool):
+    """The vectors of a run folder (RUN/vectors.bin) or of a word2vec vector file."""
     from .keyedvectors import KeyedVectors
+    from .train import VECTORS_FILE
 
-    binary = not text_format and not str(path).endswith(".txt")
+    path = Path(path)
+    if path.is_dir():
+        vectors = path / VECTORS_FILE
+        if not vectors.is_file():
+            raise FileNotFoundError(f"{path} is a folder without {VECTORS_FILE}, not a text run folder "
+                                    "(train one with `multissl text train CORPUS -o RUN`)")
+        return KeyedVectors.load_word2vec_format(vectors, binary=True)
+    binary = not text_format and path.suffix.lower() not in TEXT_SUFFIXES
     return KeyedVectors.load_word2vec_format(path, binary=binary)
 
 
@@ -74,7 +137,8 @@ def _register_eval(sub) -> None:
     p = sub.add_parser("eval", help="analogy accuracy and word-similarity correlations",
                        description="Evaluate word vectors on gensim's shipped questions-words.txt, "
                                    "wordsim353.tsv and simlex999.txt (or your own files).")
-    p.add_argument("vectors", help="word2vec binary file (a .txt name or --text-format: text format)")
+    p.add_argument("vectors", help="a run folder of `text train` (its vectors.bin), or a word2vec binary file "
+                                   "(a .txt/.vec name or --text-format: text format)")
     p.add_argument("--text-format", action="store_true", help="the vector file is in the text format")
     p.add_argument("--restrict-vocab", type=int, default=30000, help="analogies: search the N most frequent words")
     p.add_argument("--analogies", default=None, help="analogy file (default: gensim's questions-words.txt)")
@@ -117,7 +181,8 @@ def _eval(args) -> int:
 # ------------------------------------------------------------------ neighbors
 def _register_neighbors(sub) -> None:
     p = sub.add_parser("neighbors", help="nearest neighbours of words by cosine similarity")
-    p.add_argument("vectors", help="word2vec binary file (a .txt name or --text-format: text format)")
+    p.add_argument("vectors", help="a run folder of `text train` (its vectors.bin), or a word2vec binary file "
+                                   "(a .txt/.vec name or --text-format: text format)")
     p.add_argument("words", nargs="+", help="query words")
     p.add_argument("--text-format", action="store_true", help="the vector file is in the text format")
     p.add_argument("-n", "--topn", type=int, default=10, help="neighbours per word")

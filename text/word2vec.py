@@ -72,6 +72,13 @@ class Word2Vec:
     ``corpus_file`` (one sentence per line), the vocabulary is built and the
     model trained at once, as in gensim.
 
+    gensim 4's three-call form works as well: ``Word2Vec(vector_size=...,
+    ...)`` without a corpus, ``build_vocab(corpus_iterable=...)`` (or
+    ``corpus_file=``), then ``train(corpus_iterable=..., total_examples=
+    model.corpus_count, epochs=model.epochs)`` or ``train(corpus_file=...,
+    total_words=model.corpus_total_words, epochs=model.epochs)``. Config fields
+    are readable and writable as attributes (``model.epochs = 10``).
+
     Callbacks are objects with any of ``on_train_begin(model)``,
     ``on_epoch_begin(model)``, ``on_epoch_end(model)``, ``on_train_end(model)``
     and ``on_chunk_end(model, stats)``; they run in the calling thread.
@@ -99,14 +106,53 @@ class Word2Vec:
 
     # ---------------------------------------------------------------- vocabulary
     def __getattr__(self, name: str):
-        # cfg fields readable as attributes: model.window, model.sg, ...
+        # cfg fields readable as attributes: model.window, model.sg, model.epochs ...
         if name != "config" and "config" in self.__dict__ and name in self.config.__dataclass_fields__:
             return getattr(self.config, name)
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
-    def build_vocab(self, sentences: Optional[Iterable[Sequence[str]]] = None, corpus_file: Optional[PathLike] = None) -> "Word2Vec":
-        """Count the corpus, keep the frequent words and initialise the vectors."""
+    def __setattr__(self, name: str, value: Any) -> None:
+        # and writable, as in gensim (model.epochs = 10, model.workers = 4)
+        config = self.__dict__.get("config")
+        if config is not None and name in config.__dataclass_fields__:
+            old = getattr(config, name)
+            setattr(config, name, value)
+            try:
+                config.validate()
+            except ValueError:
+                setattr(config, name, old)
+                raise
+            return
+        object.__setattr__(self, name, value)
+
+    @property
+    def corpus_count(self) -> int:
+        """Sentences in the corpus ``build_vocab`` read (gensim's name; long sentences count once per piece)."""
+        return 0 if self.vocab is None else int(self.vocab.num_sentences)
+
+    @property
+    def corpus_total_words(self) -> int:
+        """Tokens in the corpus ``build_vocab`` read, rare words included (gensim's name)."""
+        return 0 if self.vocab is None else int(self.vocab.total_words)
+
+    def build_vocab(self, corpus_iterable: Optional[Iterable[Sequence[str]]] = None, corpus_file: Optional[PathLike] = None,
+                    update: bool = False, progress_per: int = 10000, keep_raw_vocab: bool = False, trim_rule=None, *,
+                    sentences: Optional[Iterable[Sequence[str]]] = None) -> "Word2Vec":
+        """Count the corpus, keep the frequent words and initialise the vectors.
+
+        gensim 4's signature: ``corpus_iterable`` (a restartable iterable of
+        token lists; ``sentences=`` is the same) or ``corpus_file`` (one
+        sentence per line). ``progress_per`` and ``keep_raw_vocab`` are
+        accepted and ignored; ``update=True`` (growing a trained vocabulary)
+        and ``trim_rule`` are not supported.
+        """
         cfg = self.config
+        sentences = _one_corpus_iterable(corpus_iterable, sentences)
+        if update:
+            raise NotImplementedError("build_vocab(update=True) is not supported: build the vocabulary of the whole "
+                                      "corpus once (or train a new model on the larger corpus)")
+        if trim_rule is not None:
+            raise NotImplementedError("trim_rule is not supported; use min_count, max_vocab_size or max_final_vocab")
         corpus = corpus_sentences(sentences, corpus_file, cfg.errors, cfg.max_sentence_length)
         self.vocab = Vocab.build(corpus, cfg.min_count, cfg.max_vocab_size, cfg.max_final_vocab)
         self._init_weights()
@@ -142,20 +188,42 @@ class Word2Vec:
             self._code_lengths = np.zeros(1, np.int32)
 
     # ---------------------------------------------------------------- training
-    def train(self, sentences: Optional[Iterable[Sequence[str]]] = None, corpus_file: Optional[PathLike] = None,
-              epochs: Optional[int] = None, total_words: Optional[int] = None,
+    def train(self, corpus_iterable: Optional[Iterable[Sequence[str]]] = None, corpus_file: Optional[PathLike] = None,
+              total_examples: Optional[int] = None, total_words: Optional[int] = None, epochs: Optional[int] = None,
+              start_alpha: Optional[float] = None, end_alpha: Optional[float] = None, word_count: int = 0,
+              queue_factor: int = 2, report_delay: float = 1.0, compute_loss: Optional[bool] = None,
+              callbacks: Sequence[Any] = (), *, sentences: Optional[Iterable[Sequence[str]]] = None,
               max_minutes: Optional[float] = None) -> "Word2Vec":
-        """Train for ``epochs`` (default: the model's) passes over the corpus.
+        """Train for ``epochs`` (default: ``model.epochs``) passes over the corpus.
+
+        gensim 4's signature: ``corpus_iterable`` (``sentences=`` is the same)
+        or ``corpus_file``. ``total_examples`` (sentences per epoch) or
+        ``total_words`` (raw tokens per epoch, rare words included) size the
+        learning-rate decay as in gensim; both are optional here (default: the
+        corpus ``build_vocab`` read, i.e. ``corpus_count`` and
+        ``corpus_total_words``). When the corpus turns out to hold another
+        count, a warning says so, as gensim's does. ``start_alpha`` /
+        ``end_alpha`` replace ``alpha`` / ``min_alpha`` for this call (numba
+        backend). ``callbacks`` are added for this call. ``word_count``,
+        ``queue_factor`` and ``report_delay`` are accepted and ignored;
+        ``compute_loss`` (default: the model's) switches the loss on or off.
 
         Without a corpus, continues an interrupted ``train`` call (the corpus is
-        remembered when it was a file or an in-memory iterable). ``total_words``
-        sets the words per epoch for the learning-rate schedule (default: the
-        vocabulary's count of in-vocabulary tokens). ``max_minutes`` is a
-        wall-clock budget: training stops cleanly when it is spent (the state
-        is kept, so a later ``train()`` continues; ``self.stopped_early`` says so).
+        remembered when it was a file or an in-memory iterable). ``max_minutes``
+        is a wall-clock budget: training stops cleanly when it is spent, even
+        mid-epoch (the state is kept, so a later ``train()`` continues;
+        ``self.stopped_early`` says so).
         """
+        sentences = _one_corpus_iterable(corpus_iterable, sentences)
         if self.vocab is None:
             raise ValueError("call build_vocab() before train() (or pass the corpus to Word2Vec(...))")
+        for name, value in (("total_examples", total_examples), ("total_words", total_words)):
+            if value is not None and (isinstance(value, bool) or int(value) <= 0):
+                raise ValueError(f"{name} must be a positive count, got {value!r}")
+        if (start_alpha is not None or end_alpha is not None) and self.config.backend == "torch":
+            raise ValueError("start_alpha / end_alpha are only supported by the numba backend")
+        if compute_loss is not None:
+            self.config.compute_loss = bool(compute_loss)
         if sentences is None and corpus_file is None:
             if self.state is None:
                 raise ValueError("train() needs sentences= or corpus_file= (no interrupted training to continue)")
@@ -169,33 +237,85 @@ class Word2Vec:
             n_epochs = int(epochs or self.config.epochs)
             if n_epochs <= 0:
                 raise ValueError(f"epochs must be > 0, got {n_epochs}")
-            per_epoch = int(total_words or self.vocab.retained_words)
+            per_epoch = self._epoch_words(total_examples, total_words)
+            alpha = self.config.alpha if start_alpha is None else float(start_alpha)
+            min_alpha = self.config.min_alpha if end_alpha is None else float(end_alpha)
+            if not (alpha > 0) or min_alpha < 0 or min_alpha > alpha:
+                raise ValueError(f"need 0 <= end_alpha <= start_alpha and start_alpha > 0, got {alpha}, {min_alpha}")
             self.state = {"epochs": n_epochs, "epoch": 0, "chunk": 0, "position": 0,
                           "total_words": float(per_epoch * n_epochs),
                           "corpus_file": None if corpus_file is None else str(corpus_file),
-                          "epoch_stats": [0.0, 0.0, 0.0, 0.0], "epoch_seconds": 0.0}
+                          "epoch_stats": [0.0, 0.0, 0.0, 0.0], "epoch_seconds": 0.0,
+                          "alpha": alpha, "min_alpha": min_alpha,
+                          "expected": {"total_examples": total_examples, "total_words": total_words}}
+        elif epochs is not None and int(epochs) != self.state["epochs"]:
+            self._retarget_epochs(int(epochs))
         self._last_sentences = sentences
-        corpus = corpus_sentences(sentences, corpus_file, self.config.errors, self.config.max_sentence_length)
-        self._call("on_train_begin")
-        self.stopped_early = False
-        if self.config.backend == "torch":
-            from .torch_backend import train_torch
+        corpus = _CountingCorpus(corpus_sentences(sentences, corpus_file, self.config.errors,
+                                                  self.config.max_sentence_length))
+        saved_callbacks = self.callbacks
+        self.callbacks = list(saved_callbacks) + list(callbacks)
+        try:
+            self._call("on_train_begin")
+            self.stopped_early = False
+            if self.config.backend == "torch":
+                from .torch_backend import train_torch
 
-            result = train_torch(self, corpus, max_minutes=max_minutes)
-            self.stopped_early = result.stop_reason == "time"
-            self.state = None  # the torch backend resumes through the engine's checkpoints, not mid-epoch here
-        else:
-            deadline = None if max_minutes is None else time.perf_counter() + 60.0 * max_minutes
-            self.stopped_early = self._train_numba(corpus, deadline)
-        self.wv._normed = None
-        if self.stopped_early:
-            self._say("stopped by the time budget; call train() again to continue")
-            return self
-        self.state = None
-        self._last_sentences = None
-        self.wv._normed = None
-        self._call("on_train_end")
+                result = train_torch(self, corpus, max_minutes=max_minutes)
+                self._check_counts(corpus)
+                self.stopped_early = result.stop_reason == "time"
+                self.state = None  # the torch backend resumes through the engine's checkpoints, not mid-epoch here
+            else:
+                deadline = None if max_minutes is None else time.perf_counter() + 60.0 * max_minutes
+                self.stopped_early = self._train_numba(corpus, deadline)
+                self._check_counts(corpus)
+            self.wv._normed = None
+            if self.stopped_early:
+                self._say("stopped by the time budget; call train() again to continue")
+                return self
+            self.state = None
+            self._last_sentences = None
+            self.wv._normed = None
+            self._call("on_train_end")
+        finally:
+            self.callbacks = saved_callbacks
         return self
+
+    def _epoch_words(self, total_examples: Optional[int], total_words: Optional[int]) -> float:
+        """In-vocabulary words per epoch for the learning-rate schedule.
+
+        gensim's ``total_examples`` (sentences) or ``total_words`` (raw tokens)
+        are turned into the in-vocabulary words the kernels count, in the
+        proportion of the corpus ``build_vocab`` read (the same corpus: exactly
+        ``vocab.retained_words``). As in gensim, ``total_examples`` wins.
+        """
+        retained = float(self.vocab.retained_words)
+        if total_examples is not None and self.vocab.num_sentences:
+            return retained * int(total_examples) / self.vocab.num_sentences
+        if total_words is not None and self.vocab.total_words:
+            return retained * int(total_words) / self.vocab.total_words
+        return retained
+
+    def _retarget_epochs(self, n_epochs: int) -> None:
+        """Change the epoch count of an unfinished training (same words per epoch, schedule stretched)."""
+        st = self.state
+        if n_epochs <= 0:
+            raise ValueError(f"epochs must be > 0, got {n_epochs}")
+        per_epoch = st["total_words"] / st["epochs"]
+        st["epochs"] = n_epochs
+        st["total_words"] = float(per_epoch * n_epochs)
+
+    def _check_counts(self, corpus: "_CountingCorpus") -> None:
+        """Warn, as gensim does, when the given total_examples / total_words are not the corpus's."""
+        expected = (self.state or {}).get("expected") or {}
+        if corpus.passes == 0 or expected.get("checked"):
+            return
+        for name, actual, what in (("total_examples", corpus.sentences, "example"), ("total_words", corpus.words, "raw word")):
+            given = expected.get(name)
+            if given is not None and int(given) != actual:
+                warnings.warn(f"supplied {what} count {name}={int(given)} did not equal the corpus's count ({actual}); "
+                              "the learning rate decays as if the corpus had the supplied count", UserWarning, stacklevel=3)
+        expected["checked"] = True
 
     def _same_corpus(self, sentences, corpus_file) -> bool:
         """Whether an unfinished training may continue on this corpus (not known to be another one)."""
@@ -218,6 +338,7 @@ class Word2Vec:
         syn1neg = self.syn1neg if cfg.negative else np.zeros((1, cfg.vector_size), np.float32)
         syn1 = self.syn1 if cfg.hs else np.zeros((1, cfg.vector_size), np.float32)
         syn0 = self.wv.vectors
+        alpha, min_alpha = float(st.get("alpha", cfg.alpha)), float(st.get("min_alpha", cfg.min_alpha))
 
         def work():
             while True:
@@ -229,7 +350,7 @@ class Word2Vec:
                 try:
                     train_chunk(ids, syn0, syn1neg, syn1, self._keep_threshold, self._neg_table, self._codes,
                                 self._points, self._code_lengths, cfg.sg, cfg.hs, cfg.negative, cfg.window,
-                                cfg.shared_negatives, cfg.cbow_mean, cfg.alpha, cfg.min_alpha, float(position),
+                                cfg.shared_negatives, cfg.cbow_mean, alpha, min_alpha, float(position),
                                 st["total_words"], key, cfg.compute_loss, stats)
                 except BaseException as err:  # reported to the main thread
                     done.put((index, err))
@@ -417,6 +538,32 @@ class Word2Vec:
         v = len(self.vocab) if self.vocab is not None else 0
         kind = "skip-gram" if self.config.sg else "CBOW"
         return f"Word2Vec({kind}, {v} words, {self.config.vector_size} dims, backend={self.config.backend})"
+
+
+def _one_corpus_iterable(corpus_iterable, sentences):
+    """gensim 4's ``corpus_iterable`` or this library's older ``sentences`` (the same thing; not both)."""
+    if corpus_iterable is not None and sentences is not None:
+        raise ValueError("pass the corpus once: corpus_iterable= or sentences= (the same argument), not both")
+    return corpus_iterable if corpus_iterable is not None else sentences
+
+
+class _CountingCorpus:
+    """A restartable sentence stream that counts the sentences and tokens of each complete pass."""
+
+    def __init__(self, corpus: Iterable[Sequence[str]]):
+        self.corpus = corpus
+        self.passes = 0
+        self.sentences = 0
+        self.words = 0
+
+    def __iter__(self) -> Iterator[Sequence[str]]:
+        sentences = words = 0
+        for sentence in self.corpus:
+            sentences += 1
+            words += len(sentence)
+            yield sentence
+        self.passes += 1
+        self.sentences, self.words = sentences, words
 
 
 class _ChunkCache:

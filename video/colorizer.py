@@ -95,8 +95,9 @@ class Conv3dStack(nn.Module):
 class ColorizationNetwork(nn.Module):
     """Gray frames (B, T, 1, H, W) in [-1, 1] -> embeddings (B, T, D, H/8, W/8)."""
 
-    def __init__(self, config: ColorizerConfig = ColorizerConfig()):
+    def __init__(self, config: Optional[ColorizerConfig] = None):
         super().__init__()
+        config = config if config is not None else ColorizerConfig()
         self.config = config
         self.backbone = resnet(config.backbone, output_stride=8, width=config.width, in_channels=1)
         in_ch = self.backbone.out_dim + (2 if config.coords else 0)
@@ -156,8 +157,9 @@ class Colorizer(nn.Module):
     state dict.
     """
 
-    def __init__(self, config: ColorizerConfig = ColorizerConfig()):
+    def __init__(self, config: Optional[ColorizerConfig] = None):
         super().__init__()
+        config = config if config is not None else ColorizerConfig()
         self.config = config
         self.network = ColorizationNetwork(config)
         self.quantizer = ABQuantizer(config.num_colors)

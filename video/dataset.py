@@ -93,8 +93,9 @@ class VideoFolder(Dataset):
     video ``i % num_videos``.
     """
 
-    def __init__(self, root: Union[PathLike, Sequence[PathLike]], config: ClipConfig = ClipConfig(), backend: str = "auto",
+    def __init__(self, root: Union[PathLike, Sequence[PathLike]], config: Optional[ClipConfig] = None, backend: str = "auto",
                  verbose: bool = False):
+        config = config if config is not None else ClipConfig()
         self.config = config
         paths = list_videos(root) if isinstance(root, (str, Path)) else [Path(p) for p in root]
         if not paths:

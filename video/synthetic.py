@@ -22,7 +22,7 @@ from __future__ import annotations
 import colorsys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -184,13 +184,14 @@ def _render_object(obj: _Object, t: int, size: Tuple[int, int], xs: np.ndarray, 
     return inside, np.where(pattern, obj.colors[0], obj.colors[1]) * shade
 
 
-def generate_video(seed: int, num_frames: int, config: SynthConfig = SynthConfig()) -> Tuple[np.ndarray, np.ndarray]:
-    """One synthetic video.
+def generate_video(seed: int, num_frames: int, config: Optional[SynthConfig] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """One synthetic video (``config``: default :class:`SynthConfig`).
 
     Returns:
         frames (T, H, W, 3) uint8 RGB and masks (T, H, W) int64 (0 background,
         1..K objects in depth order, the last one in front).
     """
+    config = config if config is not None else SynthConfig()
     rng = np.random.default_rng(seed)
     h, w = config.height, config.width
     num_objects = int(rng.integers(config.min_objects, config.max_objects + 1))
@@ -241,7 +242,7 @@ def generate_benchmark(
     videos: int = 12,
     eval_videos: int = 6,
     seed: int = 0,
-    config: SynthConfig = SynthConfig(),
+    config: Optional[SynthConfig] = None,
     verbose: bool = True,
 ) -> Tuple[List[Path], List[str]]:
     """Write ``out_dir/train/video_XXX.mp4`` and ``out_dir/eval`` (DAVIS layout).
@@ -249,6 +250,7 @@ def generate_benchmark(
     Training and evaluation videos come from disjoint seeds. Returns the mp4
     paths and the evaluation sequence names.
     """
+    config = config if config is not None else SynthConfig()
     if videos < 1 or eval_videos < 1:
         raise ValueError(f"need at least one training and one evaluation video, got {videos} and {eval_videos}")
     out = Path(out_dir)

@@ -27,6 +27,7 @@ from einops import rearrange
 from tqdm.auto import tqdm
 
 from multissl.color import rgb_to_lab
+from multissl.randomness import isolated_rng
 
 from .colorizer import Colorizer, ColorizerConfig, lightness_input
 from .dataset import frames_to_tensor, resized_size
@@ -86,9 +87,10 @@ def pixel_features(short_side: int = 256, cell: int = 8, patches: bool = True) -
 
 def random_network(config: ColorizerConfig, seed: int = 0) -> Colorizer:
     """A colorizer with freshly initialised weights (the random-init baseline; encode it with
-    ``model_features(..., video_statistics=True)``)."""
-    torch.manual_seed(seed)
-    return Colorizer(config).eval()
+    ``model_features(..., video_statistics=True)``). The weights depend only on ``seed``; the global
+    random generators are left as they were."""
+    with isolated_rng(seed):
+        return Colorizer(config).eval()
 
 
 def check_first_mask(mask: np.ndarray, frame_size: Sequence[int], name: str = "first mask") -> np.ndarray:
@@ -105,8 +107,12 @@ def check_first_mask(mask: np.ndarray, frame_size: Sequence[int], name: str = "f
 
 
 def track_masks(frames: np.ndarray, first_mask: np.ndarray, features: Optional[FeatureFn],
-                propagation: PropagationConfig = PropagationConfig(), verbose: bool = False) -> np.ndarray:
-    """Masks (T, H, W) of every frame given the first one; ``features=None`` copies the first mask."""
+                propagation: Optional[PropagationConfig] = None, verbose: bool = False) -> np.ndarray:
+    """Masks (T, H, W) of every frame given the first one; ``features=None`` copies the first mask.
+
+    ``propagation``: default :class:`PropagationConfig`.
+    """
+    propagation = propagation if propagation is not None else PropagationConfig()
     ids = check_first_mask(first_mask, frames.shape[1:3])
     if features is None:
         return np.repeat(np.asarray(first_mask)[None], len(frames), axis=0)
@@ -124,7 +130,7 @@ def track_masks(frames: np.ndarray, first_mask: np.ndarray, features: Optional[F
 def evaluate_davis(
     root: PathLike,
     methods: Dict[str, Optional[FeatureFn]],
-    propagation: Union[PropagationConfig, Dict[str, PropagationConfig]] = PropagationConfig(),
+    propagation: Union[None, PropagationConfig, Dict[str, PropagationConfig]] = None,
     split: Optional[str] = None,
     sequences: Optional[Sequence[str]] = None,
     verbose: bool = True,
@@ -133,12 +139,14 @@ def evaluate_davis(
 
     Args:
         methods: name -> feature function (None: copy the first mask).
-        propagation: one setting for all methods or one per method name.
+        propagation: one setting for all methods or one per method name
+            (default: :class:`PropagationConfig`).
         split: an ImageSets split (e.g. ``"val"``); default every sequence.
     Returns:
         {method: summary} with J_mean/recall/decay, F_..., JF_mean and
         ``sequences`` (per-sequence J_mean, F_mean, JF_mean, per-object stats).
     """
+    propagation = propagation if propagation is not None else PropagationConfig()
     names = list(sequences) if sequences is not None else list_sequences(root, split)
     scores: Dict[str, List] = {m: [] for m in methods}
     for name in tqdm(names, desc="sequences", disable=None if verbose else True):

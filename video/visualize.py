@@ -1,4 +1,4 @@
-"""Pictures: masks over frames, and colourisations (PNG, matplotlib's Agg backend)."""
+"""Pictures: masks over frames, and colourisations (PNG files; pyplot and the backend are left alone)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from multissl.color import lab_to_rgb, rgb_to_lab
-from multissl.figures import save_figure
+from multissl.figures import new_figure, save_figure
 
 from .masks import davis_palette
 from .metrics import boundary_map
@@ -36,14 +36,10 @@ def _pick(count: int, total: int) -> np.ndarray:
 def plot_tracking(frames: np.ndarray, masks: np.ndarray, path: PathLike, true_masks: Optional[np.ndarray] = None,
                   title: str = "", count: int = 6) -> Path:
     """A row of frames with the propagated masks (and a row with the true masks when given)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     picks = _pick(count, len(frames))
     rows = 2 if true_masks is not None else 1
-    fig, axes = plt.subplots(rows, len(picks), figsize=(2.6 * len(picks), 2.2 * rows + 0.4), squeeze=False)
+    fig = new_figure(figsize=(2.6 * len(picks), 2.2 * rows + 0.4))
+    axes = fig.subplots(rows, len(picks), squeeze=False)
     for j, t in enumerate(picks):
         axes[0, j].imshow(overlay(frames[t], masks[t]))
         axes[0, j].set_title(f"frame {t}" + (" (given)" if t == 0 else ""), fontsize=9)
@@ -70,12 +66,8 @@ def colorize(model, clip: torch.Tensor) -> torch.Tensor:
 
 def plot_colorization(model, clips: Sequence[torch.Tensor], path: PathLike, title: str = "") -> Path:
     """For each clip: first reference, gray target, predicted colours, true colours."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(clips), 4, figsize=(10, 2.6 * len(clips)), squeeze=False)
+    fig = new_figure(figsize=(10, 2.6 * len(clips)))
+    axes = fig.subplots(len(clips), 4, squeeze=False)
     for i, clip in enumerate(clips):
         pred = colorize(model, clip)
         gray = rgb_to_lab(clip[-1])[0] / 100

@@ -1,36 +1,54 @@
 """``multissl vision ...`` commands: image pretext tasks.
 
-    multissl vision tasks
-    multissl vision train TASK --data DATA -o RUN [task, backbone, optimiser and training flags]
-    multissl vision probe RUN --data DATA [--json probe.json]
-    multissl vision picture RUN --data DATA -o picture.png
+  methods                        list the vision methods (`tasks`: the old spelling)
+  train METHOD DATA -o RUN       train a method [method, backbone, optimiser and training flags]
+  probe RUN DATA [--json F]      linear and kNN probes vs random init and raw pixels
+  picture RUN DATA -o F.png      reconstruction / inpainting / colourisation picture
+
+DATA is an .npz (x_train, y_train, x_test, y_test), an ImageFolder root, 'digits',
+'skimage' or a torchvision name with --root. `--data DATA` still works (deprecated).
 """
 from __future__ import annotations
 
 import argparse
+import sys
 
-from multissl.cliutils import add_command_group, add_dataclass_arguments, add_train_arguments, dataclass_from_args, train_config_from_args, write_json_file
+from multissl.cliutils import add_command_group, add_recipe_arguments, recipe_overrides, write_json_file
 
 DATA_HELP = ".npz with x_train/y_train/x_test/y_test, an ImageFolder root, 'digits', 'skimage', or a torchvision name (cifar10, stl10, ...) with --root"
 
 
 def register(subparsers) -> None:
     group = add_command_group(subparsers, "vision", "image pretext tasks: reconstruction, proxy and contrastive methods", __doc__)
-    _register_tasks(group)
+    _register_methods(group)
     _register_train(group)
     _register_probe(group)
     _register_picture(group)
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help=DATA_HELP)
+    parser.add_argument("data", nargs="?", default=None, help=DATA_HELP)
+    parser.add_argument("--data", dest="data_flag", default=None, help="deprecated spelling of the DATA argument")
     parser.add_argument("--root", help="folder of a torchvision data set (nothing is downloaded)")
     parser.add_argument("--image-size", type=int, default=None, help="resize images to this side (default: keep; folders: 32)")
 
 
-def _register_tasks(group) -> None:
-    parser = group.add_parser("tasks", help="list the vision tasks")
-    parser.set_defaults(func=_cmd_tasks)
+def _data(args) -> str:
+    """DATA from the positional argument or the deprecated ``--data`` flag."""
+    if args.data_flag is not None:
+        print("multissl: warning: `--data DATA` is deprecated; give DATA as a positional argument", file=sys.stderr)
+        if args.data is not None and args.data != args.data_flag:
+            raise ValueError(f"DATA given twice: {args.data!r} and --data {args.data_flag!r}")
+        return args.data_flag
+    if args.data is None:
+        raise ValueError("DATA is missing: give an .npz, an ImageFolder root, 'digits', 'skimage' or a torchvision name")
+    return args.data
+
+
+def _register_methods(group) -> None:
+    for name in ("methods", "tasks"):
+        parser = group.add_parser(name, help="list the vision methods" if name == "methods" else "old spelling of `methods`")
+        parser.set_defaults(func=_cmd_tasks)
 
 
 def _cmd_tasks(args) -> int:
@@ -42,41 +60,34 @@ def _cmd_tasks(args) -> int:
 
 
 def _register_train(group) -> None:
-    from .encoder import BackboneConfig
     from .registry import TASKS
-    from .training import OptimConfig
+    from .training import recipe
 
-    train = group.add_parser("train", help="train a pretext task", description="Train TASK on the train split of --data.")
-    tasks = train.add_subparsers(title="tasks", metavar="TASK", dest="task")
-    tasks.required = True
+    train = group.add_parser("train", help="train a method", description="Train METHOD on the train split of DATA.")
+    methods = train.add_subparsers(title="methods", metavar="METHOD", dest="method")
+    methods.required = True
     for name, spec in TASKS.items():
-        p = tasks.add_parser(name, help=spec.summary, description=spec.summary)
+        p = methods.add_parser(name, help=spec.summary, description=spec.summary)
         _add_data_arguments(p)
         p.add_argument("-o", "--output", required=True, help="run folder (config.json, checkpoints, metrics.jsonl)")
-        add_dataclass_arguments(p, spec.config, title=f"{name} options")
-        add_dataclass_arguments(p, BackboneConfig, title="backbone")
-        add_dataclass_arguments(p, OptimConfig, defaults=spec.optim_defaults, title="optimiser")
-        add_train_arguments(p, **{"batch_size": 128, **spec.defaults})
+        add_recipe_arguments(p, recipe(name), {"task": f"{name} options", "backbone": "backbone", "optim": "optimiser",
+                                               "train": "training loop"})
         p.set_defaults(func=_cmd_train, task_name=name)
 
 
-def _cmd_train(args) -> int:
-    from .data import load_images
-    from .encoder import BackboneConfig
-    from .registry import task_spec
-    from .training import OptimConfig, train_task
+def recipe_from_args(args: argparse.Namespace):
+    """The recipe a parsed ``vision train METHOD`` command trains with (the same call as the Python API)."""
+    from .training import recipe
 
-    spec = task_spec(args.task_name)
-    splits = load_images(args.data, args.root, args.image_size, seed=args.seed)
-    task, result = train_task(
-        args.task_name,
-        splits,
-        dataclass_from_args(spec.config, args),
-        dataclass_from_args(BackboneConfig, args),
-        dataclass_from_args(OptimConfig, args),
-        train_config_from_args(args, output_dir=args.output),
-        data_spec=args.data,
-    )
+    return recipe(args.task_name, **recipe_overrides(args, recipe(args.task_name)))
+
+
+def _cmd_train(args) -> int:
+    from .training import recipe, train
+
+    overrides = recipe_overrides(args, recipe(args.task_name))
+    run = train(_data(args), args.output, args.task_name, root=args.root, image_size=args.image_size, **overrides)
+    result = run.result
     print(f"trained {args.task_name} for {result.step} steps ({result.stop_reason}, {result.elapsed_s:.0f} s); run folder: {args.output}")
     return 0
 
@@ -96,12 +107,13 @@ def _cmd_probe(args) -> int:
     from .probe import evaluate
     from .run import load_run
 
-    task, random_task, cfg = load_run(args.run)
-    splits = load_images(args.data, args.root, args.image_size or cfg["image_size"])
+    run = load_run(args.run)
+    task, random_task, cfg = run.model, run.initial, run.config
+    splits = load_images(_data(args), args.root, args.image_size or cfg["image_size"])
     if splits.channels != cfg["in_channels"]:
         raise ValueError(f"--data has {splits.channels}-channel images but the run was trained on {cfg['in_channels']} channel(s)")
     scores = evaluate(task, random_task, splits, pool=args.pool, knn_k=args.knn_k)
-    scores = {"task": cfg["task"], **scores}
+    scores = {"task": run.method, **scores}
     for key, value in scores.items():
         print(f"{key:20s} {value:.4f}" if isinstance(value, float) else f"{key:20s} {value}")
     if args.json:
@@ -123,11 +135,12 @@ def _cmd_picture(args) -> int:
     from .pictures import save_task_picture
     from .run import load_run
 
-    task, _, cfg = load_run(args.run)
-    splits = load_images(args.data, args.root, args.image_size or cfg["image_size"])
+    run = load_run(args.run)
+    task, cfg = run.model, run.config
+    splits = load_images(_data(args), args.root, args.image_size or cfg["image_size"])
     images = splits.x_test[: args.count] if len(splits.x_test) else splits.x_train[: args.count]
     written = save_task_picture(task, images, args.output)
     if not written:
-        raise ValueError(f"task {cfg['task']!r} has no reconstruction picture (dae, context-encoder and split-brain do)")
+        raise ValueError(f"method {run.method!r} has no reconstruction picture (dae, context-encoder and split-brain do)")
     print(f"wrote {written[0]}")
     return 0

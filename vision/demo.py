@@ -15,14 +15,13 @@ from typing import Optional
 import torch
 
 from multissl.demo import DemoSection
-from multissl.engine import TrainConfig
 
 from .data import ImageSplits, load_images
 from .encoder import BackboneConfig
 from .pictures import save_task_picture
 from .probe import evaluate
 from .run import load_run
-from .training import train_task
+from .training import train
 
 CIFAR_SUBSET = "cifar10-subset.npz"
 
@@ -47,18 +46,18 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
     backbone = BackboneConfig(arch="resnet10", width=16)
     minutes = 0.2 if quick else 0.75
     run_dir = out_dir / "vision-rotation-run"
-    _, result = train_task("rotation", splits, backbone=backbone, data_spec=name,
-                           train=TrainConfig(epochs=1000, max_minutes=minutes, batch_size=128, seed=seed, output_dir=str(run_dir),
-                                             verbose=False, checkpoint_every=0))
-    task, random_task, _ = load_run(run_dir)
+    splits.name = name
+    result = train(splits, run_dir, "rotation", backbone=backbone, max_minutes=minutes, batch_size=128, seed=seed,
+                   verbose=False, checkpoint_every=0).result
+    trained = load_run(run_dir)
+    task, random_task = trained.model, trained.initial
     scores = evaluate(task, random_task, _subset(splits, 1000, 500) if quick else _subset(splits, 2000, 1000), pixels=True)
 
     photos = load_images("skimage", image_size=32, seed=seed)
     ce_dir = out_dir / "vision-context-encoder-run"
-    train_task("context-encoder", photos, backbone=backbone, data_spec="skimage",
-               train=TrainConfig(epochs=1000, max_minutes=minutes / 2, batch_size=64, seed=seed, output_dir=str(ce_dir),
-                                 verbose=False, checkpoint_every=0))
-    inpainter, _, _ = load_run(ce_dir)
+    train(photos, ce_dir, "context-encoder", backbone=backbone, max_minutes=minutes / 2, batch_size=64, seed=seed,
+          verbose=False, checkpoint_every=0)
+    inpainter = load_run(ce_dir).model
     picture = save_task_picture(inpainter, photos.x_train[torch.randperm(len(photos.x_train), generator=torch.Generator().manual_seed(seed))[:8]],
                                 out_dir / "vision_inpainting.png", "context encoder: masked -> inpainted (scikit-image photo crops)")
     rows = [("rotation-trained encoder", scores["linear_acc"], scores["knn_acc"]),

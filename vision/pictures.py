@@ -6,18 +6,14 @@ from typing import List, Sequence, Tuple
 
 import torch
 
-from multissl.figures import save_figure
+from multissl.figures import new_figure, save_figure
 
 
 def save_rows(rows: Sequence[Tuple[str, torch.Tensor]], path, title: str = "", max_images: int = 8) -> Path:
     """One row per (label, images (B, C, H, W) in [0, 1]); at most ``max_images`` per row."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     n = min(max_images, min(len(imgs) for _, imgs in rows))
-    fig, axes = plt.subplots(len(rows), n, figsize=(1.3 * n + 1.2, 1.35 * len(rows) + 0.4), squeeze=False)
+    fig = new_figure(figsize=(1.3 * n + 1.2, 1.35 * len(rows) + 0.4))
+    axes = fig.subplots(len(rows), n, squeeze=False)
     for r, (label, imgs) in enumerate(rows):
         for c in range(n):
             ax = axes[r][c]

@@ -30,6 +30,13 @@ def task_features(task: PretextTask, images: torch.Tensor, pool: int = 1, batch_
     return torch.cat(parts)
 
 
+def features(model, images: torch.Tensor, pool: int = 1, batch_size: int = 256) -> torch.Tensor:
+    """Frozen features of a trained task or a :class:`~multissl.run.Run` (its ``.model``):
+    (N, C, H, W) uint8 or [0, 1] floats -> (N, D·pool²) float32 on the CPU."""
+    task = getattr(model, "model", model)
+    return task_features(task, images, pool, batch_size)
+
+
 def probe_scores(train: torch.Tensor, y_train: torch.Tensor, test: torch.Tensor, y_test: torch.Tensor,
                  knn_k: int = 20, seed: int = 0) -> Dict[str, float]:
     """``{"linear_acc", "knn_acc"}`` of (N, D) train/test features (the probe's L2 penalty is chosen on held-out training data)."""
@@ -69,10 +76,11 @@ def probe_run(run_dir, splits: ImageSplits, pool: int = 1, pixels: bool = False,
     """:func:`evaluate` a training run folder (``multissl vision train -o DIR``) against its own random initialisation."""
     from .run import load_run
 
-    task, random_task, _ = load_run(run_dir)
+    run = load_run(run_dir)
+    task, random_task = run.model, run.initial
     if device is not None:
         task, random_task = task.to(device), random_task.to(device)
     return evaluate(task, random_task, splits, pool=pool, pixels=pixels)
 
 
-__all__ = ["evaluate", "pixel_scores", "probe_run", "probe_scores", "task_features"]
+__all__ = ["evaluate", "features", "pixel_scores", "probe_run", "probe_scores", "task_features"]

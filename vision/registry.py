@@ -28,7 +28,7 @@ class TaskSpec:
     optim_defaults: Dict[str, object] = field(default_factory=dict)
 
 
-OPTIMIZER_DEFAULTS = {"batch_size": 128}
+TRAIN_DEFAULTS = {"batch_size": 128}  # every method's, unless its spec says otherwise (Python API and CLI alike)
 
 TASKS: Dict[str, TaskSpec] = {
     "dae": TaskSpec(DAEConfig, DenoisingAutoencoder, "denoising autoencoder (Vincent et al. 2010)", {}),
@@ -49,7 +49,7 @@ TASKS: Dict[str, TaskSpec] = {
 
 def task_spec(name: str) -> TaskSpec:
     if name not in TASKS:
-        raise ValueError(f"unknown vision task {name!r}; choose from {sorted(TASKS)}")
+        raise ValueError(f"unknown vision method {name!r}; choose from {sorted(TASKS)}")
     return TASKS[name]
 
 
@@ -64,4 +64,4 @@ def build_task(name: str, config: TaskConfig, backbone: BackboneConfig, in_chann
     return task
 
 
-__all__ = ["TASKS", "TaskSpec", "build_task", "task_spec"]
+__all__ = ["TASKS", "TRAIN_DEFAULTS", "TaskSpec", "build_task", "task_spec"]

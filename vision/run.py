@@ -1,67 +1,65 @@
-"""A training run folder: ``config.json`` (what to rebuild) and the engine's checkpoints."""
+"""A vision run folder on the core run layer (:mod:`multissl.run`): write its config, load it back."""
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
-
-import torch
+from typing import Any, Dict, Optional
 
 from multissl.engine import load_checkpoint
+from multissl.presets import Recipe, config_from_dict
+from multissl.run import Run, read_run_config as _read_run_config, seeded_build, write_run_config
 
 from .encoder import BackboneConfig
 from .registry import build_task, task_spec
 from .tasks.base import PretextTask
 
-CONFIG_FILE = "config.json"
 
-
-def save_run_config(run_dir, task: str, config, backbone: BackboneConfig, in_channels: int, image_size: int,
-                    data: str, extra: Optional[Dict[str, Any]] = None) -> Path:
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    payload = {"task": task, "task_config": asdict(config), "backbone": asdict(backbone), "in_channels": in_channels,
-               "image_size": image_size, "data": data, **(extra or {})}
-    path = run_dir / CONFIG_FILE
-    path.write_text(json.dumps(payload, indent=2))
-    return path
+def save_run_config(run_dir, method: str, settings: Recipe, in_channels: int, image_size: int, num_classes: int,
+                    seed: int, data: str) -> Dict[str, Any]:
+    """Write ``run_dir/config.json`` for a vision run and return the record."""
+    path = write_run_config(run_dir, "vision", method, seed, settings.to_dict(), in_channels=in_channels,
+                            image_size=image_size, num_classes=num_classes, data=data)
+    return read_run_config(path.parent)
 
 
 def read_run_config(run_dir) -> Dict[str, Any]:
-    path = Path(run_dir) / CONFIG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: {run_dir} is not a vision training run (made by `multissl vision train`)")
-    return json.loads(path.read_text())
+    """The ``config.json`` of a vision run folder (folders written before the run layer too)."""
+    return _read_run_config(run_dir, kind="vision")
 
 
-def _dataclass_from_dict(cls, values: Dict[str, Any]):
-    names = {f.name for f in fields(cls)}
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in names}
-    return cls(**kwargs)
+def _sections(record: Dict[str, Any]) -> Dict[str, Any]:
+    """(task config, backbone config) of a record, new or legacy layout."""
+    spec = task_spec(record.get("method") or record["task"])
+    recipe = record.get("recipe") or {"task": record.get("task_config", {}), "backbone": record.get("backbone", {})}
+    return {"task": config_from_dict(spec.config, recipe.get("task", {})),
+            "backbone": config_from_dict(BackboneConfig, recipe.get("backbone", {}))}
 
 
-def build_from_config(cfg: Dict[str, Any]) -> PretextTask:
-    """A freshly initialised task as described by a run's config.json."""
-    spec = task_spec(cfg["task"])
-    config = _dataclass_from_dict(spec.config, cfg["task_config"])
-    backbone = _dataclass_from_dict(BackboneConfig, cfg["backbone"])
-    return build_task(cfg["task"], config, backbone, cfg["in_channels"], cfg["image_size"], cfg.get("num_classes", 0))
+def build_from_config(record: Dict[str, Any]) -> PretextTask:
+    """A freshly initialised task as described by a run's config.json (the global RNG is used as it is)."""
+    sections = _sections(record)
+    method = record.get("method") or record["task"]
+    return build_task(method, sections["task"], sections["backbone"], record["in_channels"], record["image_size"],
+                      record.get("num_classes", 0))
 
 
-def load_run(run_dir, seed: int = 0) -> Tuple[PretextTask, PretextTask, Dict[str, Any]]:
-    """(trained task, the same task at its random initialisation, config) of a run folder.
+def vision_run(path: Optional[Path], method: str, model: PretextTask, initial: PretextTask, record: Dict[str, Any],
+               result: Any = None) -> Run:
+    return Run(path, "vision", method, model, initial, record, result)
 
-    The random twin is built with the seed the run was trained with, so it
-    is exactly the initialisation training started from.
+
+def load_run(run_dir, map_location=None) -> Run:
+    """The trained task of a run folder and the same task at its initial weights, as a :class:`~multissl.run.Run`.
+
+    The initial twin is rebuilt from the run's seed, so it is exactly the
+    initialisation training started from.
     """
-    cfg = read_run_config(run_dir)
-    torch.manual_seed(cfg.get("seed", seed))
-    random_task = build_from_config(cfg)
-    trained = build_from_config(cfg)
-    ckpt = load_checkpoint(run_dir)
-    trained.load_state_dict(ckpt["model"])
-    return trained.eval(), random_task.eval(), cfg
+    record = read_run_config(run_dir)
+    seed = int(record.get("init_seed", record.get("seed", 0)))
+    initial = seeded_build(lambda: build_from_config(record), seed)
+    trained = seeded_build(lambda: build_from_config(record), seed)
+    trained.load_state_dict(load_checkpoint(run_dir, map_location=map_location or "cpu")["model"])
+    method = record.get("method") or record["task"]
+    return vision_run(Path(run_dir), method, trained.eval(), initial.eval(), record)
 
 
-__all__ = ["build_from_config", "load_run", "read_run_config", "save_run_config"]
+__all__ = ["build_from_config", "load_run", "read_run_config", "save_run_config", "vision_run"]

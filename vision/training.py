@@ -1,19 +1,31 @@
-"""Train a vision task from Python: ``train_task(name, splits, ...)``; used by the CLI,
-the examples, the demo and the benchmarks."""
+"""Train a vision method from Python: ``multissl.vision.train(data, output, method, **overrides) -> Run``.
+
+Settings are a :class:`~multissl.presets.Recipe` with sections ``task`` (the
+method's config, e.g. :class:`SimCLRConfig`), ``backbone``
+(:class:`BackboneConfig`), ``optim`` (:class:`OptimConfig`) and ``train``
+(the engine's :class:`~multissl.engine.TrainConfig`). :func:`recipe` starts
+from the method's defaults in :mod:`multissl.vision.registry` (the same ones
+``multissl vision train METHOD`` shows) and merges what the caller gives
+field by field. Used by the CLI, the examples, the demo and the benchmarks.
+"""
 from __future__ import annotations
 
-import math
+import warnings
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from pathlib import Path
+from typing import Any, List, Optional, Tuple, Union
 
 import torch
 
 from multissl.engine import FitResult, TrainConfig, fit
+from multissl.presets import Recipe
+from multissl.run import Run, seeded_build
+from multissl.schedules import SHAPES, LRSchedule
 
-from .data import ImageSplits
+from .data import ImageSplits, load_images
 from .encoder import BackboneConfig
-from .registry import build_task, task_spec
-from .run import save_run_config
+from .registry import TRAIN_DEFAULTS, build_task, task_spec
+from .run import save_run_config, vision_run
 from .tasks.base import PretextTask, TaskConfig
 
 
@@ -24,7 +36,8 @@ class OptimConfig:
     optimizer: str = field(default="adamw", metadata={"help": "adamw or sgd (momentum 0.9, nesterov)", "choices": ["adamw", "sgd"]})
     lr: float = field(default=2e-3, metadata={"help": "peak learning rate"})
     weight_decay: float = field(default=1e-4, metadata={"help": "decoupled weight decay"})
-    schedule: str = field(default="constant", metadata={"help": "constant, or cosine decay over --steps/--epochs", "choices": ["constant", "cosine"]})
+    schedule: str = field(default="constant", metadata={"help": "constant, or cosine/linear decay over the run (steps, epochs "
+                                                                 "or time budget, whichever ends first)", "choices": list(SHAPES)})
     warmup_steps: int = field(default=100, metadata={"help": "linear warm-up steps"})
 
 
@@ -34,8 +47,12 @@ def _param_groups(task: torch.nn.Module, lr: float) -> List[dict]:
     return [{"params": params, "lr": lr * scale} for params, scale in scales if params]
 
 
-def make_optimizer(task: torch.nn.Module, cfg: OptimConfig, total_steps: Optional[int]):
-    """(optimizer, per-step LambdaLR scheduler); parameter groups follow the task's ``lr_scales()``."""
+def make_optimizer(task: torch.nn.Module, cfg: OptimConfig, total_steps: Optional[int] = None):
+    """(optimizer, :class:`~multissl.schedules.LRSchedule`); parameter groups follow the task's ``lr_scales()``.
+
+    The schedule runs on training progress (the engine drives it), so no
+    length is needed here; ``total_steps`` is accepted for older callers and ignored.
+    """
     groups = _param_groups(task, cfg.lr)
     if cfg.optimizer == "adamw":
         opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -43,55 +60,89 @@ def make_optimizer(task: torch.nn.Module, cfg: OptimConfig, total_steps: Optiona
         opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
     else:
         raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {cfg.optimizer!r}")
-    if cfg.schedule == "cosine" and not total_steps:
-        raise ValueError("the cosine schedule needs a known length: pass --steps or --epochs")
-
-    def factor(step: int) -> float:
-        warm = min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
-        if cfg.schedule == "constant":
-            return warm
-        return warm * 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0)))
-
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    return opt, LRSchedule(opt, cfg.schedule, cfg.warmup_steps)
 
 
-def _total_steps(train: TrainConfig, num_items: int) -> Optional[int]:
-    per_epoch = num_items // train.batch_size if train.drop_last else math.ceil(num_items / train.batch_size)
-    candidates = [s for s in (train.steps, train.epochs * per_epoch if train.epochs else None) if s]
-    return min(candidates) if candidates else None
+SECTIONS = ("task", "backbone", "optim", "train")
 
 
-def train_task(
-    name: str,
-    splits: ImageSplits,
-    task_config: Optional[TaskConfig] = None,
-    backbone: Optional[BackboneConfig] = None,
-    optim: Optional[OptimConfig] = None,
-    train: Optional[TrainConfig] = None,
-    data_spec: str = "",
+def recipe(method: str, task: Any = None, backbone: Any = None, optim: Any = None, train: Any = None, **overrides: Any) -> Recipe:
+    """The settings of a vision run: method ``method``'s defaults (registry) with the given sections
+    (partial dataclasses or dicts) and flat ``overrides`` (any field of any section) merged in field by field."""
+    spec = task_spec(method)
+    base = Recipe(task=spec.config(), backbone=BackboneConfig(), optim=OptimConfig(), train=TrainConfig())
+    base = base.apply({"optim": dict(spec.optim_defaults), "train": {**TRAIN_DEFAULTS, **spec.defaults}})
+    given = {k: v for k, v in {"task": task, "backbone": backbone, "optim": optim, "train": train}.items() if v is not None}
+    return base.apply(given, overrides)
+
+
+def _splits(data: Union[str, Path, ImageSplits], root: Optional[str], image_size: Optional[int], seed: int) -> Tuple[ImageSplits, str]:
+    if isinstance(data, ImageSplits):
+        return data, data.name or "ImageSplits"
+    return load_images(str(data), root, image_size, seed=seed), str(data)
+
+
+def train(
+    data: Union[str, Path, ImageSplits],
+    output: Optional[Union[str, Path]],
+    method: str = "rotation",
+    *,
+    task: Any = None,
+    backbone: Any = None,
+    optim: Any = None,
+    train: Any = None,
+    root: Optional[str] = None,
+    image_size: Optional[int] = None,
     callbacks=(),
-) -> Tuple[PretextTask, FitResult]:
-    """Build task ``name`` for ``splits``' images, train it on the train split with the engine.
+    **overrides: Any,
+) -> Run:
+    """Train vision method ``method`` on the train split of ``data``; write the run folder ``output``.
 
-    Writes ``config.json`` into ``train.output_dir`` (when set) so that
-    :func:`multissl.vision.run.load_run` can rebuild the task for probing.
+    Args:
+        data: an ``.npz`` (x_train, y_train, x_test, y_test), an ImageFolder
+            root, ``"digits"``, ``"skimage"``, a torchvision name with
+            ``root``, or loaded :class:`ImageSplits`.
+        output: the run folder (None: train without writing anything).
+        method: a registry name (``multissl vision methods``): ``"simclr"``, ``"rotation"`` ...
+        task, backbone, optim, train: partial section configs or dicts; only
+            the fields you set replace the method's defaults.
+        image_size: resize images to this side first.
+        **overrides: any field of any section by name (``max_minutes=5``, ``temperature=0.2``).
+    Returns:
+        the :class:`~multissl.run.Run` (``.model`` trained, ``.initial``, ``.result``).
     """
-    spec = task_spec(name)
-    task_config = task_config or spec.config()
-    backbone = backbone or BackboneConfig()
-    optim = optim or OptimConfig(**spec.optim_defaults)
-    train = train or TrainConfig(**spec.defaults)
+    settings = recipe(method, task, backbone, optim, train, **overrides)
+    engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(output) if output is not None else None})
+    splits, data_spec = _splits(data, root, image_size, engine.seed)
     size = splits.image_size[0]
-    torch.manual_seed(train.seed)  # the initialisation is part of the run: load_run rebuilds it
     num_classes = len(splits.classes) if splits.has_labels else 0
-    task = build_task(name, task_config, backbone, splits.channels, size, num_classes)
-    if train.output_dir:
-        save_run_config(train.output_dir, name, task_config, backbone, splits.channels, size, data_spec,
-                        {"seed": train.seed, "num_classes": num_classes})
-    optimizer, scheduler = make_optimizer(task, optim, _total_steps(train, len(splits.x_train)))
-    result = fit(task, splits.train_dataset(), optimizer, train, scheduler=scheduler, callbacks=callbacks,
-                 metadata={"task": name})
-    return task, result
+
+    def build() -> PretextTask:
+        return build_task(method, settings.task, settings.backbone, splits.channels, size, num_classes)
+
+    net = seeded_build(build, engine.seed)  # the initialisation is part of the run: load_run rebuilds it from the seed
+    record = None
+    if output is not None:
+        record = save_run_config(output, method, settings, splits.channels, size, num_classes, engine.seed, data_spec)
+    optimizer, scheduler = make_optimizer(net, settings.optim)
+    result = fit(net, splits.train_dataset(), optimizer, engine, scheduler=scheduler, callbacks=callbacks,
+                 metadata={"task": method})
+    return vision_run(Path(output) if output is not None else None, method, net.eval(), seeded_build(build, engine.seed).eval(),
+                      record or {}, result)
 
 
-__all__ = ["OptimConfig", "make_optimizer", "train_task"]
+def train_task(name: str, splits: ImageSplits, task_config: Optional[TaskConfig] = None, backbone: Optional[BackboneConfig] = None,
+               optim: Optional[OptimConfig] = None, train_config: Optional[TrainConfig] = None, data_spec: str = "",
+               callbacks=(), **kwargs: Any) -> Tuple[PretextTask, FitResult]:
+    """Deprecated spelling of :func:`train`; returns ``(task, FitResult)`` and writes to ``train.output_dir``."""
+    warnings.warn("multissl.vision.training.train_task is deprecated; use multissl.vision.train(data, output, method, ...)",
+                  DeprecationWarning, stacklevel=2)
+    train_config = kwargs.pop("train", train_config) or TrainConfig()
+    if data_spec:
+        splits = ImageSplits(splits.x_train, splits.y_train, splits.x_test, splits.y_test, splits.classes, data_spec)
+    run = globals()["train"](splits, train_config.output_dir, name, task=task_config, backbone=backbone, optim=optim,
+                             train=train_config, callbacks=callbacks)
+    return run.model, run.result
+
+
+__all__ = ["OptimConfig", "SECTIONS", "make_optimizer", "recipe", "train", "train_task"]

@@ -2,11 +2,7 @@
 import argparse
 from pathlib import Path
 
-from multissl.engine import TrainConfig
-from multissl.vision.data import load_images
-from multissl.vision.probe import evaluate
-from multissl.vision.run import load_run
-from multissl.vision.training import train_task
+from multissl.vision import evaluate, load_images, load_run, train
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10-subset.npz"
 
@@ -22,9 +18,9 @@ def parse_args(description: str):
 
 def train_and_probe(name, config, args, batch_size=128, picture=None):
     splits = load_images(args.data, image_size=32)
-    train_task(name, splits, config, train=TrainConfig(epochs=10_000, max_minutes=args.minutes, batch_size=batch_size,
-                                                       output_dir=args.out))
-    task, random_task, _ = load_run(args.out)
+    train(splits, args.out, name, task=config, max_minutes=args.minutes, batch_size=batch_size)
+    run = load_run(args.out)
+    task, random_task = run.model, run.initial
     scores = evaluate(task, random_task, splits)
     for key, value in scores.items():
         print(f"{key:20s} {value:.4f}")

@@ -7,11 +7,7 @@ from pathlib import Path
 
 from _common import DEFAULT_DATA
 
-from multissl.engine import TrainConfig
-from multissl.vision.data import load_images
-from multissl.vision.probe import probe_run
-from multissl.vision.registry import TASKS, task_spec
-from multissl.vision.training import train_task
+from multissl.vision import TASKS, load_images, probe_run, train
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--data", default=str(DEFAULT_DATA) if DEFAULT_DATA.is_file() else "digits")
@@ -24,8 +20,6 @@ splits = load_images(args.data, image_size=32)
 print("| method | steps | kNN | linear | random kNN | random linear |\n|---|---|---|---|---|---|")
 for name in args.methods:
     run = Path(args.out) / name
-    batch = task_spec(name).defaults.get("batch_size", 128)
-    _, result = train_task(name, splits, train=TrainConfig(epochs=10_000, max_minutes=args.minutes, batch_size=batch,
-                                                            output_dir=str(run), verbose=False))
+    result = train(splits, run, name, max_minutes=args.minutes, verbose=False).result
     s = probe_run(run, splits)
     print(f"| {name} | {result.step} | {s['knn_acc']:.3f} | {s['linear_acc']:.3f} | {s['random_knn_acc']:.3f} | {s['random_linear_acc']:.3f} |", flush=True)

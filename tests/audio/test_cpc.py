@@ -39,9 +39,8 @@ def test_forward_reports_loss_and_per_step_accuracy():
 def test_negatives_never_include_the_positive_and_respect_groups(mode):
     model = CPC(CPCConfig(**{**TINY, "negatives": mode, "num_negatives": 32}))
     B, T = 6, 20
-    z = torch.arange(B * T, dtype=torch.float32).view(B, T, 1).expand(B, T, 3).contiguous()  # frame id in every channel
     speakers = torch.tensor([0, 0, 1, 1, 2, 2])
-    neg = model._negatives(z, speakers)[..., 0].long()  # (B, T, N) frame ids
+    neg = model.criterion.negative_indices((B, T), speakers)[:, :, 0]  # (B, T, N) frame ids (b * T + t)
     own = torch.arange(B * T).view(B, T, 1)
     assert neg.shape == (B, T, 32)
     assert not (neg == own).any()
@@ -51,6 +50,17 @@ def test_negatives_never_include_the_positive_and_respect_groups(mode):
         assert (speakers[neg // T] == speakers[own // T]).all()
     if mode == "batch":
         assert ((neg // T) != (own // T)).any()
+
+
+def test_checkpoints_from_before_the_criterion_split_still_load():
+    model = CPC(CPCConfig(**TINY))
+    state = {k.replace("criterion.predictors.", "predictors."): v.clone() + 1 for k, v in model.state_dict().items()}
+    assert "predictors.0.weight" in state and not any(k.startswith("criterion.") for k in state)
+    fresh = CPC(CPCConfig(**TINY))
+    fresh.load_state_dict(state)  # strict
+    assert torch.equal(fresh.criterion.predictors[0].weight, state["predictors.0.weight"])
+    assert fresh.predictors is fresh.criterion.predictors
+    assert set(fresh.state_dict()) == set(model.state_dict())
 
 
 def test_speaker_negatives_need_speaker_ids():

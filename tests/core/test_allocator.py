@@ -38,5 +38,5 @@ def test_keep_freed_memory_stops_page_faulting_repeated_large_blocks():
 def test_engine_config_has_the_switch():
     from multissl.engine import TrainConfig
 
-    assert TrainConfig().keep_freed_memory is True
-    assert TrainConfig(keep_freed_memory=False).keep_freed_memory is False
+    assert TrainConfig().keep_freed_memory is False  # opt-in: it changes the whole process
+    assert TrainConfig(keep_freed_memory=True).keep_freed_memory is True

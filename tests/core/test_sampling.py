@@ -172,6 +172,6 @@ def test_numba_uses_its_own_thread_pool_not_a_second_openmp_runtime():
 
     if os.environ.get("NUMBA_THREADING_LAYER"):
         pytest.skip("the user chose a threading layer")
-    assert numba.config.THREADING_LAYER == "workqueue"
     AliasSampler(np.ones(10), seed=0).draw(100)
+    assert numba.config.THREADING_LAYER == "workqueue"
     assert numba.threading_layer() == "workqueue"

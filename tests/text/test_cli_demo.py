@@ -15,11 +15,11 @@ def corpus_file(tmp_path_factory, lee):
 
 
 def test_train_eval_neighbors(corpus_file, tmp_path, capsys):
-    out = tmp_path / "v.bin"
+    out = tmp_path / "run"  # a run folder: RUN/vectors.bin, config.json, checkpoints/
     assert main(["text", "train", str(corpus_file), "-o", str(out), "--epochs", "2", "--min-count", "3",
                  "--vector-size", "32", "--sg", "0", "--workers", "2", "--no-verbose",
                  "--save-model", str(tmp_path / "m.npz")]) == 0
-    g = GensimKV.load_word2vec_format(str(out), binary=True)
+    g = GensimKV.load_word2vec_format(str(out / "vectors.bin"), binary=True)
     assert g.vector_size == 32 and "police" in g.key_to_index
     assert main(["text", "eval", str(out), "--json", str(tmp_path / "s.json")]) == 0
     scores = json.loads((tmp_path / "s.json").read_text())

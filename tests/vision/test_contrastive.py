@@ -189,7 +189,7 @@ def test_short_simclr_run_improves_knn_over_random_init(shared_data):
     from multissl.evaluation import knn_accuracy
     from multissl.vision.data import ImageSplits, load_images
     from multissl.vision.probe import task_features
-    from multissl.vision.training import OptimConfig, train_task
+    from multissl.vision.training import OptimConfig, train
 
     s = load_images(str(shared_data / "cifar10-subset.npz"))
     splits = ImageSplits(s.x_train[::4], s.y_train[::4], s.x_test[::2], s.y_test[::2], s.classes)
@@ -197,8 +197,8 @@ def test_short_simclr_run_improves_knn_over_random_init(shared_data):
     config = TASKS["simclr"].config(proj_hidden=64)
     torch.manual_seed(0)
     random_task = build_task("simclr", config, backbone, 3, 32)
-    task, _ = train_task("simclr", splits, config, backbone, OptimConfig(lr=3e-3, warmup_steps=10),
-                         TrainConfig(steps=60, batch_size=128, seed=0, verbose=False))
+    task = train(splits, None, "simclr", task=config, backbone=backbone, optim=OptimConfig(lr=3e-3, warmup_steps=10),
+                 train=TrainConfig(steps=60, batch_size=128, seed=0, verbose=False)).model
 
     def knn(model):
         return knn_accuracy(task_features(model, splits.x_train), splits.y_train, task_features(model, splits.x_test), splits.y_test)

@@ -99,38 +99,45 @@ def test_probe_harness_reproduces_known_accuracies():
 @pytest.mark.slow
 def test_cli_train_probe_picture_resume(tmp_path, capsys):
     run = tmp_path / "run"
-    args = ["vision", "train", "dae", "--data", "digits", "--image-size", "16", "-o", str(run),
+    args = ["vision", "train", "dae", "digits", "--image-size", "16", "-o", str(run),
             "--batch-size", "32", "--width", "8", "--arch", "resnet10", "--no-verbose", "--checkpoint-every", "3"]
     assert main(args + ["--steps", "6"]) == 0
     cfg = json.loads((run / "config.json").read_text())
-    assert cfg["task"] == "dae" and cfg["backbone"]["width"] == 8 and cfg["image_size"] == 16
+    assert cfg["method"] == "dae" and cfg["recipe"]["backbone"]["width"] == 8 and cfg["image_size"] == 16
+    assert cfg["kind"] == "vision" and cfg["recipe"]["train"]["batch_size"] == 32
     assert main(args + ["--steps", "9", "--resume"]) == 0
     from multissl.engine import load_checkpoint
 
     assert load_checkpoint(run)["step"] == 9
-    assert main(["vision", "probe", str(run), "--data", "digits", "--json", str(tmp_path / "p.json")]) == 0
+    assert main(["vision", "probe", str(run), "digits", "--json", str(tmp_path / "p.json")]) == 0
     scores = json.loads((tmp_path / "p.json").read_text())
     assert {"linear_acc", "knn_acc", "random_linear_acc", "random_knn_acc", "pixels_linear_acc"} <= scores.keys()
     from multissl.vision.probe import probe_run
 
     again = probe_run(run, load_images("digits", image_size=16), pixels=True)
     assert {k: round(v, 6) for k, v in again.items()} == {k: round(v, 6) for k, v in scores.items() if k in again}
-    assert main(["vision", "picture", str(run), "--data", "digits", "-o", str(tmp_path / "pic.png")]) == 0
+    assert main(["vision", "picture", str(run), "digits", "-o", str(tmp_path / "pic.png")]) == 0
     assert (tmp_path / "pic.png").stat().st_size > 1000
-    assert main(["vision", "picture", str(run), "--data", "cifar10", "-o", "x.png"]) == 2  # needs --root
+    assert main(["vision", "picture", str(run), "cifar10", "-o", "x.png"]) == 2  # needs --root
+    capsys.readouterr()
+    # the old --data spelling still works, with a warning
+    assert main(["vision", "probe", str(run), "--data", "digits"]) == 0
+    assert "`--data DATA` is deprecated" in capsys.readouterr().err
+    assert main(["vision", "probe", str(run)]) == 2
+    assert "DATA is missing" in capsys.readouterr().err
 
 
 def test_same_seed_same_parameters(tmp_path):
     from multissl.engine import TrainConfig
     from multissl.vision.encoder import BackboneConfig
-    from multissl.vision.training import train_task
+    from multissl.vision import train
 
     splits = load_images("digits")
     results = []
     for _ in range(2):
-        task, _ = train_task("rotation", splits, backbone=BackboneConfig(arch="resnet10", width=4),
-                             train=TrainConfig(steps=3, batch_size=16, seed=5, verbose=False))
-        results.append(task.state_dict())
+        run = train(splits, None, "rotation", backbone=BackboneConfig(arch="resnet10", width=4),
+                    train=TrainConfig(steps=3, batch_size=16, seed=5, verbose=False))
+        results.append(run.model.state_dict())
     assert all(torch.equal(results[0][k], results[1][k]) for k in results[0])
 
 

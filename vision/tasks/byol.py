@@ -11,10 +11,18 @@ at ``predictor_lr_scale`` (10) times the base learning rate. The predictor
 has to track the online network for the bootstrap to make progress (Tian,
 Chen & Ganguli 2021); docs/vision.md has the measured effect at a CPU
 budget. ``--predictor-lr-scale 1`` gives the paper's single learning rate.
+
+In your own loop, the target is a deep copy of the online encoder (your
+backbone, e.g. ``BYOL(backbone=net, feature_dim=512)``) and only moves when
+you call ``task.after_optimizer_step(step, max_steps)`` after every
+``optimizer.step()`` (``step`` counts from 1; ``max_steps`` drives the
+cosine schedule of tau), as the engine does. ``lr_scales()`` gives the
+predictor's faster learning rate as optimizer parameter groups.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 from torch import nn
@@ -25,6 +33,7 @@ from multissl.momentum import cosine_schedule, momentum_copy, update_momentum
 
 from ..batch_augment import augment_views, byol_views
 from ..data import to_float
+from ..encoder import Backbone
 from .base import PretextTask, ProbedTaskConfig
 
 
@@ -45,8 +54,12 @@ class BYOLConfig(ProbedTaskConfig):
 class BYOL(PretextTask):
     name = "byol"
 
-    def __init__(self, config: BYOLConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
-        super().__init__(config, backbone, in_channels, num_classes)
+    config_class = BYOLConfig
+
+    def __init__(self, config: Optional[BYOLConfig] = None, backbone: Backbone = None, in_channels: int = 3, image_size: int = 32,
+                 num_classes: int = 0, *, feature_dim: Optional[int] = None, **overrides):
+        super().__init__(config, backbone, in_channels, num_classes, image_size=image_size, feature_dim=feature_dim, **overrides)
+        config = self.config
         if config.predictor_lr_scale <= 0:
             raise ValueError(f"predictor_lr_scale must be > 0, got {config.predictor_lr_scale}")
         d = self.encoder.out_dim
@@ -78,7 +91,9 @@ class BYOL(PretextTask):
         metrics = {"tau": self.tau.detach().clone()}
         return loss + self.online_probe_loss(features, batch, metrics), metrics
 
-    def after_optimizer_step(self, step: int, max_steps) -> None:
+    def after_optimizer_step(self, step: int, max_steps: Optional[int] = None) -> None:
+        """Move the target towards the online network with tau on a cosine schedule from ``tau_base`` (step 0) to
+        ``tau_end`` (``max_steps``); ``max_steps=None`` keeps tau at ``tau_base``. Call after every optimizer step."""
         tau = cosine_schedule(step, max_steps, self.config.tau_base, self.config.tau_end) if max_steps else self.config.tau_base
         self.tau.fill_(tau)
         update_momentum(self.online, self.target, tau)

@@ -14,13 +14,14 @@ through a parameter-detached copy of the discriminator).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from ..encoder import ConvDecoder
+from ..encoder import Backbone, ConvDecoder
 from ..masks import MASKS, make_mask, overlap_ring
 from .base import PretextTask, TaskConfig, detached_call
 
@@ -74,11 +75,15 @@ class Discriminator(nn.Sequential):
 class ContextEncoder(PretextTask):
     name = "context-encoder"
 
-    def __init__(self, config: ContextEncoderConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
-        super().__init__(config, backbone, in_channels, num_classes)
+    config_class = ContextEncoderConfig
+
+    def __init__(self, config: Optional[ContextEncoderConfig] = None, backbone: Backbone = None, in_channels: int = 3, image_size: int = 32,
+                 num_classes: int = 0, *, feature_dim: Optional[int] = None, **overrides):
+        super().__init__(config, backbone, in_channels, num_classes, image_size=image_size, feature_dim=feature_dim, **overrides)
+        config = self.config
         if config.mask not in MASKS:
             raise ValueError(f"mask must be one of {MASKS}, got {config.mask!r}")
-        stride = self.encoder.output_stride
+        stride = self._require_feature_map(image_size)
         if image_size % stride:
             raise ValueError(f"image size {image_size} must be a multiple of the encoder's output stride {stride}")
         self.image_size = image_size

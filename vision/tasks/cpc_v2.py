@@ -13,15 +13,17 @@ image is the mean of its patch embeddings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from multissl.losses import similarity_cross_entropy
+from multissl.cpc import CPCCriterion, legacy_predictor_hook
 
 from ..data import to_float
+from ..encoder import Backbone
 from .base import PretextTask, ProbedTaskConfig
 
 
@@ -61,15 +63,21 @@ class ContextNetwork(nn.Module):
 class CPCv2(PretextTask):
     name = "cpc-v2"
 
-    def __init__(self, config: CPCv2Config, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
-        super().__init__(config, backbone, in_channels, num_classes)
+    config_class = CPCv2Config
+
+    def __init__(self, config: Optional[CPCv2Config] = None, backbone: Backbone = None, in_channels: int = 3, image_size: int = 32,
+                 num_classes: int = 0, *, feature_dim: Optional[int] = None, **overrides):
+        super().__init__(config, backbone, in_channels, num_classes, image_size=image_size, feature_dim=feature_dim, **overrides)
+        config = self.config
         if config.grid < 2 or not 1 <= config.predict_steps < config.grid:
             raise ValueError(f"need grid >= 2 and 1 <= predict_steps < grid, got grid={config.grid}, predict_steps={config.predict_steps}")
         if config.patch_size < 4:
             raise ValueError(f"patch_size must be at least 4 pixels, got {config.patch_size}")
         d = self.encoder.out_dim
         self.context = ContextNetwork(d, config.context_layers)
-        self.predictors = nn.ModuleList(nn.Conv2d(d, d, 1) for _ in range(config.predict_steps))
+        # the core CPC criterion: k-step linear predictors (per-patch, as 1x1 convolutions) + InfoNCE over every patch of the batch
+        self.criterion = CPCCriterion(d, d, config.predict_steps, negatives="all", temperature=config.temperature, bias=True)
+        self._register_load_state_dict_pre_hook(legacy_predictor_hook("criterion"))  # checkpoints with predictors.<k>
 
     @property
     def stride(self) -> int:
@@ -113,18 +121,8 @@ class CPCv2(PretextTask):
         x = self.images(batch)
         z = self.embed_patches(x, self.training and self.config.patch_augment)
         c = self.context(z)
-        b, d, g, _ = z.shape
-        keys = rearrange(z, "b d gh gw -> (b gh gw) d")
-        index = torch.arange(b * g * g, device=x.device).view(b, g, g)
-        losses, metrics = [], {}
-        for k, predictor in enumerate(self.predictors, start=1):
-            preds = rearrange(predictor(c[:, :, : g - k]), "b d gh gw -> (b gh gw) d")
-            targets = index[:, k:, :].reshape(-1)
-            step_losses = similarity_cross_entropy(preds, keys, targets, temperature=self.config.temperature)
-            losses.append(step_losses.mean())
-            with torch.no_grad():
-                metrics[f"acc_step{k}"] = ((preds @ keys.T).argmax(1) == targets).float().mean()
-        loss = torch.stack(losses).mean()
+        # rows are the prediction axis, columns independent positions: (B, rows, cols, D)
+        loss, metrics = self.criterion(rearrange(c, "b d gh gw -> b gh gw d"), rearrange(z, "b d gh gw -> b gh gw d"))
         return loss + self.online_probe_loss(z.mean(dim=(2, 3)), batch, metrics), metrics
 
     def encode(self, x: torch.Tensor, pool: int = 1) -> torch.Tensor:

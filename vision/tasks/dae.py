@@ -15,14 +15,14 @@ Two variants:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import nn
 
 from ..corruptions import CORRUPTIONS, corrupt, weighted_reconstruction_loss
 from ..data import to_float
-from ..encoder import ConvDecoder
+from ..encoder import Backbone, ConvDecoder
 from .base import PretextTask, TaskConfig
 
 
@@ -58,15 +58,19 @@ class TiedDenoisingLayer(nn.Module):
 class DenoisingAutoencoder(PretextTask):
     name = "dae"
 
-    def __init__(self, config: DAEConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
-        super().__init__(config, backbone, in_channels, num_classes)
+    config_class = DAEConfig
+
+    def __init__(self, config: Optional[DAEConfig] = None, backbone: Backbone = None, in_channels: int = 3, image_size: int = 32,
+                 num_classes: int = 0, *, feature_dim: Optional[int] = None, **overrides):
+        super().__init__(config, backbone, in_channels, num_classes, image_size=image_size, feature_dim=feature_dim, **overrides)
+        config = self.config
         if config.variant not in ("conv", "mlp"):
             raise ValueError(f"variant must be 'conv' or 'mlp', got {config.variant!r}")
         if config.corruption not in CORRUPTIONS:
             raise ValueError(f"corruption must be one of {CORRUPTIONS}, got {config.corruption!r}")
         self.image_size = image_size
         if config.variant == "conv":
-            self.decoder = ConvDecoder(self.encoder.out_dim, in_channels, self.encoder.output_stride)
+            self.decoder = ConvDecoder(self.encoder.out_dim, in_channels, self._require_feature_map(image_size))
         else:
             dims = [in_channels * image_size * image_size, *config.hidden]
             self.layers = nn.ModuleList(TiedDenoisingLayer(a, b) for a, b in zip(dims[:-1], dims[1:]))
@@ -118,7 +122,8 @@ class DenoisingAutoencoder(PretextTask):
         loss = weighted_reconstruction_loss(out, h, mask, self.config.alpha, self.config.beta)
         return loss, {"layer": float(k)}
 
-    def after_optimizer_step(self, step: int, max_steps) -> None:
+    def after_optimizer_step(self, step: int, max_steps: Optional[int] = None) -> None:
+        """mlp variant: train layer ``step // steps_per_layer`` next (``step``: optimizer steps done)."""
         if self.config.variant == "mlp":
             self.active_layer.fill_(min(step // self.config.steps_per_layer, len(self.layers) - 1))
 

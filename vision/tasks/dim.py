@@ -10,10 +10,17 @@ batch, its own being the positive pair (``beta``). Optional terms: global MI
 between the code and the whole feature map (``alpha``), and prior matching
 (``gamma``): a discriminator pushes the sigmoid-bounded codes towards a
 uniform prior, trained adversarially with the same optimiser.
+
+With a user backbone (``DeepInfoMax(backbone=net, feature_dim=D)``) ``net``
+must return a feature map (B, D, h, w), which gives both the local features
+and the global code; or several maps (a list or dict, e.g. torchvision's
+``create_feature_extractor(resnet, {"layer3": "local", "layer4": "out"})``):
+the first gives the local features, the last the code.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +30,7 @@ from torch import nn
 from multissl.heads import MLPHead
 from multissl.losses import MI_ESTIMATORS, local_global_mi_loss, mi_loss
 
+from ..encoder import Backbone
 from .base import PretextTask, ProbedTaskConfig, detached_call
 
 
@@ -34,26 +42,38 @@ class DIMConfig(ProbedTaskConfig):
     alpha: float = field(default=0.0, metadata={"help": "weight of the global MI term"})
     beta: float = field(default=1.0, metadata={"help": "weight of the local MI term"})
     gamma: float = field(default=0.1, metadata={"help": "weight of the prior-matching term (0: off)"})
-    local_stage: int = field(default=3, metadata={"help": "ResNet stage (1-4) whose map gives the local features (4: the last map)"})
+    local_stage: int = field(default=3, metadata={"help": "ResNet stage (1-4) whose map gives the local features (4: the last map; "
+                                                                   "a user backbone: the first map it returns)"})
 
 
 class DeepInfoMax(PretextTask):
     name = "dim"
 
-    def __init__(self, config: DIMConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
-        super().__init__(config, backbone, in_channels, num_classes)
+    config_class = DIMConfig
+
+    def __init__(self, config: Optional[DIMConfig] = None, backbone: Backbone = None, in_channels: int = 3, image_size: int = 32,
+                 num_classes: int = 0, *, feature_dim: Optional[int] = None, **overrides):
+        super().__init__(config, backbone, in_channels, num_classes, image_size=image_size, feature_dim=feature_dim, **overrides)
+        config = self.config
         if config.estimator not in MI_ESTIMATORS:
             raise ValueError(f"estimator must be one of {MI_ESTIMATORS}, got {config.estimator!r}")
-        stages = len(self.encoder.stage_dims)
-        if not 1 <= config.local_stage <= stages:
-            raise ValueError(f"local_stage must be between 1 and {stages} (the encoder's stages), got {config.local_stage}")
+        if self.user_backbone:
+            # a user backbone's local features come from the first map it returns (its only one, or e.g. layer3 of a
+            # create_feature_extractor dict); local_stage indexes the library ResNet's stages only
+            self._require_feature_map(image_size)
+            self.local_index = 0
+        else:
+            stages = len(self.encoder.stage_dims)
+            if not 1 <= config.local_stage <= stages:
+                raise ValueError(f"local_stage must be between 1 and {stages} (the encoder's stages), got {config.local_stage}")
+            self.local_index = config.local_stage - 1
         d, s = self.encoder.out_dim, config.score_dim
-        local_dim = self.encoder.stage_dims[config.local_stage - 1]
-        side = -(-image_size // self.encoder.output_stride)
-        self.to_code = MLPHead([d * side * side, 1024, config.code_dim], batch_norm=True)
+        local_dim = self.encoder.stage_dims[self.local_index]
+        h, w = self.encoder.map_size(image_size)
+        self.to_code = MLPHead([d * h * w, 1024, config.code_dim], batch_norm=True)
         self.local_proj = nn.Sequential(nn.Conv2d(local_dim, s, 1), nn.ReLU(inplace=True), nn.Conv2d(s, s, 1))
         self.global_proj = MLPHead([config.code_dim, s, s], batch_norm=False)
-        self.map_proj = MLPHead([d * side * side, s, s], batch_norm=False) if config.alpha else None
+        self.map_proj = MLPHead([d * h * w, s, s], batch_norm=False) if config.alpha else None
         self.prior_critic = MLPHead([config.code_dim, 256, 1], batch_norm=False) if config.gamma else None
 
     def code(self, fmap: torch.Tensor) -> torch.Tensor:
@@ -66,7 +86,7 @@ class DeepInfoMax(PretextTask):
         maps = self.encoder.stage_maps(x)
         fmap = maps[-1]
         code = self.code(fmap)
-        local = rearrange(self.local_proj(maps[self.config.local_stage - 1]), "b s h w -> b (h w) s")
+        local = rearrange(self.local_proj(maps[self.local_index]), "b s h w -> b (h w) s")
         local_mi = local_global_mi_loss(local, self.global_proj(code), self.config.estimator)
         loss = self.config.beta * local_mi
         metrics = {"local_mi_loss": local_mi.detach()}

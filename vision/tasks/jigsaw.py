@@ -10,6 +10,7 @@ permutation was used.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 from multissl.heads import MLPHead
 
 from ..patches import extract_patches, hamming_permutations, normalize_tiles
+from ..encoder import Backbone
 from .base import PretextTask, TaskConfig, classification_output
 
 
@@ -34,8 +36,12 @@ class JigsawConfig(TaskConfig):
 class JigsawTask(PretextTask):
     name = "jigsaw"
 
-    def __init__(self, config: JigsawConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
-        super().__init__(config, backbone, in_channels, num_classes)
+    config_class = JigsawConfig
+
+    def __init__(self, config: Optional[JigsawConfig] = None, backbone: Backbone = None, in_channels: int = 3, image_size: int = 32,
+                 num_classes: int = 0, *, feature_dim: Optional[int] = None, **overrides):
+        super().__init__(config, backbone, in_channels, num_classes, image_size=image_size, feature_dim=feature_dim, **overrides)
+        config = self.config
         cells = config.grid**2
         self.register_buffer("permutations", torch.from_numpy(hamming_permutations(config.num_permutations, cells, config.permutation_seed)))
         self.head = MLPHead([cells * self.encoder.out_dim, config.head_hidden, config.num_permutations])

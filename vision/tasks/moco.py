@@ -17,10 +17,16 @@ Batch norm would let the query/key pair cheat through batch statistics;
 MoCo shuffles the key batch across GPUs ("shuffle BN"). Under DDP this
 module does the same; on one device it splits the shuffled key batch into
 ``bn_splits`` groups with their own statistics, the single-device substitute.
+
+In your own loop, the key encoder is a deep copy of the query encoder (your
+backbone, e.g. ``MoCo(backbone=net, feature_dim=512)``) and only moves when
+you call ``task.after_optimizer_step(step, max_steps)`` after every
+``optimizer.step()``, as the engine does.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 import torch.distributed as dist
@@ -35,6 +41,7 @@ from multissl.sampling import MemoryQueue
 
 from ..batch_augment import augment_views, moco_v1_views, moco_v2_views
 from ..data import to_float
+from ..encoder import Backbone
 from .base import PretextTask, ProbedTaskConfig
 
 
@@ -61,8 +68,12 @@ class MoCoV1Config(MoCoConfig):
 class MoCo(PretextTask):
     name = "moco"
 
-    def __init__(self, config: MoCoConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
-        super().__init__(config, backbone, in_channels, num_classes)
+    config_class = MoCoConfig
+
+    def __init__(self, config: Optional[MoCoConfig] = None, backbone: Backbone = None, in_channels: int = 3, image_size: int = 32,
+                 num_classes: int = 0, *, feature_dim: Optional[int] = None, **overrides):
+        super().__init__(config, backbone, in_channels, num_classes, image_size=image_size, feature_dim=feature_dim, **overrides)
+        config = self.config
         d = self.encoder.out_dim
         head = MoCoProjectionHead(d, config.proj_hidden, config.proj_out) if config.mlp_head else MLPHead([d, config.proj_out])
         self.query = nn.ModuleDict({"encoder": self.encoder, "head": head})
@@ -117,5 +128,6 @@ class MoCo(PretextTask):
         self.queue.enqueue(dist_utils.gather_no_grad(k))
         return loss + self.online_probe_loss(features, batch, metrics), metrics
 
-    def after_optimizer_step(self, step: int, max_steps) -> None:
+    def after_optimizer_step(self, step: int, max_steps: Optional[int] = None) -> None:
+        """Move the key encoder and head towards the query ones (EMA with ``momentum``); call after every optimizer step."""
         update_momentum(self.query, self.key, self.config.momentum)

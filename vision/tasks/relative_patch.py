@@ -9,6 +9,7 @@ patch) stops the network from using chromatic aberration.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,7 @@ import torch.nn.functional as F
 from multissl.heads import MLPHead
 
 from ..patches import drop_color_channels, extract_patches
+from ..encoder import Backbone
 from .base import PretextTask, TaskConfig, classification_output
 
 # (row, col) grid offsets of the 8 neighbours, label = index
@@ -35,8 +37,12 @@ class RelativePatchConfig(TaskConfig):
 class RelativePatchTask(PretextTask):
     name = "relative-patch"
 
-    def __init__(self, config: RelativePatchConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
-        super().__init__(config, backbone, in_channels, num_classes)
+    config_class = RelativePatchConfig
+
+    def __init__(self, config: Optional[RelativePatchConfig] = None, backbone: Backbone = None, in_channels: int = 3, image_size: int = 32,
+                 num_classes: int = 0, *, feature_dim: Optional[int] = None, **overrides):
+        super().__init__(config, backbone, in_channels, num_classes, image_size=image_size, feature_dim=feature_dim, **overrides)
+        config = self.config
         self.head = MLPHead([2 * self.encoder.out_dim, config.head_hidden, 8])
 
     def required_size(self) -> int:

@@ -7,11 +7,13 @@ was applied (4-way cross-entropy).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 
 from multissl.heads import MLPHead
 
+from ..encoder import Backbone
 from .base import PretextTask, ProbedTaskConfig, classification_output
 
 
@@ -32,8 +34,12 @@ def rotate_batch(x: torch.Tensor):
 class RotationTask(PretextTask):
     name = "rotation"
 
-    def __init__(self, config: RotationConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
-        super().__init__(config, backbone, in_channels, num_classes)
+    config_class = RotationConfig
+
+    def __init__(self, config: Optional[RotationConfig] = None, backbone: Backbone = None, in_channels: int = 3, image_size: int = 32,
+                 num_classes: int = 0, *, feature_dim: Optional[int] = None, **overrides):
+        super().__init__(config, backbone, in_channels, num_classes, image_size=image_size, feature_dim=feature_dim, **overrides)
+        config = self.config
         dims = [self.encoder.out_dim, config.head_hidden, 4] if config.head_hidden else [self.encoder.out_dim, 4]
         self.head = MLPHead(dims)
 

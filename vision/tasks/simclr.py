@@ -17,6 +17,7 @@ from multissl.losses import NTXentLoss
 
 from ..batch_augment import augment_views, simclr_views
 from ..data import to_float
+from ..encoder import Backbone
 from .base import PretextTask, ProbedTaskConfig
 
 
@@ -39,8 +40,12 @@ def check_contrastive_batch(name: str, x: torch.Tensor) -> None:
 class SimCLR(PretextTask):
     name = "simclr"
 
-    def __init__(self, config: SimCLRConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
-        super().__init__(config, backbone, in_channels, num_classes)
+    config_class = SimCLRConfig
+
+    def __init__(self, config: Optional[SimCLRConfig] = None, backbone: Backbone = None, in_channels: int = 3, image_size: int = 32,
+                 num_classes: int = 0, *, feature_dim: Optional[int] = None, **overrides):
+        super().__init__(config, backbone, in_channels, num_classes, image_size=image_size, feature_dim=feature_dim, **overrides)
+        config = self.config
         self.projector = SimCLRProjectionHead(self.encoder.out_dim, config.proj_hidden, config.proj_out, config.proj_layers,
                                               last_batch_norm=config.proj_last_bn)
         self.criterion = NTXentLoss(config.temperature, chunk_size=config.chunk_size)

@@ -10,7 +10,9 @@ representation is the concatenation of both halves' features.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +21,7 @@ from torch import nn
 from multissl.color import lab_to_rgb, rgb_to_lab
 
 from ..data import to_float
-from ..encoder import ImageEncoder
+from ..encoder import Backbone, BackboneConfig, ImageEncoder, UserBackbone
 from .base import PretextTask, TaskConfig
 
 AB_RANGE = 110.0
@@ -32,16 +34,52 @@ class SplitBrainConfig(TaskConfig):
     l_bins: int = field(default=20, metadata={"help": "number of L bins for classification"})
 
 
+def _channel_adapter(in_channels: int, out_channels: int) -> nn.Conv2d:
+    """A 1x1 conv from the L (1) or ab (2) channels to a user network's RGB input: L -> (L, L, L), ab -> (0, a, b)."""
+    conv = nn.Conv2d(in_channels, out_channels, 1)
+    with torch.no_grad():
+        conv.bias.zero_()
+        conv.weight.zero_()
+        for o in range(out_channels):
+            if in_channels == 1:
+                conv.weight[o, 0] = 1.0
+            elif o >= out_channels - in_channels:
+                conv.weight[o, o - (out_channels - in_channels)] = 1.0
+    return conv
+
+
 class SplitBrainAutoencoder(PretextTask):
     name = "split-brain"
     needs_color = True
 
-    def __init__(self, config: SplitBrainConfig, backbone, in_channels: int, image_size: int = 32, num_classes: int = 0):
-        super().__init__(config, replace(backbone, width=max(1, backbone.width // 2)), in_channels, num_classes)
-        del self.encoder  # two half-width encoders instead of one
-        half = self.backbone_config
-        self.l_encoder = ImageEncoder(half, in_channels=1)
-        self.ab_encoder = ImageEncoder(half, in_channels=2)
+    config_class = SplitBrainConfig
+
+    def __init__(self, config: Optional[SplitBrainConfig] = None, backbone: Backbone = None, in_channels: int = 3, image_size: int = 32,
+                 num_classes: int = 0, *, feature_dim: Optional[int] = None, **overrides):
+        """``backbone``: a BackboneConfig (two ResNets of half its width), or an ``nn.Module`` returning a feature map
+        (B, D, h, w) from RGB images: the L half uses it and the ab half a deep copy, each behind a learned 1x1
+        convolution from its 1 (L) or 2 (ab) input channels to the network's 3 (initialised to gray L and (0, a, b)).
+        """
+        if backbone is None:
+            backbone = BackboneConfig()
+        if isinstance(backbone, ImageEncoder):
+            raise ValueError("split-brain builds two encoders (for L and for ab); pass a BackboneConfig or an nn.Module, "
+                             "not an ImageEncoder")
+        if isinstance(backbone, BackboneConfig):
+            backbone = replace(backbone, width=max(1, backbone.width // 2))
+        super().__init__(config, backbone, in_channels, num_classes, image_size=image_size, feature_dim=feature_dim, **overrides)
+        config = self.config
+        if self.user_backbone:
+            self._require_feature_map(image_size)
+            user = self.encoder
+            del self.encoder  # two encoders instead of one
+            self.l_encoder = UserBackbone(nn.Sequential(_channel_adapter(1, 3), user.net), user.out_dim, 1, image_size)
+            self.ab_encoder = UserBackbone(nn.Sequential(_channel_adapter(2, 3), copy.deepcopy(user.net)), user.out_dim, 2, image_size)
+        else:
+            del self.encoder  # two half-width encoders instead of one
+            half = self.backbone_config
+            self.l_encoder = ImageEncoder(half, in_channels=1)
+            self.ab_encoder = ImageEncoder(half, in_channels=2)
         self.ab_bins_per_axis = int(round(2 * AB_RANGE / config.ab_grid))
         classify = config.mode == "classification"
         self.ab_head = nn.Conv2d(self.l_encoder.out_dim, self.ab_bins_per_axis**2 if classify else 2, 1)
