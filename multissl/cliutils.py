@@ -174,7 +174,14 @@ def train_config_from_args(args: argparse.Namespace, output_dir: Optional[str] =
 
 
 __all__ = ["add_command_group", "add_dataclass_arguments", "add_deprecated_command", "add_recipe_arguments",
-           "add_train_arguments", "dataclass_from_args", "recipe_overrides", "train_config_from_args", "write_json_file"]
+           "add_train_arguments", "dataclass_from_args", "recipe_overrides", "signature_defaults", "train_config_from_args", "write_json_file"]
+
+
+def signature_defaults(func) -> Dict[str, Any]:
+    """``{parameter: default}`` of a Python function, so that a command's flags take their defaults from it."""
+    import inspect
+
+    return {name: p.default for name, p in inspect.signature(func).parameters.items() if p.default is not inspect.Parameter.empty}
 
 
 def write_json_file(path, payload: Any) -> Path:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from multissl.cliutils import add_command_group, add_recipe_arguments, recipe_overrides, write_json_file
+from multissl.cliutils import add_command_group, add_recipe_arguments, recipe_overrides, signature_defaults, write_json_file
 
 VECTOR_SUFFIXES = (".bin", ".txt", ".vec")
 TEXT_SUFFIXES = (".txt", ".vec")
@@ -202,15 +202,19 @@ def _neighbors(args) -> int:
 
 # ------------------------------------------------------------------ n-gram
 def _register_ngram(sub) -> None:
+    from .ngram import NGramLM
+
     p = sub.add_parser("ngram", help="unigram/bigram language-model perplexities (add-k, Kneser-Ney)",
                        description="Fit unigram and bigram models on CORPUS and print perplexities on held-out "
                                    "sentences (--test, or the last --holdout fraction of CORPUS).")
     p.add_argument("corpus", help="text file, one sentence per line")
     p.add_argument("--test", default=None, help="held-out file (default: the last --holdout of CORPUS)")
     p.add_argument("--holdout", type=float, default=0.1, help="fraction of CORPUS held out when --test is not given")
-    p.add_argument("--k", type=float, default=1.0, help="add-k constant")
-    p.add_argument("--discount", type=float, default=0.75, help="Kneser-Ney discount")
-    p.add_argument("--min-count", type=int, default=2, help="rarer training words become <unk>")
+    defaults = signature_defaults(NGramLM.__init__)
+    p.add_argument("--k", type=float, default=defaults["k"], help=f"add-k constant (default: {defaults['k']})")
+    p.add_argument("--discount", type=float, default=defaults["discount"], help=f"Kneser-Ney discount (default: {defaults['discount']})")
+    p.add_argument("--min-count", type=int, default=defaults["min_count"],
+                   help=f"rarer training words become <unk> (default: {defaults['min_count']})")
     p.add_argument("--lowercase", action="store_true", help="lower-case while reading")
     p.add_argument("--json", default=None, help="write the perplexities to this JSON file")
     p.set_defaults(func=_ngram)

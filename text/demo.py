@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from multissl.demo import DemoSection
-from multissl.figures import save_figure
+from multissl.figures import new_figure, save_figure
 
 QUERIES = ("police", "fire", "government", "israeli")
 PAIRS = (("police", "officers"), ("fire", "fires"), ("government", "minister"), ("palestinian", "israeli"),
@@ -82,17 +82,13 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
 
 def _plot_frequent_words(kv, path: Path, seed: int, skip: int = 40, count: int = 80) -> Path:
     """PCA of the vectors of frequent content words (ranks skip..skip+count), labelled."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     words = kv.index_to_key[skip : skip + count]
     x = kv.get_normed_vectors()[skip : skip + count]
     x = x - x.mean(0)
     _, _, vt = np.linalg.svd(x, full_matrices=False)
     xy = x @ vt[:2].T
-    fig, ax = plt.subplots(figsize=(8, 7))
+    fig = new_figure(figsize=(8, 7))
+    ax = fig.subplots()
     ax.scatter(xy[:, 0], xy[:, 1], s=8, color="tab:blue")
     for (px, py), w in zip(xy, words):
         ax.annotate(w, (px, py), fontsize=7, alpha=0.8)

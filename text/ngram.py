@@ -39,7 +39,7 @@ class NGramLM:
     """
 
     def __init__(self, order: int = 2, smoothing: str = "kneser-ney", k: float = 1.0, discount: float = 0.75,
-                 min_count: int = 1):
+                 min_count: int = 2):
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, got {order}")
         if smoothing not in SMOOTHINGS:

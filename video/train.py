@@ -32,6 +32,7 @@ import torch
 
 from multissl.engine import TrainConfig, fit, load_checkpoint
 from multissl.presets import Recipe, preset_recipe
+from multissl.randomness import isolated_rng
 from multissl.run import Run, read_run_config, seeded_build, write_run_config
 
 from .colorizer import Colorizer, ColorizerConfig
@@ -126,9 +127,10 @@ def train(
         raise ValueError(f"unknown video method {method!r}; choose from {METHODS}")
     settings = recipe(preset, model, clips, options, train, **overrides)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(output)})
-    data = VideoFolder(videos, settings.clips, backend=settings.options.backend, verbose=engine.verbose)
     task = seeded_build(lambda: Colorizer(settings.model), engine.seed)
-    task.fit_colors(data.sample_frames(settings.options.color_frames, seed=engine.seed), seed=engine.seed)
+    with isolated_rng(engine.seed):  # reading and sampling frames leaves the caller's generators alone
+        data = VideoFolder(videos, settings.clips, backend=settings.options.backend, verbose=engine.verbose)
+        task.fit_colors(data.sample_frames(settings.options.color_frames, seed=engine.seed), seed=engine.seed)
     evaluation = EVALUATION[preset]
     propagation = PropagationConfig(**evaluation["propagation"]).as_dict()
     write_run_config(output, "video", method, engine.seed, settings.to_dict(), preset=preset, propagation=propagation,
@@ -137,7 +139,7 @@ def train(
     initial_state = {k: v.clone() for k, v in task.state_dict().items()}
     optimizer = torch.optim.Adam(task.parameters(), lr=settings.options.lr)
     result = fit(task, data, optimizer, engine, metadata={"preset": preset, "clips": settings.clips.as_dict()})
-    initial = Colorizer(settings.model)
+    initial = seeded_build(lambda: Colorizer(settings.model), engine.seed)
     initial.load_state_dict(initial_state)
     return ColorizerRun(Path(output), "video", method, task.eval(), initial.eval(), read_run_config(output), result)
 
@@ -168,13 +170,14 @@ def load_run(path: PathLike, map_location=None) -> ColorizerRun:
     path = Path(path)
     record = read_run_config(path, kind="video")
     settings = Recipe.from_dict(SECTIONS, record.get("recipe") or _legacy_recipe(record))
-    model = Colorizer(settings.model)
+    seed = int(record.get("init_seed", 0))
+    model = seeded_build(lambda: Colorizer(settings.model), seed)
     state = load_checkpoint(path, map_location=map_location or "cpu")["model"]
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if k != "color_weights"]  # runs saved before colour rebalancing existed
     if missing or unexpected:
         raise ValueError(f"checkpoint of {path} does not match its config.json: missing {missing}, unexpected {unexpected}")
-    initial = seeded_build(lambda: Colorizer(settings.model), int(record.get("init_seed", 0)))
+    initial = seeded_build(lambda: Colorizer(settings.model), seed)
     colours = {k: v for k, v in state.items() if k.startswith("quantizer.") or k == "color_weights"}
     initial.load_state_dict(colours, strict=False)  # fitted before step 1: part of the initial state
     return ColorizerRun(path, "video", record.get("method", "colorizer"), model.eval(), initial.eval(), record)

@@ -1,0 +1,29 @@
+import torch
+
+from tests.api.run_checks import train_and_reload
+
+
+def test_vision_run_round_trip(tmp_path, monkeypatch):
+    from multissl import vision
+
+    splits = vision.load_images("digits")
+    images = splits.x_test[:8]
+    run, loaded = train_and_reload(
+        "multissl.vision.training",
+        lambda: vision.train(splits, tmp_path / "run", "rotation", arch="resnet10", width=4, steps=2, batch_size=16, verbose=False),
+        lambda model: vision.features(model, images), monkeypatch)
+    assert run.result.step == 2 and loaded.config["image_size"] == 8
+
+
+def test_cosine_methods_train_on_a_time_budget_alone(tmp_path):
+    """`vision train moco-v2 DATA -o r --max-minutes 3` used to fail: its cosine schedule needed --steps/--epochs."""
+    from multissl.cli import main
+
+    args = ["vision", "train", "moco-v2", "digits", "-o", str(tmp_path / "r"), "--max-minutes", "0.03", "--arch", "resnet10",
+            "--width", "4", "--batch-size", "32", "--queue-size", "64", "--no-verbose", "--warmup-steps", "0", "--log-every", "1"]
+    assert main(args) == 0
+    import json
+
+    lines = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    lrs = [x["lr"] for x in lines if "lr" in x]
+    assert lrs and lrs[-1] < 2e-3  # the cosine schedule decayed with the time spent
