@@ -252,7 +252,7 @@ class _DtypeProbe(nn.Module):
 @pytest.mark.parametrize("amp, cpu_amp, expected", [(True, True, torch.bfloat16), (True, False, torch.float32),
                                                     (False, True, torch.float32)])
 def test_cpu_amp_autocasts_forward_to_bf16_only_when_asked(amp, cpu_amp, expected, monkeypatch):
-    monkeypatch.setattr("multissl.engine.cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr("multissl.engine.devices.cpu_supports_bf16", lambda: True)
     task = _DtypeProbe()
     before = task.lin.weight.detach().clone()
     cfg = TrainConfig(steps=3, batch_size=8, device="cpu", amp=amp, cpu_amp=cpu_amp, verbose=False)
@@ -262,7 +262,7 @@ def test_cpu_amp_autocasts_forward_to_bf16_only_when_asked(amp, cpu_amp, expecte
 
 
 def test_cpu_amp_warns_on_a_cpu_without_native_bf16(monkeypatch):
-    monkeypatch.setattr("multissl.engine.cpu_supports_bf16", lambda: False)
+    monkeypatch.setattr("multissl.engine.devices.cpu_supports_bf16", lambda: False)
     task = _DtypeProbe()
     with pytest.warns(UserWarning, match="no bf16 kernels"):
         fit(task, _xdata(), torch.optim.SGD(task.parameters(), lr=0.1),

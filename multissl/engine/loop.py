@@ -1,289 +1,32 @@
-"""One training loop for every pretext task.
-
-A task is an ``nn.Module`` whose ``forward(batch)`` returns the loss, or
-``(loss, metrics)``, or a dict with a ``"loss"`` key and metrics. :func:`fit`
-trains it:
-
-- device selection (CUDA when present), mixed precision on CUDA;
-- DDP when started by ``torchrun`` (or when a process group already exists):
-  each rank sees its own shard of every epoch; rank 0 logs and checkpoints;
-- gradient clipping; a non-finite-loss guard (skip the step, warn, and stop
-  after ``max_nonfinite`` in a row);
-- a wall-clock budget (``max_minutes``), ``steps`` and/or ``epochs``,
-  whichever ends first (a budget alone trains until it is spent; nothing
-  at all trains one epoch);
-- checkpoints every ``checkpoint_every`` steps, at the end, and when
-  interrupted; ``resume`` restores model, optimizer, scheduler, step, data
-  position and RNG states, so that (with ``num_workers=0``) a resumed run ends
-  with exactly the parameters of an uninterrupted one;
-- a tqdm bar with samples/s and metrics to ``metrics.jsonl``.
-
-Tasks may define ``after_optimizer_step(step, max_steps)`` (or with a
-``progress`` keyword: the training progress in [0, 1], see
-:mod:`multissl.schedules`), called after every optimizer step (momentum
-encoders use it), and ``train_metadata()``, whose dict is stored in every
-checkpoint. A scheduler with ``set_progress(step, progress)`` (such as
-:class:`multissl.schedules.LRSchedule`) is driven by progress, so a time
-budget alone is enough for a cosine schedule; a time budget counts the time
-before a resume too. ``fit`` leaves the caller's global RNG states as they were.
-"""
+"""The training loop: :func:`fit` and the trainer behind it."""
 from __future__ import annotations
 
 import inspect
 import json
-import math
-import os
-import random
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from . import distributed as dist_utils
-from .allocator import keep_freed_memory
-from .schedules import training_progress
+from .. import distributed as dist_utils
+from ..allocator import keep_freed_memory
+from ..schedules import training_progress
+from .checkpoints import Checkpointer, find_last_checkpoint, load_checkpoint
+from .config import DEFAULT_BATCH_SIZE, FitResult, NonFiniteLossError, TrainConfig, TrainState
+from .data import EpochSampler, batch_size_of, move_to_device
+from .devices import agree, autocast_dtype, select_device
+from .rng import rng_state, seed_everything, set_rng_state
 
-CHECKPOINT_DIR = "checkpoints"
-DEFAULT_BATCH_SIZE = 64  # when neither the caller nor a method preset sets one
-LAST_CHECKPOINT = "last.pt"
 METRICS_FILE = "metrics.jsonl"
 
 
-@dataclass
-class TrainConfig:
-    """Settings of the training loop; every field is a ``--flag`` of each train command."""
-
-    steps: Optional[int] = field(default=None, metadata={"help": "optimizer steps to run (with --epochs: whichever ends first)"})
-    epochs: Optional[int] = field(default=None, metadata={"help": "passes over the data (default: 1, or until --max-minutes when only that is given)"})
-    max_minutes: Optional[float] = field(default=None, metadata={"help": "wall-clock budget; training stops cleanly and checkpoints"})
-    batch_size: Optional[int] = field(default=None, metadata={"help": "samples per step on each process (default: the method's, "
-                                                                    f"else {DEFAULT_BATCH_SIZE})"})
-    num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes (0: exact resume)"})
-    drop_last: bool = field(default=True, metadata={"help": "drop the last incomplete batch of each epoch"})
-    seed: int = field(default=0, metadata={"help": "seed of every random number generator"})
-    grad_clip: Optional[float] = field(default=None, metadata={"help": "clip the gradient norm to this value"})
-    amp: bool = field(default=True, metadata={"help": "mixed precision on CUDA (bf16, or fp16 with loss scaling)"})
-    cpu_amp: bool = field(
-        default=False,
-        metadata={"help": "with --amp, also bf16 autocast on CPU (1.5-1.8x the steps per minute measured on an "
-                          "AVX512-BF16 CPU; slow on CPUs without oneDNN bf16 kernels)"},
-    )
-    device: Optional[str] = field(default=None, metadata={"help": "cpu, cuda or cuda:N (default: CUDA if available)"})
-    output_dir: Optional[str] = field(default=None, metadata={"help": "folder for checkpoints and metrics.jsonl"})
-    checkpoint_every: int = field(default=500, metadata={"help": "save a checkpoint every N steps (0: only at the end)"})
-    keep_checkpoints: int = field(default=2, metadata={"help": "numbered checkpoints to keep besides last.pt"})
-    resume: Optional[str] = field(
-        default=None,
-        metadata={"help": "resume from this checkpoint; bare --resume: the latest in output_dir", "nargs": "?", "const": "auto"},
-    )
-    log_every: int = field(default=10, metadata={"help": "write metrics every N steps"})
-    max_nonfinite: int = field(default=10, metadata={"help": "stop after this many non-finite losses in a row"})
-    verbose: bool = field(default=True, metadata={"help": "progress bar (on a terminal) and messages"})
-    keep_freed_memory: bool = field(
-        default=False,
-        metadata={"help": "tune glibc malloc so each step reuses the memory the last one freed (no page faults, "
-                          "SimCLR steps ~1.4x faster on 2 cores; memory stays at its peak; changes the whole process)"},
-    )
-
-    def __post_init__(self):
-        for name in ("steps", "epochs", "batch_size", "log_every", "max_nonfinite"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValueError(f"TrainConfig.{name} must be > 0, got {value}")
-        for name in ("num_workers", "checkpoint_every", "keep_checkpoints"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ValueError(f"TrainConfig.max_minutes must be > 0, got {self.max_minutes}")
-        if self.grad_clip is not None and self.grad_clip <= 0:
-            raise ValueError(f"TrainConfig.grad_clip must be > 0, got {self.grad_clip}")
-
-
-@dataclass
-class TrainState:
-    """Where training stands; passed to callbacks."""
-
-    step: int = 0
-    epoch: int = 0
-    batch_in_epoch: int = 0
-    max_steps: Optional[int] = None
-    loss: float = float("nan")
-    metrics: Dict[str, float] = field(default_factory=dict)
-    task: Optional[nn.Module] = None
-
-
-@dataclass
-class FitResult:
-    """What :func:`fit` returns."""
-
-    step: int
-    epoch: int
-    stop_reason: str
-    elapsed_s: float
-    history: List[Dict[str, Any]]
-    last_checkpoint: Optional[str]
-
-
-class NonFiniteLossError(RuntimeError):
-    """Raised when the loss was NaN/Inf for ``max_nonfinite`` steps in a row."""
-
-
-# --------------------------------------------------------------------------- #
-# Randomness
-# --------------------------------------------------------------------------- #
-def seed_everything(seed: int) -> None:
-    """Seed Python's, NumPy's and torch's (CPU and CUDA) global generators."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def _rng_state() -> Dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: Dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-# --------------------------------------------------------------------------- #
-# Data
-# --------------------------------------------------------------------------- #
-class EpochSampler(Sampler[int]):
-    """Shuffled indices for one epoch, reproducible from (seed, epoch), shardable, restartable.
-
-    Each epoch's order is a permutation drawn from a generator seeded with
-    ``seed`` and the epoch number. Under DDP the order is padded to a multiple
-    of ``world_size`` and rank r takes every world_size-th index from r.
-    ``set_epoch(epoch, start)`` skips the first ``start`` indices of this
-    rank's share (to resume mid-epoch).
-    """
-
-    def __init__(self, num_items: int, seed: int = 0, shuffle: bool = True, rank: int = 0, world_size: int = 1):
-        if num_items <= 0:
-            raise ValueError(f"the dataset is empty (num_items={num_items})")
-        self.num_items, self.seed, self.shuffle = num_items, seed, shuffle
-        self.rank, self.world_size = rank, world_size
-        self.epoch, self.start = 0, 0
-
-    def set_epoch(self, epoch: int, start: int = 0) -> None:
-        self.epoch, self.start = epoch, start
-
-    def _indices(self) -> List[int]:
-        if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-            order = torch.randperm(self.num_items, generator=g).tolist()
-        else:
-            order = list(range(self.num_items))
-        per_rank = math.ceil(self.num_items / self.world_size)
-        order += order[: per_rank * self.world_size - self.num_items]
-        return order[self.rank :: self.world_size]
-
-    def __iter__(self):
-        return iter(self._indices()[self.start :])
-
-    def __len__(self) -> int:
-        return math.ceil(self.num_items / self.world_size) - self.start
-
-
-def move_to_device(batch: Any, device: torch.device) -> Any:
-    """Move every tensor inside nested tuples/lists/dicts to ``device``."""
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, dict):
-        return {k: move_to_device(v, device) for k, v in batch.items()}
-    if isinstance(batch, (list, tuple)):
-        moved = [move_to_device(v, device) for v in batch]
-        return type(batch)(*moved) if hasattr(batch, "_fields") else type(batch)(moved)
-    return batch
-
-
-def batch_size_of(batch: Any) -> int:
-    """Number of samples in a batch: the length of its first tensor (1 if none)."""
-    if isinstance(batch, torch.Tensor):
-        return len(batch) if batch.ndim else 1
-    if isinstance(batch, dict):
-        batch = list(batch.values())
-    if isinstance(batch, (list, tuple)):
-        for item in batch:
-            n = batch_size_of(item)
-            if n:
-                return n
-    return 0
-
-
-# --------------------------------------------------------------------------- #
-# Checkpoints
-# --------------------------------------------------------------------------- #
-def checkpoint_dir(output_dir: Union[str, Path]) -> Path:
-    return Path(output_dir) / CHECKPOINT_DIR
-
-
-def find_last_checkpoint(output_dir: Union[str, Path]) -> Optional[Path]:
-    """``output_dir/checkpoints/last.pt`` if it exists, else None."""
-    path = checkpoint_dir(output_dir) / LAST_CHECKPOINT
-    return path if path.is_file() else None
-
-
-def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device] = "cpu") -> Dict[str, Any]:
-    """Load a checkpoint written by :func:`fit` (keys: model, optimizer, step, ...)."""
-    path = Path(path)
-    if path.is_dir():
-        found = find_last_checkpoint(path)
-        if found is None:
-            raise FileNotFoundError(f"no checkpoint found in {path} (expected {checkpoint_dir(path) / LAST_CHECKPOINT})")
-        path = found
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as err:  # torch raises many kinds for a damaged file
-        raise RuntimeError(f"checkpoint {path} could not be read ({err}); it may be truncated") from err
-
-
-def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-class _Checkpointer:
-    def __init__(self, output_dir: Optional[str], keep: int):
-        self.dir = checkpoint_dir(output_dir) if output_dir else None
-        self.keep = keep
-        self.last: Optional[str] = None
-
-    def save(self, payload: Dict[str, Any]) -> Optional[str]:
-        if self.dir is None or not dist_utils.is_main_process():
-            return None
-        self.dir.mkdir(parents=True, exist_ok=True)
-        numbered = self.dir / f"step_{payload['step']:09d}.pt"
-        if self.keep > 0:
-            _atomic_save(payload, numbered)
-            for old in sorted(self.dir.glob("step_*.pt"))[: -self.keep]:
-                old.unlink()
-        _atomic_save(payload, self.dir / LAST_CHECKPOINT)
-        self.last = str(self.dir / LAST_CHECKPOINT)
-        return self.last
-
-
-# --------------------------------------------------------------------------- #
-# The loop
-# --------------------------------------------------------------------------- #
 def _split_output(out: Any):
     if isinstance(out, torch.Tensor):
         return out, {}
@@ -300,27 +43,6 @@ def _scalar(v: Any) -> float:
     return float(v.detach().float().mean()) if isinstance(v, torch.Tensor) else float(v)
 
 
-def _select_device(config: TrainConfig) -> torch.device:
-    if dist_utils.launched_by_torchrun():
-        return dist_utils.init_from_env()
-    if config.device:
-        return torch.device(config.device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _autocast_dtype(device: torch.device, config: TrainConfig) -> Optional[torch.dtype]:
-    """The autocast dtype of the forward pass, or None for full precision."""
-    if not config.amp:
-        return None
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and config.cpu_amp:
-        if not cpu_supports_bf16():
-            warnings.warn("--cpu-amp: oneDNN has no bf16 kernels for this CPU (they need AVX-512, AMX or Arm "
-                          "BF16); bf16 autocast will be slow")
-        return torch.bfloat16
-    return None
-
 
 def _accepts_progress(hook: Any) -> bool:
     """True when a task's ``after_optimizer_step`` takes a ``progress`` keyword."""
@@ -332,29 +54,6 @@ def _accepts_progress(hook: Any) -> bool:
         return False
 
 
-def cpu_supports_bf16() -> bool:
-    """True when oneDNN has bf16 kernels for this CPU (x86 AVX-512 and up, fastest with AVX512-BF16
-    or AMX; Arm with BF16)."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def _agree(flag: bool) -> bool:
-    """True on every rank only if ``flag`` is True on every rank."""
-    if not dist_utils.is_distributed():
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=_comm_device())
-    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MIN)
-    return bool(t.item() > 0)
-
-
-def _comm_device() -> torch.device:
-    backend = torch.distributed.get_backend()
-    return torch.device("cuda", torch.cuda.current_device()) if backend == "nccl" else torch.device("cpu")
-
-
 class _Trainer:
     """Holds the state of one :func:`fit` call; split into short methods."""
 
@@ -362,13 +61,13 @@ class _Trainer:
         self.config = config
         if config.keep_freed_memory:
             keep_freed_memory()
-        self.device = _select_device(config)
+        self.device = select_device(config)
         self.task = task.to(self.device)
         self.model = self._wrap(task)
         self.optimizer, self.scheduler = optimizer, scheduler
         self.callbacks = list(callbacks)
         self.metadata = dict(metadata or {})
-        self.amp_dtype = _autocast_dtype(self.device, config)
+        self.amp_dtype = autocast_dtype(self.device, config)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.state = TrainState(task=task)
         self.elapsed_before = 0.0  # seconds trained before a resume: the time budget spans the whole run
@@ -377,7 +76,7 @@ class _Trainer:
         self.state.max_steps = self._max_steps()
         self._check_schedule_length()
         self._hook_takes_progress = _accepts_progress(getattr(task, "after_optimizer_step", None))
-        self.checkpointer = _Checkpointer(config.output_dir, config.keep_checkpoints)
+        self.checkpointer = Checkpointer(config.output_dir, config.keep_checkpoints)
         self.history: List[Dict[str, Any]] = []
         self.nonfinite_in_a_row = 0
         self._window: Dict[str, List[float]] = {}
@@ -457,7 +156,7 @@ class _Trainer:
             "step": self.state.step,
             "epoch": self.state.epoch,
             "batch_in_epoch": self.state.batch_in_epoch,
-            "rng": _rng_state(),
+            "rng": rng_state(),
             "elapsed_s": self.elapsed(),
             "config": asdict(self.config),
             "metadata": {**self.metadata, **self._task_metadata()},
@@ -485,7 +184,7 @@ class _Trainer:
         self.state.batch_in_epoch = ckpt["batch_in_epoch"]
         self.elapsed_before = float(ckpt.get("elapsed_s", 0.0))
         self.start_time = time.perf_counter()
-        _set_rng_state(ckpt["rng"])
+        set_rng_state(ckpt["rng"])
         self._adopt_data_seed(ckpt.get("config", {}).get("seed", self.config.seed))
         self._say(f"resumed from {path} at step {self.state.step} (epoch {self.state.epoch})")
 
@@ -553,7 +252,7 @@ class _Trainer:
         if hasattr(self.scheduler, "set_progress"):
             self.scheduler.set_progress(self.state.step, self.progress())
         loss, metrics = self._forward(batch)
-        finite = _agree(bool(torch.isfinite(loss.detach()).all()))
+        finite = agree(bool(torch.isfinite(loss.detach()).all()))
         if not finite:
             self._skip(f"loss is {float(loss.detach().float().mean())}")
             return False
@@ -579,7 +278,7 @@ class _Trainer:
         if self.scaler:
             self.scaler.unscale_(self.optimizer)
         norm = torch.nn.utils.clip_grad_norm_(self.task.parameters(), self.config.grad_clip)
-        if self.scaler is None and not _agree(bool(torch.isfinite(norm))):
+        if self.scaler is None and not agree(bool(torch.isfinite(norm))):
             self._skip(f"gradient norm is {float(norm)}")
             return False
         return True
@@ -610,7 +309,7 @@ class _Trainer:
         if self.config.max_minutes is None:
             return False
         over = self.elapsed() > self.config.max_minutes * 60
-        return not _agree(not over)
+        return not agree(not over)
 
     def _epochs_done(self) -> bool:
         epochs = 1 if self._default_one_epoch() else self.config.epochs
@@ -740,24 +439,12 @@ def fit(
         config = TrainConfig(**{**asdict(config), **overrides})
     if config.batch_size is None:
         config = TrainConfig(**{**asdict(config), "batch_size": DEFAULT_BATCH_SIZE})
-    outer_rng = _rng_state()
+    outer_rng = rng_state()
     try:
         trainer = _Trainer(task, data, optimizer, config, scheduler, collate_fn, callbacks, metadata)
         return trainer.run()
     finally:
-        _set_rng_state(outer_rng)  # training seeds the global generators; the caller's state comes back
+        set_rng_state(outer_rng)  # training seeds the global generators; the caller's state comes back
 
 
-__all__ = [
-    "EpochSampler",
-    "FitResult",
-    "NonFiniteLossError",
-    "TrainConfig",
-    "TrainState",
-    "batch_size_of",
-    "find_last_checkpoint",
-    "fit",
-    "load_checkpoint",
-    "move_to_device",
-    "seed_everything",
-]
+__all__ = ["METRICS_FILE", "fit"]
