@@ -92,6 +92,14 @@ def test_momentum_methods_copy_the_user_backbone(cls, target):
     assert changed(copy, moved)
 
 
+def test_byol_momentum_follows_the_engines_progress():
+    task = BYOL(backbone=BackboneConfig(arch="resnet10", width=4), tau_base=0.996)
+    task.after_optimizer_step(3, None, progress=0.5)  # e.g. half of a time budget
+    assert float(task.tau) == pytest.approx(0.998)
+    task.after_optimizer_step(3)  # nothing known: tau_base
+    assert float(task.tau) == pytest.approx(0.996)
+
+
 def test_a_map_backbone_also_serves_the_vector_methods_and_probes():
     task = RotationTask(backbone=map_net(), feature_dim=256)
     x = torch.rand(4, 3, 32, 32)

@@ -139,14 +139,16 @@ class PretextTask(nn.Module):
         loss, metrics = self((images,) if labels is None else (images, labels))
         return (loss, metrics) if return_metrics else loss
 
-    def after_optimizer_step(self, step: int, max_steps: Optional[int] = None) -> None:
+    def after_optimizer_step(self, step: int, max_steps: Optional[int] = None, progress: Optional[float] = None) -> None:
         """Call after every ``optimizer.step()`` (the engine does): ``step`` is the number of optimizer steps done
-        (1 after the first), ``max_steps`` the planned total (``None``: unknown).
+        (1 after the first), ``max_steps`` the planned total (``None``: unknown), ``progress`` the training
+        progress in [0, 1] when known (the engine passes it; it also covers time budgets).
 
         No-op here; MoCo and BYOL move their momentum encoder towards the
         online one (BYOL's momentum follows a cosine schedule over
-        ``max_steps``; constant ``tau_base`` when ``None``), the mlp DAE moves
-        to the next layer every ``steps_per_layer`` steps.
+        ``progress``, else ``step / max_steps``; constant ``tau_base`` with
+        neither), the mlp DAE moves to the next layer every
+        ``steps_per_layer`` steps.
         """
 
     def online_probe_loss(self, features: torch.Tensor, batch: Any, metrics: Dict[str, torch.Tensor]) -> torch.Tensor:

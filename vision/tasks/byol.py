@@ -30,6 +30,7 @@ from torch import nn
 from multissl.heads import BYOLPredictionHead, BYOLProjectionHead
 from multissl.losses import byol_loss
 from multissl.momentum import cosine_schedule, momentum_copy, update_momentum
+from multissl.schedules import cosine_momentum
 
 from ..batch_augment import augment_views, byol_views
 from ..data import to_float
@@ -91,9 +92,16 @@ class BYOL(PretextTask):
         metrics = {"tau": self.tau.detach().clone()}
         return loss + self.online_probe_loss(features, batch, metrics), metrics
 
-    def after_optimizer_step(self, step: int, max_steps: Optional[int] = None) -> None:
-        """Move the target towards the online network with tau on a cosine schedule from ``tau_base`` (step 0) to
-        ``tau_end`` (``max_steps``); ``max_steps=None`` keeps tau at ``tau_base``. Call after every optimizer step."""
-        tau = cosine_schedule(step, max_steps, self.config.tau_base, self.config.tau_end) if max_steps else self.config.tau_base
+    def after_optimizer_step(self, step: int, max_steps: Optional[int] = None, progress: Optional[float] = None) -> None:
+        """Move the target towards the online network with tau on a cosine schedule from ``tau_base`` (progress 0)
+        to ``tau_end`` (progress 1). Progress is ``progress`` when given (the engine's, which also covers time
+        budgets), else ``step / max_steps``; with neither, tau stays at ``tau_base``. Call after every optimizer step."""
+        c = self.config
+        if progress is not None:
+            tau = cosine_momentum(progress, c.tau_base, c.tau_end)
+        elif max_steps:
+            tau = cosine_schedule(step, max_steps, c.tau_base, c.tau_end)
+        else:
+            tau = c.tau_base
         self.tau.fill_(tau)
         update_momentum(self.online, self.target, tau)

@@ -122,7 +122,7 @@ class DenoisingAutoencoder(PretextTask):
         loss = weighted_reconstruction_loss(out, h, mask, self.config.alpha, self.config.beta)
         return loss, {"layer": float(k)}
 
-    def after_optimizer_step(self, step: int, max_steps: Optional[int] = None) -> None:
+    def after_optimizer_step(self, step: int, max_steps: Optional[int] = None, progress: Optional[float] = None) -> None:
         """mlp variant: train layer ``step // steps_per_layer`` next (``step``: optimizer steps done)."""
         if self.config.variant == "mlp":
             self.active_layer.fill_(min(step // self.config.steps_per_layer, len(self.layers) - 1))

@@ -128,6 +128,6 @@ class MoCo(PretextTask):
         self.queue.enqueue(dist_utils.gather_no_grad(k))
         return loss + self.online_probe_loss(features, batch, metrics), metrics
 
-    def after_optimizer_step(self, step: int, max_steps: Optional[int] = None) -> None:
+    def after_optimizer_step(self, step: int, max_steps: Optional[int] = None, progress: Optional[float] = None) -> None:
         """Move the key encoder and head towards the query ones (EMA with ``momentum``); call after every optimizer step."""
         update_momentum(self.query, self.key, self.config.momentum)
