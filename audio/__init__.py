@@ -17,7 +17,7 @@ from .io import read_audio
 from .mfcc import MFCCConfig, mfcc_frames
 from .probes import ProbeConfig, ProbeData, compare, cpc_extractor, mfcc_extractor
 from .synth import make_speakers, synthesize_corpus
-from .train import PRESETS, CPCTrainOptions, load_run, recipe, train, train_cpc
+from .training import PRESETS, CPCTrainOptions, load_run, recipe, train, train_cpc
 from .windows import RandomWindows, Segment, SpeakerGroupedBatches, split_segments
 
 __all__ = [

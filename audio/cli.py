@@ -59,7 +59,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------- train
 def _register_train(sub, name: str = "train", help_text: str = "train CPC on a folder of speech"):
-    from .train import DEFAULT_PRESET, PRESETS, recipe
+    from .training import DEFAULT_PRESET, PRESETS, recipe
 
     p = sub.add_parser(name, help=help_text,
                        description="Train Contrastive Predictive Coding on the audio files under DATA with the core engine "
@@ -78,13 +78,13 @@ def _register_train(sub, name: str = "train", help_text: str = "train CPC on a f
 
 def recipe_from_args(args: argparse.Namespace):
     """The recipe a parsed ``audio train`` command trains with (the same call as the Python API)."""
-    from .train import recipe
+    from .training import recipe
 
     return recipe(args.preset, **recipe_overrides(args, recipe(args.preset)))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .train import recipe, train
+    from .training import recipe, train
 
     overrides = recipe_overrides(args, recipe(args.preset))
     run = train(args.data, args.output, args.method, args.preset, speaker_pattern=args.speaker_pattern, **overrides)
@@ -139,7 +139,7 @@ def _same_data(record, data) -> bool:
 def _evaluation_setup(args: argparse.Namespace):
     from .folder import AudioFolder
     from .probes import cpc_extractor, mfcc_extractor
-    from .train import load_run
+    from .training import load_run
 
     run = load_run(args.run)
     trained, initial, record = run.model, run.initial, run.config
@@ -154,7 +154,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from .probes import ProbeConfig, ProbeData, compare
-    from .train import run_recipe
+    from .training import run_recipe
 
     folder, extractors, record, own = _evaluation_setup(args)
     run_options = run_recipe(record).options

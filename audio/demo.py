@@ -33,7 +33,7 @@ def _run(out_dir: Path, quick: bool, seed: int) -> DemoSection:
     from .folder import AudioFolder
     from .probes import ProbeConfig, ProbeData, cpc_extractor, mfcc_extractor, speaker_scores
     from .synth import synthesize_corpus
-    from .train import CPCTrainOptions, load_run, train
+    from .training import CPCTrainOptions, load_run, train
 
     speakers, utterances, steps = (6, 6, 150) if quick else (8, 8, 500)
     corpus = out_dir / "audio-corpus"

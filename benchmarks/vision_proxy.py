@@ -39,7 +39,7 @@ def run_task(name: str, splits, minutes: float, steps, batch_size, backbone, poo
     from multissl.vision.training import recipe, train
 
     bs = batch_size or recipe(name).train.batch_size
-    cfg = TrainConfig(epochs=None if steps else 1000, steps=steps, max_minutes=minutes, batch_size=bs, seed=seed,
+    cfg = TrainConfig(epochs=None if steps else 1000, steps=steps, max_minutes=minutes, batch_size=bs, seed=seed, keep_freed_memory=True,
                       output_dir=str(out_dir / name), verbose=False, log_every=25, checkpoint_every=0)
     start = time.perf_counter()
     result = train(splits, out_dir / name, name, backbone=backbone, train=cfg).result

@@ -55,7 +55,7 @@ def run_variant(args) -> dict:
     splits = load_images(args.data)
     batch = args.batch_size or spec.defaults.get("batch_size", 128)
     out = Path(args.out) / (args.name or args.task)
-    cfg = TrainConfig(steps=args.steps, batch_size=batch, seed=args.seed, device=args.device, amp=args.cpu_amp,
+    cfg = TrainConfig(steps=args.steps, batch_size=batch, seed=args.seed, device=args.device, amp=args.cpu_amp, keep_freed_memory=True,
                       cpu_amp=args.cpu_amp, verbose=False, output_dir=str(out), checkpoint_every=0, log_every=50)
     start = time.perf_counter()
     train(splits, out, args.task, task=task_settings, backbone=BackboneConfig(arch=args.arch, width=args.width),

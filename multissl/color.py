@@ -12,7 +12,7 @@ Layouts: images are (..., 3, H, W) with RGB in [0, 1]; Lab has L in
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 from torch import nn

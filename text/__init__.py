@@ -18,7 +18,7 @@ from .corpus import LineCorpus, simple_tokenize
 from .evaluate import evaluate_all, evaluate_word_analogies, evaluate_word_pairs, gensim_datapath
 from .keyedvectors import KeyedVectors
 from .ngram import NGramLM
-from .train import METHODS, TextTrainConfig, load_run, recipe, train
+from .training import METHODS, TextTrainConfig, load_run, recipe, train
 from .vocab import Vocab, huffman_tree
 from .word2vec import Word2Vec
 

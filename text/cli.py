@@ -27,7 +27,7 @@ def register(subparsers) -> None:
 
 # ------------------------------------------------------------------ train
 def _register_train(sub) -> None:
-    from .train import METHODS, recipe
+    from .training import METHODS, recipe
 
     p = sub.add_parser("train", help="train word2vec on a one-sentence-per-line corpus into a run folder",
                        description="Train word2vec (skip-gram or CBOW) on CORPUS (one sentence per line, "
@@ -51,7 +51,7 @@ def _register_train(sub) -> None:
 
 def recipe_from_args(args: argparse.Namespace):
     """The recipe a parsed ``text train`` command trains with (the same call as the Python API)."""
-    from .train import recipe
+    from .training import recipe
 
     return recipe(args.method, **recipe_overrides(args, recipe()))
 
@@ -61,7 +61,7 @@ def _is_vector_file(path: Path) -> bool:
 
 
 def _train(args) -> int:
-    from .train import recipe, train
+    from .training import recipe, train
 
     out = Path(args.output)
     if _is_vector_file(out):
@@ -120,7 +120,7 @@ def _train_vector_file(args, out: Path) -> int:
 def _load_vectors(path: str, text_format: bool):
     """The vectors of a run folder (RUN/vectors.bin) or of a word2vec vector file."""
     from .keyedvectors import KeyedVectors
-    from .train import VECTORS_FILE
+    from .training import VECTORS_FILE
 
     path = Path(path)
     if path.is_dir():

@@ -397,7 +397,6 @@ class Word2Vec:
 
         try:
             while st["epoch"] < st["epochs"]:
-                epoch = st["epoch"]
                 if st["chunk"] == 0:
                     self._call("on_epoch_begin")
                 started = time.perf_counter()

@@ -21,7 +21,7 @@ from .metrics import f_measure, jaccard, score_sequence, summarize
 from .propagation import PropagationConfig, propagate_labels
 from .synthetic import SynthConfig, generate_benchmark, generate_video
 from .tracking import evaluate_davis, format_table, model_features, pixel_features, random_network, track_masks
-from .train import PRESETS, ColorizerOptions, ColorizerRun, load_run, recipe, train, train_colorizer
+from .training import PRESETS, ColorizerOptions, ColorizerRun, load_run, recipe, train, train_colorizer
 from .visualize import plot_colorization, plot_tracking
 
 __all__ = [

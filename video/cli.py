@@ -78,7 +78,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- train
 def _add_train(sub, name: str = "train", help_text: str = "train the colorization tracker on a folder of videos"):
-    from .train import DEFAULT_PRESET, METHODS, PRESETS, recipe
+    from .training import DEFAULT_PRESET, METHODS, PRESETS, recipe
 
     p = sub.add_parser(name, help=help_text,
                        description="Train the colorizer (Vondrick et al. 2018) on every video under VIDEOS; flags left "
@@ -97,13 +97,13 @@ def _add_train(sub, name: str = "train", help_text: str = "train the colorizatio
 
 def recipe_from_args(args: argparse.Namespace):
     """The recipe a parsed ``video train`` command trains with (the same call as the Python API)."""
-    from .train import recipe
+    from .training import recipe
 
     return recipe(args.preset, **recipe_overrides(args, recipe(args.preset)))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .train import recipe, train
+    from .training import recipe, train
 
     _set_threads(args)
     run = train(args.videos, args.output, args.method, args.preset, **recipe_overrides(args, recipe(args.preset)))
@@ -162,7 +162,7 @@ def baseline_methods(run, names, short_side: int, seed: int = 0) -> dict:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from .tracking import evaluate_davis, format_table
-    from .train import load_run
+    from .training import load_run
 
     _set_threads(args)
     run = load_run(args.run)
@@ -193,7 +193,7 @@ def _cmd_track(args: argparse.Namespace) -> int:
     from .io import FrameFolderReader, open_video
     from .masks import read_mask, write_mask
     from .tracking import model_features, track_masks
-    from .train import load_run
+    from .training import load_run
     from .visualize import plot_tracking
 
     _set_threads(args)

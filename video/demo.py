@@ -21,7 +21,7 @@ from .davis import load_sequence
 from .propagation import PropagationConfig
 from .synthetic import SynthConfig, generate_benchmark
 from .tracking import evaluate_davis, format_table, model_features, pixel_features, random_network, track_masks
-from .train import train
+from .training import train
 from .visualize import plot_colorization, plot_tracking
 
 TINY = ColorizerConfig(backbone="resnet10", width=8, conv3d_layers=0, embed_dim=32, coords=False,

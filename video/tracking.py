@@ -23,7 +23,6 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 import numpy as np
 import torch
 import torch.nn.functional as F
-from einops import rearrange
 from tqdm.auto import tqdm
 
 from multissl.color import rgb_to_lab

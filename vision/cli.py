@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from multissl.cliutils import add_command_group, add_recipe_arguments, recipe_overrides, write_json_file
+from multissl.cliutils import add_command_group, add_deprecated_command, add_recipe_arguments, recipe_overrides, write_json_file
 
 DATA_HELP = ".npz with x_train/y_train/x_test/y_test, an ImageFolder root, 'digits', 'skimage', or a torchvision name (cifar10, stl10, ...) with --root"
 
@@ -21,6 +21,7 @@ DATA_HELP = ".npz with x_train/y_train/x_test/y_test, an ImageFolder root, 'digi
 def register(subparsers) -> None:
     group = add_command_group(subparsers, "vision", "image pretext tasks: reconstruction, proxy and contrastive methods", __doc__)
     _register_methods(group)
+    add_deprecated_command(group, "tasks", "multissl vision methods", _register_methods)
     _register_train(group)
     _register_probe(group)
     _register_picture(group)
@@ -45,10 +46,10 @@ def _data(args) -> str:
     return args.data
 
 
-def _register_methods(group) -> None:
-    for name in ("methods", "tasks"):
-        parser = group.add_parser(name, help="list the vision methods" if name == "methods" else "old spelling of `methods`")
-        parser.set_defaults(func=_cmd_tasks)
+def _register_methods(group, name: str = "methods", help_text: str = "list the vision methods"):
+    parser = group.add_parser(name, help=help_text)
+    parser.set_defaults(func=_cmd_tasks)
+    return parser
 
 
 def _cmd_tasks(args) -> int:

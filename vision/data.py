@@ -112,7 +112,7 @@ def load_images(spec: str, root: Optional[str] = None, image_size: Optional[int]
         splits = _load_folder(path, image_size or 32, seed)
     else:
         raise FileNotFoundError(
-            f"--data {spec!r} is neither an .npz file, a folder, 'digits', 'skimage' nor one of {sorted(TORCHVISION_SETS)}"
+            f"data {spec!r} is neither an .npz file, a folder, 'digits', 'skimage' nor one of {sorted(TORCHVISION_SETS)}"
         )
     if image_size and spec not in ("skimage",) and splits.image_size != (image_size, image_size):
         splits = resize_splits(splits, image_size)
@@ -222,7 +222,7 @@ def _load_torchvision(name: str, root: Optional[str]) -> ImageSplits:
     import torchvision
 
     if not root:
-        raise ValueError(f"--data {name} needs --root: the folder where torchvision stored {name} (nothing is downloaded)")
+        raise ValueError(f"data set {name} needs root (--root): the folder where torchvision stored {name} (nothing is downloaded)")
     cls = getattr(torchvision.datasets, TORCHVISION_SETS[name])
 
     def build(train: bool):

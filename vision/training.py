@@ -85,7 +85,7 @@ def _splits(data: Union[str, Path, ImageSplits], root: Optional[str], image_size
 def train(
     data: Union[str, Path, ImageSplits],
     output: Optional[Union[str, Path]],
-    method: str = "rotation",
+    method: str,
     *,
     task: Any = None,
     backbone: Any = None,

@@ -26,7 +26,7 @@ def autocast_dtype(device: torch.device, config: TrainConfig) -> Optional[torch.
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device.type == "cpu" and config.cpu_amp:
         if not cpu_supports_bf16():
-            warnings.warn("--cpu-amp: oneDNN has no bf16 kernels for this CPU (they need AVX-512, AMX or Arm "
+            warnings.warn("cpu_amp: oneDNN has no bf16 kernels for this CPU (they need AVX-512, AMX or Arm "
                           "BF16); bf16 autocast will be slow")
         return torch.bfloat16
     return None

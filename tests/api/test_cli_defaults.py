@@ -105,3 +105,13 @@ def test_group_help_keeps_its_command_list_readable(capsys):
         help_text = COMMANDS[(group,)].format_help()
         listed = [line for line in help_text.splitlines() if line.startswith("  ") and "train" in line]
         assert listed, f"{group} help lost its command list:\n{help_text}"
+
+
+def test_old_spellings_are_listed_and_warn(capsys):
+    from multissl.cli import main
+
+    assert main(["vision", "tasks"]) == 0
+    captured = capsys.readouterr()
+    assert "`tasks` is deprecated" in captured.err and "simclr" in captured.out
+    for old in (("audio", "train-cpc"), ("video", "train-colorizer"), ("vision", "tasks")):
+        assert old in COMMANDS

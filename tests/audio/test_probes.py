@@ -6,7 +6,7 @@ from multissl.audio.cpc import CPCConfig
 from multissl.audio.folder import AudioFolder
 from multissl.audio.mfcc import MFCCConfig, mfcc_frames
 from multissl.audio.probes import ProbeConfig, ProbeData, cpc_extractor, mfcc_extractor, phone_scores, speaker_scores
-from multissl.audio.train import CPCTrainOptions, load_run, train
+from multissl.audio.training import CPCTrainOptions, load_run, train
 from multissl.engine import TrainConfig
 
 

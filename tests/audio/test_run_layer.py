@@ -11,7 +11,7 @@ def test_audio_run_round_trip(tiny_corpus, tmp_path, monkeypatch):
     from multissl import audio
 
     wave = torch.randn(4096)
-    run, loaded = train_and_reload("multissl.audio.train", lambda: audio.train(tiny_corpus, tmp_path / "run", steps=2, **TINY),
+    run, loaded = train_and_reload("multissl.audio.training", lambda: audio.train(tiny_corpus, tmp_path / "run", steps=2, **TINY),
                                    lambda model: audio.embed(model, wave).frames, monkeypatch)
     assert run.result.step == 2 and loaded.config["recipe"]["train"]["steps"] == 2
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from multissl.audio.train import PRESETS, CPCTrainOptions, recipe
+from multissl.audio.training import PRESETS, CPCTrainOptions, recipe
 from multissl.engine import TrainConfig
 
 

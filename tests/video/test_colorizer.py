@@ -105,7 +105,7 @@ def test_colour_rebalancing_weights_rare_colours_more():
 
 def test_presets_follow_the_paper_and_the_cpu_budget():
     from multissl.engine import TrainConfig
-    from multissl.video.train import recipe
+    from multissl.video.training import recipe
 
     paper = recipe("paper")
     assert (paper.model.backbone, paper.model.width, paper.model.conv3d_layers, paper.model.embed_dim, paper.model.num_colors) == ("resnet18", 64, 5, 64, 16)

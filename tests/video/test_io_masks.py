@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from multissl.video.dataset import ClipConfig, VideoFolder
-from multissl.video.io import DecordReader, FrameFolderReader, PyAVReader, open_video, read_image, write_video
+from multissl.video.io import DecordReader, FrameFolderReader, PyAVReader, open_video, write_video
 from multissl.video.masks import (davis_palette, heatmaps_to_keypoints, keypoints_to_heatmaps, mask_to_onehot,
                                   onehot_to_mask, read_mask, write_mask)
 

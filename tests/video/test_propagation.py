@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from multissl.video.masks import heatmaps_to_keypoints, keypoints_to_heatmaps, mask_to_onehot
 from multissl.video.metrics import jaccard

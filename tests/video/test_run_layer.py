@@ -11,7 +11,7 @@ def test_video_run_round_trip(tmp_path, monkeypatch):
     tiny = dict(steps=2, batch_size=2, crop=32, short_side=64, width=4, conv3d_channels=8, conv3d_layers=1, embed_dim=8,
                 backbone="resnet10", clips_per_video=4, verbose=False, color_frames=8)
     clip = torch.rand(1, 2, 3, 32, 32)
-    run, loaded = train_and_reload("multissl.video.train", lambda: video.train(tmp_path / "bench" / "train", tmp_path / "run", **tiny),
+    run, loaded = train_and_reload("multissl.video.training", lambda: video.train(tmp_path / "bench" / "train", tmp_path / "run", **tiny),
                                    lambda model: model.embed(clip), monkeypatch)
     assert run.result.step == 2 and loaded.propagation.context == 10 and loaded.eval_short_side == 256
     # the colour clusters were fitted before step 1: the initial twin has them too

@@ -8,7 +8,6 @@ from multissl.vision.data import to_float
 from multissl.vision.encoder import BackboneConfig
 from multissl.vision.registry import TASKS, build_task
 from multissl.vision.tasks.cpc_v2 import CPCv2, CPCv2Config, ContextNetwork
-from multissl.vision.tasks.moco import MoCo, MoCoConfig
 
 CONTRASTIVE = ["dim", "cpc-v2", "moco-v1", "moco-v2", "simclr", "byol"]
 SMALL = {"moco-v1": {"queue_size": 64}, "moco-v2": {"queue_size": 64}, "cpc-v2": {"grid": 5, "patch_size": 8},

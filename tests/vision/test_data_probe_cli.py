@@ -34,7 +34,7 @@ def test_load_npz_layouts(tmp_path):
         load_images(str(tmp_path / "missing.npz"))
     with pytest.raises(FileNotFoundError, match="is neither an .npz file"):
         load_images("not-a-dataset")
-    with pytest.raises(ValueError, match="needs --root"):
+    with pytest.raises(ValueError, match="needs root"):
         load_images("cifar10")
 
 

@@ -1,4 +1,3 @@
-import torch
 
 from tests.api.run_checks import train_and_reload
 

@@ -55,7 +55,7 @@ class JigsawTask(PretextTask):
         cell = min(h, w) // c.grid
         if cell < c.tile_size:
             raise ValueError(f"images of {h}x{w} give {c.grid}x{c.grid} cells of {cell} pixels, smaller than tiles of "
-                             f"{c.tile_size}; raise --resize or lower --tile-size")
+                             f"{c.tile_size}; raise resize or lower tile_size")
         cells = c.grid**2
         rows = torch.arange(c.grid, device=x.device).repeat_interleave(c.grid) * cell
         cols = torch.arange(c.grid, device=x.device).repeat(c.grid) * cell

@@ -58,7 +58,7 @@ class RelativePatchTask(PretextTask):
         need = self.required_size()
         if min(h, w) < need:
             raise ValueError(f"images of {h}x{w} are too small for a 3x3 grid of {c.patch_size}-pixel patches with gap "
-                             f"{c.gap} and jitter {c.jitter} (need at least {need}x{need}); raise --resize or shrink the patches")
+                             f"{c.gap} and jitter {c.jitter} (need at least {need}x{need}); raise resize or shrink the patches")
         cell = c.patch_size + c.gap
         origin_r = torch.randint(c.jitter, h - 3 * c.patch_size - 2 * c.gap - c.jitter + 1, (b,), device=x.device)
         origin_c = torch.randint(c.jitter, w - 3 * c.patch_size - 2 * c.gap - c.jitter + 1, (b,), device=x.device)

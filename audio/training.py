@@ -149,7 +149,7 @@ def train_cpc(data, output_dir, config: Optional[CPCConfig] = None, options: Opt
               train_config: Optional[TrainConfig] = None, speaker_pattern: Optional[str] = None,
               folder: Optional[AudioFolder] = None, preset_name: Optional[str] = None, **kwargs: Any) -> Run:
     """Deprecated spelling of :func:`train` (``train_cpc(data, out, config, options, train)``)."""
-    warnings.warn("multissl.audio.train_cpc is deprecated; use multissl.audio.train(data, output, ...)",
+    warnings.warn("multissl.audio.train_cpc is deprecated; use multissl.audio.training(data, output, ...)",
                   DeprecationWarning, stacklevel=2)
     train_config = kwargs.pop("train", train_config)
     return train(data, output_dir, "cpc", preset_name or DEFAULT_PRESET, model=config, options=options, train=train_config,

@@ -148,7 +148,7 @@ def train_colorizer(videos, output, preset_name: str = "cpu", train_config: Opti
                     model: Optional[ColorizerConfig] = None, clips: Optional[ClipConfig] = None, lr: Optional[float] = None,
                     color_frames: int = 200, backend: str = "auto", **kwargs: Any):
     """Deprecated spelling of :func:`train`; returns ``(model, FitResult)`` as before."""
-    warnings.warn("multissl.video.train_colorizer is deprecated; use multissl.video.train(videos, output, ...)",
+    warnings.warn("multissl.video.train_colorizer is deprecated; use multissl.video.training(videos, output, ...)",
                   DeprecationWarning, stacklevel=2)
     train_config = kwargs.pop("train", train_config)
     options = {"color_frames": color_frames, "backend": backend, **({"lr": lr} if lr is not None else {})}
