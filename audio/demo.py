@@ -45,7 +45,7 @@ def _run(out_dir: Path, quick: bool, seed: int) -> DemoSection:
     # dicts set every field they name, so the preset's cosine schedule and time budget do not apply here
     engine = dict(steps=steps, batch_size=16, seed=seed, verbose=False, checkpoint_every=0, log_every=10, max_minutes=None)
     run_dir = out_dir / "audio-cpc-run"
-    result = train(corpus, run_dir, model=config, options=options, train=engine, folder=folder).result
+    result = train(corpus, run_dir, model=config, options=options, train=engine, folder=folder, overwrite=True).result
     run = load_run(run_dir)
     trained, initial = run.model, run.initial
     extractors = {"cpc": cpc_extractor(trained), "mfcc": mfcc_extractor(), "random": cpc_extractor(initial)}

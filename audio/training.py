@@ -30,7 +30,7 @@ import torch
 
 from multissl.engine import TrainConfig, fit, load_checkpoint
 from multissl.presets import Recipe, preset_recipe
-from multissl.run import Run, read_run_config, seeded_build, write_run_config
+from multissl.run import Run, prepare_run_folder, read_run_config, seeded_build, write_run_config
 from multissl.schedules import LRSchedule
 
 from .cpc import CPC, CPCConfig
@@ -127,6 +127,7 @@ def train(
     config, opts = settings.model, settings.options
     out = Path(output)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(out)})
+    prepare_run_folder(out, "audio", method, settings.to_dict(), engine.resume, engine.overwrite)
     folder = folder or AudioFolder(data, config.sample_rate, speaker_pattern, verbose=engine.verbose)
     if folder.sample_rate != config.sample_rate:
         raise ValueError(f"folder sample rate {folder.sample_rate} differs from the model's {config.sample_rate}")

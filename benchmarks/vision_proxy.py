@@ -42,7 +42,7 @@ def run_task(name: str, splits, minutes: float, steps, batch_size, backbone, poo
     cfg = TrainConfig(epochs=None if steps else 1000, steps=steps, max_minutes=minutes, batch_size=bs, seed=seed, keep_freed_memory=True,
                       output_dir=str(out_dir / name), verbose=False, log_every=25, checkpoint_every=0)
     start = time.perf_counter()
-    result = train(splits, out_dir / name, name, backbone=backbone, train=cfg).result
+    result = train(splits, out_dir / name, name, backbone=backbone, train=cfg, overwrite=True).result
     train_s = time.perf_counter() - start
     scores = probe_run(out_dir / name, splits, pool=pool)
     return {"task": name, "steps": result.step, "train_minutes": train_s / 60, "images_per_s": result.step * bs / train_s,

@@ -58,7 +58,7 @@ def run_variant(args) -> dict:
     cfg = TrainConfig(steps=args.steps, batch_size=batch, seed=args.seed, device=args.device, amp=args.cpu_amp, keep_freed_memory=True,
                       cpu_amp=args.cpu_amp, verbose=False, output_dir=str(out), checkpoint_every=0, log_every=50)
     start = time.perf_counter()
-    train(splits, out, args.task, task=task_settings, backbone=BackboneConfig(arch=args.arch, width=args.width),
+    train(splits, out, args.task, overwrite=True, task=task_settings, backbone=BackboneConfig(arch=args.arch, width=args.width),
           optim=optim_settings, train=cfg)
     train_s = time.perf_counter() - start
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))

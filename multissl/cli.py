@@ -14,6 +14,8 @@ import sys
 from typing import List, Optional
 
 from . import MODALITIES, __version__
+from .engine.signals import TrainingInterrupted
+from .errors import USER_ERRORS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Self-supervised pretext tasks across text, audio, video and images.",
     )
     parser.add_argument("--version", action="version", version=f"multissl {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (also: MULTISSL_DEBUG=1)")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     from . import demo
 
@@ -35,16 +38,28 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = args.debug or bool(os.environ.get("MULTISSL_DEBUG"))
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as err:
-        if os.environ.get("MULTISSL_DEBUG"):
+    except USER_ERRORS as err:
+        if debug:
             raise
-        print(f"multissl: error: {err}", file=sys.stderr)
+        print(f"multissl: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as stop:
+        print(f"multissl: {stop}", file=sys.stderr)
+        return stop.exit_status
     except KeyboardInterrupt:
         print("multissl: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(err: BaseException) -> str:
+    """The error's message on one line (OSError: its file name and reason)."""
+    if isinstance(err, OSError) and err.filename and err.strerror:
+        return f"{err.filename}: {err.strerror}"
+    text = str(err) or type(err).__name__
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import typing
 from pathlib import Path
@@ -174,7 +175,21 @@ def train_config_from_args(args: argparse.Namespace, output_dir: Optional[str] =
 
 
 __all__ = ["add_command_group", "add_dataclass_arguments", "add_deprecated_command", "add_recipe_arguments",
-           "add_train_arguments", "dataclass_from_args", "recipe_overrides", "signature_defaults", "train_config_from_args", "write_json_file"]
+           "add_train_arguments", "dataclass_from_args", "prepare_output_file", "recipe_overrides", "signature_defaults", "train_config_from_args", "write_json_file"]
+
+
+def prepare_output_file(path, what: str = "output file") -> Path:
+    """Check an output file path before any work: not a folder, parent folders created (or a clear error)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"cannot create the folder of {what} {path}: {err.strerror}") from None
+    if path.parent.exists() and not os.access(path.parent, os.W_OK):
+        raise ValueError(f"cannot write {what} {path}: its folder is not writable")
+    return path
 
 
 def signature_defaults(func) -> Dict[str, Any]:

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, TypeVar, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar, Union
 
 import torch
 
@@ -86,6 +87,78 @@ def write_run_config(output: PathLike, kind: str, method: str, init_seed: int, r
     return path
 
 
+CORE_FILES = (CONFIG_FILE, "metrics.jsonl", "checkpoints")
+RESUMABLE_SECTIONS = ("train",)  # settings a resumed run may change; the others must match the run's
+
+
+def _holds_run(folder: Path) -> bool:
+    checkpoints = folder / "checkpoints"
+    return (folder / CONFIG_FILE).is_file() or (folder / "metrics.jsonl").is_file() or (
+        checkpoints.is_dir() and any(checkpoints.iterdir()))
+
+
+def _differences(old: Dict[str, Any], new: Dict[str, Any]) -> List[str]:
+    """``section.field old -> new`` for every setting outside the resumable sections that changed."""
+    out = []
+    for section in sorted(set(old) | set(new)):
+        if section in RESUMABLE_SECTIONS:
+            continue
+        a, b = old.get(section, {}), new.get(section, {})
+        for name in sorted(set(a) | set(b)):
+            va, vb = a.get(name), b.get(name)
+            if (list(va) if isinstance(va, tuple) else va) != (list(vb) if isinstance(vb, tuple) else vb):
+                out.append(f"{section}.{name} {va!r} -> {vb!r}")
+    return out
+
+
+def prepare_run_folder(output: PathLike, kind: str, method: str, recipe: Dict[str, Any], resume: Any = None,
+                       overwrite: bool = False, files: Sequence[str] = (), check_settings: bool = True) -> Path:
+    """Check a run folder before any work starts, so that two runs never mix and nothing fails after training.
+
+    - a folder that holds no run (missing or empty): created;
+    - a run folder and ``resume``: its kind, method and settings (outside
+      the ``train`` section) must match, else a ``ValueError`` names the
+      differing fields;
+    - a run folder and ``overwrite``: its run files (config, metrics,
+      checkpoints and the modality's ``files``) are removed;
+    - a run folder and neither: ``FileExistsError`` saying to pass resume or overwrite.
+    """
+    folder = Path(output)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"run folder {folder} exists and is not a folder")
+    if resume and overwrite:
+        raise ValueError("resume and overwrite exclude each other: continue the run or replace it")
+    if folder.is_dir() and _holds_run(folder):
+        if overwrite:
+            for name in (*CORE_FILES, *files):
+                target = folder / name
+                if target.is_dir():
+                    shutil.rmtree(target)
+                elif target.exists():
+                    target.unlink()
+        elif resume:
+            if check_settings and (folder / CONFIG_FILE).is_file():
+                _check_same_run(folder, kind, method, recipe)
+        else:
+            raise FileExistsError(f"{folder} already holds a run; pass --resume to continue it or --overwrite to replace it "
+                                  "(Python: resume='auto' or overwrite=True)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"cannot create the run folder {folder}: {err.strerror}") from None
+    return folder
+
+
+def _check_same_run(folder: Path, kind: str, method: str, recipe: Dict[str, Any]) -> None:
+    record = read_run_config(folder)
+    if record.get("kind") != kind or record.get("method", method) != method:
+        raise ValueError(f"cannot resume {folder}: it is a {record.get('kind')} {record.get('method')} run, not {kind} {method}")
+    changed = _differences(record.get("recipe", {}), recipe)
+    if changed:
+        raise ValueError(f"cannot resume {folder}: its settings differ: {'; '.join(changed)} "
+                         "(resume with the run's settings, or --overwrite to start a new run)")
+
+
 def _legacy_kind(record: Dict[str, Any]) -> Optional[str]:
     """The modality of a config.json written before the run layer (no ``kind`` key)."""
     if "task" in record and "backbone" in record:
@@ -140,4 +213,4 @@ def load_run(path: PathLike, map_location: Union[str, torch.device, None] = None
     return module.load_run(path, map_location=map_location)
 
 
-__all__ = ["CONFIG_FILE", "KINDS", "Run", "load_run", "read_run_config", "seeded_build", "write_run_config"]
+__all__ = ["CONFIG_FILE", "KINDS", "Run", "load_run", "prepare_run_folder", "read_run_config", "seeded_build", "write_run_config"]

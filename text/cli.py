@@ -11,7 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from multissl.cliutils import add_command_group, add_recipe_arguments, recipe_overrides, signature_defaults, write_json_file
+from multissl.cliutils import (add_command_group, add_recipe_arguments, prepare_output_file, recipe_overrides, signature_defaults,
+                               write_json_file)
 
 VECTOR_SUFFIXES = (".bin", ".txt", ".vec")
 TEXT_SUFFIXES = (".txt", ".vec")
@@ -40,7 +41,7 @@ def _register_train(sub) -> None:
     p.add_argument("corpus", help="text file, one sentence per line")
     p.add_argument("-o", "--output", required=True,
                    help="run folder (config.json, vectors.bin, checkpoints/, metrics.jsonl); deprecated: a name ending "
-                        "in .bin, .txt or .vec writes only that vector file")
+                        "in .bin, .txt or .vec writes that vector file, with the run's checkpoints in NAME.run/")
     p.add_argument("--text-format", action="store_true",
                    help="also write RUN/vectors.txt in word2vec's text format (with a vector-file -o: write it as text)")
     p.add_argument("--save-model", default=None, help="also save the full model (resumable) to this .npz path")
@@ -64,13 +65,20 @@ def _train(args) -> int:
     from .training import recipe, train
 
     out = Path(args.output)
-    if _is_vector_file(out):
+    if args.save_model:
+        prepare_output_file(args.save_model, "--save-model")
+    vector_file = out if _is_vector_file(out) else None
+    if vector_file is not None:
         print(f"multissl: warning: `-o {out.name}` (a vector file) is deprecated; pass a run folder "
               f"(`-o RUN` writes RUN/vectors.bin, config.json, checkpoints/)", file=sys.stderr)
-        return _train_vector_file(args, out)
+        prepare_output_file(vector_file, "vector file")
+        out = vector_file.with_name(vector_file.name + ".run")  # where its checkpoints live, so that --resume works
     run = train(args.corpus, out, args.method, **recipe_overrides(args, recipe()))
     written = [str(run.extras["vectors"])]
-    if args.text_format:
+    if vector_file is not None:
+        text_format = args.text_format or vector_file.suffix.lower() in TEXT_SUFFIXES
+        written = [str(run.model.wv.save_word2vec_format(vector_file, binary=not text_format))]
+    elif args.text_format:
         written.append(str(run.model.wv.save_word2vec_format(out / "vectors.txt", binary=False)))
     if args.save_model:
         written.append(str(run.model.save(args.save_model)))
@@ -83,36 +91,6 @@ def _train(args) -> int:
     print(f"trained {run.method}: {result.epoch}/{run.model.config.epochs} epochs ({result.stop_reason}) in "
           f"{result.elapsed_s:.1f} s, {len(run.model.wv)} vectors of {run.model.config.vector_size} dims; {summary}; "
           f"wrote {', '.join(written)}; run folder {out}")
-    return 0
-
-
-def _train_vector_file(args, out: Path) -> int:
-    """The deprecated form: ``-o vectors.bin`` writes that vector file only."""
-    from .corpus import LineCorpus
-    from .word2vec import Word2Vec
-
-    settings = recipe_from_args(args)
-    cfg, loop = settings.model, settings.train
-    if loop.resume:
-        raise ValueError("--resume continues a run folder: pass -o RUN (not a vector file)")
-    corpus = Path(args.corpus)
-    if not corpus.is_file():
-        raise FileNotFoundError(f"corpus file {corpus} does not exist")
-    model = Word2Vec(**cfg.to_dict())
-    if loop.lowercase:
-        sentences = LineCorpus(corpus, cfg.max_sentence_length, cfg.errors, lowercase=True)
-        model.build_vocab(sentences)
-        model.train(sentences, max_minutes=loop.max_minutes)
-    else:
-        model.build_vocab(corpus_file=corpus)
-        model.train(corpus_file=corpus, max_minutes=loop.max_minutes)
-    text_format = args.text_format or out.suffix.lower() in TEXT_SUFFIXES
-    model.wv.save_word2vec_format(out, binary=not text_format)
-    if args.save_model:
-        model.save(args.save_model)
-    last = model.training_log[-1] if model.training_log else {"mean_loss": float("nan"), "words_per_s": float("nan")}
-    print(f"wrote {len(model.wv)} vectors of {cfg.vector_size} dims to {out}; "
-          f"last epoch mean loss {last['mean_loss']:.4f}, {last['words_per_s']:.0f} words/s")
     return 0
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -76,6 +77,8 @@ class TextTrainConfig:
                 "after its completed epochs, up to --epochs; bare --resume: the run folder's last checkpoint",
         "nargs": "?", "const": "auto"})
     lowercase: bool = field(default=False, metadata={"help": "lower-case the corpus while reading"})
+    overwrite: bool = field(default=False, metadata={"help": "replace the run already in the output folder (without it, "
+                                                             "training into a run folder needs --resume)"})
 
     def __post_init__(self):
         if self.max_minutes is not None and not self.max_minutes > 0:
@@ -256,7 +259,8 @@ def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, mod
     planned with that many epochs.
     """
     from multissl.engine import FitResult
-    from multissl.run import Run, read_run_config, write_run_config
+    from multissl.engine.signals import StopSignals, TrainingInterrupted
+    from multissl.run import Run, prepare_run_folder, read_run_config, write_run_config
 
     started = time.perf_counter()
     corpus = Path(data)
@@ -266,6 +270,8 @@ def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, mod
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"run folder {out} exists and is not a folder")
     settings = recipe(method, model, train, **overrides)
+    prepare_run_folder(out, "text", method_of(settings), settings.to_dict(), settings.train.resume, settings.train.overwrite,
+                       files=(VECTORS_FILE, "vectors.txt"), check_settings=False)  # text checks its own resumable fields
     ckpt = _resume_checkpoint(settings.train.resume, out)
     elapsed_before = 0.0
     if ckpt is not None:
@@ -323,13 +329,15 @@ def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, mod
     if to_train and remaining is not None and remaining <= 0:
         stop_reason = "time"
     elif to_train:
-        try:
-            w2v.train(**source, epochs=target, callbacks=[_RunRecorder(out, progress)], max_minutes=remaining)
-        except KeyboardInterrupt:
-            stop_reason = "interrupted"
-            save_checkpoint(w2v, out, progress())
-            _write_vectors(w2v, out)
-            raise
+        with StopSignals(verbose=cfg.verbose, raise_first=True) as signals:
+            try:
+                w2v.train(**source, epochs=target, callbacks=[_RunRecorder(out, progress)], max_minutes=remaining)
+            except KeyboardInterrupt:
+                stop_reason = "interrupted"
+                checkpoint = save_checkpoint(w2v, out, progress())
+                _write_vectors(w2v, out)
+                raise TrainingInterrupted(signals.signum or signal.SIGINT, 0, str(checkpoint),
+                                          f"{w2v.epochs_trained} complete epoch(s)") from None
         if w2v.stopped_early:
             stop_reason = "time"
     checkpoint = save_checkpoint(w2v, out, progress())

@@ -42,7 +42,7 @@ def _run(out_dir: Path, quick: bool, seed: int) -> DemoSection:
     clips = ClipConfig(short_side=128, crop=64, stride=2, clips_per_video=200)
     steps = 25 if quick else 80
     start = time.perf_counter()
-    run = train(work / "bench" / "train", work / "run", "colorizer", "cpu", model=asdict(TINY), clips=asdict(clips),
+    run = train(work / "bench" / "train", work / "run", "colorizer", "cpu", model=asdict(TINY), clips=asdict(clips), overwrite=True,
                 train=TrainConfig(steps=steps, batch_size=8, seed=seed, verbose=False), lr=3e-3, color_frames=40)
     model, result = run.model, run.result
     train_s = time.perf_counter() - start

@@ -23,12 +23,14 @@ from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 
+from multissl.errors import MultisslError
+
 PathLike = Union[str, Path]
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 
 
-class VideoDecodeError(RuntimeError):
+class VideoDecodeError(MultisslError, RuntimeError):
     """A video (or a frame of it) could not be decoded."""
 
 

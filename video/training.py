@@ -33,7 +33,7 @@ import torch
 from multissl.engine import TrainConfig, fit, load_checkpoint
 from multissl.presets import Recipe, preset_recipe
 from multissl.randomness import isolated_rng
-from multissl.run import Run, read_run_config, seeded_build, write_run_config
+from multissl.run import Run, prepare_run_folder, read_run_config, seeded_build, write_run_config
 
 from .colorizer import Colorizer, ColorizerConfig
 from .dataset import ClipConfig, VideoFolder
@@ -127,6 +127,7 @@ def train(
         raise ValueError(f"unknown video method {method!r}; choose from {METHODS}")
     settings = recipe(preset, model, clips, options, train, **overrides)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(output)})
+    prepare_run_folder(output, "video", method, settings.to_dict(), engine.resume, engine.overwrite, files=("colour_clusters.json",))
     task = seeded_build(lambda: Colorizer(settings.model), engine.seed)
     with isolated_rng(engine.seed):  # reading and sampling frames leaves the caller's generators alone
         data = VideoFolder(videos, settings.clips, backend=settings.options.backend, verbose=engine.verbose)

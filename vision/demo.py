@@ -47,7 +47,7 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
     minutes = 0.2 if quick else 0.75
     run_dir = out_dir / "vision-rotation-run"
     splits.name = name
-    result = train(splits, run_dir, "rotation", backbone=backbone, max_minutes=minutes, batch_size=128, seed=seed,
+    result = train(splits, run_dir, "rotation", backbone=backbone, max_minutes=minutes, batch_size=128, seed=seed, overwrite=True,
                    verbose=False, checkpoint_every=0).result
     trained = load_run(run_dir)
     task, random_task = trained.model, trained.initial
@@ -55,7 +55,7 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
 
     photos = load_images("skimage", image_size=32, seed=seed)
     ce_dir = out_dir / "vision-context-encoder-run"
-    train(photos, ce_dir, "context-encoder", backbone=backbone, max_minutes=minutes / 2, batch_size=64, seed=seed,
+    train(photos, ce_dir, "context-encoder", backbone=backbone, max_minutes=minutes / 2, batch_size=64, seed=seed, overwrite=True,
           verbose=False, checkpoint_every=0)
     inpainter = load_run(ce_dir).model
     picture = save_task_picture(inpainter, photos.x_train[torch.randperm(len(photos.x_train), generator=torch.Generator().manual_seed(seed))[:8]],

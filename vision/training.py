@@ -19,7 +19,7 @@ import torch
 
 from multissl.engine import FitResult, TrainConfig, fit
 from multissl.presets import Recipe
-from multissl.run import Run, seeded_build
+from multissl.run import Run, prepare_run_folder, seeded_build
 from multissl.schedules import SHAPES, LRSchedule
 
 from .data import ImageSplits, load_images
@@ -113,6 +113,8 @@ def train(
     """
     settings = recipe(method, task, backbone, optim, train, **overrides)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(output) if output is not None else None})
+    if output is not None:
+        prepare_run_folder(output, "vision", method, settings.to_dict(), engine.resume, engine.overwrite)
     splits, data_spec = _splits(data, root, image_size, engine.seed)
     size = splits.image_size[0]
     num_classes = len(splits.classes) if splits.has_labels else 0

@@ -28,7 +28,7 @@ def main() -> None:
     if not (corpus / "metadata.csv").exists():
         synthesize_corpus(corpus, args.speakers, args.utterances, seed=args.seed)
     folder = AudioFolder(corpus)
-    train(corpus, out / "run", preset="cpu", folder=folder, max_minutes=args.minutes, seed=args.seed)
+    train(corpus, out / "run", preset="cpu", folder=folder, max_minutes=args.minutes, seed=args.seed, overwrite=True)
 
     run = load_run(out / "run")
     trained, initial = run.model, run.initial

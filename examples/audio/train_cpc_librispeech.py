@@ -27,7 +27,7 @@ def main() -> None:
     settings = recipe(args.preset, max_minutes=args.minutes, steps=None)
     folder = AudioFolder(args.data, settings.model.sample_rate, verbose=True)
     print(folder)
-    run = train(args.data, args.run, preset=args.preset, folder=folder, max_minutes=args.minutes, steps=None)
+    run = train(args.data, args.run, preset=args.preset, folder=folder, max_minutes=args.minutes, steps=None, overwrite=True)
     print(f"trained {run.result.step} steps ({run.result.stop_reason})")
 
     run = load_run(args.run)

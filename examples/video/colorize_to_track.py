@@ -31,7 +31,7 @@ def main() -> None:
     videos = args.videos or out / "bench" / "train"
     davis = args.davis or out / "bench" / "eval"
 
-    train(videos, out / "run", preset="cpu", max_minutes=args.minutes, seed=0)
+    train(videos, out / "run", preset="cpu", max_minutes=args.minutes, seed=0, overwrite=True)
     run = load_run(out / "run")
 
     methods = {"model": model_features(run.model, run.eval_short_side), "copy_first": None,

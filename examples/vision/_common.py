@@ -18,7 +18,7 @@ def parse_args(description: str):
 
 def train_and_probe(name, config, args, batch_size=128, picture=None):
     splits = load_images(args.data, image_size=32)
-    train(splits, args.out, name, task=config, max_minutes=args.minutes, batch_size=batch_size)
+    train(splits, args.out, name, task=config, max_minutes=args.minutes, batch_size=batch_size, overwrite=True)
     run = load_run(args.out)
     task, random_task = run.model, run.initial
     scores = evaluate(task, random_task, splits)

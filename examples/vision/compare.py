@@ -20,6 +20,6 @@ splits = load_images(args.data, image_size=32)
 print("| method | steps | kNN | linear | random kNN | random linear |\n|---|---|---|---|---|---|")
 for name in args.methods:
     run = Path(args.out) / name
-    result = train(splits, run, name, max_minutes=args.minutes, verbose=False).result
+    result = train(splits, run, name, max_minutes=args.minutes, verbose=False, overwrite=True).result
     s = probe_run(run, splits)
     print(f"| {name} | {result.step} | {s['knn_acc']:.3f} | {s['linear_acc']:.3f} | {s['random_knn_acc']:.3f} | {s['random_linear_acc']:.3f} |", flush=True)

@@ -1,16 +1,40 @@
-"""Checkpoint files of a run folder: ``checkpoints/last.pt`` and numbered ones, written atomically."""
+"""Checkpoint files of a run folder: ``checkpoints/last.pt`` and numbered ones, written so that none is ever lost.
+
+- Every file is written atomically: a temporary file in the same folder,
+  flushed and fsync'd, renamed over the target, then the folder fsync'd. A
+  crash or a second signal at any moment leaves either the old file or the new
+  one, never a torn one.
+- ``checkpoints/manifest.json`` (also written atomically) records each file's
+  step, size and SHA-256; a file whose size or hash does not match, or that
+  torch cannot read, is *unreadable*.
+- :func:`load_newest_readable` takes the newest readable checkpoint and says
+  which it skipped and why; ``load_checkpoint(run_dir)`` uses it.
+"""
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import os
+import re
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 
 from .. import distributed as dist_utils
+from ..errors import MultisslError
 
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.pt"
+MANIFEST = "manifest.json"
+_NUMBERED = re.compile(r"^step_(\d+)\.pt$")
+
+
+class CheckpointError(MultisslError, RuntimeError):
+    """No readable checkpoint where one was expected (the message names the files and why)."""
 
 
 def checkpoint_dir(output_dir: Union[str, Path]) -> Path:
@@ -23,47 +47,232 @@ def find_last_checkpoint(output_dir: Union[str, Path]) -> Optional[Path]:
     return path if path.is_file() else None
 
 
+def fsync_dir(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable (a no-op where folders cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically and durably (temporary file, fsync, rename, folder fsync)."""
+    path = Path(path)
+    tmp = _tmp_name(path)
+    try:
+        _write_synced(tmp, data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    fsync_dir(path.parent)
+
+
+def serialize(obj: Any) -> bytes:
+    """The bytes ``torch.save(obj)`` writes."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def atomic_save(obj: Any, path: Path) -> Dict[str, Any]:
+    """``torch.save(obj)`` to ``path`` atomically; returns ``{"size", "sha256"}`` of the bytes written."""
+    data = serialize(obj)
+    atomic_write_bytes(path, data)
+    return _fingerprint(data)
+
+
+def _fingerprint(data: bytes) -> Dict[str, Any]:
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def read_manifest(folder: Path) -> Dict[str, List[Dict[str, Any]]]:
+    """``{file name: [accepted versions {"step", "size", "sha256"}]}`` of a checkpoint folder ({} when absent).
+
+    A file has two accepted versions only while it is being replaced (the old
+    and the new bytes), so that a crash at any moment leaves it verifiable.
+    """
+    try:
+        data = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+        files = dict(data.get("files", {}))
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {name: versions if isinstance(versions, list) else [versions] for name, versions in files.items()}
+
+
+def _write_manifest(folder: Path, files: Dict[str, List[Dict[str, Any]]]) -> None:
+    atomic_write_bytes(folder / MANIFEST, json.dumps({"files": files}, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_file(path: Path, manifest: Dict[str, List[Dict[str, Any]]]) -> Optional[str]:
+    """Why ``path`` fails its manifest check (size or hash), or None when it matches a listed version or is unlisted."""
+    versions = manifest.get(path.name)
+    if not versions:
+        return None
+    size = path.stat().st_size
+    sized = [v for v in versions if v.get("size") == size]
+    if not sized:
+        return f"{size} bytes, the manifest says {' or '.join(str(v.get('size')) for v in versions)}"
+    digest = _sha256(path)
+    if not any(v.get("sha256") in (None, digest) for v in sized):
+        return "its SHA-256 differs from the manifest's"
+    return None
+
+
+def _step_of(path: Path, manifest: Dict[str, List[Dict[str, Any]]]) -> int:
+    if manifest.get(path.name):
+        return int(manifest[path.name][-1].get("step", -1))
+    match = _NUMBERED.match(path.name)
+    return int(match.group(1)) if match else -1
+
+
+def checkpoint_candidates(output_dir: Union[str, Path]) -> List[Path]:
+    """The checkpoint files of a run folder, newest step first (``last.pt`` before a numbered file of the same step)."""
+    folder = checkpoint_dir(output_dir)
+    if not folder.is_dir():
+        return []
+    manifest = read_manifest(folder)
+    files = [p for p in folder.iterdir() if p.is_file() and (p.name == LAST_CHECKPOINT or _NUMBERED.match(p.name))]
+    return sorted(files, key=lambda p: (_step_of(p, manifest), p.name == LAST_CHECKPOINT), reverse=True)
+
+
+def _torch_load(path: Path, map_location) -> Dict[str, Any]:
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as err:  # torch raises many kinds for a damaged file
+        raise CheckpointError(f"checkpoint {path} could not be read ({type(err).__name__}: {err}); it may be truncated") from None
+    if not isinstance(ckpt, dict) or "model" not in ckpt:
+        raise CheckpointError(f"checkpoint {path} is not a multissl checkpoint (no 'model' entry)")
+    return ckpt
+
+
+@dataclass
+class LoadedCheckpoint:
+    """What :func:`load_newest_readable` found: the checkpoint, its file, and the newer files it skipped."""
+
+    checkpoint: Dict[str, Any]
+    path: Path
+    skipped: List[Tuple[Path, str]] = field(default_factory=list)
+
+    def describe(self) -> str:
+        text = f"{self.path} (step {self.checkpoint.get('step')})"
+        if self.skipped:
+            text += "; skipped " + "; ".join(f"{p.name}: {why}" for p, why in self.skipped)
+        return text
+
+
+def load_newest_readable(output_dir: Union[str, Path], map_location: Union[str, torch.device] = "cpu") -> LoadedCheckpoint:
+    """The newest checkpoint of a run folder that passes its manifest check and that torch can read.
+
+    Raises :class:`CheckpointError` naming every file and why it was
+    unreadable when none is, and ``FileNotFoundError`` when there is none.
+    """
+    candidates = checkpoint_candidates(output_dir)
+    if not candidates:
+        raise FileNotFoundError(f"no checkpoint found in {output_dir} (expected {checkpoint_dir(output_dir) / LAST_CHECKPOINT})")
+    manifest = read_manifest(checkpoint_dir(output_dir))
+    skipped: List[Tuple[Path, str]] = []
+    for path in candidates:
+        why = check_file(path, manifest)
+        if why is None:
+            try:
+                return LoadedCheckpoint(_torch_load(path, map_location), path, skipped)
+            except CheckpointError as err:
+                why = str(err).split(" could not be read ")[-1] if " could not be read " in str(err) else str(err)
+        skipped.append((path, why))
+    details = "; ".join(f"{p.name}: {why}" for p, why in skipped)
+    raise CheckpointError(f"no readable checkpoint in {checkpoint_dir(output_dir)} ({details})")
+
+
 def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device] = "cpu") -> Dict[str, Any]:
-    """Load a checkpoint written by :func:`fit` (keys: model, optimizer, step, ...)."""
+    """Load a checkpoint written by :func:`fit` (keys: model, optimizer, step, ...).
+
+    ``path`` is a checkpoint file, or a run folder: then the newest readable
+    checkpoint (a warning names the newer ones skipped as unreadable).
+    """
     path = Path(path)
     if path.is_dir():
-        found = find_last_checkpoint(path)
-        if found is None:
-            raise FileNotFoundError(f"no checkpoint found in {path} (expected {checkpoint_dir(path) / LAST_CHECKPOINT})")
-        path = found
+        found = load_newest_readable(path, map_location)
+        if found.skipped:
+            warnings.warn(f"using checkpoint {found.describe()}", RuntimeWarning, stacklevel=2)
+        return found.checkpoint
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as err:  # torch raises many kinds for a damaged file
-        raise RuntimeError(f"checkpoint {path} could not be read ({err}); it may be truncated") from err
-
-
-def atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    why = check_file(path, read_manifest(path.parent))
+    if why is not None:
+        raise CheckpointError(f"checkpoint {path} is damaged: {why}")
+    return _torch_load(path, map_location)
 
 
 class Checkpointer:
+    """Writes ``step_N.pt`` (keeping the newest ``keep``) and ``last.pt``, each atomically, with the manifest.
+
+    Each file is replaced in four steps — temporary file fsync'd; manifest
+    accepts the old and the new bytes; rename; manifest keeps the new only —
+    so that SIGKILL at any point leaves every file either old or new and
+    verifiable.
+    """
+
     def __init__(self, output_dir: Optional[str], keep: int):
         self.dir = checkpoint_dir(output_dir) if output_dir else None
         self.keep = keep
         self.last: Optional[str] = None
 
+    def _replace(self, path: Path, data: bytes, entry: Dict[str, Any], manifest: Dict[str, List[Dict[str, Any]]]) -> None:
+        tmp = _tmp_name(path)
+        try:
+            _write_synced(tmp, data)
+            manifest[path.name] = manifest.get(path.name, [])[-1:] + [entry] if path.exists() else [entry]
+            _write_manifest(self.dir, manifest)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        fsync_dir(self.dir)
+        manifest[path.name] = [entry]
+
     def save(self, payload: Dict[str, Any]) -> Optional[str]:
         if self.dir is None or not dist_utils.is_main_process():
             return None
         self.dir.mkdir(parents=True, exist_ok=True)
-        numbered = self.dir / f"step_{payload['step']:09d}.pt"
+        manifest = read_manifest(self.dir)
+        data = serialize(payload)
+        entry = {"step": int(payload["step"]), **_fingerprint(data)}
         if self.keep > 0:
-            atomic_save(payload, numbered)
-            for old in sorted(self.dir.glob("step_*.pt"))[: -self.keep]:
-                old.unlink()
-        atomic_save(payload, self.dir / LAST_CHECKPOINT)
+            self._replace(self.dir / f"step_{entry['step']:09d}.pt", data, entry, manifest)
+        self._replace(self.dir / LAST_CHECKPOINT, data, entry, manifest)
+        for old in sorted(self.dir.glob("step_*.pt"))[: -self.keep] if self.keep > 0 else []:
+            old.unlink()
+        _write_manifest(self.dir, {k: v for k, v in manifest.items() if (self.dir / k).is_file()})
         self.last = str(self.dir / LAST_CHECKPOINT)
         return self.last
 
 
-
-__all__ = ["CHECKPOINT_DIR", "Checkpointer", "LAST_CHECKPOINT", "atomic_save", "checkpoint_dir", "find_last_checkpoint", "load_checkpoint"]
+__all__ = ["CHECKPOINT_DIR", "CheckpointError", "Checkpointer", "LAST_CHECKPOINT", "LoadedCheckpoint", "MANIFEST", "atomic_save",
+           "atomic_write_bytes", "checkpoint_candidates", "checkpoint_dir", "find_last_checkpoint", "load_checkpoint",
+           "load_newest_readable", "read_manifest"]

@@ -36,6 +36,8 @@ class TrainConfig:
         default=None,
         metadata={"help": "resume from this checkpoint; bare --resume: the latest in output_dir", "nargs": "?", "const": "auto"},
     )
+    overwrite: bool = field(default=False, metadata={"help": "replace the run already in the output folder (without it, "
+                                                             "training into a run folder needs --resume)"})
     log_every: int = field(default=10, metadata={"help": "write metrics every N steps"})
     max_nonfinite: int = field(default=10, metadata={"help": "stop after this many non-finite losses in a row"})
     verbose: bool = field(default=True, metadata={"help": "progress bar (on a terminal) and messages"})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import shutil
 import time
 import warnings
 from dataclasses import asdict
@@ -18,7 +19,8 @@ from tqdm.auto import tqdm
 from .. import distributed as dist_utils
 from ..allocator import keep_freed_memory
 from ..schedules import training_progress
-from .checkpoints import Checkpointer, find_last_checkpoint, load_checkpoint
+from .checkpoints import Checkpointer, atomic_write_bytes, checkpoint_candidates, load_checkpoint, load_newest_readable
+from .signals import StopSignals, TrainingInterrupted
 from .config import DEFAULT_BATCH_SIZE, FitResult, NonFiniteLossError, TrainConfig, TrainState
 from .data import EpochSampler, batch_size_of, move_to_device
 from .devices import agree, autocast_dtype, select_device
@@ -170,11 +172,15 @@ class _Trainer:
         self.checkpointer.save(self.payload())
 
     def restore(self, resume: str) -> None:
-        path = self._resolve_resume(resume)
-        if path is None:
+        found = self._resolve_resume(resume)
+        if found is None:
             return
-        ckpt = load_checkpoint(path, map_location=self.device)
-        self.task.load_state_dict(ckpt["model"])
+        ckpt, path = found
+        try:
+            self.task.load_state_dict(ckpt["model"])
+        except RuntimeError as err:
+            raise ValueError(f"checkpoint {path} does not fit this model (was it written by another method or "
+                             f"configuration?): {str(err).splitlines()[0]}") from None
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt.get("scheduler") is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
@@ -186,7 +192,25 @@ class _Trainer:
         self.start_time = time.perf_counter()
         set_rng_state(ckpt["rng"])
         self._adopt_data_seed(ckpt.get("config", {}).get("seed", self.config.seed))
+        self._drop_metrics_after(self.state.step)
         self._say(f"resumed from {path} at step {self.state.step} (epoch {self.state.epoch})")
+
+    def _drop_metrics_after(self, step: int) -> None:
+        """Remove metrics.jsonl lines logged after the checkpoint a resume starts from (they are trained again)."""
+        if not self.config.output_dir or not dist_utils.is_main_process():
+            return
+        path = Path(self.config.output_dir) / METRICS_FILE
+        if not path.is_file():
+            return
+        kept = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line torn by a kill
+            if entry.get("step", 0) <= step and not (entry.get("event") == "epoch_end" and entry.get("step", 0) > step):
+                kept.append(line)
+        atomic_write_bytes(path, "".join(k + "\n" for k in kept).encode("utf-8"))
 
     def _adopt_data_seed(self, seed: int) -> None:
         """Keep the interrupted run's data order, whatever seed the resuming call passed."""
@@ -196,15 +220,19 @@ class _Trainer:
         if isinstance(self.sampler, EpochSampler):
             self.sampler.seed = seed
 
-    def _resolve_resume(self, resume: str) -> Optional[Path]:
+    def _resolve_resume(self, resume: str):
+        """(checkpoint, path) to resume from, or None to start from scratch."""
         if resume != "auto":
-            return Path(resume)
+            return load_checkpoint(resume, map_location=self.device), Path(resume)
         if not self.config.output_dir:
             raise ValueError("resume='auto' needs output_dir to look for checkpoints")
-        found = find_last_checkpoint(self.config.output_dir)
-        if found is None:
+        if not checkpoint_candidates(self.config.output_dir):
             self._say(f"no checkpoint in {self.config.output_dir}; starting from scratch")
-        return found
+            return None
+        found = load_newest_readable(self.config.output_dir, map_location=self.device)
+        for path, why in found.skipped:
+            self._say(f"skipped checkpoint {path}: {why}")
+        return found.checkpoint, found.path
 
     # -- logging ----------------------------------------------------------- #
     def _say(self, message: str) -> None:
@@ -339,13 +367,21 @@ class _Trainer:
             seed_everything(self.config.seed)
         self.model.train()
         show = self.config.verbose and dist_utils.is_main_process()
-        bar = tqdm(total=self.state.max_steps, initial=self.state.step, unit="step", disable=None if show else True, dynamic_ncols=True)
-        reason = self._loop(bar)
-        self._flush_log(bar)
-        bar.close()
-        self.save()
+        with StopSignals(verbose=show) as self.signals:  # held until the last checkpoint is written
+            bar = tqdm(total=self.state.max_steps, initial=self.state.step, unit="step", disable=None if show else True,
+                       dynamic_ncols=True)
+            reason = self._loop(bar)
+            self._flush_log(bar)
+            bar.close()
+            self.save()
         self._say(f"stopped after step {self.state.step} ({reason}); checkpoint: {self.checkpointer.last}")
+        if reason == "signal":
+            raise TrainingInterrupted(self.signals.signum or 2, self.state.step, self.checkpointer.last)
         return FitResult(self.state.step, self.state.epoch, reason, self.elapsed(), self.history, self.checkpointer.last)
+
+    def _signalled(self) -> bool:
+        """True on every rank once any rank received a stop signal."""
+        return not agree(self.signals.signum is None)
 
     def _loop(self, bar) -> str:
         try:
@@ -354,6 +390,8 @@ class _Trainer:
                     return "steps"
                 if self._epochs_done():
                     return "epochs"
+                if self._signalled():
+                    return "signal"
                 reason = self._run_epoch(bar)
                 if reason:
                     return reason
@@ -378,6 +416,8 @@ class _Trainer:
                 return "steps"
             if self._out_of_time():
                 return "time"
+            if self._signalled():
+                return "signal"
         if not saw_batch and self.state.batch_in_epoch == 0:
             raise ValueError("the data yielded no batch in a whole epoch (empty dataset or loader)")
         self._end_epoch()
@@ -400,6 +440,21 @@ class _Trainer:
                     entry.update(result)
         self.history.append(entry)
         self._write_jsonl(entry)
+
+
+def _guard_output_dir(config: TrainConfig) -> None:
+    """Never mix two runs in one folder: checkpoints there need ``resume`` (continue) or ``overwrite`` (replace)."""
+    if not config.output_dir or config.resume or not dist_utils.is_main_process():
+        return
+    if not checkpoint_candidates(config.output_dir):
+        return
+    if not config.overwrite:
+        raise FileExistsError(f"{config.output_dir} already holds checkpoints of a run; pass resume='auto' (--resume) to "
+                              "continue it or overwrite=True (--overwrite) to replace it")
+    shutil.rmtree(Path(config.output_dir) / "checkpoints")
+    metrics = Path(config.output_dir) / METRICS_FILE
+    if metrics.exists():
+        metrics.unlink()
 
 
 def fit(
@@ -439,6 +494,7 @@ def fit(
         config = TrainConfig(**{**asdict(config), **overrides})
     if config.batch_size is None:
         config = TrainConfig(**{**asdict(config), "batch_size": DEFAULT_BATCH_SIZE})
+    _guard_output_dir(config)
     outer_rng = rng_state()
     try:
         trainer = _Trainer(task, data, optimizer, config, scheduler, collate_fn, callbacks, metadata)

@@ -1,0 +1,181 @@
+"""Runs survive signals, torn checkpoints and mistaken output folders (issue: never lose a run)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from multissl.cli import main
+from multissl.engine import TrainConfig, fit, load_checkpoint
+from multissl.engine.checkpoints import CheckpointError, Checkpointer, load_newest_readable, read_manifest
+
+TINY = ["--arch", "resnet10", "--width", "4", "--batch-size", "16", "--no-verbose", "--log-every", "1"]
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "multissl", *args]
+
+
+def _wait_for_steps(run: Path, steps: int, proc, timeout: float = 120.0) -> None:
+    metrics, start = run / "metrics.jsonl", time.time()
+    while time.time() - start < timeout:
+        if proc.poll() is not None:
+            raise AssertionError(f"training exited early: {proc.communicate()}")
+        if metrics.is_file() and sum(1 for line in metrics.read_text().splitlines() if '"loss"' in line) >= steps:
+            return
+        time.sleep(0.05)
+    raise AssertionError("training did not reach its first steps in time")
+
+
+def _steps_logged(run: Path):
+    return [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines() if '"loss"' in x]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT], [signal.SIGHUP]])
+def test_a_signal_writes_a_checkpoint_and_resume_continues(tmp_path, signals):
+    run = tmp_path / "r"
+    proc = subprocess.Popen(_cli("vision", "train", "rotation", "digits", "-o", str(run), "--steps", "100000",
+                                 "--checkpoint-every", "100000", *TINY), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_steps(run, 3, proc)
+    for sig in signals:
+        proc.send_signal(sig)
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signals[0], err
+    assert f"stopped by {signal.Signals(signals[0]).name}" in err and "--resume" in err
+    reached = load_checkpoint(run)["step"]
+    assert reached >= 3
+    assert main(["vision", "train", "rotation", "digits", "-o", str(run), "--steps", str(reached + 2), "--resume", *TINY]) == 0
+    assert load_checkpoint(run)["step"] == reached + 2
+    steps = _steps_logged(run)
+    assert steps == sorted(set(steps)), "metrics.jsonl has duplicate or unordered steps after the resume"
+
+
+def _toy_run(tmp_path, steps, **kw):
+    net = torch.nn.Linear(4, 1)
+
+    class Task(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, batch):
+            return self.net(batch).pow(2).mean()
+
+    data = torch.utils.data.TensorDataset(torch.randn(64, 4))
+    task = Task()
+    collate = lambda items: torch.stack([x[0] for x in items])  # noqa: E731
+    config = TrainConfig(steps=steps, batch_size=8, verbose=False, output_dir=str(tmp_path), **kw)
+    return fit(task, data, torch.optim.SGD(task.parameters(), lr=0.1), config, collate_fn=collate), task
+
+
+def test_resume_skips_a_truncated_or_zeroed_last_checkpoint(tmp_path):
+    _toy_run(tmp_path, 6, checkpoint_every=3, keep_checkpoints=2)
+    last = tmp_path / "checkpoints" / "last.pt"
+    os.truncate(last, 100)
+    found = load_newest_readable(tmp_path)
+    assert found.path.name == "step_000000006.pt" and found.skipped[0][0] == last
+    with pytest.warns(RuntimeWarning, match="skipped last.pt"):
+        assert load_checkpoint(tmp_path)["step"] == 6
+    last.write_bytes(b"\0" * 5000)
+    result, _ = _toy_run(tmp_path, 9, checkpoint_every=3, resume="auto")
+    assert result.step == 9 and load_checkpoint(tmp_path)["step"] == 9
+
+
+def test_every_checkpoint_unreadable_is_one_clear_error(tmp_path):
+    _toy_run(tmp_path, 4, checkpoint_every=2, keep_checkpoints=1)
+    for f in (tmp_path / "checkpoints").glob("*.pt"):
+        os.truncate(f, 10)
+    with pytest.raises(CheckpointError, match="no readable checkpoint .*last.pt: 10 bytes"):
+        load_newest_readable(tmp_path)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(tmp_path / "checkpoints" / "last.pt")
+
+
+def test_a_kill_at_any_point_of_a_save_leaves_a_verifiable_checkpoint(tmp_path, monkeypatch):
+    _toy_run(tmp_path, 2, checkpoint_every=0, keep_checkpoints=0)  # only last.pt: no numbered fallback
+    checkpointer = Checkpointer(str(tmp_path), keep=0)
+    real_replace = os.replace
+
+    def killed(src, dst):
+        if str(dst).endswith("last.pt"):
+            raise KeyboardInterrupt  # as if killed between the manifest update and the rename
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        checkpointer.save({"model": {}, "step": 3})
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert len(read_manifest(tmp_path / "checkpoints")["last.pt"]) == 2  # old and new bytes accepted
+    assert load_newest_readable(tmp_path).checkpoint["step"] == 2  # the old file, still verified
+    assert not list((tmp_path / "checkpoints").glob(".*tmp"))
+
+
+def test_training_into_a_run_folder_needs_resume_or_overwrite(tmp_path, capsys):
+    run = tmp_path / "r"
+    args = ["vision", "train", "rotation", "digits", "-o", str(run), "--steps", "2", *TINY]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already holds a run" in err and "--resume" in err and "--overwrite" in err
+    assert main(args + ["--overwrite"]) == 0
+    assert load_checkpoint(run)["step"] == 2 and _steps_logged(run) == [1, 2]
+    assert main(["vision", "train", "jigsaw", "digits", "-o", str(run), "--steps", "4", "--resume", *TINY]) == 2
+    assert "it is a vision rotation run, not vision jigsaw" in capsys.readouterr().err
+    assert main(args[:-len(TINY)] + ["--resume", "--arch", "resnet10", "--width", "8", "--batch-size", "16", "--no-verbose"]) == 2
+    assert "backbone.width 4 -> 8" in capsys.readouterr().err
+
+
+def test_fit_into_a_folder_with_checkpoints_needs_resume_or_overwrite(tmp_path):
+    _toy_run(tmp_path, 2)
+    with pytest.raises(FileExistsError, match="already holds checkpoints"):
+        _toy_run(tmp_path, 2)
+    result, _ = _toy_run(tmp_path, 3, overwrite=True)
+    assert result.step == 3 and _steps_logged(tmp_path)[-1] == 3
+
+
+def test_output_files_are_checked_before_training(tmp_path, capsys):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c d\n" * 50)
+    (tmp_path / "dir.npz").mkdir()
+    assert main(["text", "train", str(corpus), "-o", str(tmp_path / "run"), "--save-model", str(tmp_path / "dir.npz"),
+                 "--min-count", "1", "--epochs", "1"]) == 2
+    assert "is a folder" in capsys.readouterr().err and not (tmp_path / "run").exists()
+    (tmp_path / "afile").write_text("x")
+    assert main(["text", "train", str(corpus), "-o", str(tmp_path / "afile"), "--min-count", "1", "--epochs", "1"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert main(["text", "train", str(corpus), "-o", str(tmp_path / "new" / "deep" / "v.bin"), "--min-count", "1",
+                 "--epochs", "1", "--no-verbose"]) == 0
+    assert (tmp_path / "new" / "deep" / "v.bin").is_file()
+
+
+@pytest.mark.slow
+def test_text_train_interrupted_then_resumed_completes(tmp_path):
+    corpus = tmp_path / "c.txt"
+    words = [f"w{i}" for i in range(300)]
+    import random
+
+    rng = random.Random(0)
+    corpus.write_text("\n".join(" ".join(rng.choice(words) for _ in range(20)) for _ in range(4000)))
+    out = tmp_path / "v.bin"
+    args = ["text", "train", str(corpus), "-o", str(out), "--epochs", "400", "--min-count", "1", "--workers", "1"]
+    proc = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = tmp_path / "v.bin.run"
+    start = time.time()
+    while not (run / "checkpoints" / "last.npz").is_file() and time.time() - start < 120 and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "stopped by SIGTERM" in err and (run / "checkpoints" / "last.npz").is_file()
+    assert main(args[:-4] + ["--epochs", "3", "--min-count", "1", "--workers", "1", "--resume", "--no-verbose"]) == 0
+    from gensim.models import KeyedVectors
+
+    assert len(KeyedVectors.load_word2vec_format(str(out), binary=True)) == 300
