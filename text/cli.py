@@ -62,6 +62,10 @@ def _is_vector_file(path: Path) -> bool:
 
 
 def _train(args) -> int:
+    import shutil
+
+    from multissl.engine.signals import TrainingInterrupted
+
     from .training import recipe, train
 
     out = Path(args.output)
@@ -73,7 +77,12 @@ def _train(args) -> int:
               f"(`-o RUN` writes RUN/vectors.bin, config.json, checkpoints/)", file=sys.stderr)
         prepare_output_file(vector_file, "vector file")
         out = vector_file.with_name(vector_file.name + ".run")  # where its checkpoints live, so that --resume works
-    run = train(args.corpus, out, args.method, **recipe_overrides(args, recipe()))
+    try:
+        run = train(args.corpus, out, args.method, **recipe_overrides(args, recipe()))
+    except TrainingInterrupted as stop:
+        if args.save_model and stop.checkpoint:  # the checkpoint is the whole model: keep what --save-model asked for
+            shutil.copyfile(stop.checkpoint, args.save_model)
+        raise
     written = [str(run.extras["vectors"])]
     if vector_file is not None:
         text_format = args.text_format or vector_file.suffix.lower() in TEXT_SUFFIXES
