@@ -222,28 +222,28 @@ def run_modality(m: Modality, work: Path, faults: int, seed: int, max_delay: flo
     return report
 
 
-def modalities(work: Path, steps: int) -> Dict[str, Modality]:
-    """Tiny runs: a rotation run on scikit-learn's digits, a small CPC, word2vec on a made-up corpus."""
+def modality(name: str, work: Path, steps: int) -> Modality:
+    """A tiny run: rotation on scikit-learn's digits, a small CPC on synthetic speech, word2vec on a made-up corpus."""
+    every = max(2, steps // 10)
+    common = ["--steps", str(steps), "--checkpoint-every", str(every), "--log-every", "1", "--seed", "3"]
+    if name == "vision":
+        return Modality("vision", ["vision", "train", "rotation", "digits", "--arch", "resnet10", "--width", "4",
+                                   "--batch-size", "16", *common], every)
+    if name == "audio":
+        speech = work / "speech"
+        if not (speech / "metadata.csv").exists():
+            subprocess.run(_command(["audio", "synth", str(speech), "--speakers", "3", "--utterances", "3", "--quiet",
+                                     "--no-phone-labels"]), check=True)
+        return Modality("audio", ["audio", "train", str(speech), "--encoder-channels", "8", "--context-dim", "8",
+                                  "--window", "2048", "--prediction-steps", "2", "--num-negatives", "4",
+                                  "--batch-size", "4", *common], every)
     corpus = work / "corpus.txt"
     if not corpus.exists():
         rng = random.Random(0)
         words = [f"w{i}" for i in range(400)]
         corpus.write_text("\n".join(" ".join(rng.choice(words) for _ in range(15)) for _ in range(3000)), encoding="utf-8")
-    speech = work / "speech"
-    if not (speech / "metadata.csv").exists():
-        subprocess.run(_command(["audio", "synth", str(speech), "--speakers", "3", "--utterances", "3", "--quiet",
-                                 "--no-phone-labels"]), check=True)
-    every = max(2, steps // 10)
-    common = ["--steps", str(steps), "--checkpoint-every", str(every), "--log-every", "1", "--seed", "3"]
-    return {
-        "vision": Modality("vision", ["vision", "train", "rotation", "digits", "--arch", "resnet10", "--width", "4",
-                                      "--batch-size", "16", *common], every),
-        "audio": Modality("audio", ["audio", "train", str(speech), "--encoder-channels", "8", "--context-dim", "8",
-                                    "--window", "2048", "--prediction-steps", "2", "--num-negatives", "4",
-                                    "--batch-size", "4", *common], every),
-        "text": Modality("text", ["text", "train", str(corpus), "--epochs", "6", "--min-count", "1", "--workers", "1",
-                                  "--vector-size", "16", "--seed", "3", "--chunk-words", "5000"], 1, "epoch"),
-    }
+    return Modality("text", ["text", "train", str(corpus), "--epochs", "6", "--min-count", "1", "--workers", "1",
+                             "--vector-size", "16", "--seed", "3", "--chunk-words", "5000"], 1, "epoch")
 
 
 def main() -> None:
@@ -258,11 +258,10 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    table = modalities(work, args.steps)
     reports = []
     for i, name in enumerate(args.modalities):
         print(f"{name}: {args.faults} faults ...", flush=True)
-        reports.append(run_modality(table[name], work, args.faults, args.seed + i, args.max_delay))
+        reports.append(run_modality(modality(name, work, args.steps), work, args.faults, args.seed + i, args.max_delay))
         print(markdown_table([reports[-1].summary()]), flush=True)
     rows = [r.summary() for r in reports]
     print(markdown_table(rows))
