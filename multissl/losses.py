@@ -117,8 +117,9 @@ def similarity_cross_entropy(
         (M,) losses.
     """
     if chunk_size is None or chunk_size >= len(queries):
-        logits = _masked_logits(queries, keys, exclude, temperature)
-        return F.cross_entropy(logits, targets, reduction="none")
+        with torch.autocast(device_type=queries.device.type, enabled=False):  # logits in float32, also under AMP
+            logits = _masked_logits(_at_least_float32(queries), _at_least_float32(keys), exclude, temperature)
+            return F.cross_entropy(logits, targets, reduction="none")
     check_positive("chunk_size", chunk_size)
     with torch.autocast(device_type=queries.device.type, enabled=False):
         return _ChunkedSimilarityCE.apply(
@@ -179,6 +180,9 @@ def info_nce(
     if normalize:
         query, positive = F.normalize(query, dim=-1), F.normalize(positive, dim=-1)
     if negatives is None:
+        if len(query) < 2 and not (gather_distributed and dist_utils.is_distributed()):
+            raise ValueError(f"in-batch InfoNCE needs at least 2 samples (the other rows are the negatives), got query "
+                             f"{tuple(query.shape)}; pass negatives explicitly")
         keys = dist_utils.gather_with_grad(positive) if gather_distributed else positive
         offset = dist_utils.rank() * len(query) if gather_distributed else 0
         targets = torch.arange(len(query), device=query.device) + offset
@@ -193,13 +197,18 @@ def info_nce(
 
 
 def _explicit_logits(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor, temperature: float) -> torch.Tensor:
-    """(B, 1 + K) logits ``[q·p, q·n_1, ..., q·n_K] / temperature`` (no checks, no normalisation)."""
-    pos_logit = (query * positive).sum(-1, keepdim=True)
-    if negatives.ndim == 2:
-        neg_logits = query @ negatives.T
-    else:
-        neg_logits = torch.einsum("bd,bkd->bk", query, negatives)
-    return torch.cat([pos_logit, neg_logits], dim=1) / temperature
+    """(B, 1 + K) logits ``[q·p, q·n_1, ..., q·n_K] / temperature`` (no checks, no normalisation).
+
+    Computed in float32 at least (also under autocast / for fp16 inputs): unnormalised half-precision dot
+    products overflow."""
+    query, positive, negatives = _at_least_float32(query), _at_least_float32(positive), _at_least_float32(negatives)
+    with torch.autocast(device_type=query.device.type, enabled=False):
+        pos_logit = (query * positive).sum(-1, keepdim=True)
+        if negatives.ndim == 2:
+            neg_logits = query @ negatives.T
+        else:
+            neg_logits = torch.einsum("bd,bkd->bk", query, negatives)
+        return torch.cat([pos_logit, neg_logits], dim=1) / temperature
 
 
 def info_nce_logits(
@@ -239,6 +248,8 @@ def _check_negatives(query: torch.Tensor, negatives: torch.Tensor) -> torch.Tens
     check_dim_equal("query", query.shape[-1], "negatives", negatives.shape[-1], "feature dimension D")
     if negatives.ndim == 3:
         check_dim_equal("query", query.shape[0], "negatives", negatives.shape[0], "batch size B")
+    if negatives.shape[-2] == 0:
+        raise ValueError(f"negatives has K=0 negatives (shape {tuple(negatives.shape)}): InfoNCE needs at least one")
     check_finite("negatives", negatives)
     return negatives
 

@@ -139,7 +139,18 @@ def _prefaulted_empty(n: int) -> np.ndarray:
     return out
 
 
+def _whole_number(name: str, value) -> int:
+    """``value`` as an int when it is a whole number (int, numpy integer, or an integral float); else ValueError."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    raise ValueError(f"{name} must be an integer, got {value!r}")
+
+
 def _seed_key(seed: Optional[int]) -> np.uint64:
+    if seed is not None:
+        seed = _whole_number("seed", seed)
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())
     return np.uint64(int(seed) % 2**64)
@@ -179,6 +190,7 @@ class AliasSampler:
 
     def draw(self, n: int, out: Optional[np.ndarray] = None) -> np.ndarray:
         """Draw ``n`` indices: an int64 array of shape (n,) (written into ``out`` if given)."""
+        n = _whole_number("n", n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         if out is None:

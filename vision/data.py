@@ -137,7 +137,13 @@ def _nhwc_to_tensor(name: str, x: np.ndarray) -> torch.Tensor:
         x = x[..., None]
     if x.ndim != 4:
         raise ValueError(f"{name} must have shape (N, H, W, C) or (N, H, W), got {x.shape}")
-    if x.dtype != np.uint8:
+    if x.dtype.kind not in "uif":
+        raise ValueError(f"{name} must hold numbers (uint8 or floats in [0, 1] or [0, 255]), got dtype {x.dtype}")
+    if x.dtype != np.uint8 and len(x):
+        bad = ~np.isfinite(x).reshape(len(x), -1).all(axis=1) if x.dtype.kind == "f" else np.zeros(len(x), bool)
+        if bad.any():
+            raise ValueError(f"{name}: image {int(np.argmax(bad))} holds NaN or infinite values "
+                             f"({int(bad.sum())} image(s) in all)")
         if x.min() < 0 or x.max() > 255:
             raise ValueError(f"{name} must be uint8 or hold values in [0, 255]; got range [{x.min()}, {x.max()}]")
         x = x.round().astype(np.uint8) if x.max() > 1.0 else (x * 255).round().astype(np.uint8)
@@ -147,22 +153,49 @@ def _nhwc_to_tensor(name: str, x: np.ndarray) -> torch.Tensor:
 
 
 def _labels(name: str, y: np.ndarray, n: int) -> torch.Tensor:
+    """Class indices 0..K-1 as int64; anything else is an error naming the first bad index."""
     y = np.asarray(y)
     if y.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},) to match the images, got {y.shape}")
+    if y.dtype.kind not in "uif":
+        raise ValueError(f"{name} must hold integer class indices, got dtype {y.dtype} (e.g. {y[:3].tolist()}); "
+                         "map class names to 0..K-1 and keep the names in a 'classes' array")
+    if y.dtype.kind == "f":
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            raise ValueError(f"{name}: label {int(np.argmax(bad))} is {y[np.argmax(bad)]!r}, not an integer class index")
+    if len(y) and y.min() < 0:
+        first = int(np.argmax(y < 0))
+        raise ValueError(f"{name}: label {first} is {y[first]}; class indices must be >= 0")
     return torch.from_numpy(y.astype(np.int64))
 
 
 def _load_npz(path: Path) -> ImageSplits:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
-    with np.load(path, allow_pickle=False) as f:
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic[:2] != b"PK":
+        raise ValueError(f"{path} is not an .npz archive (an .npz is a zip file; this one starts with {magic!r})")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise ValueError(f"{path} is not a readable .npz archive (x_train, y_train, x_test, y_test): {err}") from None
+    if not hasattr(archive, "files"):
+        raise ValueError(f"{path} holds a single array, not an .npz archive of x_train, y_train, x_test, y_test")
+    with archive as f:
         missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f.files]
         if missing:
             raise ValueError(f"{path} lacks arrays {missing} (it has {f.files})")
         x_train, x_test = _nhwc_to_tensor(f"{path}:x_train", f["x_train"]), _nhwc_to_tensor(f"{path}:x_test", f["x_test"])
         y_train, y_test = _labels(f"{path}:y_train", f["y_train"], len(x_train)), _labels(f"{path}:y_test", f["y_test"], len(x_test))
+        if len(x_train) == 0:
+            raise ValueError(f"{path}: x_train is empty")
         classes = [str(c) for c in f["classes"]] if "classes" in f.files else [str(i) for i in range(int(y_train.max()) + 1)]
+        for split, y in (("y_train", y_train), ("y_test", y_test)):
+            if len(y) and int(y.max()) >= len(classes):
+                first = int(torch.argmax((y >= len(classes)).int()))
+                raise ValueError(f"{path}:{split}: label {first} is {int(y[first])} but there are {len(classes)} classes")
     if x_train.shape[1:] != x_test.shape[1:]:
         raise ValueError(f"{path}: x_train {tuple(x_train.shape)} and x_test {tuple(x_test.shape)} differ in image shape")
     return ImageSplits(x_train, y_train, x_test, y_test, classes, path.stem)
