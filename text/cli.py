@@ -104,10 +104,18 @@ def _train(args) -> int:
 
 
 # ------------------------------------------------------------------ eval
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
 def _load_vectors(path: str, text_format: bool):
     """The vectors of a run folder (RUN/vectors.bin) or of a word2vec vector file."""
     from .keyedvectors import KeyedVectors
     from .training import VECTORS_FILE
+    from .word2vec_format import looks_binary
 
     path = Path(path)
     if path.is_dir():
@@ -116,7 +124,9 @@ def _load_vectors(path: str, text_format: bool):
             raise FileNotFoundError(f"{path} is a folder without {VECTORS_FILE}, not a text run folder "
                                     "(train one with `multissl text train CORPUS -o RUN`)")
         return KeyedVectors.load_word2vec_format(vectors, binary=True)
-    binary = not text_format and path.suffix.lower() not in TEXT_SUFFIXES
+    if not path.is_file():
+        raise FileNotFoundError(f"vector file {path} does not exist")
+    binary = False if text_format else looks_binary(path)  # the content decides: a .vec may be either
     return KeyedVectors.load_word2vec_format(path, binary=binary)
 
 
@@ -172,7 +182,7 @@ def _register_neighbors(sub) -> None:
                                    "(a .txt/.vec name or --text-format: text format)")
     p.add_argument("words", nargs="+", help="query words")
     p.add_argument("--text-format", action="store_true", help="the vector file is in the text format")
-    p.add_argument("-n", "--topn", type=int, default=10, help="neighbours per word")
+    p.add_argument("-n", "--topn", type=_positive_int, default=10, help="neighbours per word")
     p.set_defaults(func=_neighbors)
 
 
@@ -203,6 +213,8 @@ def _register_ngram(sub) -> None:
     p.add_argument("--min-count", type=int, default=defaults["min_count"],
                    help=f"rarer training words become <unk> (default: {defaults['min_count']})")
     p.add_argument("--lowercase", action="store_true", help="lower-case while reading")
+    p.add_argument("--errors", choices=["strict", "replace", "ignore"], default="strict",
+                   help="bytes that are not UTF-8: stop with the file and line (strict), or replace or ignore them")
     p.add_argument("--json", default=None, help="write the perplexities to this JSON file")
     p.set_defaults(func=_ngram)
 
@@ -211,9 +223,11 @@ def _ngram(args) -> int:
     from .corpus import LineCorpus
     from .ngram import NGramLM
 
-    sentences = list(LineCorpus(args.corpus, lowercase=args.lowercase))
+    sentences = list(LineCorpus(args.corpus, lowercase=args.lowercase, errors=args.errors))
     if args.test:
-        train, test = sentences, list(LineCorpus(args.test, lowercase=args.lowercase))
+        train, test = sentences, list(LineCorpus(args.test, lowercase=args.lowercase, errors=args.errors))
+        if not test:
+            raise ValueError(f"test file {args.test} holds no sentence")
     else:
         if not 0 < args.holdout < 1:
             raise ValueError(f"--holdout must be in (0, 1), got {args.holdout}")

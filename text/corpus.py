@@ -30,11 +30,18 @@ _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
 PathLike = Union[str, Path]
 
 
+def check_corpus_path(path: Path) -> None:
+    """A clear error for a corpus path that is missing or a folder."""
+    if path.is_dir():
+        raise IsADirectoryError(f"corpus {path} is a folder; give a text file (one sentence per line)")
+    if not path.is_file():
+        raise FileNotFoundError(f"corpus file {path} does not exist")
+
+
 def open_binary(path: PathLike):
     """Open ``path`` for reading bytes, decompressing ``.gz`` / ``.bz2``."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"corpus file {path} does not exist")
+    check_corpus_path(path)
     if path.suffix == ".gz":
         return gzip.open(path, "rb")
     if path.suffix == ".bz2":
@@ -76,8 +83,7 @@ class LineCorpus:
         if max_sentence_length <= 0:
             raise ValueError(f"max_sentence_length must be > 0, got {max_sentence_length}")
         self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"corpus file {self.path} does not exist")
+        check_corpus_path(self.path)
         self.max_sentence_length = int(max_sentence_length)
         self.errors = errors
         self.lowercase = lowercase
@@ -90,7 +96,8 @@ class LineCorpus:
                 except UnicodeDecodeError as err:
                     raise ValueError(
                         f"{self.path}, line {line_no}: byte {raw[err.start]:#04x} at column {err.start + 1} is not "
-                        f"valid UTF-8; re-encode the file or pass errors='replace' or 'ignore'"
+                        f"valid UTF-8; re-encode the file, or skip such bytes with errors='replace' or 'ignore' "
+                        f"(`multissl text train --errors replace`)"
                     ) from None
                 if self.lowercase:
                     line = line.lower()

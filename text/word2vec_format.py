@@ -71,8 +71,40 @@ def load_word2vec_format(path: PathLike, binary: bool = False, errors: str = "st
         if limit is not None:
             count = min(count, int(limit))
         if binary:
-            return _read_binary(f, path, count, dim, errors, len(header))
-        return _read_text(f, path, count, dim, errors)
+            words, vectors = _read_binary(f, path, count, dim, errors, len(header))
+        else:
+            words, vectors = _read_text(f, path, count, dim, errors)
+    _check_finite_rows(path, words, vectors)
+    return words, vectors
+
+
+def _check_finite_rows(path: Path, words: List[str], vectors: np.ndarray) -> None:
+    """NaN or infinite vectors are an error naming the rows (gensim would load them silently and every
+    similarity involving them would be NaN)."""
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+    if len(bad):
+        shown = ", ".join(f"{i + 1} ({words[i]!r})" for i in bad[:5])
+        raise ValueError(f"{path}: {len(bad)} vector(s) hold NaN or infinite values: entries {shown}"
+                         + (" ..." if len(bad) > 5 else ""))
+
+
+def looks_binary(path: PathLike) -> bool:
+    """Whether a word2vec file is in the binary format: its first entry after the header is not a text line
+    of a word and D numbers."""
+    path = Path(path)
+    with _open(path, "rb") as f:
+        header = f.readline()
+        try:
+            _, dim = (int(x) for x in header.split())
+        except ValueError:
+            return True
+        line = f.readline(16 * dim + 4096)
+    try:
+        parts = line.decode("utf-8").rstrip("\n").rstrip(" ").split(" ")
+        [float(x) for x in parts[1:]]
+    except (UnicodeDecodeError, ValueError):
+        return True
+    return len(parts) != dim + 1
 
 
 def _read_text(f, path: Path, count: int, dim: int, errors: str) -> Tuple[List[str], np.ndarray]:
@@ -83,7 +115,11 @@ def _read_text(f, path: Path, count: int, dim: int, errors: str) -> Tuple[List[s
         line_no = i + 2
         if not raw:
             raise ValueError(f"{path}: the header announces {count} words but the file ends at line {line_no - 1}")
-        parts = raw.decode("utf-8", errors).rstrip("\n").rstrip(" ").split(" ")
+        try:
+            parts = raw.decode("utf-8", errors).rstrip("\n").rstrip(" ").split(" ")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}, line {line_no}: not UTF-8 text ({err.reason} at byte {err.start}); is it a binary "
+                             "vector file? (read it as binary)") from None
         if len(parts) != dim + 1:
             raise ValueError(f"{path}, line {line_no}: expected a word and {dim} numbers, got {len(parts)} fields")
         try:
@@ -119,4 +155,4 @@ def _read_binary(f, path: Path, count: int, dim: int, errors: str, offset: int) 
     return words, vectors
 
 
-__all__ = ["load_word2vec_format", "save_word2vec_format"]
+__all__ = ["load_word2vec_format", "looks_binary", "save_word2vec_format"]

@@ -14,8 +14,26 @@ def select_device(config: TrainConfig) -> torch.device:
     if dist_utils.launched_by_torchrun():
         return dist_utils.init_from_env()
     if config.device:
-        return torch.device(config.device)
+        return parse_device(config.device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def parse_device(name: str) -> torch.device:
+    """``torch.device(name)``, checked: a clear ValueError for names torch does not know or devices not present."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device {name!r} is not one torch knows: use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {name!r}: no CUDA GPU is available here; use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r}: there are {torch.cuda.device_count()} CUDA device(s) (cuda:0..)")
+    elif device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"device {name!r}: MPS is not available here; use --device cpu")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {name!r} is not supported for training: use cpu, cuda, cuda:N or mps")
+    return device
 
 
 def autocast_dtype(device: torch.device, config: TrainConfig) -> Optional[torch.dtype]:
@@ -56,4 +74,4 @@ def comm_device() -> torch.device:
 
 
 
-__all__ = ["agree", "autocast_dtype", "cpu_supports_bf16", "select_device"]
+__all__ = ["agree", "autocast_dtype", "cpu_supports_bf16", "parse_device", "select_device"]
