@@ -201,7 +201,8 @@ def _cmd_track(args: argparse.Namespace) -> int:
     reader = open_video(args.source)
     frames = reader.read_all()
     first = read_mask(args.first_mask)
-    masks = track_masks(frames, first, model_features(run.model, args.short_side or run.eval_short_side), _propagation(args, run), verbose=True)
+    masks = track_masks(frames, first, model_features(run.model, args.short_side or run.eval_short_side), _propagation(args, run), verbose=True,
+                        name=f"first mask {args.first_mask}")
     out = Path(args.output)
     names = [f.stem for f in reader.files] if isinstance(reader, FrameFolderReader) else [f"{t:05d}" for t in range(len(frames))]
     for name, mask in zip(names, masks):

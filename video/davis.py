@@ -82,7 +82,12 @@ def list_sequences(root: PathLike, split: Optional[str] = None, resolution: str 
         for candidate in (root / "ImageSets" / "2017" / f"{split}.txt", root / "ImageSets" / resolution / f"{split}.txt",
                           root / "ImageSets" / f"{split}.txt"):
             if candidate.is_file():
-                return _read_imageset(candidate)
+                names = _read_imageset(candidate)
+                missing = [n for n in names if not (frames_dir(root, resolution) / n).is_dir()]
+                if missing:
+                    raise FileNotFoundError(f"{candidate} names {len(missing)} sequence(s) with no frame folder under "
+                                            f"{frames_dir(root, resolution)}: {', '.join(missing[:5])}")
+                return names
         raise FileNotFoundError(f"no ImageSets file for split {split!r} under {root / 'ImageSets'}")
     names = [d.name for d in sorted(frames_dir(root, resolution).iterdir()) if d.is_dir()]
     names = [n for n in names if (annotations_dir(root, resolution) / n).is_dir()]
@@ -94,6 +99,8 @@ def list_sequences(root: PathLike, split: Optional[str] = None, resolution: str 
 def load_sequence(root: PathLike, name: str, resolution: str = "480p") -> Sequence:
     """Frames and masks of one sequence; frames without an annotation PNG get mask -1."""
     root = Path(root)
+    if not (frames_dir(root, resolution) / name).is_dir():
+        raise FileNotFoundError(f"sequence {name}: no frame folder {frames_dir(root, resolution) / name}")
     reader = FrameFolderReader(frames_dir(root, resolution) / name)
     frames = reader.read_all()
     masks = np.full(frames.shape[:3], -1, dtype=np.int64)

@@ -106,13 +106,14 @@ def check_first_mask(mask: np.ndarray, frame_size: Sequence[int], name: str = "f
 
 
 def track_masks(frames: np.ndarray, first_mask: np.ndarray, features: Optional[FeatureFn],
-                propagation: Optional[PropagationConfig] = None, verbose: bool = False) -> np.ndarray:
+                propagation: Optional[PropagationConfig] = None, verbose: bool = False, name: str = "first mask") -> np.ndarray:
     """Masks (T, H, W) of every frame given the first one; ``features=None`` copies the first mask.
 
-    ``propagation``: default :class:`PropagationConfig`.
+    ``propagation``: default :class:`PropagationConfig`; ``name`` names the mask in errors
+    (e.g. the sequence's first annotation).
     """
     propagation = propagation if propagation is not None else PropagationConfig()
-    ids = check_first_mask(first_mask, frames.shape[1:3])
+    ids = check_first_mask(first_mask, frames.shape[1:3], name)
     if features is None:
         return np.repeat(np.asarray(first_mask)[None], len(frames), axis=0)
     onehot = mask_to_onehot(first_mask, ids)
@@ -155,7 +156,7 @@ def evaluate_davis(
             continue
         for method, fn in methods.items():
             cfg = propagation[method] if isinstance(propagation, dict) else propagation
-            pred = track_masks(seq.frames, seq.masks[0], fn, cfg)
+            pred = track_masks(seq.frames, seq.masks[0], fn, cfg, name=f"sequence {name}: the first mask")
             scores[method].append(score_sequence(pred, seq.masks, name, annotated=seq.annotated))
     return {m: summarize(s) for m, s in scores.items()}
 

@@ -114,6 +114,10 @@ class PretextTask(nn.Module):
             h, w = encoder.map_size(image_size)
             raise ValueError(f"{self.name} needs a square feature map that tiles the image evenly; the backbone maps "
                              f"{image_size}x{image_size} images to {h}x{w}")
+        if image_size < encoder.output_stride or image_size % encoder.output_stride:
+            raise ValueError(f"{self.name} needs images whose side is a multiple of the backbone's output stride "
+                             f"{encoder.output_stride} (e.g. {max(encoder.output_stride, 32)}), got {image_size}x{image_size}; "
+                             "resize the images (--image-size)")
         return encoder.output_stride
 
     def training_loss(self, images: torch.Tensor, labels: Optional[torch.Tensor] = None, *,
