@@ -191,8 +191,12 @@ def read_run_config(path: PathLike, kind: Optional[str] = None) -> Dict[str, Any
     if not isinstance(record, dict):
         raise ValueError(f"{config_file} does not hold a JSON object")
     record.setdefault("kind", _legacy_kind(record))
-    if record["kind"] is None:
-        raise ValueError(f"{config_file} names no kind of run (text, audio, video or vision)")
+    if record["kind"] not in KINDS:
+        raise ValueError(f"{config_file} names no kind of run (text, audio, video or vision), got {record['kind']!r}")
+    legacy_method = {"audio": "cpc", "video": "colorizer"}.get(record["kind"], record.get("task"))
+    record.setdefault("method", legacy_method)
+    if not record["method"]:
+        raise ValueError(f"{config_file} names no method")
     if kind is not None and record["kind"] != kind:
         raise ValueError(f"{folder} is a {record['kind']} run, not a {kind} run")
     return record
