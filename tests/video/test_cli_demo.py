@@ -107,3 +107,29 @@ def test_demo_part_quick(tmp_path):
     for picture in section.pictures:
         assert (tmp_path / picture).stat().st_size > 1000
     assert section.metrics["last_loss"] < section.metrics["first_loss"]
+
+
+@pytest.mark.slow
+def test_broken_video_inputs_are_one_line_errors(trained, tmp_path, capsys):
+    import shutil
+
+    davis = tmp_path / "davis"
+    shutil.copytree(trained / "bench" / "eval", davis)
+    (davis / "ImageSets" / "2017" / "val.txt").write_text("synth_000\nmissing_seq\n")
+    assert main(["video", "eval", str(trained / "run"), str(davis), "--split", "val"]) == 2
+    err = capsys.readouterr().err
+    assert "names 1 sequence(s) with no frame folder" in err and "missing_seq" in err and "Traceback" not in err
+    empty = tmp_path / "empty_frames"
+    empty.mkdir()
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"not a video at all" * 100)
+    mask = trained / "bench" / "eval" / "Annotations" / "480p" / "synth_000" / "00000.png"
+    for source in (empty, garbage):
+        assert main(["video", "track", str(trained / "run"), str(source), "--first-mask", str(mask), "-o", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("multissl") and err.count("multissl: error:") == 1 and "Traceback" not in err
+    blank = tmp_path / "blank.png"
+    write_mask(blank, np.zeros((64, 80), int))
+    seq = trained / "bench" / "eval" / "JPEGImages" / "480p" / "synth_000"
+    assert main(["video", "track", str(trained / "run"), str(seq), "--first-mask", str(blank), "-o", str(tmp_path / "o")]) == 2
+    assert f"first mask {blank} holds no object" in capsys.readouterr().err
