@@ -13,10 +13,15 @@ trains it:
 - a wall-clock budget (``max_minutes``), ``steps`` and/or ``epochs``,
   whichever ends first (a budget alone trains until it is spent; nothing
   at all trains one epoch);
-- checkpoints every ``checkpoint_every`` steps, at the end, and when
-  interrupted; ``resume`` restores model, optimizer, scheduler, step, data
-  position and RNG states, so that (with ``num_workers=0``) a resumed run ends
-  with exactly the parameters of an uninterrupted one;
+- checkpoints every ``checkpoint_every`` steps, at the end, and on SIGINT,
+  SIGTERM or SIGHUP (the step finishes, a checkpoint is written, then
+  :class:`TrainingInterrupted`); every file is written atomically and listed
+  with its size and SHA-256 in ``checkpoints/manifest.json``; ``resume``
+  takes the newest readable checkpoint and restores model, optimizer,
+  scheduler, step, data position and RNG states, so that (with
+  ``num_workers=0``) a resumed run ends with exactly the parameters of an
+  uninterrupted one; an output folder that already holds checkpoints needs
+  ``resume`` or ``overwrite``;
 - a tqdm bar with samples/s and metrics to ``metrics.jsonl``.
 
 Tasks may define ``after_optimizer_step(step, max_steps)`` (or with a
@@ -28,15 +33,17 @@ checkpoint. A scheduler with ``set_progress(step, progress)`` (such as
 budget alone is enough for a cosine schedule; a time budget counts the time
 before a resume too. ``fit`` leaves the caller's global RNG states as they were.
 """
-from .checkpoints import CHECKPOINT_DIR, LAST_CHECKPOINT, checkpoint_dir, find_last_checkpoint, load_checkpoint
+from .checkpoints import (CHECKPOINT_DIR, LAST_CHECKPOINT, CheckpointError, checkpoint_dir, find_last_checkpoint, load_checkpoint,
+                          load_newest_readable)
 from .config import DEFAULT_BATCH_SIZE, FitResult, NonFiniteLossError, TrainConfig, TrainState
 from .data import EpochSampler, batch_size_of, move_to_device
 from .devices import cpu_supports_bf16
 from .loop import METRICS_FILE, fit
 from .rng import seed_everything
+from .signals import StopSignals, TrainingInterrupted
 
 __all__ = [
-    "CHECKPOINT_DIR", "DEFAULT_BATCH_SIZE", "EpochSampler", "FitResult", "LAST_CHECKPOINT", "METRICS_FILE", "NonFiniteLossError",
+    "CHECKPOINT_DIR", "CheckpointError", "DEFAULT_BATCH_SIZE", "EpochSampler", "FitResult", "LAST_CHECKPOINT", "METRICS_FILE", "NonFiniteLossError",
     "TrainConfig", "TrainState", "batch_size_of", "checkpoint_dir", "cpu_supports_bf16", "find_last_checkpoint", "fit",
-    "load_checkpoint", "move_to_device", "seed_everything",
+    "StopSignals", "TrainingInterrupted", "load_checkpoint", "load_newest_readable", "move_to_device", "seed_everything",
 ]
