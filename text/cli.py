@@ -77,8 +77,11 @@ def _train(args) -> int:
               f"(`-o RUN` writes RUN/vectors.bin, config.json, checkpoints/)", file=sys.stderr)
         prepare_output_file(vector_file, "vector file")
         out = vector_file.with_name(vector_file.name + ".run")  # where its checkpoints live, so that --resume works
+    overrides = recipe_overrides(args, recipe())
+    if vector_file is not None and not overrides.get("resume"):
+        overrides.setdefault("overwrite", True)  # as before: -o v.bin replaces v.bin; only --resume continues
     try:
-        run = train(args.corpus, out, args.method, **recipe_overrides(args, recipe()))
+        run = train(args.corpus, out, args.method, **overrides)
     except TrainingInterrupted as stop:
         if args.save_model and stop.checkpoint:  # the checkpoint is the whole model: keep what --save-model asked for
             shutil.copyfile(stop.checkpoint, args.save_model)
