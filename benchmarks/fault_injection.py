@@ -183,7 +183,8 @@ def _one_start(m: Modality, run: Path, rng: random.Random, report: Report, max_d
         report.steps_lost.append(max(0, before - resumed))
     if finished and proc.returncode == 0:
         return True
-    if proc.returncode not in (0, 128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGKILL, 130):
+    # 128+n: stopped by the library's handlers; -n: died of the signal before they were installed (start-up)
+    if proc.returncode not in (0, 128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGKILL, -signal.SIGINT, -signal.SIGTERM):
         report.runs_lost += 1
         print(f"  unexpected exit {proc.returncode}: {err.strip().splitlines()[-1:]}", flush=True)
     report.faults += 1

@@ -34,10 +34,11 @@ import json
 import math
 import os
 import signal
+import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 
 from multissl.presets import Recipe, changed_fields
 
@@ -54,6 +55,7 @@ METHOD_SG = {"skipgram": 1, "cbow": 0}
 VECTORS_FILE = "vectors.bin"
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.npz"
+PREVIOUS_CHECKPOINT = "previous.npz"  # the checkpoint before last.npz: resume falls back to it if last.npz is damaged
 PROGRESS_FILE = "last.json"
 METRICS_FILE = "metrics.jsonl"
 NO_STEPS = ("word2vec has no optimizer steps (it updates the vectors word by word, the learning rate decaying over "
@@ -151,15 +153,43 @@ def _finite(value: Any) -> Any:
 
 
 def save_checkpoint(model: Word2Vec, run_dir: PathLike, progress: Dict[str, Any]) -> Path:
-    """Write ``checkpoints/last.npz`` (the whole model) and ``checkpoints/last.json`` atomically."""
+    """Write ``checkpoints/last.npz`` (the whole model) and ``checkpoints/last.json`` atomically; the
+    checkpoint it replaces becomes ``previous.npz``, so that a damaged ``last.npz`` never loses the run."""
+    from multissl.engine.checkpoints import fsync_dir
+
     folder = Path(run_dir) / CHECKPOINT_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LAST_CHECKPOINT
     tmp = folder / (LAST_CHECKPOINT + ".tmp")
     model.save(tmp)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    if path.exists():
+        os.replace(path, folder / PREVIOUS_CHECKPOINT)
     os.replace(tmp, path)
+    fsync_dir(folder)
     _atomic_write_text(folder / PROGRESS_FILE, json.dumps(progress, indent=2))
     return path
+
+
+def newest_readable_checkpoint(run_dir: PathLike) -> Optional[Tuple[Path, Word2Vec]]:
+    """(path, model) of the newest checkpoint of a text run that loads (last.npz, else previous.npz);
+    None when there is none; :class:`~multissl.engine.CheckpointError` when none loads."""
+    from multissl.engine.checkpoints import CheckpointError
+
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    candidates = [p for p in (folder / LAST_CHECKPOINT, folder / PREVIOUS_CHECKPOINT) if p.is_file()]
+    skipped = []
+    for path in candidates:
+        try:
+            return path, Word2Vec.load(path)
+        except Exception as err:  # numpy/zipfile raise many kinds for a damaged file
+            why = f"{type(err).__name__}: {err}"
+            skipped.append(f"{path.name}: {why}")
+            print(f"[multissl.text] skipped checkpoint {path}: {why}", file=sys.stderr)
+    if skipped:
+        raise CheckpointError(f"no readable checkpoint in {folder} ({'; '.join(skipped)})")
+    return None
 
 
 def read_progress(run_dir: PathLike) -> Dict[str, Any]:
@@ -198,8 +228,8 @@ def _resume_checkpoint(resume: Optional[str], out: Path) -> Optional[Path]:
     if not resume:
         return None
     if resume == "auto":
-        path = out / CHECKPOINT_DIR / LAST_CHECKPOINT
-        return path if path.is_file() else None
+        found = newest_readable_checkpoint(out)
+        return found[0] if found else None
     path = Path(resume)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} to resume from does not exist")
@@ -366,10 +396,10 @@ def load_run(path: PathLike, map_location: Any = None) -> "Run":
 
     record = read_run_config(path, kind="text")
     folder = Path(path)
-    ckpt = folder / CHECKPOINT_DIR / LAST_CHECKPOINT
-    if not ckpt.is_file():
-        raise FileNotFoundError(f"{folder} has no model checkpoint ({ckpt} is missing)")
-    model = Word2Vec.load(ckpt)
+    found = newest_readable_checkpoint(folder)
+    if found is None:
+        raise FileNotFoundError(f"{folder} has no model checkpoint ({folder / CHECKPOINT_DIR / LAST_CHECKPOINT} is missing)")
+    model = found[1]
     method = record.get("method") or ("skipgram" if model.config.sg else "cbow")
     return Run(folder, "text", method, model, initial_model(model), record, None,
                {"vectors": folder / VECTORS_FILE, "progress": read_progress(folder)})
