@@ -177,8 +177,9 @@ def _one_start(m: Modality, run: Path, rng: random.Random, report: Report, max_d
     err = out + err  # the engine's messages go to stdout (tqdm.write), the CLI's to stderr
     report.unreadable_skipped += err.count("skipped checkpoint")
     resumed = _resumed_from(err, m.unit)
-    if resumed is None and checkpoint_existed:
+    if checkpoint_existed and "starting from scratch" in err:
         report.restarts_from_scratch += 1
+        print(f"  restart from scratch although {run}/checkpoints held a checkpoint:\n{err[-600:]}", flush=True)
     if resumed is not None and report.faults:
         report.steps_lost.append(max(0, before - resumed))
     if finished and proc.returncode == 0:
@@ -205,10 +206,10 @@ def run_modality(m: Modality, work: Path, faults: int, seed: int, max_delay: flo
             shutil.rmtree(folder)
     while True:
         if report.faults >= faults:  # enough faults: let the run finish
+            existed = (run / "checkpoints").is_dir() and any((run / "checkpoints").glob("last.*"))
             proc = subprocess.run(_command([*m.args, "-o", str(run), "--resume"]), capture_output=True, text=True)
             report.starts += 1
-            resumed = _resumed_from(proc.stdout + proc.stderr, m.unit)
-            if resumed is None and any((run / "checkpoints").glob("last.*")):
+            if existed and "starting from scratch" in proc.stdout + proc.stderr:
                 report.restarts_from_scratch += 1
             if proc.returncode != 0:
                 report.runs_lost += 1
@@ -263,9 +264,9 @@ def main() -> None:
     for i, name in enumerate(args.modalities):
         print(f"{name}: {args.faults} faults ...", flush=True)
         reports.append(run_modality(modality(name, work, args.steps), work, args.faults, args.seed + i, args.max_delay))
-        print(markdown_table([reports[-1].summary()]), flush=True)
+        print(markdown_table([reports[-1].summary()], list(reports[-1].summary())), flush=True)
     rows = [r.summary() for r in reports]
-    print(markdown_table(rows))
+    print(markdown_table(rows, list(rows[0])))
     write_json(args.json, {"args": vars(args), "results": [asdict(r) for r in reports], "table": rows})
 
 

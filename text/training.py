@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 from multissl.presets import Recipe, changed_fields
 
 from .config import Word2VecConfig
-from .corpus import LineCorpus
+from .corpus import LineCorpus, check_corpus_path
 from .word2vec import Word2Vec
 
 if TYPE_CHECKING:  # multissl.run imports torch; loaded only when a run is written or read
@@ -294,8 +294,7 @@ def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, mod
 
     started = time.perf_counter()
     corpus = Path(data)
-    if not corpus.is_file():
-        raise FileNotFoundError(f"corpus file {corpus} does not exist")
+    check_corpus_path(corpus)
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"run folder {out} exists and is not a folder")

@@ -163,7 +163,7 @@ def _labels(name: str, y: np.ndarray, n: int) -> torch.Tensor:
     if y.dtype.kind == "f":
         bad = ~np.isfinite(y) | (y != np.round(y))
         if bad.any():
-            raise ValueError(f"{name}: label {int(np.argmax(bad))} is {y[np.argmax(bad)]!r}, not an integer class index")
+            raise ValueError(f"{name}: label {int(np.argmax(bad))} is {float(y[np.argmax(bad)])}, not an integer class index")
     if len(y) and y.min() < 0:
         first = int(np.argmax(y < 0))
         raise ValueError(f"{name}: label {first} is {y[first]}; class indices must be >= 0")

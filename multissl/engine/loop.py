@@ -171,10 +171,11 @@ class _Trainer:
     def save(self) -> None:
         self.checkpointer.save(self.payload())
 
-    def restore(self, resume: str) -> None:
+    def restore(self, resume: str) -> bool:
+        """Load the checkpoint ``resume`` names; False when there is none to resume from."""
         found = self._resolve_resume(resume)
         if found is None:
-            return
+            return False
         ckpt, path = found
         try:
             self.task.load_state_dict(ckpt["model"])
@@ -194,6 +195,7 @@ class _Trainer:
         self._adopt_data_seed(ckpt.get("config", {}).get("seed", self.config.seed))
         self._drop_metrics_after(self.state.step)
         self._say(f"resumed from {path} at step {self.state.step} (epoch {self.state.epoch})")
+        return True
 
     def _drop_metrics_after(self, step: int) -> None:
         """Remove metrics.jsonl lines logged after the checkpoint a resume starts from (they are trained again)."""
@@ -361,10 +363,8 @@ class _Trainer:
 
     def run(self) -> FitResult:
         self.start_time = time.perf_counter()
-        if self.config.resume:
-            self.restore(self.config.resume)
-        else:
-            seed_everything(self.config.seed)
+        if not (self.config.resume and self.restore(self.config.resume)):
+            seed_everything(self.config.seed)  # a fresh start, also when resume found no checkpoint
         self.model.train()
         show = self.config.verbose and dist_utils.is_main_process()
         with StopSignals(verbose=show) as self.signals:  # held until the last checkpoint is written

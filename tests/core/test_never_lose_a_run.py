@@ -58,7 +58,10 @@ def test_a_signal_writes_a_checkpoint_and_resume_continues(tmp_path, signals):
 
 
 def _toy_run(tmp_path, steps, **kw):
-    net = torch.nn.Linear(4, 1)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net = torch.nn.Linear(4, 1)
+        inputs = torch.randn(64, 4)
 
     class Task(torch.nn.Module):
         def __init__(self):
@@ -68,7 +71,7 @@ def _toy_run(tmp_path, steps, **kw):
         def forward(self, batch):
             return self.net(batch).pow(2).mean()
 
-    data = torch.utils.data.TensorDataset(torch.randn(64, 4))
+    data = torch.utils.data.TensorDataset(inputs)
     task = Task()
     collate = lambda items: torch.stack([x[0] for x in items])  # noqa: E731
     config = TrainConfig(steps=steps, batch_size=8, verbose=False, output_dir=str(tmp_path), **kw)
@@ -179,3 +182,9 @@ def test_text_train_interrupted_then_resumed_completes(tmp_path):
     from gensim.models import KeyedVectors
 
     assert len(KeyedVectors.load_word2vec_format(str(out), binary=True)) == 300
+
+
+def test_resume_without_a_checkpoint_is_the_same_fresh_start(tmp_path):
+    _, a = _toy_run(tmp_path / "a", 3)
+    _, b = _toy_run(tmp_path / "b", 3, resume="auto")
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
