@@ -5,8 +5,8 @@
 
 For each modality a tiny run is first trained without interruption (the
 reference). Then the same command, with ``--resume``, is started again and
-again; at a random moment it gets SIGINT, SIGTERM, SIGKILL or two signals
-1-50 ms apart, and sometimes the newest checkpoint is truncated or zero-filled
+again; at a random moment (a quarter during start-up, the rest while it trains) it
+gets SIGINT, SIGTERM, SIGKILL or two signals 1-50 ms apart, and sometimes the newest checkpoint is truncated or zero-filled
 before the next start (a damaged disk, not something the atomic writes
 produce). This repeats until a start runs to the end. Reported per modality:
 faults injected, checkpoints found unreadable and skipped, restarts from
@@ -159,9 +159,18 @@ def _one_start(m: Modality, run: Path, rng: random.Random, report: Report, max_d
     proc = subprocess.Popen(_command([*m.args, "-o", str(run), "--resume"]), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     report.starts += 1
-    deadline = time.time() + rng.uniform(0.3, max_delay)
+    started = time.time()
+    if rng.random() < 0.25:  # during start-up: imports, data loading, checkpoint loading
+        deadline = started + rng.uniform(0.05, 2.5)
+    else:  # during training: once this start has logged a step, at a random moment
+        metrics = run / "metrics.jsonl"
+        while proc.poll() is None and time.time() - started < 120:
+            if metrics.is_file() and metrics.stat().st_mtime > started:
+                break
+            time.sleep(0.01)
+        deadline = time.time() + rng.uniform(0.0, max_delay)
     while time.time() < deadline and proc.poll() is None:
-        time.sleep(0.01)
+        time.sleep(0.005)
     kind = rng.choice(FAULTS)
     finished = proc.poll() is not None
     if not finished:
@@ -253,7 +262,9 @@ def main() -> None:
     parser.add_argument("--faults", type=int, default=70, help="faults per modality (default 70: 210 in all)")
     parser.add_argument("--modalities", nargs="+", default=["vision", "audio", "text"], choices=["vision", "audio", "text"])
     parser.add_argument("--steps", type=int, default=60, help="steps of each tiny run (vision, audio)")
-    parser.add_argument("--max-delay", type=float, default=6.0, help="latest moment of a fault after a start (s)")
+    parser.add_argument("--max-delay", type=float, default=2.0,
+                        help="latest moment of a fault after a start's first logged step (s); a quarter of the faults "
+                             "hit the start-up instead")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", default="/tmp/multissl-fault-injection")
     parser.add_argument("--json", default=str(Path(__file__).parent / "results" / "fault_injection.json"))
