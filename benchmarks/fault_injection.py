@@ -275,6 +275,8 @@ def main() -> None:
     for i, name in enumerate(args.modalities):
         print(f"{name}: {args.faults} faults ...", flush=True)
         reports.append(run_modality(modality(name, work, args.steps), work, args.faults, args.seed + i, args.max_delay))
+        write_json(args.json, {"args": vars(args), "results": [asdict(r) for r in reports],
+                               "table": [r.summary() for r in reports]})  # after each modality: nothing lost
         print(markdown_table([reports[-1].summary()], list(reports[-1].summary())), flush=True)
     rows = [r.summary() for r in reports]
     print(markdown_table(rows, list(rows[0])))

@@ -33,9 +33,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import time
+import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
@@ -164,12 +166,25 @@ def save_checkpoint(model: Word2Vec, run_dir: PathLike, progress: Dict[str, Any]
     model.save(tmp)
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())
-    if path.exists():
+    if path.exists() and _intact(path):  # a damaged last.npz is replaced, never kept as the fallback
         os.replace(path, folder / PREVIOUS_CHECKPOINT)
     os.replace(tmp, path)
+    previous = folder / PREVIOUS_CHECKPOINT
+    if not previous.exists():  # the first checkpoint: a second copy, so that one damaged file loses nothing
+        shutil.copyfile(path, folder / (PREVIOUS_CHECKPOINT + ".tmp"))
+        os.replace(folder / (PREVIOUS_CHECKPOINT + ".tmp"), previous)
     fsync_dir(folder)
     _atomic_write_text(folder / PROGRESS_FILE, json.dumps(progress, indent=2))
     return path
+
+
+def _intact(path: Path) -> bool:
+    """Whether an .npz checkpoint passes zip's CRC check of every member."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return False
 
 
 def newest_readable_checkpoint(run_dir: PathLike) -> Optional[Tuple[Path, Word2Vec]]:
