@@ -57,7 +57,8 @@ def _core_demo(out_dir: Path, quick: bool, seed: int) -> DemoSection:
     random_task.load_state_dict(task.state_dict())
     optimizer = torch.optim.Adam(task.parameters(), lr=3e-3)
     steps = 150 if quick else 400
-    result = fit(task, train, optimizer, TrainConfig(steps=steps, batch_size=128, seed=seed, output_dir=str(out_dir / "core-run"), verbose=False))
+    result = fit(task, train, optimizer, TrainConfig(steps=steps, batch_size=128, seed=seed, output_dir=str(out_dir / "core-run"), verbose=False,
+                                                      overwrite=True))  # the demo replaces its own run
 
     def accuracy(encode) -> float:
         with torch.no_grad():

@@ -188,3 +188,11 @@ def test_resume_without_a_checkpoint_is_the_same_fresh_start(tmp_path):
     _, a = _toy_run(tmp_path / "a", 3)
     _, b = _toy_run(tmp_path / "b", 3, resume="auto")
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+@pytest.mark.slow
+def test_the_demo_runs_twice_into_the_same_folder(tmp_path):
+    from multissl.demo import run_demo
+
+    for _ in range(2):
+        run_demo(tmp_path, parts=("core",), quick=True, verbose=False)
