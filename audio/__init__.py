@@ -6,7 +6,8 @@
 - training: :func:`train` (``train(data, output, method="cpc", preset="cpu", **overrides) -> Run``),
   :func:`recipe` (the merged settings), :func:`load_run`; the model :class:`CPC`, :class:`CPCConfig`;
 - features: :func:`embed` (frames (T, D) and the pooled (D,) embedding), :func:`mfcc_frames`;
-- evaluation: :mod:`multissl.audio.probes`, :mod:`multissl.audio.clusters`.
+- evaluation: :mod:`multissl.audio.probes`, :mod:`multissl.audio.clusters`; speaker identification with few
+  labels: :func:`efficiency_run` (:mod:`multissl.audio.label_evaluation`).
 """
 from .clusters import cluster_scores, plot_speaker_clusters, utterance_embeddings
 from .cpc import CPC, CPCConfig, CPCEncoder
@@ -14,6 +15,7 @@ from .embed import Embedding, embed, embed_many
 from .espeak import SpeechEngineNotFound
 from .folder import AudioFolder
 from .io import read_audio
+from .label_evaluation import efficiency_run
 from .mfcc import MFCCConfig, mfcc_frames
 from .probes import ProbeConfig, ProbeData, compare, cpc_extractor, mfcc_extractor
 from .synth import make_speakers, synthesize_corpus
@@ -23,7 +25,7 @@ from .windows import RandomWindows, Segment, SpeakerGroupedBatches, split_segmen
 __all__ = [
     "AudioFolder", "CPC", "CPCConfig", "CPCEncoder", "CPCTrainOptions", "Embedding", "MFCCConfig", "PRESETS",
     "ProbeConfig", "ProbeData", "RandomWindows", "Segment", "SpeakerGroupedBatches", "SpeechEngineNotFound",
-    "cluster_scores", "compare", "cpc_extractor", "embed", "embed_many", "load_run", "make_speakers", "mfcc_extractor",
+    "cluster_scores", "compare", "cpc_extractor", "efficiency_run", "embed", "embed_many", "load_run", "make_speakers", "mfcc_extractor",
     "mfcc_frames", "plot_speaker_clusters", "read_audio", "recipe", "split_segments", "synthesize_corpus", "train", "train_cpc",
     "utterance_embeddings",
 ]

@@ -4,6 +4,7 @@
   train [cpc] DATA -o RUN  train CPC on a folder of speech (presets: cpu, paper; `train-cpc` is a deprecated alias)
   probe RUN DATA       speaker (window / utterance) and phone probes: CPC vs MFCC vs random init
   cluster RUN DATA -o clusters.png   k-means NMI/ARI/silhouette and a t-SNE picture per model
+  efficiency RUN DATA  speaker identification with few labels: CPC / MFCC linear probes vs a supervised CPC network
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from multissl.cliutils import (add_command_group, add_dataclass_arguments, add_deprecated_command, add_recipe_arguments,
-                               dataclass_from_args, recipe_overrides, write_json_file)
+                               dataclass_from_args, prepare_output_file, recipe_overrides, write_json_file)
 
 PATTERN_HELP = ("speaker from the file path: a regex with a (?P<speaker>...) or first group, searched in the path relative "
                 "to DATA, or a file-name template like '{digit}_{speaker}_{index}.wav' (default: LibriSpeech layout "
@@ -25,6 +26,7 @@ def register(subparsers) -> None:
     add_deprecated_command(sub, "train-cpc", "multissl audio train", _register_train)
     _register_probe(sub)
     _register_cluster(sub)
+    _register_efficiency(sub)
 
 
 # ----------------------------------------------------------------- synth
@@ -200,4 +202,68 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
     print(f"wrote {path}")
     if args.json:
         write_json_file(args.json, scores)
+    return 0
+
+
+# ----------------------------------------------------------------- efficiency
+def _per_speaker(value: str):
+    if value == "all":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count of windows or 'all', got {value!r}") from None
+
+
+def _register_efficiency(sub) -> None:
+    from multissl.evaluation import FinetuneConfig
+
+    from .label_evaluation import DEFAULT_METHODS, METHODS
+    from .probes import ProbeConfig
+
+    p = sub.add_parser("efficiency", help="speaker identification with few labels: CPC and MFCC linear probes vs a supervised CPC",
+                       description="Speaker-identification accuracy on windows of held-out utterances against the number of "
+                                   "labelled training windows per speaker (nested subsets; counts averaged over --seeds subset "
+                                   "seeds): a linear probe on the run's CPC features, one on MFCC mean+std (80-d), and the run's "
+                                   "network trained from its random initial weights on the labelled windows only.")
+    p.add_argument("run", help="run folder written by `multissl audio train`")
+    p.add_argument("data", help="folder of audio files to evaluate on")
+    p.add_argument("--per-speaker", nargs="+", type=_per_speaker, default=[1, 2, 5, None], metavar="N",
+                   help="labelled training windows per speaker, 'all' for every one (default: 1 2 5 all)")
+    p.add_argument("--seeds", type=int, default=3, help="label-subset seeds for every count (default 3)")
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(DEFAULT_METHODS),
+                   help=f"the curves to compute (default: {' '.join(DEFAULT_METHODS)})")
+    p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument("-o", "--output", dest="picture", help="write the curve (accuracy vs labelled windows per speaker) to this PNG")
+    p.add_argument("--speaker-pattern", default=None, help=PATTERN_HELP + "; default: the run's pattern for its own data")
+    p.add_argument("--device", help="cpu, cuda or cuda:N for CPC features and fine-tuning (default: CUDA if available)")
+    p.add_argument("--checkpoints", help="folder for the fine-tuning runs' checkpoints (default: none kept)")
+    p.add_argument("--overwrite", action="store_true", help="replace fine-tuning runs already in --checkpoints")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_dataclass_arguments(p, ProbeConfig, exclude=("max_phone_frames", "seed"), defaults={"test_fraction": None, "split_seed": None},
+                            title="split and windows (test fraction and split seed default to the run's held-out split)")
+    add_dataclass_arguments(p, FinetuneConfig, exclude=("seed",), title="fine-tuning (supervised, cpc_finetune)")
+    p.set_defaults(func=_cmd_efficiency)
+
+
+def _cmd_efficiency(args: argparse.Namespace) -> int:
+    from multissl.evaluation import FinetuneConfig
+
+    from .label_evaluation import audio_run, efficiency_run, probe_config_for
+
+    for name, what in (("json", "--json"), ("picture", "-o")):
+        if getattr(args, name):
+            prepare_output_file(getattr(args, name), what)
+    run = audio_run(args.run)
+    probe = probe_config_for(run, args.data, test_fraction=args.test_fraction, split_seed=args.split_seed, window=args.window)
+    result = efficiency_run(run, args.data, per_speaker=args.per_speaker, seeds=args.seeds, methods=args.methods,
+                            config=dataclass_from_args(FinetuneConfig, args), probe=probe, speaker_pattern=args.speaker_pattern,
+                            output=args.checkpoints, device=args.device, verbose=not args.quiet, overwrite=args.overwrite)
+    print(result.markdown())
+    if args.json:
+        result.write_json(args.json)
+        print(f"wrote {args.json}")
+    if args.picture:
+        title = f"speaker identification on {Path(args.data).name}: {result.settings['speakers']} speakers"
+        print(f"wrote {result.plot(args.picture, title=title)}")
     return 0

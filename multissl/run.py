@@ -202,17 +202,20 @@ def read_run_config(path: PathLike, kind: Optional[str] = None) -> Dict[str, Any
     return record
 
 
-def load_run(path: PathLike, map_location: Union[str, torch.device, None] = None) -> Run:
+def load_run(path: PathLike, map_location: Union[str, torch.device, None] = None, kind: Optional[str] = None) -> Run:
     """Load any run folder: its modality's ``load_run`` rebuilds the model and its initial twin.
 
     Args:
         path: a run folder written by ``multissl.<modality>.train`` or
             ``multissl <modality> train``.
         map_location: where to load the weights (default: the CPU).
+        kind: when given, a run of another modality is a ValueError naming both.
     Returns:
         a :class:`Run` (``.model``, ``.initial``, ``.config``, ``.kind``, ``.method``).
     """
     record = read_run_config(path)
+    if kind is not None and record["kind"] != kind:
+        raise ValueError(f"{path} is a {record['kind']} run; this takes {kind} runs (multissl {kind} train)")
     module = importlib.import_module(f"multissl.{record['kind']}")
     return module.load_run(path, map_location=map_location)
 

@@ -8,10 +8,13 @@
   (``task = SimCLR(backbone=net, feature_dim=512); loss = task.training_loss(images)``);
 - data: :func:`load_images` -> :class:`ImageSplits`;
 - evaluation: :func:`features` (frozen (N, D) features), :func:`evaluate`
-  (linear probe and kNN vs random init and raw pixels).
+  (linear probe and kNN vs random init and raw pixels); with labels:
+  :func:`finetune_run`, :func:`efficiency_run` (label-efficiency curves) and
+  :func:`transfer_run` (docs/evaluation.md).
 """
 from .data import ImageSplits, load_images
 from .encoder import BackboneConfig, ImageEncoder
+from .label_evaluation import efficiency_run, finetune_run, transfer_run
 from .probe import evaluate, features, probe_run
 from .registry import TASKS, build_task
 from .run import load_run
@@ -26,5 +29,6 @@ __all__ = [
     "DIMConfig", "DeepInfoMax", "DenoisingAutoencoder", "ImageEncoder", "ImageSplits", "JigsawConfig", "JigsawTask", "MoCo",
     "MoCoConfig", "MoCoV1Config", "OptimConfig", "PretextTask", "RelativePatchConfig", "RelativePatchTask", "RotationConfig",
     "RotationTask", "SimCLR", "SimCLRConfig", "SplitBrainAutoencoder", "SplitBrainConfig", "TASKS", "UserBackbone",
-    "build_task", "evaluate", "features", "load_images", "load_run", "probe_run", "recipe", "train",
+    "build_task", "efficiency_run", "evaluate", "features", "finetune_run", "load_images", "load_run", "probe_run", "recipe",
+    "train", "transfer_run",
 ]

@@ -4,6 +4,9 @@
   train METHOD DATA -o RUN       train a method [method, backbone, optimiser and training flags]
   probe RUN DATA [--json F]      linear and kNN probes vs random init and raw pixels
   picture RUN DATA -o F.png      reconstruction / inpainting / colourisation picture
+  finetune RUN DATA --labels F   fine-tune the encoder end to end on a labelled subset (+ linear probe, supervised baseline)
+  efficiency RUN DATA            label-efficiency curve: linear / fine-tune / supervised at --fractions (table, JSON, picture)
+  transfer RUN DATA [DATA ...]   linear probes of the run on several data sets vs random init and raw pixels
 
 DATA is an .npz (x_train, y_train, x_test, y_test), an ImageFolder root, 'digits',
 'skimage' or a torchvision name with --root. `--data DATA` still works (deprecated).
@@ -25,6 +28,9 @@ def register(subparsers) -> None:
     _register_train(group)
     _register_probe(group)
     _register_picture(group)
+    from .label_cli import register_label_commands
+
+    register_label_commands(group)
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:

@@ -31,7 +31,7 @@ def test_linear_probe_reproduces_known_accuracy_on_label_noise():
 
 
 def test_linear_probe_auto_weight_decay_is_chosen_on_held_out_training_data():
-    from multissl.evaluation import WEIGHT_DECAY_GRID, _select_weight_decay
+    from multissl.evaluation.probes import WEIGHT_DECAY_GRID, _select_weight_decay
 
     x, y = _blobs(300, classes=3, dim=40, spread=3.0, seed=5)
     chosen = _select_weight_decay(torch.from_numpy(x[:200]), torch.from_numpy(y[:200]), 200, 0)

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .checks import check_positive
-from .figures import colormap, new_figure, save_figure
+from ..checks import check_positive
+from ..figures import colormap, new_figure, save_figure
 
 Array = Union[np.ndarray, torch.Tensor]
 
