@@ -17,8 +17,10 @@ Parts:
 - ``audio``: speaker identification with 1, 2, 5 and all labelled windows
   per speaker on ``librispeech_test-other`` (10 unseen speakers) with a CPC
   trained on ``librispeech_train-clean-100`` (``--audio-run``, or trained
-  here for ``--audio-minutes``): CPC linear probe vs 40-MFCC linear probe vs
-  the CPC network trained supervised from scratch.
+  here for ``--audio-steps``, the cpu preset otherwise): CPC linear probe vs
+  40-MFCC linear probe (``--audio-seeds`` subset seeds: one window per speaker
+  is a noisy estimate) vs the CPC network trained supervised from scratch
+  (``--seeds`` subset seeds).
 
 Targets: fine-tuned SimCLR / MoCo v2 beat the supervised baseline at 1 % and
 10 % (aim: >= 10 points at 1 %) and are within 2 points of it or better at
@@ -107,6 +109,16 @@ def vision_checks(out: dict) -> dict:
     return checks
 
 
+def _merge(linear, supervised):
+    """One result: the linear probes' rows (more seeds) with the supervised column (fewer seeds) added."""
+    for row, other in zip(linear.rows, supervised.rows):
+        row["supervised"] = other["supervised"]
+        row["supervised_seeds"] = other["seeds"]
+    linear.methods.append("supervised")
+    linear.settings["supervised_seeds"] = supervised.settings.get("seeds")
+    return linear
+
+
 def audio_part(args) -> dict:
     from multissl.audio.label_evaluation import efficiency_run
 
@@ -115,12 +127,15 @@ def audio_part(args) -> dict:
         from multissl.audio import train
 
         run = Path(args.out) / "run-cpc"
-        print(f"training CPC for {args.audio_minutes} minutes on librispeech_train-clean-100 -> {run}", flush=True)
+        print(f"training CPC for {args.audio_steps} steps on librispeech_train-clean-100 -> {run}", flush=True)
         train(str(SHARED / "librispeech-251" / "librispeech_train-clean-100"), run, speaker_pattern=r"^(\d+)-",
-              max_minutes=args.audio_minutes, keep_freed_memory=True, overwrite=True, verbose=False)
+              steps=args.audio_steps, max_minutes=None, keep_freed_memory=True, overwrite=True, verbose=False)
     data = SHARED / "librispeech-251" / "librispeech_test-other"
-    print("audio label efficiency ...", flush=True)
-    result = efficiency_run(run, data, per_speaker=(1, 2, 5, None), seeds=args.seeds)
+    print(f"audio label efficiency: linear probes over {args.audio_seeds} subset seeds, supervised over {args.seeds} ...", flush=True)
+    amounts = (1, 2, 5, None)
+    linear = efficiency_run(run, data, per_speaker=amounts, seeds=args.audio_seeds, methods=("cpc_linear", "mfcc_linear"))
+    supervised = efficiency_run(run, data, per_speaker=amounts, seeds=args.seeds, methods=("supervised",))
+    result = _merge(linear, supervised)
     print(result.markdown(), flush=True)
     result.plot(Path(args.figures) / "label_efficiency_audio.png", title="speaker id on librispeech test-other (10 speakers)")
     rows = result.as_dict()["by_amount"]
@@ -134,7 +149,9 @@ def main() -> None:
     parser.add_argument("--runs", nargs="+", help="vision run folders trained before (default: pretrain SimCLR and MoCo v2 here)")
     parser.add_argument("--minutes", type=float, default=15.0, help="pretraining budget per vision method")
     parser.add_argument("--audio-run", help="a CPC run folder trained on librispeech_train-clean-100 (default: train one)")
-    parser.add_argument("--audio-minutes", type=float, default=15.0)
+    parser.add_argument("--audio-steps", type=int, default=18000, help="CPC training steps when --audio-run is not given")
+    parser.add_argument("--audio-seeds", type=int, default=10, help="subset seeds of the audio linear probes (the supervised "
+                                                                    "network: --seeds)")
     parser.add_argument("--cifar", default=str(SHARED / "cifar10-subset.npz"))
     parser.add_argument("--tiny", default=str(SHARED / "tiny-imagenet-subset"))
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.1, 1.0])

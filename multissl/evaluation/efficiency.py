@@ -103,11 +103,18 @@ class EfficiencyResult:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for row in self.rows:
             amount = f"{100 * row['fraction']:g} %" if self.axis == "fraction" else row["amount"]
-            cells = [amount, str(row["labelled"]), str(len(row["seeds"]))]
-            cells += [f"{row[m]['mean']:.4f} ± {row[m]['std']:.4f}" if len(row["seeds"]) > 1 else f"{row[m]['mean']:.4f}"
+            cells = [amount, str(row["labelled"]), self._seed_counts(row)]
+            cells += [f"{row[m]['mean']:.4f} ± {row[m]['std']:.4f}" if len(row[m]["values"]) > 1 else f"{row[m]['mean']:.4f}"
                       for m in self.methods]
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
+
+    def _seed_counts(self, row: Dict[str, Any]) -> str:
+        """How many subset seeds: one number, or the most with the methods that ran fewer in brackets."""
+        counts = {m: len(row[m]["values"]) for m in self.methods}
+        most = max(counts.values())
+        fewer = ", ".join(f"{m}: {n}" for m, n in counts.items() if n != most)
+        return f"{most} ({fewer})" if fewer else str(most)
 
     def figure(self, title: str = ""):
         """A :class:`matplotlib.figure.Figure`: accuracy against labels (log x), one line per method with ± std bars."""
