@@ -30,7 +30,7 @@ import torch
 
 from multissl.engine import TrainConfig, fit, load_checkpoint
 from multissl.presets import Recipe, preset_recipe
-from multissl.run import Run, prepare_run_folder, read_run_config, seeded_build, write_run_config
+from multissl.run import Run, prepare_run_folder, read_run_config, seeded_build, stored_recipe, write_run_config
 from multissl.schedules import LRSchedule
 
 from .cpc import CPC, CPCConfig
@@ -159,10 +159,7 @@ def train_cpc(data, output_dir, config: Optional[CPCConfig] = None, options: Opt
 
 def run_recipe(record: Dict[str, Any]) -> Recipe:
     """The recipe stored in a run's config.json (also reads folders written before the run layer)."""
-    if "recipe" in record:
-        return Recipe.from_dict(SECTIONS, record["recipe"])
-    return Recipe.from_dict(SECTIONS, {"model": record.get("cpc", {}), "options": record.get("options", {}),
-                                       "train": record.get("train", {})})
+    return stored_recipe(record, SECTIONS, {"model": "cpc", "options": "options", "train": "train"})
 
 
 def load_run(run_dir, map_location=None) -> Run:

@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar, Union
 import torch
 
 from . import __version__
+from .presets import Recipe
 from .randomness import isolated_rng
 
 CONFIG_FILE = "config.json"
@@ -202,6 +203,20 @@ def read_run_config(path: PathLike, kind: Optional[str] = None) -> Dict[str, Any
     return record
 
 
+def stored_recipe(record: Dict[str, Any], sections: Dict[str, type],
+                  legacy: Dict[str, Union[str, Callable[[Dict[str, Any]], Dict[str, Any]]]]) -> Recipe:
+    """The :class:`~multissl.presets.Recipe` a run's ``config.json`` record was trained with.
+
+    ``sections`` maps section names to their config classes. Folders written
+    before the run layer have no ``"recipe"``: each section's values are read
+    from ``legacy[section]``, a key of the old record or a function of it.
+    """
+    if "recipe" in record:
+        return Recipe.from_dict(sections, record["recipe"])
+    old = {name: (source(record) if callable(source) else record.get(source, {})) for name, source in legacy.items()}
+    return Recipe.from_dict(sections, old)
+
+
 def load_run(path: PathLike, map_location: Union[str, torch.device, None] = None, kind: Optional[str] = None) -> Run:
     """Load any run folder: its modality's ``load_run`` rebuilds the model and its initial twin.
 
@@ -220,4 +235,5 @@ def load_run(path: PathLike, map_location: Union[str, torch.device, None] = None
     return module.load_run(path, map_location=map_location)
 
 
-__all__ = ["CONFIG_FILE", "KINDS", "Run", "load_run", "prepare_run_folder", "read_run_config", "seeded_build", "write_run_config"]
+__all__ = ["CONFIG_FILE", "KINDS", "Run", "load_run", "prepare_run_folder", "read_run_config", "seeded_build", "stored_recipe",
+           "write_run_config"]

@@ -33,7 +33,7 @@ import torch
 from multissl.engine import TrainConfig, fit, load_checkpoint
 from multissl.presets import Recipe, preset_recipe
 from multissl.randomness import isolated_rng
-from multissl.run import Run, prepare_run_folder, read_run_config, seeded_build, write_run_config
+from multissl.run import Run, prepare_run_folder, read_run_config, seeded_build, stored_recipe, write_run_config
 
 from .colorizer import Colorizer, ColorizerConfig
 from .dataset import ClipConfig, VideoFolder
@@ -157,9 +157,8 @@ def train_colorizer(videos, output, preset_name: str = "cpu", train_config: Opti
     return run.model, run.result
 
 
-def _legacy_recipe(record: Dict[str, Any]) -> Dict[str, Any]:
-    return {"model": record.get("model", {}), "clips": record.get("clips", {}),
-            "options": {"lr": record["lr"]} if "lr" in record else {}, "train": {}}
+LEGACY_SECTIONS = {"model": "model", "clips": "clips", "options": lambda record: {"lr": record["lr"]} if "lr" in record else {},
+                   "train": lambda record: {}}
 
 
 def load_run(path: PathLike, map_location=None) -> ColorizerRun:
@@ -170,7 +169,7 @@ def load_run(path: PathLike, map_location=None) -> ColorizerRun:
     """
     path = Path(path)
     record = read_run_config(path, kind="video")
-    settings = Recipe.from_dict(SECTIONS, record.get("recipe") or _legacy_recipe(record))
+    settings = stored_recipe(record, SECTIONS, LEGACY_SECTIONS)
     seed = int(record.get("init_seed", 0))
     model = seeded_build(lambda: Colorizer(settings.model), seed)
     state = load_checkpoint(path, map_location=map_location or "cpu")["model"]

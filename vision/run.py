@@ -5,8 +5,8 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from multissl.engine import load_checkpoint
-from multissl.presets import Recipe, config_from_dict
-from multissl.run import Run, read_run_config as _read_run_config, seeded_build, write_run_config
+from multissl.presets import Recipe
+from multissl.run import Run, read_run_config as _read_run_config, seeded_build, stored_recipe, write_run_config
 
 from .encoder import BackboneConfig
 from .registry import build_task, task_spec
@@ -26,19 +26,17 @@ def read_run_config(run_dir) -> Dict[str, Any]:
     return _read_run_config(run_dir, kind="vision")
 
 
-def _sections(record: Dict[str, Any]) -> Dict[str, Any]:
-    """(task config, backbone config) of a record, new or legacy layout."""
+def _sections(record: Dict[str, Any]) -> Recipe:
+    """The task and backbone sections of a record, new or legacy layout."""
     spec = task_spec(record.get("method") or record["task"])
-    recipe = record.get("recipe") or {"task": record.get("task_config", {}), "backbone": record.get("backbone", {})}
-    return {"task": config_from_dict(spec.config, recipe.get("task", {})),
-            "backbone": config_from_dict(BackboneConfig, recipe.get("backbone", {}))}
+    return stored_recipe(record, {"task": spec.config, "backbone": BackboneConfig}, {"task": "task_config", "backbone": "backbone"})
 
 
 def build_from_config(record: Dict[str, Any]) -> PretextTask:
     """A freshly initialised task as described by a run's config.json (the global RNG is used as it is)."""
     sections = _sections(record)
     method = record.get("method") or record["task"]
-    return build_task(method, sections["task"], sections["backbone"], record["in_channels"], record["image_size"],
+    return build_task(method, sections.task, sections.backbone, record["in_channels"], record["image_size"],
                       record.get("num_classes", 0))
 
 

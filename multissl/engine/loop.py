@@ -383,16 +383,23 @@ class _Trainer:
         """True on every rank once any rank received a stop signal."""
         return not agree(self.signals.signum is None)
 
+    def _stop_reason(self, at_epoch_start: bool) -> Optional[str]:
+        """Why training stops now, or None. Between epochs the epoch count is checked, after a batch the time
+        budget; ``_out_of_time`` and ``_signalled`` are collective, so every rank checks in the same order."""
+        if self._steps_done():
+            return "steps"
+        if at_epoch_start and self._epochs_done():
+            return "epochs"
+        if not at_epoch_start and self._out_of_time():
+            return "time"
+        if self._signalled():
+            return "signal"
+        return None
+
     def _loop(self, bar) -> str:
         try:
             while True:
-                if self._steps_done():
-                    return "steps"
-                if self._epochs_done():
-                    return "epochs"
-                if self._signalled():
-                    return "signal"
-                reason = self._run_epoch(bar)
+                reason = self._stop_reason(at_epoch_start=True) or self._run_epoch(bar)
                 if reason:
                     return reason
         except KeyboardInterrupt:
@@ -412,12 +419,9 @@ class _Trainer:
                 self._periodic(bar)
             else:
                 self.state.batch_in_epoch += 1
-            if self._steps_done():
-                return "steps"
-            if self._out_of_time():
-                return "time"
-            if self._signalled():
-                return "signal"
+            reason = self._stop_reason(at_epoch_start=False)
+            if reason:
+                return reason
         if not saw_batch and self.state.batch_in_epoch == 0:
             raise ValueError("the data yielded no batch in a whole epoch (empty dataset or loader)")
         self._end_epoch()
