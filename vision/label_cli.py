@@ -66,7 +66,7 @@ def _cmd_finetune(args) -> int:
 
 
 def _register_efficiency(group) -> None:
-    p = group.add_parser("efficiency", help="label-efficiency curve: linear probe, fine-tuning and supervised baseline vs % of labels",
+    p = group.add_parser("efficiency", help="label-efficiency curve: linear probe, fine-tuning and supervised baseline vs %% of labels",
                          description="For each fraction of the training labels (nested, class-balanced subsets; fractions <= 10% "
                                      "averaged over --seeds subset seeds), test accuracy of a linear probe on the run's frozen "
                                      "features, of the run fine-tuned, and of the same network trained from random init.")
