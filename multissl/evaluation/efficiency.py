@@ -15,7 +15,6 @@ examples per class (``per_class=``; ``None`` = all of them).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..cliutils import write_json_file
 from ..figures import colormap, new_figure, save_figure
 from .finetune import FinetuneConfig, finetune
 from .probes import linear_probe
@@ -92,10 +92,8 @@ class EfficiencyResult:
                 "by_amount": {row["amount"]: {m: row[m] for m in self.methods} for row in self.rows}}
 
     def write_json(self, path: Union[str, Path]) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.as_dict(), indent=2) + "\n")
-        return path
+        """:meth:`as_dict` as indented JSON (parent folders created); returns the path."""
+        return write_json_file(path, self.as_dict())
 
     def markdown(self) -> str:
         """A markdown table: one row per amount, ``mean ± std`` per method (std over the seeds)."""

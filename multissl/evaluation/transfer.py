@@ -9,7 +9,6 @@ with ``x_train, y_train, x_test, y_test`` (e.g. vision's ``ImageSplits``).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Union
@@ -17,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Union
 import torch
 from tqdm.auto import tqdm
 
+from ..cliutils import write_json_file
 from .probes import linear_probe
 from .subsets import check_same_classes
 
@@ -36,10 +36,8 @@ class TransferResult:
                 "by_dataset": {row["dataset"]: {c: row[c] for c in self.columns} for row in self.rows}}
 
     def write_json(self, path: Union[str, Path]) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.as_dict(), indent=2) + "\n")
-        return path
+        """:meth:`as_dict` as indented JSON (parent folders created); returns the path."""
+        return write_json_file(path, self.as_dict())
 
     def markdown(self) -> str:
         head = ["data set", "classes", "train", "test", *self.columns]

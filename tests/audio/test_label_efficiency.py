@@ -9,6 +9,7 @@ import torch
 
 from multissl.cli import main
 from multissl.evaluation import FinetuneConfig, label_subset
+from tests.cli_errors import one_line_error
 
 RATE, WINDOW = 16000, 4096
 TINY_RUN = dict(encoder_channels=8, context_dim=8, window=2048, num_negatives=4, prediction_steps=2, batch_size=4,
@@ -46,16 +47,14 @@ def cpc_run(speakers, tmp_path_factory):
     return run
 
 
-def _one_line_error(capsys, *needles):
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("multissl: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def test_window_features_and_encoder_shapes(cpc_run):
-    from multissl.audio.label_evaluation import WindowEncoder, audio_run, mfcc_window_features
+    from multissl.audio.label_evaluation import (
+        WindowEncoder,
+        audio_run,
+        mfcc_window_features,
+    )
 
     waves = [np.random.default_rng(i).normal(0, 0.1, WINDOW).astype(np.float32) for i in range(3)]
     assert mfcc_window_features(waves).shape == (3, 80)  # 40 MFCC means + 40 standard deviations
@@ -124,11 +123,15 @@ def test_bad_input_is_a_one_line_error_before_any_work(cpc_run, speakers, tmp_pa
         sf.write(solo / f"ann_{i}.wav", _voice(110.0, 1.0, np.random.default_rng(i)), RATE)
     filled = [a.format(run=cpc_run, data=speakers, solo=solo.parent, **folders) for a in args]
     assert main(["audio", "efficiency", *TINY_FLAGS, *filled]) == 2  # the case's flags come last and win
-    _one_line_error(capsys, *needles)
+    one_line_error(capsys, *needles)
 
 
 def test_supervised_sees_only_the_labelled_windows(cpc_run, speakers):
-    from multissl.audio.label_evaluation import audio_run, finetune_window_evaluator, speaker_windows
+    from multissl.audio.label_evaluation import (
+        audio_run,
+        finetune_window_evaluator,
+        speaker_windows,
+    )
     from multissl.audio.probes import ProbeConfig
 
     run = audio_run(cpc_run)

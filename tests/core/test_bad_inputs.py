@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from multissl.cli import main
+from tests.cli_errors import one_line_error
 
 TINY = ["--arch", "resnet10", "--width", "4", "--batch-size", "8", "--no-verbose", "--steps", "2"]
 
@@ -22,12 +23,6 @@ def _images(n=16, size=16):
     return np.random.default_rng(0).random((n, size, size, 3)).astype(np.float32)
 
 
-def _one_line_error(capsys, *needles):
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("multissl: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
 
 
 @pytest.mark.parametrize("case,needles", [
@@ -61,7 +56,7 @@ def test_bad_image_data_is_rejected_with_the_first_bad_index(tmp_path, capsys, c
         with open(path, "wb") as f:
             np.save(f, x)
     assert main(["vision", "train", "rotation", str(path), "-o", str(tmp_path / "r"), *TINY]) == 2
-    _one_line_error(capsys, *needles)
+    one_line_error(capsys, *needles)
 
 
 def test_probe_data_with_a_negative_label_is_rejected(tmp_path, capsys):
@@ -72,13 +67,13 @@ def test_probe_data_with_a_negative_label_is_rejected(tmp_path, capsys):
     bad_test[0] = -1
     bad = _npz(tmp_path / "bad.npz", x, y, x[:4], bad_test)
     assert main(["vision", "probe", str(tmp_path / "r"), bad]) == 2
-    _one_line_error(capsys, "y_test: label 0 is -1")
+    one_line_error(capsys, "y_test: label 0 is -1")
 
 
 def test_dense_tasks_name_the_image_size_they_need(tmp_path, capsys):
     path = _npz(tmp_path / "tiny.npz", _images(16, 4), np.arange(16) % 4)
     assert main(["vision", "train", "dae", path, "-o", str(tmp_path / "r"), *TINY]) == 2
-    _one_line_error(capsys, "multiple of the backbone's output stride", "got 4x4")
+    one_line_error(capsys, "multiple of the backbone's output stride", "got 4x4")
 
 
 @pytest.mark.parametrize("device,needle", [("tpu", "is not one torch knows"), ("cuda", "no CUDA GPU")])
@@ -86,7 +81,7 @@ def test_unusable_devices_are_one_line_errors(tmp_path, capsys, device, needle):
     if device == "cuda" and torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     assert main(["vision", "train", "rotation", "digits", "-o", str(tmp_path / "r"), *TINY, "--device", device]) == 2
-    _one_line_error(capsys, needle)
+    one_line_error(capsys, needle)
 
 
 def test_damaged_run_files_are_named(tmp_path, capsys):
@@ -99,25 +94,25 @@ def test_damaged_run_files_are_named(tmp_path, capsys):
         f.write_bytes(b"\0" * 300)
     capsys.readouterr()
     assert main(["vision", "probe", str(run), "digits"]) == 2
-    _one_line_error(capsys, "no readable checkpoint")
+    one_line_error(capsys, "no readable checkpoint")
     (run / "config.json").write_text("{not json")
     assert main(["vision", "probe", str(run), "digits"]) == 2
-    _one_line_error(capsys, "config.json is not valid JSON")
+    one_line_error(capsys, "config.json is not valid JSON")
 
 
 def test_text_inputs(tmp_path, capsys):
     corpus = tmp_path / "c.txt"
     corpus.write_text("the cat sat on the mat\n" * 40)
     assert main(["text", "train", str(tmp_path), "-o", str(tmp_path / "r")]) == 2
-    _one_line_error(capsys, "is a folder")
+    one_line_error(capsys, "is a folder")
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     assert main(["text", "ngram", str(corpus), "--test", str(empty)]) == 2
-    _one_line_error(capsys, f"test file {empty} holds no sentence")
+    one_line_error(capsys, f"test file {empty} holds no sentence")
     latin = tmp_path / "latin.txt"
     latin.write_bytes("caf\xe9 au lait\n".encode("latin-1") * 30)
     assert main(["text", "ngram", str(latin)]) == 2
-    _one_line_error(capsys, "line 1", "--errors replace")
+    one_line_error(capsys, "line 1", "--errors replace")
     assert main(["text", "ngram", str(latin), "--errors", "replace"]) == 0
     with pytest.raises(SystemExit) as stop:
         main(["text", "neighbors", str(corpus), "cat", "-n", "-3"])
@@ -134,11 +129,11 @@ def test_vector_files(tmp_path, capsys):
     assert "dog" in capsys.readouterr().out or True
     binary = save_word2vec_format(tmp_path / "v.bin", words, vectors, binary=True)
     assert main(["text", "neighbors", str(binary), "cat", "--text-format"]) == 2
-    _one_line_error(capsys, str(binary), "line 2", "binary")
+    one_line_error(capsys, str(binary), "line 2", "binary")
     vectors[2, 1] = np.nan
     nan = save_word2vec_format(tmp_path / "nan.bin", words, vectors, binary=True)
     assert main(["text", "neighbors", str(nan), "cat"]) == 2
-    _one_line_error(capsys, "NaN or infinite", "3 ('mat')")
+    one_line_error(capsys, "NaN or infinite", "3 ('mat')")
 
 
 def test_losses_and_samplers_reject_what_they_cannot_compute():

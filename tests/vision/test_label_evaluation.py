@@ -4,6 +4,7 @@ import json
 import pytest
 
 from multissl.cli import main
+from tests.cli_errors import one_line_error
 
 TINY = ["--lrs", "0.003", "--epochs", "1", "--min-steps", "2", "--batch-size", "32", "--warmup-steps", "1"]
 
@@ -16,12 +17,6 @@ def vision_run(tmp_path_factory):
     return run
 
 
-def _one_line_error(capsys, *needles):
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("multissl: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def test_finetune_command(vision_run, tmp_path):
@@ -74,4 +69,4 @@ def test_bad_input_is_a_one_line_error(vision_run, tmp_path, capsys, args, needl
     (text_run / "config.json").write_text(json.dumps({"kind": "text", "method": "skipgram", "recipe": {}}))
     filled = [a.format(run=vision_run, bad_npz=bad_npz, text_run=text_run) for a in args]
     assert main(["vision", *filled, *TINY]) == 2
-    _one_line_error(capsys, *needles)
+    one_line_error(capsys, *needles)
