@@ -85,7 +85,9 @@ def vision_part(args, run_dirs) -> dict:
         result.settings["seconds"] = time.perf_counter() - start
         out["efficiency"][run.method] = result.as_dict()
         print(result.markdown(), flush=True)
-        result.plot(Path(args.figures) / f"label_efficiency_{run.method}.png", title=f"{run.method} (15 CPU min) on the CIFAR-10 subset")
+        minutes = run.config.get("recipe", {}).get("train", {}).get("max_minutes")
+        budget = f"{minutes:g} CPU min" if minutes else "pretrained"
+        result.plot(Path(args.figures) / f"label_efficiency_{run.method}.png", title=f"{run.method} ({budget}) on the CIFAR-10 subset")
         print(f"transfer of {run.method} ...", flush=True)
         table = transfer_run(run, [args.cifar, args.tiny])
         out["transfer"][run.method] = table.as_dict()

@@ -41,6 +41,15 @@ def _run(run: RunLike) -> Run:
     return load_run(run, kind="vision")
 
 
+def encoder_of(task: torch.nn.Module, method: str) -> torch.nn.Module:
+    """A task's image encoder (images (B, C, H, W) in [0, 1] -> (B, D)), the network fine-tuning trains."""
+    encoder = getattr(task, "encoder", None)
+    if not isinstance(encoder, torch.nn.Module):
+        raise ValueError(f"method {method!r} has no single image encoder to fine-tune; "
+                         "its representation can be linear-probed (efficiency --methods linear, transfer)")
+    return encoder
+
+
 def train_transform(x: torch.Tensor) -> torch.Tensor:
     """uint8 (B, C, H, W) -> augmented floats in [0, 1]: random flip + translation by up to side/8."""
     return flip_and_translate(to_float(x), padding=max(1, x.shape[-1] // 8))
@@ -86,7 +95,7 @@ def finetune_run(run: RunLike, data: Union[str, ImageSplits], fraction: Optional
     common = dict(indices=indices, config=config, train_transform=train_transform, eval_transform=eval_transform, device=device,
                   verbose=verbose, resume=resume, overwrite=overwrite)
     folder = Path(output) if output is not None else None
-    tuned = finetune(run.model.encoder, splits.x_train, splits.y_train, splits.x_test, splits.y_test,
+    tuned = finetune(encoder_of(run.model, run.method), splits.x_train, splits.y_train, splits.x_test, splits.y_test,
                      output=folder / "finetune" if folder else None, **common)
     train_features = task_features(run.model, splits.x_train[torch.as_tensor(indices)])
     test_features = task_features(run.model, splits.x_test)
@@ -96,7 +105,7 @@ def finetune_run(run: RunLike, data: Union[str, ImageSplits], fraction: Optional
               "labelled": int(len(indices)), "finetune_acc": tuned.accuracy, "linear_acc": linear.accuracy,
               **{f"finetune_{k}": v for k, v in tuned.as_dict().items() if k != "accuracy"}}
     if supervised:
-        baseline = finetune(run.initial.encoder, splits.x_train, splits.y_train, splits.x_test, splits.y_test,
+        baseline = finetune(encoder_of(run.initial, run.method), splits.x_train, splits.y_train, splits.x_test, splits.y_test,
                             output=folder / "supervised" if folder else None, **common)
         scores.update({"supervised_acc": baseline.accuracy, "supervised_lr": baseline.lr, "supervised_epoch": baseline.epoch})
     return scores
@@ -122,8 +131,9 @@ def efficiency_run(run: RunLike, data: Union[str, ImageSplits], fractions: Seque
     if "linear" in methods:
         evaluators["linear"] = linear_evaluator(task_features(run.model, splits.x_train), splits.y_train,
                                                 task_features(run.model, splits.x_test), splits.y_test)
-    for name, encoder in (("finetune", run.model.encoder), ("supervised", run.initial.encoder)):
+    for name, model in (("finetune", run.model), ("supervised", run.initial)):
         if name in methods:
+            encoder = encoder_of(model, run.method)
             evaluators[name] = finetune_evaluator(encoder, splits.x_train, splits.y_train, splits.x_test, splits.y_test, config,
                                                   output=folder / name if folder else None, **tune)
     settings = {"run": str(run.path), "method": run.method, "dataset": splits.name, "train_images": len(splits.y_train),
@@ -149,11 +159,12 @@ def transfer_run(run: RunLike, datasets: Sequence[Union[str, ImageSplits]], root
         feature_sets["pixels_"] = lambda x: to_float(x).flatten(1)
     extra = {}
     if finetune_config is not None:
-        extra["finetune_acc"] = lambda s: finetune(run.model.encoder, s.x_train, s.y_train, s.x_test, s.y_test, config=finetune_config,
+        encoder = encoder_of(run.model, run.method)
+        extra["finetune_acc"] = lambda s: finetune(encoder, s.x_train, s.y_train, s.x_test, s.y_test, config=finetune_config,
                                                    train_transform=train_transform, eval_transform=eval_transform, device=device).accuracy
     settings = {"run": str(run.path), "method": run.method, "image_size": run.config.get("image_size"),
                 "resize": f"bilinear (antialiased) to the run's {run.config.get('image_size')}x{run.config.get('image_size')} training size"}
     return transfer(feature_sets, loaded, extra=extra, verbose=verbose, settings=settings)
 
 
-__all__ = ["efficiency_run", "eval_transform", "finetune_run", "load_splits", "train_transform", "transfer_run"]
+__all__ = ["efficiency_run", "encoder_of", "eval_transform", "finetune_run", "load_splits", "train_transform", "transfer_run"]

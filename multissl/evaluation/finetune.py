@@ -19,6 +19,7 @@ transformed batch (B, ...) to features (B, D).
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import time
@@ -33,13 +34,15 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..engine import TrainConfig, fit
-from ..engine.checkpoints import atomic_write_bytes
+from ..engine.checkpoints import atomic_write_bytes, checkpoint_candidates
+from ..engine.loop import _guard_output_dir
 from ..randomness import isolated_rng
 from ..schedules import LRSchedule
 from .subsets import _as_labels, validation_split
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 BEST_FILE = "best.pt"
+FINGERPRINT_FILE = "finetune.json"
 
 
 @dataclass
@@ -59,7 +62,8 @@ class FinetuneConfig:
     seed: int = field(default=0, metadata={"help": "seed of the validation split, the head and the data order"})
 
     def __post_init__(self):
-        self.lrs = tuple(float(lr) for lr in (self.lrs if isinstance(self.lrs, (list, tuple)) else (self.lrs,)))
+        rates = self.lrs if isinstance(self.lrs, (list, tuple)) else (self.lrs,)
+        self.lrs = tuple(dict.fromkeys(float(lr) for lr in rates))  # each rate once, in the order given
         if not self.lrs or min(self.lrs) <= 0:
             raise ValueError(f"lrs must be positive learning rates, got {self.lrs!r}")
         for name in ("epochs", "min_steps", "batch_size"):
@@ -197,23 +201,46 @@ def _epochs(config: FinetuneConfig, fit_size: int, batch_size: int) -> int:
     return max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
 
 
+def _fingerprint(lr: float, fit_idx: np.ndarray, val_idx: np.ndarray, config: FinetuneConfig, num_classes: int) -> dict:
+    """What a fine-tuning folder was trained on: a resume with other labels or settings is refused."""
+    digest = hashlib.sha256(np.ascontiguousarray(fit_idx).tobytes() + b"|" + np.ascontiguousarray(val_idx).tobytes()).hexdigest()
+    return {"lr": lr, "subset_sha256": digest, "num_classes": num_classes,
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()}}
+
+
+def _prepare_folder(folder: Optional[Path], stamp: dict, resume: bool, overwrite: bool) -> None:
+    if folder is None:
+        return
+    stamp_file = folder / FINGERPRINT_FILE
+    if resume and stamp_file.exists() and json.loads(stamp_file.read_text()) != stamp:
+        raise ValueError(f"{folder} holds a fine-tuning run of other labels or settings; resume it with those, "
+                         "or use another folder (or --overwrite)")
+    if not resume and (overwrite or not checkpoint_candidates(folder)):  # a fresh start: no best epoch of an older run
+        (folder / BEST_FILE).unlink(missing_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp_file.write_text(json.dumps(stamp, indent=2) + "\n")
+
+
 def _train_one_lr(encoder, lr, data, config, num_classes, transforms, folder, device, verbose, resume, overwrite):
     inputs, labels, fit_idx, val_idx = data
     train_transform, eval_transform = transforms
-    feature_dim = _feature_dim(encoder, inputs, eval_transform)
     with isolated_rng(config.seed):  # the head's initialisation; the caller's RNG is left alone
-        classifier = Classifier(copy.deepcopy(encoder), feature_dim, num_classes)
+        trunk = copy.deepcopy(encoder).requires_grad_(True)  # the caller's encoder (and its mode) is never touched
+        classifier = Classifier(trunk, _feature_dim(trunk, inputs[fit_idx[:2]], eval_transform), num_classes)
     batch = min(config.batch_size, len(fit_idx))
     engine = TrainConfig(epochs=_epochs(config, len(fit_idx), batch), max_minutes=config.max_minutes, batch_size=batch,
                          seed=config.seed, device=device, output_dir=str(folder) if folder else None,
-                         checkpoint_every=0, resume="auto" if resume and folder else None, overwrite=overwrite,
+                         checkpoint_every=0, resume="auto" if resume and folder else None, overwrite=overwrite and not resume,
                          verbose=verbose, log_every=max(1, min(10, len(fit_idx) // batch)), amp=False)
-    if folder is not None and overwrite and not resume and (folder / BEST_FILE).exists():
-        (folder / BEST_FILE).unlink()
+    if folder is not None and not resume and not overwrite and checkpoint_candidates(folder):
+        _guard_output_dir(engine)  # the engine's "already holds checkpoints" error, before the folder is touched
+    _prepare_folder(folder, _fingerprint(lr, fit_idx, val_idx, config, num_classes), resume, overwrite)
     keeper = _KeepBest(classifier, inputs[val_idx], labels[val_idx], eval_transform, folder)
     optimizer, schedule = _optimizer(classifier, lr, config)
     result = fit(_Objective(classifier, train_transform), _Labelled(inputs, labels, fit_idx), optimizer, engine,
                  scheduler=schedule, callbacks=[keeper], metadata={"evaluation": "finetune", "lr": lr})
+    if len(val_idx) == 0:  # nothing validated: the last epoch's weights (also after a resume of a finished run)
+        return classifier.cpu(), float("nan"), result.epoch, result.step
     if keeper.best_state is not None:
         classifier.load_state_dict(keeper.best_state)
     return classifier.cpu(), keeper.best_acc, keeper.best_epoch, result.step

@@ -91,7 +91,7 @@ def validation_split(labels: Labels, indices: np.ndarray, fraction: float = 0.2,
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"validation fraction must be in (0, 1), got {fraction!r}")
     y = _as_labels(labels)
-    indices = np.asarray(indices, dtype=np.int64)
+    indices = np.unique(np.asarray(indices, dtype=np.int64))
     if len(indices) < 2:
         raise ValueError(f"a labelled subset of {len(indices)} example(s) cannot be split into fit and validation parts")
     rng = np.random.default_rng(seed + 7919)

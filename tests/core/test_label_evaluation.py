@@ -194,3 +194,36 @@ def test_one_example_per_class_trains_the_first_rate_without_validation():
     result = finetune(_encoder(), x, y, x, y, indices=subset, config=FinetuneConfig(lrs=(3e-3, 1e-2), epochs=1, min_steps=5))
     assert result.val_size == 0 and result.fit_size == 4 and result.lr == 3e-3 and np.isnan(result.val_accuracy)
     assert result.steps == 5 and result.epoch == 5
+
+
+def test_a_resume_with_other_labels_is_refused_and_a_fresh_start_forgets_old_best_weights(tmp_path):
+    x, y = _blobs(n_per_class=20)
+    config = FinetuneConfig(lrs=(1e-3,), epochs=2, min_steps=4, batch_size=16, warmup_steps=1)
+    finetune(_encoder(), x, y, x, y, indices=label_subset(y, per_class=5), config=config, output=tmp_path / "ft")
+    with pytest.raises(ValueError, match="other labels or settings"):
+        finetune(_encoder(), x, y, x, y, indices=label_subset(y, per_class=10), config=config, output=tmp_path / "ft", resume=True)
+    stale = tmp_path / "ft" / "lr-0.001" / "best.pt"
+    assert stale.exists()
+    import shutil
+
+    shutil.rmtree(tmp_path / "ft" / "lr-0.001" / "checkpoints")  # a run killed before its only checkpoint
+    fresh = finetune(_encoder(), x, y, x, y, indices=label_subset(y, per_class=10), config=config, output=tmp_path / "ft")
+    assert fresh.fit_size + fresh.val_size == 40
+
+
+def test_the_callers_modules_keep_their_mode():
+    """A wrapper made in train mode around modules in eval mode (audio wraps a run's encoder + GRU like this)."""
+    inner = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU()).eval()
+    wrapper = nn.Sequential(inner, nn.Linear(16, 4))
+    assert wrapper.training and not inner.training
+    x, y = _blobs(n_per_class=10)
+    finetune(wrapper, x, y, x, y, config=FinetuneConfig(lrs=(1e-3,), epochs=1, min_steps=2, batch_size=8))
+    assert wrapper.training and not inner.training and not inner[1].training
+
+
+def test_a_frozen_encoder_is_fine_tuned_all_the_same():
+    encoder = _encoder().requires_grad_(False)
+    x, y = _blobs(n_per_class=10)
+    result = finetune(encoder, x, y, x, y, config=FinetuneConfig(lrs=(1e-2,), epochs=1, min_steps=5, batch_size=8))
+    before = dict(encoder.named_parameters())
+    assert any(not torch.equal(before[k], v) for k, v in result.model.encoder.named_parameters())

@@ -70,3 +70,18 @@ def test_bad_input_is_a_one_line_error(vision_run, tmp_path, capsys, args, needl
     filled = [a.format(run=vision_run, bad_npz=bad_npz, text_run=text_run) for a in args]
     assert main(["vision", *filled, *TINY]) == 2
     one_line_error(capsys, *needles)
+
+
+def test_a_method_without_one_image_encoder_is_a_one_line_error(tmp_path, capsys):
+    import numpy as np
+
+    rgb = tmp_path / "rgb.npz"
+    rng = np.random.default_rng(0)
+    np.savez(rgb, x_train=rng.integers(0, 255, (40, 16, 16, 3), dtype=np.uint8), y_train=np.arange(40) % 4,
+             x_test=rng.integers(0, 255, (8, 16, 16, 3), dtype=np.uint8), y_test=np.arange(8) % 4)
+    run = tmp_path / "sb"
+    assert main(["vision", "train", "split-brain", str(rgb), "-o", str(run), "--steps", "1",
+                 "--batch-size", "16", "--width", "8", "--arch", "resnet10", "--no-verbose"]) == 0
+    capsys.readouterr()
+    assert main(["vision", "efficiency", str(run), str(rgb), "--fractions", "0.5", *TINY]) == 2
+    one_line_error(capsys, "method 'split-brain' has no single image encoder to fine-tune")
