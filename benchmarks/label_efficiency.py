@@ -61,14 +61,14 @@ def _same_initial_encoder(a, b) -> bool:
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-def vision_part(args, run_dirs) -> dict:
+def vision_part(args, run_dirs, save, out: dict) -> dict:
     from multissl.evaluation import FinetuneConfig
     from multissl.run import load_run
     from multissl.vision.label_evaluation import efficiency_run, transfer_run
 
     config = FinetuneConfig(lrs=tuple(args.lrs), epochs=args.epochs, min_steps=args.min_steps, batch_size=args.batch_size)
     runs = [load_run(d, kind="vision") for d in run_dirs]
-    out: dict = {"finetune_config": {**config.__dict__, "lrs": list(config.lrs)}, "efficiency": {}, "transfer": {}}
+    out.update({"finetune_config": {**config.__dict__, "lrs": list(config.lrs)}, "efficiency": {}, "transfer": {}})
     supervised = None
     for run in runs:
         start = time.perf_counter()
@@ -84,6 +84,7 @@ def vision_part(args, run_dirs) -> dict:
             supervised = result.rows
         result.settings["seconds"] = time.perf_counter() - start
         out["efficiency"][run.method] = result.as_dict()
+        save()
         print(result.markdown(), flush=True)
         minutes = run.config.get("recipe", {}).get("train", {}).get("max_minutes")
         budget = f"{minutes:g} CPU min" if minutes else "pretrained"
@@ -91,8 +92,10 @@ def vision_part(args, run_dirs) -> dict:
         print(f"transfer of {run.method} ...", flush=True)
         table = transfer_run(run, [args.cifar, args.tiny])
         out["transfer"][run.method] = table.as_dict()
+        save()
         print(table.markdown(), flush=True)
     out["checks"] = vision_checks(out)
+    save()
     return out
 
 
@@ -121,8 +124,9 @@ def _merge(linear, supervised):
     return linear
 
 
-def audio_part(args) -> dict:
+def audio_part(args, save) -> dict:
     from multissl.audio.label_evaluation import efficiency_run
+    from multissl.evaluation import FinetuneConfig
 
     run = args.audio_run
     if run is None:
@@ -136,7 +140,10 @@ def audio_part(args) -> dict:
     print(f"audio label efficiency: linear probes over {args.audio_seeds} subset seeds, supervised over {args.seeds} ...", flush=True)
     amounts = (1, 2, 5, None)
     linear = efficiency_run(run, data, per_speaker=amounts, seeds=args.audio_seeds, methods=("cpc_linear", "mfcc_linear"))
-    supervised = efficiency_run(run, data, per_speaker=amounts, seeds=args.seeds, methods=("supervised",))
+    save({"linear_probes": linear.as_dict()})
+    print(linear.markdown(), flush=True)
+    config = FinetuneConfig(lrs=tuple(args.audio_lrs), epochs=args.audio_epochs, min_steps=args.audio_min_steps, batch_size=args.batch_size)
+    supervised = efficiency_run(run, data, per_speaker=amounts, seeds=args.seeds, methods=("supervised",), config=config)
     result = _merge(linear, supervised)
     print(result.markdown(), flush=True)
     result.plot(Path(args.figures) / "label_efficiency_audio.png", title="speaker id on librispeech test-other (10 speakers)")
@@ -154,6 +161,9 @@ def main() -> None:
     parser.add_argument("--audio-steps", type=int, default=18000, help="CPC training steps when --audio-run is not given")
     parser.add_argument("--audio-seeds", type=int, default=10, help="subset seeds of the audio linear probes (the supervised "
                                                                     "network: --seeds)")
+    parser.add_argument("--audio-lrs", type=float, nargs="+", default=[1e-3], help="learning rates of the supervised CPC network")
+    parser.add_argument("--audio-epochs", type=int, default=10)
+    parser.add_argument("--audio-min-steps", type=int, default=100)
     parser.add_argument("--cifar", default=str(SHARED / "cifar10-subset.npz"))
     parser.add_argument("--tiny", default=str(SHARED / "tiny-imagenet-subset"))
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.1, 1.0])
@@ -167,14 +177,23 @@ def main() -> None:
     parser.add_argument("--json", help="default benchmarks/results/label_efficiency.json")
     args = parser.parse_args()
     payload = {"settings": vars(args)}
+
+    def save(partial=None):  # results so far, after every measurement: a long run stopped early keeps them
+        if partial:
+            payload.setdefault("partial", {}).update(partial)
+        write_json("label_efficiency", payload, args.json)
+
     if "vision" in args.parts:
         run_dirs = args.runs or pretrain(args)
-        payload["vision"] = vision_part(args, run_dirs)
+        payload["vision"] = {}
+        vision_part(args, run_dirs, save, payload["vision"])
         print(payload["vision"]["checks"], flush=True)
     if "audio" in args.parts:
-        payload["audio"] = audio_part(args)
+        payload["audio"] = audio_part(args, save)
+        payload.pop("partial", None)
         print(payload["audio"]["checks"], flush=True)
-    print(f"wrote {write_json('label_efficiency', payload, args.json)}")
+    save()
+    print(f"wrote {args.json or RESULTS / 'label_efficiency.json'}")
 
 
 if __name__ == "__main__":
