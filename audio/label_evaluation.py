@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from multissl.evaluation import EfficiencyResult, FinetuneConfig, amounts_from, finetune_evaluator, label_efficiency, linear_evaluator
-from multissl.run import Run
+from multissl.run import Run, as_run
 
 from .cpc import CPC
 from .folder import AudioFolder
@@ -53,13 +53,7 @@ MFCC_DEFINITION = ("40 MFCCs per 10 ms frame (orthonormal DCT of 40 mel bands in
 
 def audio_run(run: RunLike) -> Run:
     """``run`` loaded (a run folder) or checked (a :class:`~multissl.run.Run`): a ValueError unless it is an audio run."""
-    if not isinstance(run, Run):
-        from multissl.run import load_run
-
-        return load_run(run, kind="audio")
-    if run.kind != "audio":
-        raise ValueError(f"{run.path} is a {run.kind} run; this takes audio runs (multissl audio train)")
-    return run
+    return as_run(run, "audio")
 
 
 class WindowEncoder(nn.Module):

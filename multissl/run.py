@@ -217,6 +217,15 @@ def stored_recipe(record: Dict[str, Any], sections: Dict[str, type],
     return Recipe.from_dict(sections, old)
 
 
+def as_run(run: Union["Run", PathLike], kind: str) -> "Run":
+    """``run`` checked (a :class:`Run`) or loaded (a folder): a ValueError naming both kinds unless it is a ``kind`` run."""
+    if not isinstance(run, Run):
+        return load_run(run, kind=kind)
+    if run.kind != kind:
+        raise ValueError(f"{run.path} is a {run.kind} run; this takes {kind} runs (multissl {kind} train)")
+    return run
+
+
 def load_run(path: PathLike, map_location: Union[str, torch.device, None] = None, kind: Optional[str] = None) -> Run:
     """Load any run folder: its modality's ``load_run`` rebuilds the model and its initial twin.
 
@@ -235,5 +244,5 @@ def load_run(path: PathLike, map_location: Union[str, torch.device, None] = None
     return module.load_run(path, map_location=map_location)
 
 
-__all__ = ["CONFIG_FILE", "KINDS", "Run", "load_run", "prepare_run_folder", "read_run_config", "seeded_build", "stored_recipe",
+__all__ = ["CONFIG_FILE", "KINDS", "Run", "as_run", "load_run", "prepare_run_folder", "read_run_config", "seeded_build", "stored_recipe",
            "write_run_config"]

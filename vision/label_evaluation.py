@@ -20,25 +20,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
 
+import numpy as np
 import torch
 
 from multissl.evaluation import (EfficiencyResult, FinetuneConfig, TransferResult, finetune, finetune_evaluator, label_efficiency,
-                                 check_same_classes, label_subset, linear_evaluator, linear_probe, transfer)
-from multissl.run import Run
+                                 check_same_classes, label_subset, linear_evaluator, transfer)
+from multissl.run import Run, as_run
 
 from .augment import flip_and_translate
 from .data import ImageSplits, load_images, to_float
 from .probe import task_features
 
 RunLike = Union[str, Path, Run]
-
-
-def _run(run: RunLike) -> Run:
-    if isinstance(run, Run):
-        return run
-    from multissl.run import load_run
-
-    return load_run(run, kind="vision")
 
 
 def encoder_of(task: torch.nn.Module, method: str) -> torch.nn.Module:
@@ -86,7 +79,7 @@ def finetune_run(run: RunLike, data: Union[str, ImageSplits], fraction: Optional
     Returns ``{"labels", "labelled", "finetune_acc", "linear_acc", "lr", "epoch", ...}`` and, with
     ``supervised``, ``"supervised_acc"`` of the same network trained from its random initialisation.
     """
-    run = _run(run)
+    run = as_run(run, "vision")
     splits = load_splits(run, data, root)
     if fraction is None and per_class is None:
         fraction = 1.0
@@ -97,12 +90,12 @@ def finetune_run(run: RunLike, data: Union[str, ImageSplits], fraction: Optional
     folder = Path(output) if output is not None else None
     tuned = finetune(encoder_of(run.model, run.method), splits.x_train, splits.y_train, splits.x_test, splits.y_test,
                      output=folder / "finetune" if folder else None, **common)
-    train_features = task_features(run.model, splits.x_train[torch.as_tensor(indices)])
-    test_features = task_features(run.model, splits.x_test)
-    linear = linear_probe(train_features, splits.y_train[torch.as_tensor(indices)], test_features, splits.y_test,
-                          weight_decay="auto" if len(indices) >= 50 else 1e-4, seed=seed)
+    subset = torch.as_tensor(indices)
+    probe = linear_evaluator(task_features(run.model, splits.x_train[subset]), splits.y_train[subset],
+                             task_features(run.model, splits.x_test), splits.y_test)
+    linear_acc = probe(np.arange(len(subset)), seed)
     scores = {"method": run.method, "dataset": splits.name, "fraction": fraction, "per_class": per_class, "seed": seed,
-              "labelled": int(len(indices)), "finetune_acc": tuned.accuracy, "linear_acc": linear.accuracy,
+              "labelled": int(len(indices)), "finetune_acc": tuned.accuracy, "linear_acc": linear_acc,
               **{f"finetune_{k}": v for k, v in tuned.as_dict().items() if k != "accuracy"}}
     if supervised:
         baseline = finetune(encoder_of(run.initial, run.method), splits.x_train, splits.y_train, splits.x_test, splits.y_test,
@@ -122,7 +115,7 @@ def efficiency_run(run: RunLike, data: Union[str, ImageSplits], fractions: Seque
     unknown = sorted(set(methods) - {"linear", "finetune", "supervised"})
     if unknown or not methods:
         raise ValueError(f"methods must be among linear, finetune, supervised; got {list(methods)}")
-    run = _run(run)
+    run = as_run(run, "vision")
     splits = load_splits(run, data, root)
     config = config or FinetuneConfig()
     folder = Path(output) if output is not None else None
@@ -148,7 +141,7 @@ def transfer_run(run: RunLike, datasets: Sequence[Union[str, ImageSplits]], root
 
     With ``finetune_config``, also ``finetune_acc``: the run fine-tuned on each data set's whole train split.
     """
-    run = _run(run)
+    run = as_run(run, "vision")
     loaded = {}
     for data in datasets:
         splits = load_splits(run, data, root)

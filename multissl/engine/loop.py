@@ -446,7 +446,7 @@ class _Trainer:
         self._write_jsonl(entry)
 
 
-def _guard_output_dir(config: TrainConfig) -> None:
+def guard_output_dir(config: TrainConfig) -> None:
     """Never mix two runs in one folder: checkpoints there need ``resume`` (continue) or ``overwrite`` (replace)."""
     if not config.output_dir or config.resume or not dist_utils.is_main_process():
         return
@@ -498,7 +498,7 @@ def fit(
         config = TrainConfig(**{**asdict(config), **overrides})
     if config.batch_size is None:
         config = TrainConfig(**{**asdict(config), "batch_size": DEFAULT_BATCH_SIZE})
-    _guard_output_dir(config)
+    guard_output_dir(config)
     outer_rng = rng_state()
     try:
         trainer = _Trainer(task, data, optimizer, config, scheduler, collate_fn, callbacks, metadata)

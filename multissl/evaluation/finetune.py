@@ -34,8 +34,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..engine import TrainConfig, fit
-from ..engine.checkpoints import atomic_write_bytes, checkpoint_candidates
-from ..engine.loop import _guard_output_dir
+from ..engine.checkpoints import atomic_save, checkpoint_candidates
+from ..engine.loop import guard_output_dir
 from ..randomness import isolated_rng
 from ..schedules import LRSchedule
 from .subsets import _as_labels, validation_split
@@ -168,11 +168,7 @@ class _KeepBest:
         return {"val_acc": acc}
 
     def _save(self) -> None:
-        import io
-
-        buffer = io.BytesIO()
-        torch.save({"val_accuracy": self.best_acc, "epoch": self.best_epoch, "model": self.best_state}, buffer)
-        atomic_write_bytes(self.path, buffer.getvalue())
+        atomic_save({"val_accuracy": self.best_acc, "epoch": self.best_epoch, "model": self.best_state}, self.path)
 
 
 def _feature_dim(encoder: nn.Module, sample: torch.Tensor, transform: Transform) -> int:
@@ -233,7 +229,7 @@ def _train_one_lr(encoder, lr, data, config, num_classes, transforms, folder, de
                          checkpoint_every=0, resume="auto" if resume and folder else None, overwrite=overwrite and not resume,
                          verbose=verbose, log_every=max(1, min(10, len(fit_idx) // batch)), amp=False)
     if folder is not None and not resume and not overwrite and checkpoint_candidates(folder):
-        _guard_output_dir(engine)  # the engine's "already holds checkpoints" error, before the folder is touched
+        guard_output_dir(engine)  # the engine's "already holds checkpoints" error, before the folder is touched
     _prepare_folder(folder, _fingerprint(lr, fit_idx, val_idx, config, num_classes), resume, overwrite)
     keeper = _KeepBest(classifier, inputs[val_idx], labels[val_idx], eval_transform, folder)
     optimizer, schedule = _optimizer(classifier, lr, config)
