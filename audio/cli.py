@@ -111,8 +111,9 @@ def _register_probe(sub) -> None:
     from .probes import ProbeConfig
 
     p = sub.add_parser("probe", help="speaker and phone probes: CPC vs MFCC vs random init",
-                       description="Linear probes on frozen features of held-out utterances: window-level and "
-                                   "utterance-level speaker accuracy, k-means NMI/ARI, and frame-level phone accuracy "
+                       description="Linear probes on frozen features of held-out audio: window-level and "
+                                   "utterance-level speaker accuracy (frame-level too with --frames, the CPC paper's "
+                                   "protocol), k-means NMI/ARI, and frame-level phone accuracy "
                                    "where phone_labels.txt exists; for the trained CPC, an MFCC baseline and the same CPC "
                                    "at its random initial weights. On the run's own data the split defaults to the one "
                                    "training held out.")
@@ -162,7 +163,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     run_options = run_recipe(record).options
     held = run_options.holdout
     if args.test_fraction is None:
-        args.test_fraction = held if own and held > 0 else 0.25
+        args.test_fraction = held if own and held > 0 else 0.2
     if args.split_seed is None:
         args.split_seed = run_options.split_seed if own else 0
     config = dataclass_from_args(ProbeConfig, args)
@@ -180,6 +181,8 @@ def _cmd_probe(args: argparse.Namespace) -> int:
 
 def _table(results) -> str:
     cols = ["speaker_acc_window", "speaker_acc_utterance", "nmi", "ari", "silhouette", "phone_acc"]
+    if any("speaker_acc_frame" in r for r in results.values()):
+        cols.insert(0, "speaker_acc_frame")
     lines = ["| features | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, r in results.items():
         cells = [("-" if r.get(c) is None else f"{r[c]:.3f}") for c in cols]
@@ -240,7 +243,7 @@ def _register_efficiency(sub) -> None:
     p.add_argument("--checkpoints", help="folder for the fine-tuning runs' checkpoints (default: none kept)")
     p.add_argument("--overwrite", action="store_true", help="replace fine-tuning runs already in --checkpoints")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_dataclass_arguments(p, ProbeConfig, exclude=("max_phone_frames", "seed"), defaults={"test_fraction": None, "split_seed": None},
+    add_dataclass_arguments(p, ProbeConfig, exclude=("max_phone_frames", "seed", "frames", "frame_chunk", "max_speaker_frames"), defaults={"test_fraction": None, "split_seed": None},
                             title="split and windows (test fraction and split seed default to the run's held-out split)")
     add_dataclass_arguments(p, FinetuneConfig, exclude=("seed",), title="fine-tuning (supervised, cpc_finetune)")
     p.set_defaults(func=_cmd_efficiency)
@@ -255,7 +258,8 @@ def _cmd_efficiency(args: argparse.Namespace) -> int:
         if getattr(args, name):
             prepare_output_file(getattr(args, name), what)
     run = audio_run(args.run)
-    probe = probe_config_for(run, args.data, test_fraction=args.test_fraction, split_seed=args.split_seed, window=args.window)
+    probe = probe_config_for(run, args.data, test_fraction=args.test_fraction, split_seed=args.split_seed, window=args.window,
+                             window_tail=args.window_tail)
     result = efficiency_run(run, args.data, per_speaker=args.per_speaker, seeds=args.seeds, methods=args.methods,
                             config=dataclass_from_args(FinetuneConfig, args), probe=probe, speaker_pattern=args.speaker_pattern,
                             output=args.checkpoints, device=args.device, verbose=not args.quiet, overwrite=args.overwrite)

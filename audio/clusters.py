@@ -17,13 +17,13 @@ import torch
 from multissl.evaluation import clustering_scores
 
 from .folder import AudioFolder
-from .probes import Extractor, pooled_features
+from .probes import Extractor, pooled_features, standardized
 
 
 def utterance_embeddings(extractors: Dict[str, Extractor], folder: AudioFolder) -> Dict[str, torch.Tensor]:
-    """{name: (N, D) mean-pooled frames of every utterance of ``folder``}."""
+    """{name: (N, 2D) [mean, std] of the frames of every utterance of ``folder``, standardised per dimension}."""
     waves = [folder.wave(i) for i in range(len(folder))]
-    return {name: pooled_features(fn, waves) for name, fn in extractors.items()}
+    return {name: standardized(pooled_features(fn, waves)) for name, fn in extractors.items()}
 
 
 def cluster_scores(embeddings: Dict[str, torch.Tensor], speaker_ids: np.ndarray, seed: int = 0) -> Dict[str, Dict[str, float]]:

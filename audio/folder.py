@@ -8,7 +8,8 @@ Speakers are read from, in this order:
    ``{name}`` fields, e.g. ``"{digit}_{speaker}_{index}.wav"`` (the whole file
    name must match; fields cannot contain ``/``, and only ``{speaker}`` is used);
 2. the LibriSpeech layout ``<speaker>/<chapter>/<speaker>-<chapter>-<n>.flac``
-   (LibriSpeech is at openslr.org/12; download and unpack it yourself);
+   (LibriSpeech is at openslr.org/12; download and unpack it yourself), or
+   flat LibriSpeech names ``<speaker>-<chapter>-<n>.flac`` directly under the root;
 3. otherwise the name of the folder holding the file (VCTK-style
    ``p225/p225_001.wav``); files directly under the root get speaker ``""``.
 
@@ -75,11 +76,21 @@ def compile_speaker_pattern(pattern: str):
     return regex, False
 
 
+_LIBRISPEECH_NAME = re.compile(r"^(\d+)-\d+-\d+$")
+
+
 def speaker_from_layout(rel: Path) -> str:
-    """The speaker of a file from its path relative to the root (LibriSpeech layout, else its folder)."""
+    """The speaker of a file from its path relative to the root.
+
+    LibriSpeech layout (``speaker/chapter/speaker-chapter-n``), else a flat
+    LibriSpeech name directly under the root (``speaker-chapter-n.flac``),
+    else the folder holding the file.
+    """
     parts = rel.parts
     if len(parts) >= 3 and rel.stem.startswith(f"{parts[-3]}-{parts[-2]}-"):
         return parts[-3]
+    if len(parts) == 1 and _LIBRISPEECH_NAME.match(rel.stem):
+        return _LIBRISPEECH_NAME.match(rel.stem).group(1)
     return parts[-2] if len(parts) >= 2 else ""
 
 

@@ -39,14 +39,12 @@ from multissl.run import Run, as_run
 
 from .cpc import CPC
 from .folder import AudioFolder
-from .mfcc import MFCCConfig
-from .probes import Extractor, ProbeConfig, ProbeData, cpc_extractor, mfcc_extractor, pooled_features
+from .probes import SPEAKER_MFCC, Extractor, ProbeConfig, ProbeData, cpc_extractor, mfcc_extractor, pooled_features
 from .training import run_recipe
 
 RunLike = Union[str, Path, Run]
 METHODS = ("cpc_linear", "mfcc_linear", "supervised", "cpc_finetune")
 DEFAULT_METHODS = ("cpc_linear", "mfcc_linear", "supervised")
-SPEAKER_MFCC = MFCCConfig(n_mfcc=40, n_mels=40, deltas=False)
 MFCC_DEFINITION = ("40 MFCCs per 10 ms frame (orthonormal DCT of 40 mel bands in dB, 25 ms Hann windows, "
                    "torchaudio.transforms.MFCC, no deltas), mean and standard deviation over the window's frames: 80-d")
 
@@ -110,10 +108,7 @@ def _stack(waves: List[np.ndarray]) -> torch.Tensor:
 
 def mean_std_features(extractor: Extractor, waves: List[np.ndarray], batch: int = 64) -> torch.Tensor:
     """(N, 2D): each waveform's frames (T, D) pooled as [mean, standard deviation] (population std)."""
-    out = []
-    for start in range(0, len(waves), batch):
-        out += [torch.cat([f.mean(0), f.std(0, correction=0)]) for f in extractor(waves[start:start + batch])]
-    return torch.stack(out)
+    return pooled_features(extractor, waves, batch, pooling="mean_std")
 
 
 def mfcc_window_features(waves: List[np.ndarray]) -> torch.Tensor:
@@ -123,7 +118,7 @@ def mfcc_window_features(waves: List[np.ndarray]) -> torch.Tensor:
 
 def probe_config_for(run: Run, data: Union[str, Path, AudioFolder], **fields: Any) -> ProbeConfig:
     """The split and window: ``fields`` (None = unset) over the defaults, which on the run's own
-    data are its held-out split (test audio CPC never saw) and elsewhere 25 % with seed 0."""
+    data are its held-out split (test audio CPC never saw) and elsewhere 20 % with seed 0."""
     defaults: Dict[str, Any] = {}
     options = run_recipe(run.config).options
     if _own_data(run, data) and options.holdout > 0:
@@ -168,7 +163,7 @@ def linear_evaluators(run: Run, windows: SpeakerWindows, methods: Sequence[str],
     features = {}
     if "cpc_linear" in methods:
         cpc = cpc_extractor(_on(run.model, device))
-        features["cpc_linear"] = lambda waves: pooled_features(cpc, waves)
+        features["cpc_linear"] = lambda waves: pooled_features(cpc, waves, pooling="mean")
     if "mfcc_linear" in methods:
         features["mfcc_linear"] = mfcc_window_features
     train, test = windows.data.train_windows, windows.data.test_windows

@@ -1,18 +1,28 @@
 """Speaker and phone probes on frozen features, side by side for several feature extractors.
 
 A *feature extractor* maps a list of mono waveforms to a list of frame
-feature matrices (T_i, D), one frame per 10 ms. Three come with the package
-(:func:`cpc_extractor` for a trained or random CPC, :func:`mfcc_extractor`).
-Utterance and window features are the mean of their frames (the same pooling
-for every extractor), and every probe is the core's
-:func:`multissl.evaluation.linear_probe`.
+feature matrices (T_i, D), one frame per 10 ms. Two come with the package:
+:func:`cpc_extractor` (a trained or random CPC) and :func:`mfcc_extractor`
+(the strong standard baseline: 40 MFCCs of 40 mel bands per frame). Window
+and utterance features pool their frames as [mean, standard deviation]
+(the same pooling for every extractor; the probe standardises them), and
+every probe is the core's :func:`multissl.evaluation.linear_probe`.
 
 - window-level speaker accuracy: non-overlapping ``window``-sample windows
   (default 20480 = 1.28 s) of the training segments train the probe; windows
-  of the held-out segments test it (split by utterance, never by window);
+  of the held-out segments test it (split by utterance, or in time for a
+  speaker with one utterance; never by window);
+- frame-level speaker accuracy (``frames=True``, the CPC paper's protocol):
+  the features of every 10 ms frame, computed over consecutive
+  ``frame_chunk``-sample pieces (the paper's 1.28 s), each frame labelled
+  with its segment's speaker; at most ``max_speaker_frames`` random
+  training frames train the probe, every test frame tests it; the same
+  probe also decides each 1.28 s test piece as a whole (the mean of its
+  frames' log-probabilities, ``speaker_acc_piece_vote``);
 - utterance-level speaker accuracy: one pooled vector per segment, same split;
 - clustering: k-means (k = number of speakers) NMI / ARI and the silhouette
-  of all utterance embeddings (:func:`multissl.evaluation.clustering_scores`);
+  of all utterance embeddings, standardised per dimension
+  (:func:`multissl.evaluation.clustering_scores`);
 - frame-level phone accuracy where ``phone_labels.txt`` exists: frames of
   the labelled utterances, computed over the whole utterance, assigned to
   training or test by the segment their centre falls in. Frame and label
@@ -36,21 +46,35 @@ from .embed import embed_many
 from .folder import AudioFolder
 from .framing import frame_centers
 from .mfcc import MFCCConfig, mfcc_frames
-from .windows import Segment, Split, fixed_windows, split_segments
+from .windows import TAILS, Segment, Split, fixed_windows, split_segments
 
 Extractor = Callable[[List[np.ndarray]], List[torch.Tensor]]
 MAX_LABEL_MISMATCH = 2
+SPEAKER_MFCC = MFCCConfig(n_mfcc=40, n_mels=40, deltas=False)
+POOLINGS = ("mean_std", "mean")
 
 
 @dataclass
 class ProbeConfig:
     """How the probes split and sample the data."""
 
-    test_fraction: float = field(default=0.25, metadata={"help": "share of each speaker's utterances held out for testing"})
+    test_fraction: float = field(default=0.2, metadata={"help": "share of each speaker's utterances held out for testing"})
     split_seed: int = field(default=0, metadata={"help": "seed of the utterance split"})
     window: int = field(default=20480, metadata={"help": "window length of the window-level speaker probe (samples)"})
+    window_tail: str = field(default="overlap", metadata={"help": "a segment's last partial window: the last `window` samples "
+                                                          "(overlap) or zero-padded (pad, the behaviour of earlier versions)", "choices": TAILS})
     max_phone_frames: int = field(default=30000, metadata={"help": "at most this many training frames for the phone probe (random subset)"})
+    frames: bool = field(default=False, metadata={"help": "also the frame-level speaker probe (every 10 ms frame, the CPC paper's protocol)"})
+    frame_chunk: int = field(default=20480, metadata={"help": "frame-level probe: features computed over consecutive pieces of this many samples"})
+    max_speaker_frames: int = field(default=60000, metadata={"help": "frame-level probe: at most this many training frames (random subset; every test frame is used)"})
     seed: int = field(default=0, metadata={"help": "seed of the probes and k-means"})
+
+    def __post_init__(self):
+        for name in ("window", "max_phone_frames", "frame_chunk", "max_speaker_frames"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"ProbeConfig.{name} must be > 0, got {getattr(self, name)}")
+        if self.window_tail not in TAILS:
+            raise ValueError(f"ProbeConfig.window_tail must be one of {TAILS}, got {self.window_tail!r}")
 
 
 def cpc_extractor(model: CPC, feature: str = "context", chunk: Optional[int] = None) -> Extractor:
@@ -61,20 +85,57 @@ def cpc_extractor(model: CPC, feature: str = "context", chunk: Optional[int] = N
 
 
 def mfcc_extractor(config: Optional[MFCCConfig] = None) -> Extractor:
-    """13 MFCCs + deltas + delta-deltas per 10 ms frame (``config``: default :class:`MFCCConfig`)."""
-    config = config if config is not None else MFCCConfig()
+    """MFCC frames, one per 10 ms (``config``: default ``SPEAKER_MFCC``, 40 MFCCs of 40 mel bands, no deltas)."""
+    config = config if config is not None else SPEAKER_MFCC
 
     def extract(waves: List[np.ndarray]) -> List[torch.Tensor]:
         return [mfcc_frames(w, config) for w in waves]
     return extract
 
 
-def pooled_features(extractor: Extractor, waves: List[np.ndarray], batch: int = 64) -> torch.Tensor:
-    """(N, D): the mean frame of each waveform, computed `batch` waveforms at a time."""
+def pool(frames: torch.Tensor, pooling: str = "mean_std") -> torch.Tensor:
+    """One vector of frames (T, D): [mean, population std] (2D,) or the mean (D,)."""
+    if pooling == "mean_std":
+        return torch.cat([frames.mean(0), frames.std(0, correction=0)])
+    if pooling == "mean":
+        return frames.mean(0)
+    raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+
+
+def pooled_features(extractor: Extractor, waves: List[np.ndarray], batch: int = 64, pooling: str = "mean_std") -> torch.Tensor:
+    """(N, 2D) [mean, std] of each waveform's frames (``pooling="mean"``: (N, D)), `batch` waveforms at a time."""
     out = []
     for start in range(0, len(waves), batch):
-        out += [f.mean(0) for f in extractor(waves[start:start + batch])]
+        out += [pool(f, pooling) for f in extractor(waves[start:start + batch])]
     return torch.stack(out)
+
+
+def chunk_pieces(waves: List[np.ndarray], chunk: int) -> List[List[np.ndarray]]:
+    """Each waveform cut into consecutive ``chunk``-sample pieces; a last piece shorter than a quarter
+    chunk joins the one before it, so that no piece is too short for an extractor."""
+    if chunk <= 0:
+        raise ValueError(f"chunk must be > 0 samples, got {chunk}")
+    out = []
+    for wave in waves:
+        starts = list(range(0, max(1, len(wave) - chunk // 4), chunk))
+        out.append([wave[a:b] for a, b in zip(starts, starts[1:] + [len(wave)])])
+    return out
+
+
+def piece_frames(extractor: Extractor, pieces: List[List[np.ndarray]], batch: int = 64) -> List[List[torch.Tensor]]:
+    """Frames (T, D) of every piece of :func:`chunk_pieces`, in the same nesting."""
+    flat = [(i, p) for i, ps in enumerate(pieces) for p in ps]
+    out: List[List[torch.Tensor]] = [[] for _ in pieces]
+    for start in range(0, len(flat), batch):
+        part = flat[start:start + batch]
+        for (owner, _), frames in zip(part, extractor([p for _, p in part])):
+            out[owner].append(frames)
+    return out
+
+
+def chunk_frames(extractor: Extractor, waves: List[np.ndarray], chunk: int) -> List[torch.Tensor]:
+    """Frames (T_i, D) of each waveform, computed over consecutive ``chunk``-sample pieces and concatenated."""
+    return [torch.cat(parts) for parts in piece_frames(extractor, chunk_pieces(waves, chunk))]
 
 
 @dataclass
@@ -98,8 +159,8 @@ class ProbeData:
         if config.test_fraction <= 0:
             raise ValueError(f"test_fraction must be > 0 for a probe, got {config.test_fraction}")
         split = split_segments(folder, config.test_fraction, config.split_seed)
-        trw, trs = _windows(folder, split.train, config.window)
-        tew, tes = _windows(folder, split.test, config.window)
+        trw, trs = _windows(folder, split.train, config.window, config.window_tail)
+        tew, tes = _windows(folder, split.test, config.window, config.window_tail)
         return cls(folder, split, config, trw, trs, tew, tes)
 
     def segment_waves(self, segments: Sequence[Segment]) -> List[np.ndarray]:
@@ -114,10 +175,10 @@ class ProbeData:
                 "train_windows": len(self.train_windows), "test_windows": len(self.test_windows), "window": self.config.window}
 
 
-def _windows(folder: AudioFolder, segments: Sequence[Segment], window: int):
+def _windows(folder: AudioFolder, segments: Sequence[Segment], window: int, tail: str):
     waves, speakers = [], []
     for s in segments:
-        for w in fixed_windows(s.cut(folder.wave(s.index)), window):
+        for w in fixed_windows(s.cut(folder.wave(s.index)), window, tail=tail):
             waves.append(w)
             speakers.append(folder.speaker_ids[s.index])
     return waves, np.array(speakers, dtype=np.int64)
@@ -131,10 +192,51 @@ def speaker_scores(extractor: Extractor, data: ProbeData) -> Dict[str, float]:
     utt_train = pooled_features(extractor, data.segment_waves(data.split.train))
     utt_test = pooled_features(extractor, data.segment_waves(data.split.test))
     utterance = linear_probe(utt_train, data.segment_speakers(data.split.train), utt_test, data.segment_speakers(data.split.test), seed=seed)
-    whole = pooled_features(extractor, [data.folder.wave(i) for i in range(len(data.folder))])
+    whole = standardized(pooled_features(extractor, [data.folder.wave(i) for i in range(len(data.folder))]))
     clusters = clustering_scores(whole, data.folder.speaker_ids, seed=seed)
     return {"speaker_acc_window": window.accuracy, "speaker_acc_window_train": window.train_accuracy,
             "speaker_acc_utterance": utterance.accuracy, **clusters, "dim": int(whole.shape[1])}
+
+
+def standardized(x: torch.Tensor) -> torch.Tensor:
+    """(N, D) with every dimension at mean 0 and standard deviation 1 over the N rows (constant dimensions left at 0)."""
+    std = x.std(0, correction=0)
+    return (x - x.mean(0)) / torch.where(std > 0, std, torch.ones_like(std))
+
+
+def frame_speaker_scores(extractor: Extractor, data: "ProbeData") -> Dict[str, float]:
+    """Frame-level speaker probe: every 10 ms frame of the test segments classified by a linear probe.
+
+    Frames come from :func:`chunk_pieces` with ``frame_chunk`` (1.28 s); at
+    most ``max_speaker_frames`` training frames (a seeded random subset) train
+    the probe. ``speaker_acc_piece_vote``: the same probe's decision for each
+    test piece as a whole (the mean of its frames' log-probabilities; pieces
+    are 1.28 s, a segment's last one 0.32-1.6 s).
+    """
+    config = data.config
+    xs, ys = {}, {}
+    for side, segments in (("train", data.split.train), ("test", data.split.test)):
+        frames = piece_frames(extractor, chunk_pieces(data.segment_waves(segments), config.frame_chunk))
+        flat = [f for parts in frames for f in parts]
+        xs[side] = torch.cat(flat)
+        ys[side] = np.concatenate([np.full(len(f), speaker) for parts, speaker in zip(frames, data.segment_speakers(segments))
+                                   for f in parts])
+        if side == "test":
+            pieces_of = np.repeat(np.arange(len(flat)), [len(f) for f in flat])  # test frame -> its piece
+    total = len(ys["train"])
+    if total > config.max_speaker_frames:
+        keep = np.sort(np.random.default_rng(config.seed).choice(total, config.max_speaker_frames, replace=False))
+        xs["train"], ys["train"] = xs["train"][torch.from_numpy(keep)], ys["train"][keep]
+    result = linear_probe(xs["train"], ys["train"], xs["test"], ys["test"], seed=config.seed, keep_log_probs=True)
+    votes = torch.zeros(int(pieces_of.max()) + 1, result.test_log_probs.shape[1]).index_add_(
+        0, torch.from_numpy(pieces_of), result.test_log_probs)
+    piece_speakers = np.zeros(len(votes), dtype=np.int64)
+    piece_speakers[pieces_of] = ys["test"]
+    vote_acc = float((votes.argmax(1).numpy() == piece_speakers).mean())
+    return {"speaker_acc_frame": result.accuracy, "speaker_acc_frame_train": result.train_accuracy,
+            "speaker_acc_piece_vote": vote_acc, "speaker_pieces_test": int(len(votes)),
+            "speaker_frames_train": int(len(ys["train"])), "speaker_frames_train_available": int(total),
+            "speaker_frames_test": int(len(ys["test"]))}
 
 
 def _aligned(frames: torch.Tensor, labels: np.ndarray, utterance: str):
@@ -174,14 +276,18 @@ def phone_scores(extractor: Extractor, data: ProbeData) -> Optional[Dict[str, fl
 
 
 def compare(extractors: Dict[str, Extractor], data: ProbeData, verbose: bool = False) -> Dict[str, Dict]:
-    """Every probe for every extractor: ``{name: {speaker_acc_window, speaker_acc_utterance, nmi, ari, silhouette, phone_acc, ...}}``."""
+    """Every probe for every extractor: ``{name: {speaker_acc_window, speaker_acc_utterance, nmi, ari, silhouette, phone_acc,
+    speaker_acc_frame (with frames=True), ...}}``."""
     results = {}
     for name in tqdm(list(extractors), desc="probing", unit="model", disable=None if verbose else True):
         scores = speaker_scores(extractors[name], data)
+        if data.config.frames:
+            scores.update(frame_speaker_scores(extractors[name], data))
         phones = phone_scores(extractors[name], data)
         scores.update(phones if phones else {"phone_acc": None})
         results[name] = scores
     return results
 
 
-__all__ = ["ProbeConfig", "ProbeData", "compare", "cpc_extractor", "mfcc_extractor", "pooled_features", "phone_scores", "speaker_scores"]
+__all__ = ["POOLINGS", "ProbeConfig", "ProbeData", "SPEAKER_MFCC", "chunk_frames", "chunk_pieces", "piece_frames", "compare", "cpc_extractor", "frame_speaker_scores",
+           "mfcc_extractor", "phone_scores", "pool", "pooled_features", "speaker_scores", "standardized"]

@@ -53,7 +53,7 @@ class Split:
                 "seed": self.seed, "speakers_split_in_time": self.time_split_speakers}
 
 
-def split_segments(folder: AudioFolder, test_fraction: float = 0.25, seed: int = 0) -> Split:
+def split_segments(folder: AudioFolder, test_fraction: float = 0.2, seed: int = 0) -> Split:
     """Hold out ``test_fraction`` of each speaker's utterances (at least one; at least one kept).
 
     A speaker with one utterance gives its first ``1 - test_fraction`` to
@@ -87,16 +87,26 @@ def _order(seg: Segment) -> Tuple[int, int]:
     return seg.index, seg.start
 
 
-def fixed_windows(wave: np.ndarray, window: int, min_fraction: float = 0.5) -> List[np.ndarray]:
+TAILS = ("overlap", "pad")
+
+
+def fixed_windows(wave: np.ndarray, window: int, min_fraction: float = 0.5, tail: str = "pad") -> List[np.ndarray]:
     """Non-overlapping windows of ``window`` samples covering ``wave``.
 
-    The last partial window is kept (zero-padded) when it is at least
-    ``min_fraction`` of a window, or when it is the only one.
+    A last partial window of at least ``min_fraction`` of a window is kept
+    (shorter rests are dropped): ``tail="pad"`` zero-pads it on the right,
+    ``tail="overlap"`` takes the last ``window`` samples instead (it overlaps
+    the window before it, and holds no silence that the audio lacks). A wave
+    shorter than one window gives one zero-padded window either way.
     """
+    if tail not in TAILS:
+        raise ValueError(f"tail must be one of {TAILS}, got {tail!r}")
     out = [wave[s:s + window] for s in range(0, len(wave) - window + 1, window)]
     rest = len(wave) - len(out) * window
-    if rest > 0 and (rest >= min_fraction * window or not out):
-        out.append(np.pad(wave[len(out) * window:], (0, window - rest)))
+    if rest > 0 and not out:
+        out.append(np.pad(wave, (0, window - rest)))
+    elif rest >= min_fraction * window:
+        out.append(wave[len(wave) - window:] if tail == "overlap" else np.pad(wave[len(out) * window:], (0, window - rest)))
     return out
 
 
@@ -183,5 +193,5 @@ def cut_segments(folder: AudioFolder, segments: Sequence[Segment]) -> List[np.nd
     return [s.cut(folder.wave(s.index)) for s in segments]
 
 
-__all__ = ["RandomWindows", "Segment", "SpeakerGroupedBatches", "Split", "cut_segments", "fixed_windows", "split_segments"]
+__all__ = ["TAILS", "RandomWindows", "Segment", "SpeakerGroupedBatches", "Split", "cut_segments", "fixed_windows", "split_segments"]
 

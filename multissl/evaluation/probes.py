@@ -11,7 +11,7 @@ Features are (N, D) float arrays or tensors, labels (N,) integers.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Optional, Sequence, Union
 
@@ -93,10 +93,15 @@ def _standardize(train: torch.Tensor, test: torch.Tensor):
 
 @dataclass
 class ProbeResult:
-    """Accuracy of a probe; ``train_accuracy`` shows under/over-fitting."""
+    """Accuracy of a probe; ``train_accuracy`` shows under/over-fitting.
+
+    ``test_log_probs`` (N_test, C): the class log-probabilities of every test
+    item, kept only when the probe is asked for them (``keep_log_probs=True``).
+    """
 
     accuracy: float
     train_accuracy: float
+    test_log_probs: Optional[torch.Tensor] = field(default=None, repr=False)
 
     def as_dict(self) -> Dict[str, float]:
         return {"accuracy": self.accuracy, "train_accuracy": self.train_accuracy}
@@ -113,6 +118,7 @@ def linear_probe(
     weight_decay: Union[float, str] = 1e-4,
     max_iter: int = 200,
     seed: int = 0,
+    keep_log_probs: bool = False,
 ) -> ProbeResult:
     """Multinomial logistic regression on standardised frozen features.
 
@@ -120,6 +126,7 @@ def linear_probe(
     a given seed). ``weight_decay="auto"`` picks the penalty from
     :data:`WEIGHT_DECAY_GRID` on a held-out fifth of the training set, then
     refits on all of it. Features: (N, D); labels: (N,) ints.
+    ``keep_log_probs``: also return the test items' class log-probabilities.
     """
     xtr, xte = _features("train_features", train_features), _features("test_features", test_features)
     ytr = _labels("train_labels", train_labels, len(xtr), "train_features")
@@ -130,7 +137,7 @@ def linear_probe(
         weight_decay = _select_weight_decay(xtr, ytr, max_iter, seed)
     elif isinstance(weight_decay, str) or weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0 or 'auto', got {weight_decay!r}")
-    return _fit_logistic(xtr, ytr, xte, yte, float(weight_decay), max_iter, seed)
+    return _fit_logistic(xtr, ytr, xte, yte, float(weight_decay), max_iter, seed, keep_log_probs)
 
 
 def _select_weight_decay(x: torch.Tensor, y: torch.Tensor, max_iter: int, seed: int) -> float:
@@ -141,7 +148,7 @@ def _select_weight_decay(x: torch.Tensor, y: torch.Tensor, max_iter: int, seed: 
     return WEIGHT_DECAY_GRID[int(np.argmax(scores))]
 
 
-def _fit_logistic(xtr, ytr, xte, yte, weight_decay: float, max_iter: int, seed: int) -> ProbeResult:
+def _fit_logistic(xtr, ytr, xte, yte, weight_decay: float, max_iter: int, seed: int, keep_log_probs: bool = False) -> ProbeResult:
     xtr, xte = _standardize(xtr, xte)
     num_classes = int(max(ytr.max(), yte.max())) + 1
     g = torch.Generator().manual_seed(seed)
@@ -158,8 +165,9 @@ def _fit_logistic(xtr, ytr, xte, yte, weight_decay: float, max_iter: int, seed: 
     opt.step(closure)
     with torch.no_grad():
         train_acc = float(((xtr @ weight + bias).argmax(1) == ytr).float().mean())
-        test_acc = float(((xte @ weight + bias).argmax(1) == yte).float().mean())
-    return ProbeResult(test_acc, train_acc)
+        test_logits = xte @ weight + bias
+        test_acc = float((test_logits.argmax(1) == yte).float().mean())
+    return ProbeResult(test_acc, train_acc, F.log_softmax(test_logits, 1) if keep_log_probs else None)
 
 
 def knn_classify(

@@ -19,13 +19,16 @@ def test_acceptance_sequence_synth_train_probe_cluster(tmp_path, capsys):
     config = json.loads((run / "config.json").read_text())
     assert config["preset"] == "cpu" and config["recipe"]["model"]["encoder_channels"] == 8
     assert config["kind"] == "audio" and config["method"] == "cpc" and "multissl_version" in config
-    assert config["recipe"]["options"]["learning_rate"] == 3e-3  # a preset value the flags left alone
+    assert config["recipe"]["options"]["learning_rate"] == 2e-3  # a preset value the flags left alone
     assert (run / "checkpoints" / "last.pt").is_file()
     probe = tmp_path / "probe.json"
-    assert main(["audio", "probe", str(run), str(data), "--json", str(probe), "--quiet"]) == 0
+    assert main(["audio", "probe", str(run), str(data), "--json", str(probe), "--quiet", "--frames", "--frame-chunk", "8000"]) == 0
+    assert "speaker_acc_frame" in capsys.readouterr().out.splitlines()[0]  # the table's first column
     results = json.loads(probe.read_text())
+    assert results["probe"]["frames"] is True and results["probe"]["frame_chunk"] == 8000
     for name in ("cpc", "mfcc", "random"):
-        for key in ("speaker_acc_window", "speaker_acc_utterance", "nmi"):
+        assert results[name]["speaker_frames_test"] > 0
+        for key in ("speaker_acc_frame", "speaker_acc_window", "speaker_acc_utterance", "nmi"):
             assert 0.0 <= results[name][key] <= 1.0
         assert results[name]["phone_acc"] is not None  # the synthetic corpus has phone labels
     assert results["test_audio_unseen_by_cpc"] is True

@@ -19,11 +19,11 @@ def test_partial_train_config_merges_into_the_preset():
     cpu = recipe("cpu")
     merged = recipe("cpu", train=TrainConfig(max_minutes=5))
     assert merged.train.max_minutes == 5
-    assert (merged.train.steps, merged.train.batch_size, merged.options.lr_schedule) == (cpu.train.steps, 32, "cosine")
+    assert (merged.train.steps, merged.train.batch_size, merged.options.lr_schedule) == (cpu.train.steps, 8, "cosine")
     flat = recipe("cpu", max_minutes=5, window=10240, learning_rate=1e-3)
-    assert (flat.train.max_minutes, flat.model.window, flat.options.learning_rate, flat.train.batch_size) == (5, 10240, 1e-3, 32)
+    assert (flat.train.max_minutes, flat.model.window, flat.options.learning_rate, flat.train.batch_size) == (5, 10240, 1e-3, 8)
     assert recipe("cpu", options={"lr_schedule": "constant"}).options.lr_schedule == "constant"
-    assert recipe("cpu", options=CPCTrainOptions(holdout=0.5)).options.learning_rate == 3e-3
+    assert recipe("cpu", options=CPCTrainOptions(holdout=0.5)).options.learning_rate == 2e-3
     with pytest.raises(ValueError, match="unknown setting 'windw'"):
         recipe("cpu", windw=3)
 
