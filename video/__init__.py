@@ -10,11 +10,16 @@
 - Tracking: :func:`propagate_labels` (encoder-independent), :func:`track_masks`,
   baselines (:func:`pixel_features`, :func:`random_network`), DAVIS J/F
   (:func:`evaluate_davis`, :mod:`multissl.video.metrics`).
+- Real video without masks: :func:`cycle_consistency` / :func:`cycle_scores`
+  (palindrome cycle consistency), :func:`colorization_accuracy` on held-out
+  videos (:func:`evaluation_videos`).
 - :func:`generate_benchmark`: the synthetic tracking benchmark.
 """
 from .colorizer import ColorizationNetwork, Colorizer, ColorizerConfig, pointer_colors
 from .dataset import ClipConfig, VideoFolder
+from .cycle import cycle_consistency, cycle_scores
 from .davis import list_sequences, load_sequence
+from .heldout import colorization_accuracy, evaluation_videos
 from .io import VideoDecodeError, list_videos, open_video, write_video
 from .masks import heatmaps_to_keypoints, keypoints_to_heatmaps, mask_to_onehot, onehot_to_mask, read_mask, write_mask
 from .metrics import f_measure, jaccard, score_sequence, summarize
@@ -26,7 +31,7 @@ from .visualize import plot_colorization, plot_tracking
 
 __all__ = [
     "ClipConfig", "ColorizationNetwork", "Colorizer", "ColorizerConfig", "ColorizerOptions", "ColorizerRun", "PRESETS", "PropagationConfig", "SynthConfig",
-    "VideoDecodeError", "VideoFolder", "evaluate_davis", "f_measure", "format_table", "generate_benchmark",
+    "VideoDecodeError", "VideoFolder", "colorization_accuracy", "cycle_consistency", "cycle_scores", "evaluate_davis", "evaluation_videos", "f_measure", "format_table", "generate_benchmark",
     "generate_video", "heatmaps_to_keypoints", "jaccard", "keypoints_to_heatmaps", "list_sequences", "list_videos",
     "load_run", "load_sequence", "mask_to_onehot", "model_features", "onehot_to_mask", "open_video", "pixel_features",
     "plot_colorization", "plot_tracking", "pointer_colors", "propagate_labels", "random_network", "read_mask",

@@ -4,6 +4,7 @@
   train [colorizer] VIDEOS -o RUN  train the colorizer on a folder of videos (`train-colorizer`: deprecated alias)
   eval RUN DAVIS_ROOT     J/F of the trained model and the baselines on a DAVIS-layout folder
   track RUN SOURCE        propagate a first mask through a frame folder or a video file
+  cycle RUN VIDEOS        label-free tracking score on real videos (palindrome cycle consistency)
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def register(subparsers) -> None:
     add_deprecated_command(sub, "train-colorizer", "multissl video train", _add_train)
     _add_eval(sub)
     _add_track(sub)
+    _add_cycle(sub)
 
 
 def _add_threads(p) -> None:
@@ -143,7 +145,13 @@ def _add_eval(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random-init baseline (default: 0)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     _add_propagation_arguments(p)
+    _add_progress(p)
     p.set_defaults(func=_cmd_eval)
+
+
+def _add_progress(p) -> None:
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bars on stderr with frames/s and ETA (default: when stderr is a terminal)")
 
 
 def baseline_methods(run, names, short_side: int, seed: int = 0) -> dict:
@@ -168,7 +176,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     run = load_run(args.run)
     short_side = args.short_side or run.eval_short_side
     methods = baseline_methods(run, args.methods, short_side, args.seed)
-    results = evaluate_davis(args.davis_root, methods, _propagation(args, run), split=args.split)
+    results = evaluate_davis(args.davis_root, methods, _propagation(args, run), split=args.split, progress=args.progress)
     print(format_table(results))
     if args.json:
         write_json_file(args.json, results)
@@ -186,6 +194,7 @@ def _add_track(sub) -> None:
     p.add_argument("--first-mask", required=True, help="mask of the first frame (PNG)")
     p.add_argument("-o", "--output", required=True, help="output folder (masks/*.png, overlay.png)")
     _add_propagation_arguments(p)
+    _add_progress(p)
     p.set_defaults(func=_cmd_track)
 
 
@@ -202,11 +211,75 @@ def _cmd_track(args: argparse.Namespace) -> int:
     frames = reader.read_all()
     first = read_mask(args.first_mask)
     masks = track_masks(frames, first, model_features(run.model, args.short_side or run.eval_short_side), _propagation(args, run), verbose=True,
-                        name=f"first mask {args.first_mask}")
+                        name=f"first mask {args.first_mask}", progress=args.progress)
     out = Path(args.output)
     names = [f.stem for f in reader.files] if isinstance(reader, FrameFolderReader) else [f"{t:05d}" for t in range(len(frames))]
     for name, mask in zip(names, masks):
         write_mask(out / "masks" / f"{name}.png", mask)
     picture = plot_tracking(frames, masks, out / "overlay.png", title=f"{Path(args.source).name}: mask propagated by {args.run}")
     print(f"wrote {len(masks)} masks to {out / 'masks'} and {picture}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- cycle
+CYCLE_ROWS = {"model": "trained model", "pixels": "raw Lab pixels", "random": "random init"}
+
+
+def _add_cycle(sub) -> None:
+    p = sub.add_parser("cycle", help="label-free tracking score on real videos: palindrome cycle consistency",
+                       description="Cut frame 0 of a few clips of every video into k-means regions (Lab colour + position), "
+                                   "propagate them N sampled frames forward and back to frame 0 with the trained model, raw "
+                                   "Lab pixels and a random network, and print the mean IoU of the regions that come back "
+                                   "(100: all of them), plus the colorization accuracy on clips of the same videos. Frames are "
+                                   "sampled at the run's clip rate. When VIDEOS is the run's training data and the run held "
+                                   "videos out (--holdout-videos), only those are evaluated.")
+    p.add_argument("run", help="run folder written by `multissl video train`")
+    p.add_argument("videos", help="folder of videos and frame folders (searched recursively), one video or one frame folder")
+    p.add_argument("--n", type=int, nargs="+", default=[10, 20], help="cycle lengths in sampled frames (default: 10 20)")
+    p.add_argument("--segments", type=int, default=8, help="k-means regions of frame 0 (default: 8)")
+    p.add_argument("--clips-per-video", type=int, default=3, help="clips per video, spread over it (default: 3)")
+    p.add_argument("--all-videos", action="store_true", help="evaluate every video, also those the run trained on")
+    p.add_argument("--color-clips", type=int, default=16,
+                   help="clips per video for the colorization accuracy (default: 16; 0: skip it)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the k-means, the random network and the clips (default: 0)")
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    _add_propagation_arguments(p)
+    p.set_defaults(func=_cmd_cycle)
+
+
+def _cmd_cycle(args: argparse.Namespace) -> int:
+    from .cycle import cycle_scores, format_cycle_table
+    from .dataset import ClipConfig
+    from .heldout import colorization_accuracy, evaluation_videos
+    from .training import load_run
+
+    if min(args.n) < 1 or args.segments < 1 or args.clips_per_video < 1:
+        raise ValueError(f"--n, --segments and --clips-per-video must be >= 1, got {args.n}, {args.segments}, {args.clips_per_video}")
+    _set_threads(args)
+    run = load_run(args.run)
+    short_side = args.short_side or run.eval_short_side
+    clips = ClipConfig(**run.config.get("recipe", {}).get("clips", run.config.get("clips", {})))
+    videos, note = evaluation_videos(run.config, args.videos, args.all_videos)
+    if note:
+        print(note)
+    methods = baseline_methods(run, list(CYCLE_ROWS), short_side, args.seed)
+    records: list = []
+    scores = cycle_scores(videos, methods, args.n, _propagation(args, run), args.segments, args.clips_per_video, clips.stride,
+                          clips.fps, short_side, clips.scene_cut, args.seed, clips=records)
+    rate = f"{clips.fps:g} frames/s" if clips.fps else f"every {clips.stride} frame(s)"
+    scored = len({r["video"] for r in records})
+    print(f"cycle consistency on {scored} of {len(videos)} videos ({len(records)} clips over all N, frames sampled at {rate}): "
+          f"mIoU (%) of {args.segments} k-means regions of frame 0 after N frames forward and back")
+    print(format_cycle_table(scores, CYCLE_ROWS))
+    accuracy = None
+    if args.color_clips > 0:
+        accuracy = colorization_accuracy({"trained model": run.model, "initial weights": run.initial}, videos, clips,
+                                         args.color_clips, seed=args.seed)
+        names = {"copy_previous": "copying the previous frame's colours"}
+        print(f"colour accuracy on {args.color_clips} clips per video: "
+              + ", ".join(f"{names.get(name, name)} {100 * value:.1f}%" for name, value in accuracy.items()))
+    if args.json:
+        write_json_file(args.json, {"run": str(args.run), "videos": [str(v) for v in videos], "note": note, "n": args.n,
+                                    "segments": args.segments, "cycle_miou": scores, "clips": records, "color_accuracy": accuracy})
+        print(f"results written to {args.json}")
     return 0

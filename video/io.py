@@ -7,10 +7,14 @@
 - a folder of frames (``*.jpg`` / ``*.png`` sorted by name, the DAVIS
   ``JPEGImages/480p/<seq>/`` layout).
 
-Every reader has ``num_frames``, ``fps``, ``size`` ``(H, W)`` and
-``read(indices) -> (T, H, W, 3) uint8 RGB``; indices are clamped to
-``[0, num_frames - 1]``. Grayscale frames are repeated to three channels
+Every reader has ``num_frames``, ``fps``, ``size`` ``(H, W)``,
+``read(indices) -> (T, H, W, 3) uint8 RGB`` and ``iter_chunks(indices)``
+(the same frames a chunk at a time, one decoding pass); indices are clamped
+to ``[0, num_frames - 1]``. Grayscale frames are repeated to three channels
 and the alpha channel of RGBA frames is dropped.
+
+:func:`list_videos` finds the video files and frame folders under a folder
+(a folder of label PNGs, such as DAVIS ``Annotations``, is not a video).
 
 :func:`write_video` writes (T, H, W, 3) uint8 frames as H.264 mp4 with
 PyAV (its wheel bundles FFmpeg).
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import List, Sequence, Tuple, Union
+from typing import Iterator, List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -65,6 +69,15 @@ class VideoReader:
     def read_all(self) -> np.ndarray:
         return self.read(range(self.num_frames))
 
+    def close(self) -> None:
+        """Release decoder buffers (decord keeps hundreds of MB per HD video); a later read reopens the file."""
+
+    def iter_chunks(self, indices: Sequence[int], chunk: int = 32) -> Iterator[np.ndarray]:
+        """The frames at ``indices`` (clamped) as (<= chunk, H, W, 3) uint8 RGB arrays, in order."""
+        idx = self.clamp(indices)
+        for i in range(0, len(idx), chunk):
+            yield self.read(idx[i : i + chunk])
+
     def __len__(self) -> int:
         return self.num_frames
 
@@ -78,13 +91,8 @@ class DecordReader(VideoReader):
     backend = "decord"
 
     def __init__(self, path: PathLike):
-        import decord
-
         self.path = Path(path)
-        try:
-            self._reader = decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=1)
-        except Exception as err:  # decord raises DECORDError / RuntimeError for bad files
-            raise VideoDecodeError(f"decord cannot open {self.path}: {err}") from err
+        self._reader = self._open()
         self.num_frames = len(self._reader)
         if self.num_frames == 0:
             raise VideoDecodeError(f"{self.path} has no video frames")
@@ -92,8 +100,21 @@ class DecordReader(VideoReader):
         h, w = self._reader[0].shape[:2]
         self.size = (int(h), int(w))
 
+    def _open(self):
+        import decord
+
+        try:
+            return decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=1)
+        except Exception as err:  # decord raises DECORDError / RuntimeError for bad files
+            raise VideoDecodeError(f"decord cannot open {self.path}: {err}") from err
+
+    def close(self) -> None:
+        self._reader = None
+
     def read(self, indices: Sequence[int]) -> np.ndarray:
         idx = self.clamp(indices)
+        if self._reader is None:
+            self._reader = self._open()
         try:
             frames = self._reader.get_batch(idx.tolist()).asnumpy()
         except Exception as err:
@@ -150,6 +171,36 @@ class PyAVReader(VideoReader):
         if missing:
             raise VideoDecodeError(f"{self.path}: frames {missing[:5]} could not be decoded (the file may be truncated)")
         return np.stack([to_rgb(found[i]) for i in idx.tolist()])
+
+    def iter_chunks(self, indices: Sequence[int], chunk: int = 32) -> Iterator[np.ndarray]:
+        """One decoding pass for increasing ``indices`` (``read`` per chunk would decode from the start each time)."""
+        idx = self.clamp(indices)
+        if len(idx) == 0 or np.any(np.diff(idx) < 0):
+            yield from super().iter_chunks(idx, chunk)
+            return
+        import av
+
+        pending, out, pos = idx.tolist(), [], 0
+        try:
+            with av.open(str(self.path)) as container:
+                for i, frame in enumerate(container.decode(video=0)):
+                    if pos >= len(pending):
+                        break
+                    if i == pending[pos]:
+                        rgb = to_rgb(frame.to_ndarray(format="rgb24"))
+                        while pos < len(pending) and pending[pos] == i:  # repeated indices
+                            out.append(rgb)
+                            pos += 1
+                        if len(out) >= chunk:
+                            yield np.stack(out[:chunk])
+                            out = out[chunk:]
+        except Exception as err:
+            raise VideoDecodeError(f"PyAV cannot decode {self.path}: {err}") from err
+        if pos < len(pending):
+            raise VideoDecodeError(f"{self.path}: frames {pending[pos:pos + 5]} could not be decoded (the file may be truncated)")
+        while out:
+            yield np.stack(out[:chunk])
+            out = out[chunk:]
 
 
 class FrameFolderReader(VideoReader):
@@ -214,9 +265,30 @@ class _FallbackReader(VideoReader):
             try:
                 return self._primary.read(indices)
             except VideoDecodeError:
-                self._fallback = PyAVReader(self.path)
-                self.num_frames, self.backend = self._fallback.num_frames, "pyav"
+                self._switch()
         return self._fallback.read(indices)
+
+    def close(self) -> None:
+        self._primary.close()
+
+    def _switch(self) -> None:
+        self._fallback = PyAVReader(self.path)
+        self.num_frames, self.backend = self._fallback.num_frames, "pyav"
+
+    def iter_chunks(self, indices: Sequence[int], chunk: int = 32) -> Iterator[np.ndarray]:
+        """decord chunk by chunk; when it fails, the remaining frames in one PyAV pass."""
+        idx = self.clamp(indices)
+        done = 0
+        if self._fallback is None:
+            try:
+                for i in range(0, len(idx), chunk):
+                    frames = self._primary.read(idx[i : i + chunk])
+                    done = i + len(frames)
+                    yield frames
+                return
+            except VideoDecodeError:
+                self._switch()
+        yield from self._fallback.iter_chunks(idx[done:], chunk)
 
 
 def open_video(path: PathLike, backend: str = "auto") -> VideoReader:
@@ -248,14 +320,45 @@ def open_video(path: PathLike, backend: str = "auto") -> VideoReader:
     return PyAVReader(path)
 
 
-def list_videos(folder: PathLike) -> List[Path]:
-    """Video files under ``folder`` (recursive, sorted); a single file is returned as is."""
+def is_frame_folder(folder: PathLike) -> bool:
+    """A folder holding at least two frame images that are not label maps (palette or one-channel PNGs)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return False
+    files = list_frame_files(folder)
+    if len(files) < 2:
+        return False
+    if files[0].suffix.lower() == ".png":
+        from PIL import Image
+
+        try:
+            with Image.open(files[0]) as img:
+                return img.mode not in ("P", "L", "1", "I", "I;16")
+        except OSError:
+            return True  # unreadable: open_video names it
+    return True
+
+
+def list_videos(folder: PathLike, frame_folders: bool = True) -> List[Path]:
+    """Video files and frame folders under ``folder`` (recursive, sorted by path); a single file is returned as is.
+
+    Frame folders found in the search are those of :func:`is_frame_folder` outside any folder
+    named ``Annotations`` (label maps such as DAVIS masks are not videos; a folder of grayscale
+    PNG frames is taken for labels too: pass it itself). ``folder`` itself is read as one frame
+    folder when it holds images and no video. ``frame_folders=False``: video files only.
+    """
     folder = Path(folder)
     if not folder.exists():
         raise FileNotFoundError(f"video folder {folder} does not exist")
     if folder.is_file():
         return [folder]
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+    found = [p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file()]
+    if frame_folders:
+        found += [p for p in folder.rglob("*") if p.is_dir() and "annotations" not in (q.lower() for q in p.relative_to(folder).parts)
+                  and is_frame_folder(p)]
+        if not found and list_frame_files(folder):
+            return [folder]
+    return sorted(found)
 
 
 def open_videos(paths: Sequence[PathLike], backend: str = "auto") -> List[VideoReader]:
@@ -302,6 +405,7 @@ __all__ = [
     "list_videos",
     "open_video",
     "open_videos",
+    "is_frame_folder",
     "read_image",
     "to_rgb",
     "write_video",

@@ -33,7 +33,7 @@ from .dataset import frames_to_tensor, resized_size
 from .davis import list_sequences, load_sequence
 from .masks import mask_to_onehot, object_ids, onehot_to_mask
 from .metrics import score_sequence, summarize
-from .propagation import PropagationConfig, labels_to_image, propagate_labels
+from .propagation import PropagationConfig, labels_to_image, progress_disable, propagate_labels
 
 FeatureFn = Callable[[np.ndarray], torch.Tensor]
 PathLike = Union[str, Path]
@@ -106,25 +106,43 @@ def check_first_mask(mask: np.ndarray, frame_size: Sequence[int], name: str = "f
 
 
 def track_masks(frames: np.ndarray, first_mask: np.ndarray, features: Optional[FeatureFn],
-                propagation: Optional[PropagationConfig] = None, verbose: bool = False, name: str = "first mask") -> np.ndarray:
+                propagation: Optional[PropagationConfig] = None, verbose: bool = False, name: str = "first mask",
+                progress: Union[None, bool, tqdm] = None) -> np.ndarray:
     """Masks (T, H, W) of every frame given the first one; ``features=None`` copies the first mask.
 
-    ``propagation``: default :class:`PropagationConfig`; ``name`` names the mask in errors
-    (e.g. the sequence's first annotation).
+    Args:
+        frames: (T, H, W, 3) uint8 video.
+        first_mask: (H, W) object ids of frame 0 (0 = background).
+        features: a feature function (frames -> (T, D, h, w)) or None.
+        propagation: default :class:`PropagationConfig`; ``name`` names the mask in errors
+            (e.g. the sequence's first annotation).
+        progress: a progress bar over the frames (unit "frame", with frames/s and ETA) on
+            stderr: True always, False never, None (default) when ``verbose`` and stderr is
+            a terminal; or an open tqdm bar (total T) to advance.
     """
     propagation = propagation if propagation is not None else PropagationConfig()
     ids = check_first_mask(first_mask, frames.shape[1:3], name)
-    if features is None:
-        return np.repeat(np.asarray(first_mask)[None], len(frames), axis=0)
-    onehot = mask_to_onehot(first_mask, ids)
-    feats = features(frames)
-    soft = propagate_labels(feats, onehot, propagation.context, propagation.topk, propagation.radius,
-                            propagation.temperature, propagation.normalize, upsample=False, verbose=verbose)
-    masks = np.empty((len(frames), *frames.shape[1:3]), dtype=np.int64)
-    masks[0] = first_mask
-    for t in range(1, len(frames)):
-        masks[t] = onehot_to_mask(labels_to_image(soft[t], frames.shape[1:3]), ids)
-    return masks
+    own = not isinstance(progress, tqdm)
+    bar = tqdm(total=len(frames), desc="track", unit="frame", disable=progress_disable(progress, verbose)) if own else progress
+    try:
+        if features is None:
+            bar.update(len(frames))
+            return np.repeat(np.asarray(first_mask)[None], len(frames), axis=0)
+        onehot = mask_to_onehot(first_mask, ids)
+        bar.set_postfix_str("encoding frames")
+        feats = features(frames)  # (T, D, h, w)
+        bar.set_postfix_str("")
+        bar.update(1)  # frame 0 is given
+        soft = propagate_labels(feats, onehot, propagation.context, propagation.topk, propagation.radius,
+                                propagation.temperature, propagation.normalize, upsample=False, progress=bar)
+        masks = np.empty((len(frames), *frames.shape[1:3]), dtype=np.int64)
+        masks[0] = first_mask
+        for t in range(1, len(frames)):
+            masks[t] = onehot_to_mask(labels_to_image(soft[t], frames.shape[1:3]), ids)
+        return masks
+    finally:
+        if own:
+            bar.close()
 
 
 def evaluate_davis(
@@ -134,6 +152,7 @@ def evaluate_davis(
     split: Optional[str] = None,
     sequences: Optional[Sequence[str]] = None,
     verbose: bool = True,
+    progress: Optional[bool] = None,
 ) -> Dict[str, Dict[str, object]]:
     """J/F of each method on a DAVIS-layout folder.
 
@@ -142,6 +161,9 @@ def evaluate_davis(
         propagation: one setting for all methods or one per method name
             (default: :class:`PropagationConfig`).
         split: an ImageSets split (e.g. ``"val"``); default every sequence.
+        progress: progress bars on stderr, over the sequences and over the frames of
+            each sequence and method (frames/s and ETA): True always, False never,
+            None (default) when ``verbose`` and stderr is a terminal.
     Returns:
         {method: summary} with J_mean/recall/decay, F_..., JF_mean and
         ``sequences`` (per-sequence J_mean, F_mean, JF_mean, per-object stats).
@@ -149,14 +171,16 @@ def evaluate_davis(
     propagation = propagation if propagation is not None else PropagationConfig()
     names = list(sequences) if sequences is not None else list_sequences(root, split)
     scores: Dict[str, List] = {m: [] for m in methods}
-    for name in tqdm(names, desc="sequences", disable=None if verbose else True):
+    disable = progress_disable(progress, verbose)
+    for name in tqdm(names, desc="sequences", unit="seq", disable=disable):
         seq = load_sequence(root, name)
         if seq.annotated.sum() < 3:
             warnings.warn(f"sequence {name} has fewer than 3 annotated frames; it is not scored", RuntimeWarning, stacklevel=2)
             continue
         for method, fn in methods.items():
             cfg = propagation[method] if isinstance(propagation, dict) else propagation
-            pred = track_masks(seq.frames, seq.masks[0], fn, cfg, name=f"sequence {name}: the first mask")
+            with tqdm(total=len(seq.frames), desc=f"{name} {method}", unit="frame", leave=False, disable=disable) as bar:
+                pred = track_masks(seq.frames, seq.masks[0], fn, cfg, name=f"sequence {name}: the first mask", progress=bar)
             scores[method].append(score_sequence(pred, seq.masks, name, annotated=seq.annotated))
     return {m: summarize(s) for m, s in scores.items()}
 

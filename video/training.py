@@ -15,8 +15,9 @@ Settings are a :class:`~multissl.presets.Recipe` with sections ``model``
   held-out synthetic videos was 35-42 instead of 71 after 8 minutes), 64-d
   L2-normalised embeddings compared at temperature 0.05, no coordinate
   channels, colour rebalancing 0.5; 128 x 128 random crops of frames resized
-  to a 256-pixel short side (16 x 16 features), clip frames 2 apart; batch 8,
-  Adam 2e-3; propagation context 10 frames. Learns in minutes on two CPU cores.
+  to a 256-pixel short side (16 x 16 features), clip frames sampled at 12 frames
+  per second whatever the file's rate (2 apart in the 24 fps synthetic videos);
+  batch 8, Adam 2e-3; propagation context 10 frames. Learns in minutes on two CPU cores.
 - ``paper``: ResNet-18 of width 64, a 5-layer 3-D stack of 256 channels,
   64-d embeddings, 256 x 256 input (32 x 32 features), batch 32.
 """
@@ -37,6 +38,7 @@ from multissl.run import Run, prepare_run_folder, read_run_config, seeded_build,
 
 from .colorizer import Colorizer, ColorizerConfig
 from .dataset import ClipConfig, VideoFolder
+from .heldout import split_holdout
 from .propagation import PropagationConfig
 
 PathLike = Union[str, Path]
@@ -51,13 +53,19 @@ class ColorizerOptions:
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
     color_frames: int = field(default=200, metadata={"help": "frames sampled to fit the ab colour clusters"})
     backend: str = field(default="auto", metadata={"help": "video reader", "choices": ["auto", "decord", "pyav"]})
+    holdout_videos: int = field(default=0, metadata={"help": "keep the last N videos (sorted by path) out of training, for "
+                                                            "evaluation (`video cycle`); recorded in config.json"})
+
+    def __post_init__(self):
+        if self.holdout_videos < 0:
+            raise ValueError(f"holdout_videos must be >= 0, got {self.holdout_videos}")
 
 
 PRESETS: Dict[str, Dict[str, Dict[str, Any]]] = {
     "cpu": {
         "model": {"width": 8, "conv3d_layers": 0, "conv3d_channels": 64, "embed_dim": 64, "coords": False, "normalize": True,
                   "temperature": 0.05, "rebalance": 0.5},
-        "clips": {"short_side": 256, "crop": 128, "stride": 2, "clips_per_video": 400},
+        "clips": {"short_side": 256, "crop": 128, "stride": 2, "fps": 12.0, "clips_per_video": 400},
         "options": {"lr": 2e-3},
         "train": {"batch_size": 8},
     },
@@ -111,7 +119,8 @@ def train(
     """Train a colorizer on every video under ``videos`` into the run folder ``output``.
 
     Args:
-        videos: a folder of videos (searched recursively), one video, or a list of them.
+        videos: a folder of videos and frame folders (searched recursively), one video, or a list of them;
+            ``holdout_videos=N`` keeps the last N (sorted by path) out of training.
         method: ``"colorizer"`` (the only video method).
         preset: ``"cpu"`` (default) or ``"paper"``.
         model, clips, options, train: partial :class:`ColorizerConfig`,
@@ -129,13 +138,17 @@ def train(
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(output)})
     prepare_run_folder(output, "video", method, settings.to_dict(), engine.resume, engine.overwrite, files=("colour_clusters.json",))
     task = seeded_build(lambda: Colorizer(settings.model), engine.seed)
+    sources, held_out = split_holdout(videos, settings.options.holdout_videos)
     with isolated_rng(engine.seed):  # reading and sampling frames leaves the caller's generators alone
-        data = VideoFolder(videos, settings.clips, backend=settings.options.backend, verbose=engine.verbose)
+        data = VideoFolder(sources, settings.clips, backend=settings.options.backend, verbose=engine.verbose)
         task.fit_colors(data.sample_frames(settings.options.color_frames, seed=engine.seed), seed=engine.seed)
     evaluation = EVALUATION[preset]
     propagation = PropagationConfig(**evaluation["propagation"]).as_dict()
+    data_root = [str(v) for v in videos] if isinstance(videos, (list, tuple)) else str(videos)
     write_run_config(output, "video", method, engine.seed, settings.to_dict(), preset=preset, propagation=propagation,
-                     eval_short_side=evaluation["eval_short_side"], videos=[str(r.path) for r in data.readers])
+                     eval_short_side=evaluation["eval_short_side"], data=data_root,
+                     videos=[str(Path(r.path).resolve()) for r in data.readers],  # absolute: `video cycle` matches them from anywhere
+                     holdout_videos=[str(p.resolve()) for p in held_out], frame_cache_mb=round(data.cache_bytes / 2**20, 1))
     (Path(output) / "colour_clusters.json").write_text(json.dumps(task.quantizer.centers.tolist()), encoding="utf-8")
     initial_state = {k: v.clone() for k, v in task.state_dict().items()}
     optimizer = torch.optim.Adam(task.parameters(), lr=settings.options.lr)
