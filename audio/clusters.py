@@ -14,10 +14,10 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import torch
 
-from multissl.evaluation import clustering_scores
+from multissl.evaluation import clustering_scores, standardized
 
 from .folder import AudioFolder
-from .probes import Extractor, pooled_features, standardized
+from .probes import Extractor, pooled_features
 
 
 def utterance_embeddings(extractors: Dict[str, Extractor], folder: AudioFolder) -> Dict[str, torch.Tensor]:

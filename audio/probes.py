@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from multissl.evaluation import clustering_scores, linear_probe
+from multissl.evaluation import clustering_scores, linear_probe, standardized
 
 from .cpc import CPC
 from .embed import embed_many
@@ -198,12 +198,6 @@ def speaker_scores(extractor: Extractor, data: ProbeData) -> Dict[str, float]:
             "speaker_acc_utterance": utterance.accuracy, **clusters, "dim": int(whole.shape[1])}
 
 
-def standardized(x: torch.Tensor) -> torch.Tensor:
-    """(N, D) with every dimension at mean 0 and standard deviation 1 over the N rows (constant dimensions left at 0)."""
-    std = x.std(0, correction=0)
-    return (x - x.mean(0)) / torch.where(std > 0, std, torch.ones_like(std))
-
-
 def frame_speaker_scores(extractor: Extractor, data: "ProbeData") -> Dict[str, float]:
     """Frame-level speaker probe: every 10 ms frame of the test segments classified by a linear probe.
 
@@ -290,4 +284,4 @@ def compare(extractors: Dict[str, Extractor], data: ProbeData, verbose: bool = F
 
 
 __all__ = ["POOLINGS", "ProbeConfig", "ProbeData", "SPEAKER_MFCC", "chunk_frames", "chunk_pieces", "piece_frames", "compare", "cpc_extractor", "frame_speaker_scores",
-           "mfcc_extractor", "phone_scores", "pool", "pooled_features", "speaker_scores", "standardized"]
+           "mfcc_extractor", "phone_scores", "pool", "pooled_features", "speaker_scores"]

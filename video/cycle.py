@@ -34,38 +34,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from multissl.color import rgb_to_lab
+from multissl.color import kmeans, rgb_to_lab
 
 from .clip_sampling import sampled_indices, spread, thumbnails, valid_starts
 from .dataset import frames_to_tensor, frames_to_uint8, resized_size
 from .io import VideoDecodeError, VideoReader, open_video
+from .metrics import jaccard
 from .propagation import PropagationConfig, propagate_labels
 
 FeatureFn = Callable[[np.ndarray], torch.Tensor]
 PathLike = Union[str, Path]
-
-
-def kmeans(points: np.ndarray, k: int, seed: int = 0, iterations: int = 25) -> np.ndarray:
-    """(N,) labels in [0, k) of ``points`` (N, D) by Lloyd's k-means with k-means++ seeding from ``seed``."""
-    if points.ndim != 2 or len(points) == 0:
-        raise ValueError(f"points must be a non-empty (N, D) array, got shape {points.shape}")
-    rng = np.random.default_rng(seed)
-    k = min(k, len(points))
-    centers = [points[rng.integers(len(points))]]
-    for _ in range(1, k):
-        d2 = ((points[:, None] - np.stack(centers)[None]) ** 2).sum(-1).min(1)
-        if d2.sum() <= 0:
-            break
-        centers.append(points[rng.choice(len(points), p=d2 / d2.sum())])
-    centers = np.stack(centers)
-    labels = np.zeros(len(points), dtype=np.int64)
-    for _ in range(iterations):
-        labels = ((points[:, None] - centers[None]) ** 2).sum(-1).argmin(1)
-        moved = np.stack([points[labels == c].mean(0) if np.any(labels == c) else centers[c] for c in range(len(centers))])
-        if np.allclose(moved, centers):
-            break
-        centers = moved
-    return labels
 
 
 def segment_frame(frame: np.ndarray, size: Sequence[int], segments: int = 8, seed: int = 0, compactness: float = 20.0) -> np.ndarray:
@@ -83,7 +61,7 @@ def segment_frame(frame: np.ndarray, size: Sequence[int], segments: int = 8, see
     ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
     scale = compactness / max(np.sqrt(h * w / max(segments, 1)), 1e-6)
     points = np.concatenate([lab, scale * np.stack([ys.ravel(), xs.ravel()], 1)], 1)
-    labels = kmeans(points, segments, seed)
+    labels = kmeans(torch.from_numpy(points), min(segments, len(points)), seed=seed)[1].numpy()
     _, first = np.unique(labels, return_index=True)
     order = {int(labels[i]): rank for rank, i in enumerate(sorted(first))}
     return np.vectorize(order.get)(labels).reshape(h, w).astype(np.int64)
@@ -91,8 +69,7 @@ def segment_frame(frame: np.ndarray, size: Sequence[int], segments: int = 8, see
 
 def mean_iou(pred: np.ndarray, target: np.ndarray) -> float:
     """Mean over the labels of ``target`` of IoU(pred == label, target == label); same-shape int arrays."""
-    ids = np.unique(target)
-    return float(np.mean([np.logical_and(pred == i, target == i).sum() / np.logical_or(pred == i, target == i).sum() for i in ids]))
+    return float(np.mean([jaccard(pred == i, target == i) for i in np.unique(target)]))
 
 
 def cycle_labels(features: torch.Tensor, segmentation: np.ndarray, ns: Sequence[int], config: Optional[PropagationConfig] = None
@@ -232,5 +209,5 @@ def format_cycle_table(scores: Mapping[str, Mapping[int, float]], labels: Option
     return "\n".join(lines)
 
 
-__all__ = ["clip_scores", "clip_starts", "cycle_consistency", "cycle_labels", "cycle_scores", "format_cycle_table", "kmeans",
+__all__ = ["clip_scores", "clip_starts", "cycle_consistency", "cycle_labels", "cycle_scores", "format_cycle_table",
            "mean_iou", "read_sampled", "segment_frame"]

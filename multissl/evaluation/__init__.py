@@ -11,7 +11,7 @@
 """
 from .efficiency import Amount, EfficiencyResult, amounts_from, finetune_evaluator, label_efficiency, linear_evaluator
 from .finetune import Classifier, FinetuneConfig, FinetuneResult, accuracy, finetune, supervised_baseline
-from .probes import ProbeResult, clustering_scores, extract_features, knn_accuracy, knn_classify, linear_probe, plot_embedding
+from .probes import ProbeResult, clustering_scores, extract_features, knn_accuracy, knn_classify, linear_probe, plot_embedding, standardized
 from .subsets import check_fraction, check_same_classes, label_subset, nested_subsets, validation_split
 from .transfer import TransferResult, transfer
 
@@ -19,6 +19,6 @@ __all__ = [
     "Amount", "Classifier", "EfficiencyResult", "FinetuneConfig", "FinetuneResult", "ProbeResult", "TransferResult",
     "accuracy", "amounts_from", "check_fraction", "check_same_classes", "clustering_scores", "extract_features",
     "finetune", "finetune_evaluator", "knn_accuracy", "knn_classify", "label_efficiency", "label_subset",
-    "linear_evaluator", "linear_probe", "nested_subsets", "plot_embedding", "supervised_baseline", "transfer",
+    "linear_evaluator", "linear_probe", "nested_subsets", "plot_embedding", "standardized", "supervised_baseline", "transfer",
     "validation_split",
 ]

@@ -86,6 +86,12 @@ def extract_features(
     return torch.cat(out)
 
 
+def standardized(x: torch.Tensor) -> torch.Tensor:
+    """(N, D) with every dimension at mean 0 and standard deviation 1 over the N rows (constant dimensions left at 0)."""
+    std = x.std(0, correction=0)
+    return (x - x.mean(0)) / torch.where(std > 0, std, torch.ones_like(std))
+
+
 def _standardize(train: torch.Tensor, test: torch.Tensor):
     mean, std = train.mean(0), train.std(0).clamp_min(1e-6)
     return (train - mean) / std, (test - mean) / std
@@ -284,5 +290,6 @@ __all__ = [
     "knn_accuracy",
     "knn_classify",
     "linear_probe",
+    "standardized",
     "plot_embedding",
 ]

@@ -7,7 +7,8 @@ from multissl.audio.folder import AudioFolder, speaker_from_layout
 from multissl.audio.framing import conv_frames
 from multissl.audio.mfcc import mfcc_frames
 from multissl.audio.probes import (SPEAKER_MFCC, ProbeConfig, ProbeData, chunk_frames, compare, frame_speaker_scores,
-                                   mfcc_extractor, pool, pooled_features, standardized)
+                                   mfcc_extractor, pool, pooled_features)
+from multissl.evaluation import standardized
 from multissl.audio.windows import split_segments
 
 
