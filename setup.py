@@ -36,7 +36,7 @@ setup(
     packages=_packages(),
     package_dir={"multissl": "multissl", **{f"multissl.{m}": m for m in MODALITIES}},
     include_package_data=True,
-    package_data={"multissl": ["py.typed"]},
+    package_data={"multissl": ["py.typed", "weights/*/config.json", "weights/*/checkpoints/last.pt"]},
     install_requires=[
         "torch>=2.2,<=2.14.1",
         "torchvision>=0.17,<=0.29.1",

@@ -26,9 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"multissl {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error (also: MULTISSL_DEBUG=1)")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    from . import demo
+    from . import demo, pretrained
 
     demo.register(subparsers)
+    pretrained.register(subparsers)
     for modality in MODALITIES:
         importlib.import_module(f"multissl.{modality}.cli").register(subparsers)
     parser.set_defaults(func=lambda args: parser.print_help() or 0)

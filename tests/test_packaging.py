@@ -34,4 +34,8 @@ def test_wheel_contains_modalities_as_multissl_subpackages(tmp_path):
         assert f"multissl/{modality}/__init__.py" in names
         assert f"multissl/{modality}/cli.py" in names
     assert "multissl/losses.py" in names
+    from multissl.pretrained import REGISTRY
+
+    for name in REGISTRY:  # the shipped models travel in the wheel
+        assert f"multissl/weights/{name}/config.json" in names and f"multissl/weights/{name}/checkpoints/last.pt" in names
     assert not any(n.startswith(("text/", "audio/", "video/", "vision/", "tests/")) for n in names)

@@ -69,7 +69,7 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
         "| word | nearest neighbours (cosine) |\n|---|---|\n" + "\n".join(rows) + "\n\n"
         "| pair | trained cosine | random vectors |\n|---|---|---|\n" + "\n".join(pair_rows) + "\n\n"
         f"WordSim-353 Spearman on the {ws_trained.pairs} pairs in the vocabulary: trained {ws_trained.spearman:.3f}, "
-        f"random vectors {ws_random.spearman:.3f}.\n"
+        f"random vectors {ws_random.spearman:.3f}.\n\n" + _verdict(ws_trained.spearman, ws_random.spearman)
     )
     metrics = {"seconds": seconds, "vocabulary": len(model.wv), "epochs": epochs,
                "first_mean_loss": log[0]["mean_loss"], "last_mean_loss": log[-1]["mean_loss"],
@@ -78,6 +78,13 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
                "pair_cosine_mean_random": float(np.mean(random_sims)) if random_sims else float("nan")}
     print(markdown)
     return DemoSection("Text: word2vec skip-gram on the Lee corpus", markdown, [picture.name], metrics)
+
+
+def _verdict(trained: float, random: float) -> str:
+    if trained > random:
+        return (f"Vectors learned from 60k words of news rank word pairs more like people do than random vectors "
+                f"({trained:.3f} vs {random:.3f} Spearman): predicting a word's neighbours is enough to learn what it means.")
+    return f"In this run the learned vectors do not rank word pairs better than random ones ({trained:.3f} vs {random:.3f})."
 
 
 def _plot_frequent_words(kv, path: Path, seed: int, skip: int = 40, count: int = 80) -> Path:

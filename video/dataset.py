@@ -61,6 +61,12 @@ class ClipConfig:
     short_clips: str = field(default="skip", metadata={"help": "videos shorter than a clip: skip or pad", "choices": ["skip", "pad"]})
     cache: str = field(default="auto", metadata={"help": "keep decoded frames in memory: auto (when < 2 GB), yes, no",
                                                  "choices": ["auto", "yes", "no"]})
+    max_gap: int = field(default=1, metadata={"help": "each clip's frames are a random multiple 1..max_gap of the stride (or "
+                                                      "fps step) apart: more motion between reference and target"})
+    scale_jitter: float = field(default=0.0, metadata={"help": "random zoom: the crop is cut from a square s x crop pixels wide, "
+                                                              "s log-uniform in [1/(1+j), 1+j], and resized to crop; 0: off"})
+    brightness_jitter: float = field(default=0.0, metadata={"help": "per-frame random contrast (x 1 +- j) and brightness (+- j/2) "
+                                                                   "in RGB, so that matching survives lighting changes; 0: off"})
     min_motion: float = field(default=0.5, metadata={"help": "skip static clips: mean absolute difference of consecutive clip "
                                                              "frames below this (gray levels 0-255 on 32-pixel thumbnails); 0: keep them"})
     scene_cut: float = field(default=40.0, metadata={"help": "a difference between consecutive frames above this (same units) and "
@@ -80,6 +86,9 @@ class ClipConfig:
             raise ValueError(f"fps must be > 0, got {self.fps}")
         if self.short_clips not in ("skip", "pad") or self.cache not in ("auto", "yes", "no"):
             raise ValueError(f"short_clips must be skip|pad and cache auto|yes|no, got {self.short_clips!r}, {self.cache!r}")
+        if self.max_gap < 1 or self.scale_jitter < 0 or not 0 <= self.brightness_jitter < 1:
+            raise ValueError(f"need max_gap >= 1, scale_jitter >= 0 and 0 <= brightness_jitter < 1, got {self.max_gap}, "
+                             f"{self.scale_jitter}, {self.brightness_jitter}")
         if self.min_motion < 0 or self.scene_cut < 0:
             raise ValueError(f"min_motion and scene_cut must be >= 0, got {self.min_motion}, {self.scene_cut}")
 
@@ -270,12 +279,16 @@ class VideoFolder(Dataset):
 
     def _clip(self, v: int) -> torch.Tensor:
         reader, starts = self.readers[v], self.starts[v]
+        gap = 1 + int(torch.randint(self.config.max_gap, (1,)))
+        if gap > 1:  # only starts whose wider clip still ends inside the video; none: the plain gap
+            wide = starts[starts + gap * int(self.offsets(reader)[-1]) < reader.num_frames]
+            starts, gap = (wide, gap) if len(wide) else (starts, 1)
         start = int(starts[int(torch.randint(len(starts), (1,)))])
-        indices = start + self.offsets(reader)  # clamped: a padded short video repeats its last frame
+        indices = start + gap * self.offsets(reader)  # clamped: a padded short video repeats its last frame
         clip = self._crop(self._frames(v, indices))
         if self.config.flip and bool(torch.rand(()) < 0.5):
             clip = clip.flip(-1)
-        return clip
+        return jitter_brightness(clip, self.config.brightness_jitter) if self.config.brightness_jitter else clip
 
     def _crop(self, clip: torch.Tensor) -> torch.Tensor:
         """(T, 3, h, w) uint8 -> (T, 3, crop, crop) float in [0, 1] (frames smaller than the crop are enlarged)."""
@@ -283,6 +296,8 @@ class VideoFolder(Dataset):
         size = self.config.crop
         if size is None:
             return clip[..., : h - h % 8, : w - w % 8].float() / 255.0
+        if self.config.scale_jitter:
+            return self._zoomed_crop(clip, size)
         if h < size or w < size:
             clip = F.interpolate(clip.float() / 255.0, scale_factor=size / min(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
             h, w = clip.shape[-2:]
@@ -290,6 +305,19 @@ class VideoFolder(Dataset):
         left = int(torch.randint(w - size + 1, (1,)))
         clip = clip[..., top : top + size, left : left + size]
         return clip.float() / 255.0 if clip.dtype == torch.uint8 else clip
+
+    def _zoomed_crop(self, clip: torch.Tensor, size: int) -> torch.Tensor:
+        """(T, 3, h, w) uint8 -> (T, 3, size, size) float: a random square of s x size pixels (at most the frame), resized."""
+        h, w = clip.shape[-2:]
+        log_range = float(np.log1p(self.config.scale_jitter))
+        scale = float(torch.empty(()).uniform_(-log_range, log_range).exp())
+        side = max(8, min(h, w, int(round(size * scale))))
+        top = int(torch.randint(h - side + 1, (1,)))
+        left = int(torch.randint(w - side + 1, (1,)))
+        region = clip[..., top : top + side, left : left + side].float() / 255.0
+        if side == size:
+            return region
+        return F.interpolate(region, size=(size, size), mode="bilinear", align_corners=False, antialias=side > size).clamp(0, 1)
 
     def sample_frames(self, count: int, seed: int = 0) -> torch.Tensor:
         """``count`` whole frames (N, 3, h, w) from evenly spread videos and positions, for fitting colours."""
@@ -310,4 +338,14 @@ class VideoFolder(Dataset):
         return torch.stack([f[..., :h, :w] for f in frames])
 
 
-__all__ = ["ClipConfig", "VideoFolder", "decode_video", "frames_to_tensor", "frames_to_uint8", "resized_size"]
+def jitter_brightness(clip: torch.Tensor, amount: float) -> torch.Tensor:
+    """(T, 3, H, W) float in [0, 1], each frame's contrast scaled by 1 +- ``amount`` about its mean and its
+    brightness shifted by +- ``amount`` / 2 (uniform draws), clamped to [0, 1]."""
+    t = clip.shape[0]
+    contrast = 1 + torch.empty(t, 1, 1, 1).uniform_(-amount, amount)
+    shift = torch.empty(t, 1, 1, 1).uniform_(-amount / 2, amount / 2)
+    mean = clip.mean(dim=(1, 2, 3), keepdim=True)
+    return ((clip - mean) * contrast + mean + shift).clamp(0, 1)
+
+
+__all__ = ["ClipConfig", "VideoFolder", "jitter_brightness", "decode_video", "frames_to_tensor", "frames_to_uint8", "resized_size"]

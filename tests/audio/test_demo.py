@@ -4,13 +4,17 @@ from multissl.demo import DemoSection
 
 
 @pytest.mark.slow
-def test_quick_demo_part_writes_a_picture_and_probe_table(tmp_path):
-    from multissl.audio.demo import run
+def test_demo_part_shows_the_shipped_cpc_beating_mfcc_and_random_init_frame_by_frame(tmp_path):
+    from multissl.audio.demo import HEADLINE, run
 
-    section = run(tmp_path, quick=True, seed=0)
+    section = run(tmp_path, quick=False, seed=0)
     assert isinstance(section, DemoSection)
     assert (tmp_path / section.pictures[0]).read_bytes()[:4] == b"\x89PNG"
-    for name in ("cpc", "mfcc", "random"):
-        assert f"| {name} |" in section.markdown
-        assert 0 <= section.metrics["probes"][name]["speaker_acc_window"] <= 1
-    assert section.metrics["last_acc"] > section.metrics["first_acc"]  # CPC's prediction accuracy rose
+    probes = section.metrics["probes"]
+    for key, label in HEADLINE:
+        assert probes["CPC shipped"][key] > max(probes["MFCC"][key], probes["random init"][key]), key
+        assert probes["CPC live"][key] > probes["random init"][key], key
+        assert label in section.markdown
+    assert section.metrics["shipped_beats_baselines_on"] == [label for _, label in HEADLINE]
+    assert section.markdown.strip().splitlines()[-1].startswith("Frame by frame, the shipped CPC reads")
+    assert section.metrics["live_last_acc"] > section.metrics["live_first_acc"]  # the live CPC's prediction accuracy rose

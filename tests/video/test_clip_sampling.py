@@ -143,3 +143,48 @@ def test_thumbnails_shape():
     assert thumbnails(frames).shape == (2, 32, 64)
     with pytest.raises(ValueError, match=r"\(T, 3, H, W\)"):
         thumbnails(torch.zeros(2, 64, 64))
+
+
+def _numbered_frames(t=40, h=32, w=32):
+    """(t, h, w, 3) uint8 frames whose every pixel holds 5 x the frame number (so a clip tells its frame gaps)."""
+    return np.stack([np.full((h, w, 3), 5 * i, dtype=np.uint8) for i in range(t)])
+
+
+def test_frame_gaps_are_random_multiples_of_the_stride_up_to_max_gap(tmp_path):
+    _frame_folder(tmp_path / "v", _numbered_frames())
+    config = dict(crop=16, short_side=32, clip_len=3, stride=2, clips_per_video=64, min_motion=0, scene_cut=0, flip=False)
+    gaps = set()
+    torch.manual_seed(0)
+    for clip in VideoFolder(tmp_path, ClipConfig(max_gap=3, **config)):
+        frame_numbers = torch.round(clip[:, 0, 0, 0] * 255 / 5)
+        steps = set(torch.diff(frame_numbers).tolist())
+        assert len(steps) == 1  # one gap per clip, never cut short by the end of the video
+        gaps |= steps
+    assert gaps == {2.0, 4.0, 6.0}
+    plain = {float(torch.diff(torch.round(c[:, 0, 0, 0] * 255 / 5))[0]) for c in VideoFolder(tmp_path, ClipConfig(**config))}
+    assert plain == {2.0}
+    with pytest.raises(ValueError, match="max_gap"):
+        ClipConfig(max_gap=0)
+
+
+def test_scale_jitter_zooms_but_keeps_the_crop_size(tmp_path):
+    write_video(tmp_path / "a.mp4", _moving(12, 96, 128), fps=24)
+    data = VideoFolder(tmp_path, ClipConfig(crop=32, short_side=96, clip_len=2, clips_per_video=8, scale_jitter=1.0))
+    torch.manual_seed(0)
+    clips = [data[i] for i in range(8)]
+    assert all(c.shape == (2, 3, 32, 32) and 0 <= c.min() and c.max() <= 1 for c in clips)
+    # a zoomed-out crop (s > 1) is smoothed by the resize: the high-frequency energy varies from clip to clip
+    roughness = [float((c[0, :, :, 1:] - c[0, :, :, :-1]).abs().mean()) for c in clips]
+    assert max(roughness) > 1.5 * min(roughness)
+
+
+def test_brightness_jitter_changes_each_frame_differently_within_range():
+    from multissl.video.dataset import jitter_brightness
+
+    clip = torch.rand(4, 3, 16, 16) * 0.5 + 0.25
+    torch.manual_seed(0)
+    out = jitter_brightness(clip, 0.4)
+    assert out.shape == clip.shape and 0 <= out.min() and out.max() <= 1
+    means = out.mean(dim=(1, 2, 3)) - clip.mean(dim=(1, 2, 3))
+    assert means.abs().max() <= 0.2 + 1e-6 and len(set(means.tolist())) == 4
+    assert torch.equal(jitter_brightness(clip, 0.0), clip)
