@@ -2,6 +2,7 @@
 
     python benchmarks/video_natural.py                  # train 20 minutes on ../shared/data/natural-video, then check
     python benchmarks/video_natural.py --run RUN        # check an existing run (trained with --holdout-videos)
+    python benchmarks/video_natural.py --max-gap 2 --scale-jitter 0.5 --brightness-jitter 0.3   # with augmentation
 
 1. Train the ``cpu`` preset of ``multissl video train`` on the natural clips with
    the last ``--holdout-videos`` videos (sorted by name) kept out.
@@ -34,13 +35,22 @@ RESULTS = Path(__file__).parent / "results"
 NAMES = {"model": "trained model", "pixels": "raw Lab pixels", "random": "random init"}
 
 
-def train_run(data: Path, out: Path, minutes: float, holdout: int) -> dict:
+def train_run(data: Path, out: Path, minutes: float, holdout: int, augment: dict) -> None:
     from multissl.video.training import train
 
-    result = train(data, out, max_minutes=minutes, holdout_videos=holdout, overwrite=True).result
-    logged = [h for h in result.history if "loss" in h]
-    return {"steps": result.step, "seconds": round(result.elapsed_s, 1), "stop_reason": result.stop_reason,
-            "last_loss": logged[-1]["loss"], "last_color_accuracy": logged[-1].get("color_accuracy")}
+    train(data, out, max_minutes=minutes, holdout_videos=holdout, overwrite=True, **augment)
+
+
+def run_summary(run) -> dict:
+    """How the checked run was trained: its clip settings and its last logged step (from metrics.jsonl)."""
+    import json
+
+    lines = (run.path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    logged = [r for r in map(json.loads, lines) if "loss" in r]
+    clips = run.config["recipe"]["clips"]
+    return {"steps": logged[-1]["step"], "seconds": round(logged[-1].get("elapsed_s", 0.0), 1), "last_loss": logged[-1]["loss"],
+            "last_color_accuracy": logged[-1].get("color_accuracy"),
+            "augmentation": {k: clips.get(k) for k in ("max_gap", "scale_jitter", "brightness_jitter")}}
 
 
 def cycle_check(run, data: Path, ns, clips_per_video: int) -> dict:
@@ -88,6 +98,9 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/multissl-video-natural")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=str(RESULTS / "video_natural.json"))
+    parser.add_argument("--max-gap", type=int, default=1, help="training augmentation (see `multissl video train --help`)")
+    parser.add_argument("--scale-jitter", type=float, default=0.0)
+    parser.add_argument("--brightness-jitter", type=float, default=0.0)
     args = parser.parse_args()
 
     import torch
@@ -99,9 +112,11 @@ def main() -> None:
     run_dir = Path(args.run) if args.run else work / "col"
     payload: dict = {"data": str(data), "threads": args.threads, "run": str(run_dir)}
     if not args.run:
-        payload["train"] = train_run(data, run_dir, args.minutes, args.holdout_videos)
-        write_json("video_natural", payload, args.json)
+        augment = {"max_gap": args.max_gap, "scale_jitter": args.scale_jitter, "brightness_jitter": args.brightness_jitter}
+        train_run(data, run_dir, args.minutes, args.holdout_videos, augment)
     run = load_run(run_dir)
+    payload["train"] = run_summary(run)
+    write_json("video_natural", payload, args.json)
     payload["cycle"] = cycle = cycle_check(run, data, args.n, args.clips_per_video)
     write_json("video_natural", payload, args.json)
     payload["synthetic"] = synthetic = synthetic_check(run, work)
