@@ -5,7 +5,8 @@
 
 For each modality a tiny run is first trained without interruption (the
 reference). Then the same command, with ``--resume``, is started again and
-again; at a random moment (a quarter during start-up, the rest while it trains) it
+again; at a random moment (a quarter during start-up, counted from the moment the
+command starts importing torch, the rest while it trains) it
 gets SIGINT, SIGTERM, SIGKILL or two signals 1-50 ms apart, and sometimes the newest checkpoint is truncated or zero-filled
 before the next start (a damaged disk, not something the atomic writes
 produce). This repeats until a start runs to the end. Reported per modality:
@@ -152,6 +153,22 @@ def _train_reference(m: Modality, out: Path) -> None:
     subprocess.run(_command([*m.args, "-o", str(out)]), check=True, capture_output=True, text=True)
 
 
+def _library_started(proc: subprocess.Popen, timeout: float = 120.0) -> float:
+    """The moment the command's own start-up began: its process maps torch's libraries, which the CLI imports
+    only after installing its SIGINT handler (multissl.interrupts). Before that a signal hits the Python
+    interpreter's own start (site, runpy), which no program controls: a loaded machine can stretch it past
+    the earliest start-up fault. Without /proc (not Linux): the moment the process was started."""
+    started, maps = time.time(), Path(f"/proc/{proc.pid}/maps")
+    while proc.poll() is None and time.time() - started < timeout:
+        try:
+            if "libtorch" in maps.read_text():
+                break
+        except OSError:
+            break
+        time.sleep(0.002)
+    return time.time()
+
+
 def _one_start(m: Modality, run: Path, rng: random.Random, report: Report, max_delay: float) -> bool:
     """Start the run with --resume, inject one fault at a random moment; True when it finished on its own."""
     before = _logged_step(run, m.unit)
@@ -161,7 +178,7 @@ def _one_start(m: Modality, run: Path, rng: random.Random, report: Report, max_d
     report.starts += 1
     started = time.time()
     if rng.random() < 0.25:  # during start-up: imports, data loading, checkpoint loading
-        deadline = started + rng.uniform(0.05, 2.5)
+        deadline = _library_started(proc) + rng.uniform(0.05, 2.5)
     else:  # during training: once this start has logged a step, at a random moment
         metrics = run / "metrics.jsonl"
         while proc.poll() is None and time.time() - started < 120:
@@ -193,7 +210,8 @@ def _one_start(m: Modality, run: Path, rng: random.Random, report: Report, max_d
         report.steps_lost.append(max(0, before - resumed))
     if finished and proc.returncode == 0:
         return True
-    # 128+n: stopped by the library's handlers; -n: died of the signal before they were installed (start-up)
+    # 128+n: stopped by the library's handlers (130 also: Ctrl-C outside training); -n: SIGKILL, SIGTERM outside
+    # training, or a signal before the CLI's handler was installed (-6, a KeyboardInterrupt inside torch's C++, is lost)
     if proc.returncode not in (0, 128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGKILL, -signal.SIGINT, -signal.SIGTERM):
         report.runs_lost += 1
         print(f"  unexpected exit {proc.returncode}: {err.strip().splitlines()[-1:]}", flush=True)

@@ -3,7 +3,9 @@
 ``multissl demo`` runs the end-to-end demo; ``multissl text|audio|video|vision``
 are command groups registered by each modality's ``cli.register``.
 Errors in user input (bad paths, shapes, values) print one clear line and
-exit with status 2; set ``MULTISSL_DEBUG=1`` for the traceback.
+exit with status 2; set ``MULTISSL_DEBUG=1`` for the traceback. Ctrl-C outside
+training exits 130 at once (:mod:`multissl.interrupts`); this module imports
+nothing heavy, so that handler is in place before torch is imported.
 """
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ import sys
 from typing import List, Optional
 
 from . import MODALITIES, __version__
-from .engine.signals import TrainingInterrupted
 from .errors import USER_ERRORS
+from .interrupts import ExitOnInterrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    # before anything imports torch: a KeyboardInterrupt raised inside torch's C++ start-up aborts the process
+    with ExitOnInterrupt():
+        return _main(argv)
+
+
+def _main(argv: Optional[List[str]]) -> int:
+    from .engine.signals import TrainingInterrupted  # imports torch
+
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or bool(os.environ.get("MULTISSL_DEBUG"))

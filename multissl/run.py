@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar, Union
 import torch
 
 from . import __version__
+from .engine.checkpoints import atomic_write_bytes
 from .presets import Recipe
 from .randomness import isolated_rng
 
@@ -84,7 +85,8 @@ def write_run_config(output: PathLike, kind: str, method: str, init_seed: int, r
     record = {"multissl_version": __version__, "kind": kind, "method": method, "init_seed": int(init_seed),
               "recipe": recipe, **extra}
     path = out / CONFIG_FILE
-    path.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+    # atomically: a start cut short by SIGKILL or Ctrl-C (multissl.interrupts) must leave a readable config for --resume
+    atomic_write_bytes(path, json.dumps(record, indent=2, default=str).encode("utf-8"))
     return path
 
 

@@ -361,19 +361,20 @@ class _Trainer:
             next(batches, None)
         return batches
 
-    def run(self) -> FitResult:
+    def run(self, signals: StopSignals) -> FitResult:
+        """Train; ``signals`` is the :class:`StopSignals` installed around the whole :func:`fit` call."""
+        self.signals = signals
         self.start_time = time.perf_counter()
         if not (self.config.resume and self.restore(self.config.resume)):
             seed_everything(self.config.seed)  # a fresh start, also when resume found no checkpoint
         self.model.train()
         show = self.config.verbose and dist_utils.is_main_process()
-        with StopSignals(verbose=show) as self.signals:  # held until the last checkpoint is written
-            bar = tqdm(total=self.state.max_steps, initial=self.state.step, unit="step", disable=None if show else True,
-                       dynamic_ncols=True)
-            reason = self._loop(bar)
-            self._flush_log(bar)
-            bar.close()
-            self.save()
+        bar = tqdm(total=self.state.max_steps, initial=self.state.step, unit="step", disable=None if show else True,
+                   dynamic_ncols=True)
+        reason = self._loop(bar)  # a signal before step 1 (set-up, restore) stops here too, after a checkpoint
+        self._flush_log(bar)
+        bar.close()
+        self.save()
         self._say(f"stopped after step {self.state.step} ({reason}); checkpoint: {self.checkpointer.last}")
         if reason == "signal":
             raise TrainingInterrupted(self.signals.signum or 2, self.state.step, self.checkpointer.last)
@@ -501,8 +502,11 @@ def fit(
     guard_output_dir(config)
     outer_rng = rng_state()
     try:
-        trainer = _Trainer(task, data, optimizer, config, scheduler, collate_fn, callbacks, metadata)
-        return trainer.run()
+        # From here until the last checkpoint is written a stop signal only sets a flag (the loop stops at the
+        # next step boundary, also before step 1): never a KeyboardInterrupt in the middle of torch's C++.
+        with StopSignals(verbose=config.verbose and dist_utils.is_main_process()) as signals:
+            trainer = _Trainer(task, data, optimizer, config, scheduler, collate_fn, callbacks, metadata)
+            return trainer.run(signals)
     finally:
         set_rng_state(outer_rng)  # training seeds the global generators; the caller's state comes back
 

@@ -6,6 +6,12 @@ current step finishes, a checkpoint is written, and :class:`TrainingInterrupted`
 says where it is. Signals that arrive while that checkpoint is written are
 noted and ignored, so a second Ctrl-C cannot tear it (checkpoints are also
 written atomically, so even SIGKILL leaves the previous one intact).
+
+The handler itself never raises (unless asked to, ``raise_first``): a
+``KeyboardInterrupt`` raised asynchronously can land in Python code that
+torch's C++ calls back into, and some of that C++ cannot pass it on
+(``std::terminate``, SIGABRT). The ``multissl`` command covers the time outside
+:func:`~multissl.engine.fit` the same way (:mod:`multissl.interrupts`).
 """
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ import signal
 import sys
 import threading
 from typing import Any, Dict, Optional
+
+from ..interrupts import ExitOnInterrupt
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -64,7 +72,10 @@ class StopSignals:
 
     def _tell(self, message: str) -> None:
         if self.verbose:
-            print(f"[multissl] {message}", file=sys.stderr, flush=True)
+            try:
+                print(f"[multissl] {message}", file=sys.stderr, flush=True)
+            except (RuntimeError, OSError, ValueError):  # the signal came in the middle of a write to stderr
+                pass
 
     def __enter__(self) -> "StopSignals":
         if threading.current_thread() is threading.main_thread():
@@ -75,9 +86,19 @@ class StopSignals:
                     pass
         return self
 
+    def stop_under_way(self, signum: int) -> None:
+        """A nested StopSignals (fit inside text training) got ``signum``: later signals are the second ones."""
+        if self.signum is None:
+            self.signum = signum
+
     def __exit__(self, *exc) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+            # the handler put back (an outer StopSignals' or the command's) learns that a stop is under way, so that
+            # a second signal does not cut TrainingInterrupted short on its way out
+            owner = getattr(handler, "__self__", handler)
+            if self.signum is not None and isinstance(owner, (StopSignals, ExitOnInterrupt)):
+                owner.stop_under_way(self.signum)
         self._previous.clear()
 
 
