@@ -18,7 +18,7 @@ import sys
 
 from multissl.cliutils import add_command_group, add_deprecated_command, add_recipe_arguments, recipe_overrides, write_json_file
 
-DATA_HELP = ".npz with x_train/y_train/x_test/y_test, an ImageFolder root, 'digits', 'skimage', or a torchvision name (cifar10, stl10, ...) with --root"
+DATA_HELP = ".npz with x_train/y_train/x_test/y_test, an ImageFolder root, 'digits', 'shapes' (generated), 'skimage', or a torchvision name (cifar10, stl10, ...) with --root"
 
 
 def register(subparsers) -> None:
@@ -48,7 +48,7 @@ def _data(args) -> str:
             raise ValueError(f"DATA given twice: {args.data!r} and --data {args.data_flag!r}")
         return args.data_flag
     if args.data is None:
-        raise ValueError("DATA is missing: give an .npz, an ImageFolder root, 'digits', 'skimage' or a torchvision name")
+        raise ValueError("DATA is missing: give an .npz, an ImageFolder root, 'digits', 'shapes', 'skimage' or a torchvision name")
     return args.data
 
 

@@ -10,6 +10,9 @@ uint8 batches into floats in [0, 1] themselves (on the training device).
   (N, H, W, C) or (N, H, W) uint8), e.g. ``../shared/data/cifar10-subset.npz``;
 - ``digits``: scikit-learn's 1797 real 8x8 digit images (1 channel), split
   80/20 by a seeded shuffle;
+- ``shapes``: ten classes of shapes the project draws itself, 32x32 RGB
+  (:mod:`multissl.vision.shapes`; 5000 train and 1000 test images, drawn
+  from ``seed``; ``image_size`` draws them at that side);
 - ``skimage``: random crops of the colour photographs in scikit-image's wheel
   (unlabelled, for patch-based tasks; no test split);
 - a folder: an ``ImageFolder`` tree (``class/image.png``), with ``train/``
@@ -104,6 +107,10 @@ def load_images(spec: str, root: Optional[str] = None, image_size: Optional[int]
         splits = _load_npz(path)
     elif spec == "digits":
         splits = _load_digits(seed)
+    elif spec == "shapes":
+        from .shapes import make_shapes
+
+        splits = make_shapes(seed=seed, side=image_size or 32)
     elif spec == "skimage":
         splits = _load_skimage_crops(image_size or 64, seed)
     elif spec.lower() in TORCHVISION_SETS:
@@ -112,7 +119,7 @@ def load_images(spec: str, root: Optional[str] = None, image_size: Optional[int]
         splits = _load_folder(path, image_size or 32, seed)
     else:
         raise FileNotFoundError(
-            f"data {spec!r} is neither an .npz file, a folder, 'digits', 'skimage' nor one of {sorted(TORCHVISION_SETS)}"
+            f"data {spec!r} is neither an .npz file, a folder, 'digits', 'shapes', 'skimage' nor one of {sorted(TORCHVISION_SETS)}"
         )
     if image_size and spec not in ("skimage",) and splits.image_size != (image_size, image_size):
         splits = resize_splits(splits, image_size)

@@ -100,7 +100,7 @@ def train(
 
     Args:
         data: an ``.npz`` (x_train, y_train, x_test, y_test), an ImageFolder
-            root, ``"digits"``, ``"skimage"``, a torchvision name with
+            root, ``"digits"``, ``"shapes"``, ``"skimage"``, a torchvision name with
             ``root``, or loaded :class:`ImageSplits`.
         output: the run folder (None: train without writing anything).
         method: a registry name (``multissl vision methods``): ``"simclr"``, ``"rotation"`` ...

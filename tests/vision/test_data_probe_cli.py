@@ -140,13 +140,3 @@ def test_same_seed_same_parameters(tmp_path):
         results.append(run.model.state_dict())
     assert all(torch.equal(results[0][k], results[1][k]) for k in results[0])
 
-
-@pytest.mark.slow
-def test_vision_demo_part(tmp_path):
-    from multissl.vision.demo import run
-
-    section = run(tmp_path, quick=True, seed=0)
-    assert (tmp_path / section.pictures[0]).stat().st_size > 1000
-    for key in ("linear_acc", "random_linear_acc", "pixels_linear_acc", "knn_acc"):
-        assert 0.0 <= section.metrics[key] <= 1.0
-    assert "rotation" in section.markdown and section.metrics["steps"] >= 1
