@@ -57,22 +57,27 @@ def test_a_signal_writes_a_checkpoint_and_resume_continues(tmp_path, signals):
     assert steps == sorted(set(steps)), "metrics.jsonl has duplicate or unordered steps after the resume"
 
 
-def _toy_run(tmp_path, steps, **kw):
+class _ToyTask(torch.nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, batch):
+        return self.net(batch).pow(2).mean()
+
+
+def _toy_task():
+    """(a one-layer task, its 64 x 4 inputs), the same every call."""
     with torch.random.fork_rng():
         torch.manual_seed(0)
         net = torch.nn.Linear(4, 1)
         inputs = torch.randn(64, 4)
+    return _ToyTask(net), inputs
 
-    class Task(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = net
 
-        def forward(self, batch):
-            return self.net(batch).pow(2).mean()
-
+def _toy_run(tmp_path, steps, **kw):
+    task, inputs = _toy_task()
     data = torch.utils.data.TensorDataset(inputs)
-    task = Task()
     collate = lambda items: torch.stack([x[0] for x in items])  # noqa: E731
     config = TrainConfig(steps=steps, batch_size=8, verbose=False, output_dir=str(tmp_path), **kw)
     return fit(task, data, torch.optim.SGD(task.parameters(), lr=0.1), config, collate_fn=collate), task
@@ -283,20 +288,7 @@ class _SignalWhenSized(torch.utils.data.Dataset):
 
 def test_ctrl_c_during_fits_set_up_stops_before_step_1_and_resumes_identically(tmp_path):
     def run(folder, steps, send=False, **kw):
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            net = torch.nn.Linear(4, 1)
-            inputs = torch.randn(64, 4)
-
-        class Task(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.net = net
-
-            def forward(self, batch):
-                return self.net(batch).pow(2).mean()
-
-        task = Task()
+        task, inputs = _toy_task()
         config = TrainConfig(steps=steps, batch_size=8, verbose=False, output_dir=str(folder), **kw)
         fit(task, _SignalWhenSized(inputs, send), torch.optim.SGD(task.parameters(), lr=0.1), config,
             collate_fn=torch.stack)
