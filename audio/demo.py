@@ -1,10 +1,13 @@
-"""The audio part of ``multissl demo``: synthesise a few speakers, train CPC briefly, probe and cluster.
+"""The audio part of ``multissl demo``: synthesise a few speakers, probe CPC frame by frame, cluster.
 
 Everything runs on data the project makes itself (espeak-ng from the
-``espeakng-loader`` wheel): a corpus of a few synthetic speakers, a small
-CPC trained for a short, fixed number of steps, a window-level speaker probe
-(CPC vs MFCC vs the same CPC at its random initial weights) on held-out
-utterances, and a t-SNE picture of utterance embeddings coloured by speaker.
+``espeakng-loader`` wheel): a corpus of a few synthetic speakers with phone
+labels; the shipped ``audio-cpc-synth`` CPC (:func:`build_pretrained`,
+``multissl pretrained build audio-cpc-synth``, trained on other speakers) and
+a small CPC trained live for a fixed number of steps; frame-level speaker and
+phone probes (the CPC paper's protocol) on held-out utterances against 40
+MFCCs and the untrained network; and a t-SNE picture of utterance embeddings
+coloured by speaker.
 """
 from __future__ import annotations
 

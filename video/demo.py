@@ -1,8 +1,11 @@
 """The video part of ``multissl demo``: colorize to track, on a few synthetic clips.
 
-Generates small synthetic videos, trains a tiny colorizer briefly, propagates
-the first mask of held-out sequences with the trained model and the
-baselines, and writes the overlay and colourisation pictures.
+Generates synthetic videos (seeded), propagates the first masks of 2
+evaluation sequences with the shipped ``video-colorizer-synth`` colorizer
+(:func:`build_pretrained`, ``multissl pretrained build video-colorizer-synth``,
+trained on videos of other seeds), raw Lab pixels, the first mask copied and
+the untrained network; trains a tiny colorizer live for a few seconds; and
+writes the overlay and colourisation pictures.
 """
 from __future__ import annotations
 
