@@ -37,7 +37,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", nargs="?", default=None, help=DATA_HELP)
     parser.add_argument("--data", dest="data_flag", default=None, help="deprecated spelling of the DATA argument")
     parser.add_argument("--root", help="folder of a torchvision data set (nothing is downloaded)")
-    parser.add_argument("--image-size", type=int, default=None, help="resize images to this side (default: keep; folders: 32)")
+    parser.add_argument("--image-size", type=int, default=None, help="resize images to this side (default: keep; a folder of images of one square size keeps it, other folders: 32)")
 
 
 def _data(args) -> str:
@@ -67,7 +67,7 @@ def _cmd_tasks(args) -> int:
 
 
 def _register_train(group) -> None:
-    from .registry import TASKS
+    from .registry import AUTO_PRESET, PRESETS, TASKS
     from .training import recipe
 
     train = group.add_parser("train", help="train a method", description="Train METHOD on the train split of DATA.")
@@ -77,25 +77,32 @@ def _register_train(group) -> None:
         p = methods.add_parser(name, help=spec.summary, description=spec.summary)
         _add_data_arguments(p)
         p.add_argument("-o", "--output", required=True, help="run folder (config.json, checkpoints, metrics.jsonl)")
+        p.add_argument("--preset", choices=[AUTO_PRESET, *PRESETS], default=AUTO_PRESET,
+                       help="image-size recipe: auto (64px for images of 64 pixels or more, else 32px), 32px (CIFAR) or 64px "
+                            "(Tiny-ImageNet: blur on, ImageNet photometric settings); flags you type override it")
         add_recipe_arguments(p, recipe(name), {"task": f"{name} options", "backbone": "backbone", "optim": "optimiser",
-                                               "train": "training loop"})
+                                               "train": "training loop"}, preset_note=" (defaults shown: the 32px preset)")
         p.set_defaults(func=_cmd_train, task_name=name)
 
 
-def recipe_from_args(args: argparse.Namespace):
-    """The recipe a parsed ``vision train METHOD`` command trains with (the same call as the Python API)."""
+def recipe_from_args(args: argparse.Namespace, image_size: int = 32):
+    """The recipe a parsed ``vision train METHOD`` command trains with on images of ``image_size`` pixels
+    (the same call as the Python API)."""
+    from .registry import AUTO_PRESET, preset_for
     from .training import recipe
 
-    return recipe(args.task_name, **recipe_overrides(args, recipe(args.task_name)))
+    preset = preset_for(image_size) if args.preset == AUTO_PRESET else args.preset
+    return recipe(args.task_name, preset=preset, **recipe_overrides(args, recipe(args.task_name)))
 
 
 def _cmd_train(args) -> int:
     from .training import recipe, train
 
     overrides = recipe_overrides(args, recipe(args.task_name))
-    run = train(_data(args), args.output, args.task_name, root=args.root, image_size=args.image_size, **overrides)
+    run = train(_data(args), args.output, args.task_name, root=args.root, image_size=args.image_size, preset=args.preset, **overrides)
     result = run.result
-    print(f"trained {args.task_name} for {result.step} steps ({result.stop_reason}, {result.elapsed_s:.0f} s); run folder: {args.output}")
+    print(f"trained {args.task_name} ({run.config.get('preset', '32px')} preset) for {result.step} steps ({result.stop_reason}, "
+          f"{result.elapsed_s:.0f} s); run folder: {args.output}")
     return 0
 
 

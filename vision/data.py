@@ -17,7 +17,8 @@ uint8 batches into floats in [0, 1] themselves (on the training device).
   (unlabelled, for patch-based tasks; no test split);
 - a folder: an ``ImageFolder`` tree (``class/image.png``), with ``train/``
   and ``test/`` (or ``val/``) sub-folders if present, else an 80/20 split;
-  images are resized to ``image_size`` (default 32);
+  images are resized to ``image_size`` (default: their own side when every
+  image is square and of one size, e.g. 64 for Tiny-ImageNet; else 32);
 - a torchvision data-set name (``cifar10``, ``cifar100``, ``stl10``,
   ``mnist``, ``fashionmnist``, ``svhn``) with ``root`` pointing to where
   torchvision stored it (nothing is downloaded).
@@ -43,6 +44,7 @@ TORCHVISION_SETS = {
 }
 SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "ihc.png", "hubble_deep_field.jpg",
                   "motorcycle_left.png", "motorcycle_right.png", "color.png", "retina.jpg")
+DEFAULT_FOLDER_SIDE = 32  # folders whose images differ in size are resized to this side unless image_size is given
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
@@ -116,7 +118,7 @@ def load_images(spec: str, root: Optional[str] = None, image_size: Optional[int]
     elif spec.lower() in TORCHVISION_SETS:
         splits = _load_torchvision(spec.lower(), root)
     elif path.is_dir():
-        splits = _load_folder(path, image_size or 32, seed)
+        splits = _load_folder(path, image_size, seed)
     else:
         raise FileNotFoundError(
             f"data {spec!r} is neither an .npz file, a folder, 'digits', 'shapes', 'skimage' nor one of {sorted(TORCHVISION_SETS)}"
@@ -289,34 +291,61 @@ def _read_folder(folder: Path, size: int, classes: List[str]):
     from PIL import Image, UnidentifiedImageError
 
     images, labels = [], []
-    for label, cls in enumerate(classes):
-        for file in sorted((folder / cls).rglob("*")):
-            if file.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            try:
-                with Image.open(file) as img:
-                    rgb = img.convert("RGB").resize((size, size), Image.BILINEAR)
-            except (OSError, UnidentifiedImageError, ValueError) as err:
-                warnings.warn(f"skipping unreadable image {file}: {err}")
-                continue
-            images.append(np.asarray(rgb))
-            labels.append(label)
+    for label, file in _image_files(folder, classes):
+        try:
+            with Image.open(file) as img:
+                rgb = img.convert("RGB")
+                rgb = rgb if rgb.size == (size, size) else rgb.resize((size, size), Image.BILINEAR)
+        except (OSError, UnidentifiedImageError, ValueError) as err:
+            warnings.warn(f"skipping unreadable image {file}: {err}")
+            continue
+        images.append(np.asarray(rgb))
+        labels.append(label)
     if not images:
         raise ValueError(f"no readable images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in the class folders of {folder}")
     return _nhwc_to_tensor(str(folder), np.stack(images)), torch.tensor(labels)
 
 
-def _load_folder(path: Path, size: int, seed: int) -> ImageSplits:
+def _image_files(folder: Path, classes: List[str]):
+    for label, cls in enumerate(classes):
+        for file in sorted((folder / cls).rglob("*")):
+            if file.suffix.lower() in IMAGE_SUFFIXES:
+                yield label, file
+
+
+def common_side(folders: List[Path], classes: List[str]) -> Optional[int]:
+    """The side shared by every (square) image of ``folders``' class sub-folders, or None when they differ.
+
+    Only image headers are read. Unreadable files are left to the loader (which skips them with a warning).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    sizes = set()
+    for folder in folders:
+        for _, file in _image_files(folder, classes):
+            try:
+                with Image.open(file) as img:
+                    sizes.add(img.size)
+            except (OSError, UnidentifiedImageError, ValueError):
+                continue
+            if len(sizes) > 1:
+                return None
+    (w, h), = sizes if sizes else ((0, 1),)
+    return w if w == h else None
+
+
+def _load_folder(path: Path, size: Optional[int], seed: int) -> ImageSplits:
     test_dir = next((path / d for d in ("test", "val") if (path / d).is_dir()), None)
     if (path / "train").is_dir() and test_dir is not None:
         classes = sorted(d.name for d in (path / "train").iterdir() if d.is_dir())
+        size = size or common_side([path / "train", test_dir], classes) or DEFAULT_FOLDER_SIDE
         x_train, y_train = _read_folder(path / "train", size, classes)
         x_test, y_test = _read_folder(test_dir, size, classes)
         return ImageSplits(x_train, y_train, x_test, y_test, classes, path.name)
     classes = sorted(d.name for d in path.iterdir() if d.is_dir())
     if not classes:
         raise ValueError(f"{path} has no class sub-folders (expected ImageFolder layout: {path}/<class>/<image>)")
-    x, y = _read_folder(path, size, classes)
+    x, y = _read_folder(path, size or common_side([path], classes) or DEFAULT_FOLDER_SIDE, classes)
     return ImageSplits(*_split(x, y, seed), classes, path.name)
 
 

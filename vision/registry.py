@@ -47,6 +47,34 @@ TASKS: Dict[str, TaskSpec] = {
 }
 
 
+# Image-size presets: per method, the section values that replace the registry defaults above for that image size.
+# "32px" is the CIFAR recipe of each method (the defaults themselves); "64px" is the recipe for 64-pixel photographs
+# such as Tiny-ImageNet, where the Gaussian blur of SimCLR, MoCo v2 and BYOL acts (it is off below 64 pixels, as in
+# SimCLR's CIFAR recipe) and the ImageNet papers' photometric settings apply. A method without an entry keeps its defaults.
+PRESETS: Dict[str, Dict[str, Dict[str, Dict[str, object]]]] = {
+    "32px": {},
+    "64px": {
+        "simclr": {"task": {"color_strength": 1.0}},  # the paper's ImageNet colour strength (0.5 is its CIFAR value)
+        "moco-v2": {"task": {"temperature": 0.2}},  # MoCo v2's ImageNet temperature; momentum stays 0.99 for short runs
+        "byol": {"task": {}},  # BYOL's recipe is already the paper's ImageNet one (blur 1.0 / 0.1, solarize 0 / 0.2)
+    },
+}
+AUTO_PRESET = "auto"
+LARGE_IMAGE_SIDE = 64
+
+
+def preset_for(image_size: int) -> str:
+    """The image-size preset ``auto`` picks: "64px" for images of at least 64 pixels a side, else "32px"."""
+    return "64px" if image_size >= LARGE_IMAGE_SIDE else "32px"
+
+
+def preset_values(preset: str, method: str) -> Dict[str, Dict[str, object]]:
+    """Section values of ``preset`` for ``method`` (empty where the preset keeps the defaults)."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown vision preset {preset!r}; choose from {sorted(PRESETS) + [AUTO_PRESET]}")
+    return {section: dict(values) for section, values in PRESETS[preset].get(method, {}).items()}
+
+
 def task_spec(name: str) -> TaskSpec:
     if name not in TASKS:
         raise ValueError(f"unknown vision method {name!r}; choose from {sorted(TASKS)}")
@@ -64,4 +92,5 @@ def build_task(name: str, config: TaskConfig, backbone: BackboneConfig, in_chann
     return task
 
 
-__all__ = ["TASKS", "TRAIN_DEFAULTS", "TaskSpec", "build_task", "task_spec"]
+__all__ = ["AUTO_PRESET", "LARGE_IMAGE_SIDE", "PRESETS", "TASKS", "TRAIN_DEFAULTS", "TaskSpec", "build_task", "preset_for", "preset_values",
+           "task_spec"]

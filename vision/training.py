@@ -24,7 +24,7 @@ from multissl.schedules import SHAPES, LRSchedule
 
 from .data import ImageSplits, load_images
 from .encoder import BackboneConfig
-from .registry import TRAIN_DEFAULTS, build_task, task_spec
+from .registry import AUTO_PRESET, TRAIN_DEFAULTS, build_task, preset_for, preset_values, task_spec
 from .run import save_run_config, vision_run
 from .tasks.base import PretextTask, TaskConfig
 
@@ -66,12 +66,15 @@ def make_optimizer(task: torch.nn.Module, cfg: OptimConfig, total_steps: Optiona
 SECTIONS = ("task", "backbone", "optim", "train")
 
 
-def recipe(method: str, task: Any = None, backbone: Any = None, optim: Any = None, train: Any = None, **overrides: Any) -> Recipe:
-    """The settings of a vision run: method ``method``'s defaults (registry) with the given sections
+def recipe(method: str, task: Any = None, backbone: Any = None, optim: Any = None, train: Any = None, preset: str = "32px",
+           **overrides: Any) -> Recipe:
+    """The settings of a vision run: method ``method``'s defaults (registry), then image-size preset ``preset``
+    (``"32px"``: the defaults; ``"64px"``: :data:`~multissl.vision.registry.PRESETS`), with the given sections
     (partial dataclasses or dicts) and flat ``overrides`` (any field of any section) merged in field by field."""
     spec = task_spec(method)
     base = Recipe(task=spec.config(), backbone=BackboneConfig(), optim=OptimConfig(), train=TrainConfig())
     base = base.apply({"optim": dict(spec.optim_defaults), "train": {**TRAIN_DEFAULTS, **spec.defaults}})
+    base = base.apply(preset_values(preset, method))
     given = {k: v for k, v in {"task": task, "backbone": backbone, "optim": optim, "train": train}.items() if v is not None}
     return base.apply(given, overrides)
 
@@ -93,6 +96,7 @@ def train(
     train: Any = None,
     root: Optional[str] = None,
     image_size: Optional[int] = None,
+    preset: str = AUTO_PRESET,
     callbacks=(),
     **overrides: Any,
 ) -> Run:
@@ -107,16 +111,20 @@ def train(
         task, backbone, optim, train: partial section configs or dicts; only
             the fields you set replace the method's defaults.
         image_size: resize images to this side first.
+        preset: image-size preset, ``"auto"`` (``"64px"`` for images of 64 pixels
+            or more, else ``"32px"``), ``"32px"`` or ``"64px"``; recorded in the run.
         **overrides: any field of any section by name (``max_minutes=5``, ``temperature=0.2``).
     Returns:
         the :class:`~multissl.run.Run` (``.model`` trained, ``.initial``, ``.result``).
     """
-    settings = recipe(method, task, backbone, optim, train, **overrides)
+    seed = recipe(method, task, backbone, optim, train, **overrides).train.seed
+    splits, data_spec = _splits(data, root, image_size, seed)
+    size = splits.image_size[0]
+    preset = preset_for(size) if preset == AUTO_PRESET else preset
+    settings = recipe(method, task, backbone, optim, train, preset, **overrides)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(output) if output is not None else None})
     if output is not None:
         prepare_run_folder(output, "vision", method, settings.to_dict(), engine.resume, engine.overwrite)
-    splits, data_spec = _splits(data, root, image_size, engine.seed)
-    size = splits.image_size[0]
     num_classes = len(splits.classes) if splits.has_labels else 0
 
     def build() -> PretextTask:
@@ -125,7 +133,7 @@ def train(
     net = seeded_build(build, engine.seed)  # the initialisation is part of the run: load_run rebuilds it from the seed
     record = None
     if output is not None:
-        record = save_run_config(output, method, settings, splits.channels, size, num_classes, engine.seed, data_spec)
+        record = save_run_config(output, method, settings, splits.channels, size, num_classes, engine.seed, data_spec, preset)
     optimizer, scheduler = make_optimizer(net, settings.optim)
     result = fit(net, splits.train_dataset(), optimizer, engine, scheduler=scheduler, callbacks=callbacks,
                  metadata={"task": method})
