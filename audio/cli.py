@@ -180,14 +180,12 @@ def _cmd_probe(args: argparse.Namespace) -> int:
 
 
 def _table(results) -> str:
+    from .probes import probe_table
+
     cols = ["speaker_acc_window", "speaker_acc_utterance", "nmi", "ari", "silhouette", "phone_acc"]
     if any("speaker_acc_frame" in r for r in results.values()):
         cols.insert(0, "speaker_acc_frame")
-    lines = ["| features | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for name, r in results.items():
-        cells = [("-" if r.get(c) is None else f"{r[c]:.3f}") for c in cols]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return probe_table(results, cols)
 
 
 def _cmd_cluster(args: argparse.Namespace) -> int:

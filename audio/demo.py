@@ -107,11 +107,6 @@ HEADLINE = (("speaker_acc_frame", "speaker (10 ms frame)"), ("phone_acc", "phone
 HEADLINE_ROWS = ("CPC shipped", "MFCC", "random init")
 
 
-def _table(probes, rows, columns) -> str:
-    head = "| features | " + " | ".join(label for _, label in columns) + " |\n|---|" + "---|" * len(columns) + "\n"
-    return head + "\n".join(f"| {name} | " + " | ".join(f"{probes[name][key]:.3f}" for key, _ in columns) + " |" for name in rows)
-
-
 def learned_wins(probes) -> list:
     """The headline columns on which the shipped CPC beats both MFCC and random init."""
     return [label for key, label in HEADLINE
@@ -119,6 +114,8 @@ def learned_wins(probes) -> list:
 
 
 def _markdown(folder, data, probes, info, live_steps, logged, speakers) -> str:
+    from .probes import probe_table
+
     wins, live, mfcc, shipped = learned_wins(probes), probes["CPC live"], probes["MFCC"], probes["CPC shipped"]
     verdict = ("Frame by frame, the shipped CPC reads both the speaker and the phone from the waveform better than 40 MFCCs and "
                "than the same network untrained, on voices it never heard: what one 10 ms context vector knows was learned "
@@ -131,7 +128,7 @@ def _markdown(folder, data, probes, info, live_steps, logged, speakers) -> str:
         f"steps of the `cpu` preset on 24 other synthetic speakers, built by `{info.get('command')}`; it never heard these "
         f"speakers). Linear probes on every 10 ms frame (the CPC paper's protocol) of the {len(data.split.test)} held-out "
         f"utterances; chance {1 / speakers:.2f} for speakers:\n\n"
-        f"{_table(probes, HEADLINE_ROWS, HEADLINE)}\n\n"
+        f"{probe_table(probes, HEADLINE, HEADLINE_ROWS)}\n\n"
         f"**Trained live**: a small CPC (32 channels, GRU 64) trained now for {live_steps} steps on these speakers' other "
         f"utterances (prediction accuracy {logged[0]['acc']:.2f} -> {logged[-1]['acc']:.2f}, chance 0.11) reaches "
         f"{live['speaker_acc_frame']:.3f} speaker and {live['phone_acc']:.3f} phone accuracy per frame: far above an untrained "

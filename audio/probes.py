@@ -283,5 +283,16 @@ def compare(extractors: Dict[str, Extractor], data: ProbeData, verbose: bool = F
     return results
 
 
+def probe_table(results: Dict[str, Dict], columns: Sequence, rows: Optional[Sequence[str]] = None) -> str:
+    """A markdown table of probe scores: one row per extractor (``rows``, default all of ``results``), one column
+    per score; ``columns`` are keys or ``(key, label)`` pairs; a missing or None score prints as ``-``."""
+    pairs = [(c, c) if isinstance(c, str) else tuple(c) for c in columns]
+    lines = ["| features | " + " | ".join(label for _, label in pairs) + " |", "|---" * (len(pairs) + 1) + "|"]
+    for name in rows if rows is not None else list(results):
+        cells = ["-" if results[name].get(key) is None else f"{results[name][key]:.3f}" for key, _ in pairs]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 __all__ = ["POOLINGS", "ProbeConfig", "ProbeData", "SPEAKER_MFCC", "chunk_frames", "chunk_pieces", "piece_frames", "compare", "cpc_extractor", "frame_speaker_scores",
-           "mfcc_extractor", "phone_scores", "pool", "pooled_features", "speaker_scores"]
+           "mfcc_extractor", "phone_scores", "pool", "pooled_features", "probe_table", "speaker_scores"]

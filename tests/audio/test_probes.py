@@ -71,3 +71,13 @@ def test_trained_cpc_beats_its_random_initialisation(tiny_corpus, tmp_path):
     assert record["data"]["split"]["test_segments"] == 4
     assert cpc["speaker_acc_window"] >= rand["speaker_acc_window"] + 0.15, (cpc, rand)
     assert cpc["speaker_acc_window"] > 0.5  # 4 speakers: chance 0.25
+
+
+def test_probe_table_rows_columns_and_missing_scores():
+    from multissl.audio.probes import probe_table
+
+    results = {"cpc": {"speaker_acc_window": 0.9, "phone_acc": None}, "mfcc": {"speaker_acc_window": 0.81234}}
+    table = probe_table(results, ["speaker_acc_window", ("phone_acc", "phones")]).splitlines()
+    assert table[0] == "| features | speaker_acc_window | phones |" and table[1] == "|---|---|---|"
+    assert table[2:] == ["| cpc | 0.900 | - |", "| mfcc | 0.812 | - |"]
+    assert probe_table(results, ["speaker_acc_window"], rows=["mfcc"]).splitlines()[2:] == ["| mfcc | 0.812 |"]
