@@ -4,7 +4,7 @@
   ImageNet stem (7x7/2 conv + max-pool) or the CIFAR stem (3x3/1 conv, no
   pool) for 32x32 images, any stage widths (narrow CPU presets), per-stage
   strides (output stride 8 for dense per-pixel features, as in video
-  colorization), batch or group normalisation.
+  colorization), batch, group or layer normalisation.
 - :func:`resnet`: named presets (``resnet18``, ``resnet34``, ``resnet50``,
   ``resnet18_cifar``, ``resnet18_os8`` ...).
 
@@ -22,11 +22,18 @@ from torch import nn
 from .checks import check_choice
 
 
+NORMS = ("batch", "group", "layer")
+
+
 def norm_layer(kind: str, channels: int) -> nn.Module:
-    """``"batch"`` -> BatchNorm2d; ``"group"`` -> GroupNorm with 32 groups (or fewer)."""
-    check_choice("norm", kind, ("batch", "group"))
+    """``"batch"`` -> BatchNorm2d; ``"group"`` -> GroupNorm with 32 groups (or fewer);
+    ``"layer"`` -> GroupNorm with one group: layer normalisation over (C, H, W) of each
+    sample, so no statistic is shared between the images (or patches) of a batch."""
+    check_choice("norm", kind, NORMS)
     if kind == "batch":
         return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
     groups = next(g for g in (32, 16, 8, 4, 2, 1) if channels % g == 0)
     return nn.GroupNorm(groups, channels)
 
@@ -90,7 +97,7 @@ class ResNet(nn.Module):
         strides: stride of each stage's first block; (1, 2, 2, 2) gives output
             stride 32 with the ImageNet stem, (1, 2, 1, 1) gives 8.
         in_channels: input channels (3 for RGB, 1 for grayscale/L).
-        norm: ``"batch"`` or ``"group"``.
+        norm: ``"batch"``, ``"group"`` or ``"layer"`` (see :func:`norm_layer`).
     Shapes: ``feature_map``: (B, in_channels, H, W) -> (B, out_dim, H/s, W/s);
     ``features`` / ``forward``: -> (B, out_dim); ``stage_maps``: a list of
     (B, stage_dims[i], H/s_i, W/s_i), one per stage.
@@ -218,4 +225,4 @@ def _stage_strides(output_stride: int, stem_stride: int) -> tuple:
     return tuple(strides)
 
 
-__all__ = ["BasicBlock", "Bottleneck", "ResNet", "norm_layer", "resnet"]
+__all__ = ["BasicBlock", "Bottleneck", "NORMS", "ResNet", "norm_layer", "resnet"]

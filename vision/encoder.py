@@ -29,7 +29,8 @@ class BackboneConfig:
     arch: str = field(default="resnet18", metadata={"help": "resnet10/18/34/50/101", "choices": ["resnet10", "resnet18", "resnet34", "resnet50", "resnet101"]})
     width: int = field(default=16, metadata={"help": "channels of the first stage (64 in the papers)"})
     cifar_stem: bool = field(default=True, metadata={"help": "3x3 stride-1 stem for small images (else the ImageNet 7x7 stem + pool)"})
-    norm: str = field(default="batch", metadata={"help": "batch or group normalisation", "choices": ["batch", "group"]})
+    norm: str = field(default="batch", metadata={"help": "batch, group or layer normalisation (layer: GroupNorm with one group, "
+                                                          "per-sample statistics)", "choices": ["batch", "group", "layer"]})
 
 
 class ImageEncoder(nn.Module):

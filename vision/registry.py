@@ -38,7 +38,7 @@ TASKS: Dict[str, TaskSpec] = {
     "jigsaw": TaskSpec(JigsawConfig, JigsawTask, "jigsaw puzzles (Noroozi & Favaro 2016)", {"batch_size": 64}),
     "rotation": TaskSpec(RotationConfig, RotationTask, "rotation prediction (Gidaris et al. 2018)", {}),
     "dim": TaskSpec(DIMConfig, DeepInfoMax, "Deep InfoMax, local-global MI (Hjelm et al. 2019)", {}),
-    "cpc-v2": TaskSpec(CPCv2Config, CPCv2, "CPC v2 on patch grids (Henaff et al. 2020)", {"batch_size": 32}),
+    "cpc-v2": TaskSpec(CPCv2Config, CPCv2, "CPC v2: patch grids predicted in four directions (Henaff et al. 2020)", {"batch_size": 32}),
     "moco-v1": TaskSpec(MoCoV1Config, MoCo, "MoCo v1: momentum encoder and queue (He et al. 2020)", {"batch_size": 256}),
     "moco-v2": TaskSpec(MoCoConfig, MoCo, "MoCo v2: MLP head, blur, cosine schedule (Chen et al. 2020)", {"batch_size": 256},
                         {"schedule": "cosine"}),

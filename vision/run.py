@@ -26,9 +26,22 @@ def read_run_config(run_dir) -> Dict[str, Any]:
     return _read_run_config(run_dir, kind="vision")
 
 
+def _with_legacy_values(record: Dict[str, Any], config_class: type) -> Dict[str, Any]:
+    """``record`` with the task fields it lacks set to ``config_class.legacy_values``: the behaviour runs had
+    before those fields existed (a newer default would rebuild a different network than the checkpoint's)."""
+    legacy = getattr(config_class, "legacy_values", {})
+    if not legacy:
+        return record
+    if "recipe" in record:
+        stored = record["recipe"].get("task", {})
+        return {**record, "recipe": {**record["recipe"], "task": {**legacy, **stored}}}
+    return {**record, "task_config": {**legacy, **record.get("task_config", {})}}
+
+
 def _sections(record: Dict[str, Any]) -> Recipe:
     """The task and backbone sections of a record, new or legacy layout."""
     spec = task_spec(record.get("method") or record["task"])
+    record = _with_legacy_values(record, spec.config)
     return stored_recipe(record, {"task": spec.config, "backbone": BackboneConfig}, {"task": "task_config", "backbone": "backbone"})
 
 

@@ -1,3 +1,4 @@
+import pytest
 
 from tests.api.run_checks import train_and_reload
 
@@ -26,3 +27,28 @@ def test_cosine_methods_train_on_a_time_budget_alone(tmp_path):
     lines = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
     lrs = [x["lr"] for x in lines if "lr" in x]
     assert lrs and lrs[-1] < 2e-3  # the cosine schedule decayed with the time spent
+
+
+@pytest.mark.parametrize("method, missing, legacy", [
+    ("cpc-v2", ["directions", "encoder_norm", "context_width", "crop_min_scale", "jitter", "gray_prob"],
+     {"directions": ("top-down",), "encoder_norm": "backbone", "context_width": -1}),
+    ("split-brain", ["ab_bins", "soft_neighbours", "soft_sigma", "dense"], {"ab_bins": "grid"}),
+    ("dim", ["code_input"], {"code_input": "flat"}),
+])
+def test_runs_recorded_before_new_fields_load_with_their_old_behaviour(tmp_path, method, missing, legacy):
+    """A config.json without the fields added later rebuilds the network the run trained (legacy_values)."""
+    import json
+
+    from multissl import vision
+    from multissl.vision.data import load_images
+    from multissl.vision.run import build_from_config, read_run_config
+
+    splits = load_images("shapes", image_size=16)
+    vision.train(splits, tmp_path / "run", method, steps=1, batch_size=8, arch="resnet10", width=4, verbose=False, **legacy)
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    for name in missing:
+        record["recipe"]["task"].pop(name, None)
+    (tmp_path / "run" / "config.json").write_text(json.dumps(record))
+    task = build_from_config(read_run_config(tmp_path / "run"))
+    assert all(getattr(task.config, k) == v for k, v in legacy.items())
+    vision.load_run(tmp_path / "run")  # the checkpoint fits the rebuilt network

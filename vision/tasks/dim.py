@@ -1,15 +1,21 @@
 """Deep InfoMax (Hjelm et al. 2019).
 
-An intermediate stage of the encoder gives M x M local features (stage 3:
-8 x 8 on 32 x 32 images, as in the paper, where each local feature sees only
-part of the image); the last feature map, through a small network, gives
-the global code. Local-global mutual information is maximised
-with the core's estimators (JSD by default, DV or InfoNCE): every local
-feature of an image is scored against the global codes of all images of the
-batch, its own being the positive pair (``beta``). Optional terms: global MI
-between the code and the whole feature map (``alpha``), and prior matching
-(``gamma``): a discriminator pushes the sigmoid-bounded codes towards a
-uniform prior, trained adversarially with the same optimiser.
+An early stage of the encoder gives M x M local features (stage 2: 16 x 16 on
+32 x 32 images, each seeing a 25-pixel window in ResNet-18; stage 3 units see the
+whole image, so matching them to the code rewards image identity over
+content); the last feature map, spatially averaged (the features the probes
+read) and through a small network (fc 1024, code 64), gives the global code.
+The paper's fc layer reads the flattened map instead (``code_input="flat"``),
+but then the last stage is free to learn position-specific features that the
+pooled probe cannot use (it fell below random init on CIFAR-10): averaging
+first makes the pooled features the code's only input. Local-global mutual
+information is maximised with the core's estimators (InfoNCE by default, which
+probes better here than the paper's JSD; DV): every local feature of an image
+is scored against the global codes of all images of the batch, its own being
+the positive pair (``beta``). Optional terms: global MI between the code and
+the whole feature map (``alpha``), and prior matching (``gamma``): a
+discriminator pushes the sigmoid-bounded codes towards a uniform prior,
+trained adversarially with the same optimiser.
 
 With a user backbone (``DeepInfoMax(backbone=net, feature_dim=D)``) ``net``
 must return a feature map (B, D, h, w), which gives both the local features
@@ -20,7 +26,7 @@ the first gives the local features, the last the code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import ClassVar, Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -36,14 +42,20 @@ from .base import PretextTask, ProbedTaskConfig, detached_call
 
 @dataclass
 class DIMConfig(ProbedTaskConfig):
-    estimator: str = field(default="jsd", metadata={"help": "MI estimator", "choices": list(MI_ESTIMATORS)})
+    # runs recorded before code_input existed built the code from the flattened map (see vision/run.py)
+    legacy_values: ClassVar[Dict[str, object]] = {"code_input": "flat"}
+    estimator: str = field(default="infonce", metadata={"help": "MI estimator (the paper's default: jsd)", "choices": list(MI_ESTIMATORS)})
     code_dim: int = field(default=64, metadata={"help": "size of the global code Y (64 in the paper)"})
     score_dim: int = field(default=512, metadata={"help": "size of the space where local and global features are compared"})
     alpha: float = field(default=0.0, metadata={"help": "weight of the global MI term"})
     beta: float = field(default=1.0, metadata={"help": "weight of the local MI term"})
     gamma: float = field(default=0.1, metadata={"help": "weight of the prior-matching term (0: off)"})
-    local_stage: int = field(default=3, metadata={"help": "ResNet stage (1-4) whose map gives the local features (4: the last map; "
+    local_stage: int = field(default=2, metadata={"help": "ResNet stage (1-4) whose map gives the local features (2: 16 x 16, "
+                                                                   "receptive field 25 px; 4: the last map; "
                                                                    "a user backbone: the first map it returns)"})
+    code_input: str = field(default="pooled", metadata={"help": "what the code network reads: pooled (the last map's spatial mean, "
+                                                                 "the probed features) or flat (the flattened map, the paper's fc layer)",
+                                                         "choices": ["pooled", "flat"]})
 
 
 class DeepInfoMax(PretextTask):
@@ -57,6 +69,8 @@ class DeepInfoMax(PretextTask):
         config = self.config
         if config.estimator not in MI_ESTIMATORS:
             raise ValueError(f"estimator must be one of {MI_ESTIMATORS}, got {config.estimator!r}")
+        if config.code_input not in ("pooled", "flat"):
+            raise ValueError(f"code_input must be 'pooled' or 'flat', got {config.code_input!r}")
         if self.user_backbone:
             # a user backbone's local features come from the first map it returns (its only one, or e.g. layer3 of a
             # create_feature_extractor dict); local_stage indexes the library ResNet's stages only
@@ -70,14 +84,17 @@ class DeepInfoMax(PretextTask):
         d, s = self.encoder.out_dim, config.score_dim
         local_dim = self.encoder.stage_dims[self.local_index]
         h, w = self.encoder.map_size(image_size)
-        self.to_code = MLPHead([d * h * w, 1024, config.code_dim], batch_norm=True)
+        code_in = d if config.code_input == "pooled" else d * h * w
+        self.to_code = MLPHead([code_in, 1024, config.code_dim], batch_norm=True)
         self.local_proj = nn.Sequential(nn.Conv2d(local_dim, s, 1), nn.ReLU(inplace=True), nn.Conv2d(s, s, 1))
         self.global_proj = MLPHead([config.code_dim, s, s], batch_norm=False)
         self.map_proj = MLPHead([d * h * w, s, s], batch_norm=False) if config.alpha else None
         self.prior_critic = MLPHead([config.code_dim, 256, 1], batch_norm=False) if config.gamma else None
 
     def code(self, fmap: torch.Tensor) -> torch.Tensor:
-        return self.to_code(fmap.flatten(1))
+        """The global code Y: last map (B, D, h, w) -> (B, code_dim), from its spatial mean or its flattening (``code_input``)."""
+        x = fmap.mean(dim=(2, 3)) if self.config.code_input == "pooled" else fmap.flatten(1)
+        return self.to_code(x)
 
     def forward(self, batch):
         x = self.images(batch)
