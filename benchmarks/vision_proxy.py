@@ -42,11 +42,12 @@ def run_task(name: str, splits, minutes: float, steps, batch_size, backbone, poo
     cfg = TrainConfig(epochs=None if steps else 1000, steps=steps, max_minutes=minutes, batch_size=bs, seed=seed, keep_freed_memory=True,
                       output_dir=str(out_dir / name), verbose=False, log_every=25, checkpoint_every=0)
     start = time.perf_counter()
-    result = train(splits, out_dir / name, name, backbone=backbone, train=cfg, overwrite=True).result
+    run = train(splits, out_dir / name, name, backbone=backbone, train=cfg, overwrite=True)
     train_s = time.perf_counter() - start
     scores = probe_run(out_dir / name, splits, pool=pool)
-    return {"task": name, "steps": result.step, "train_minutes": train_s / 60, "images_per_s": result.step * bs / train_s,
-            **scores, "beats_random": scores["linear_acc"] > scores["random_linear_acc"]}
+    return {"task": name, "steps": run.result.step, "train_minutes": train_s / 60, "images_per_s": run.result.step * bs / train_s,
+            **scores, "beats_random": scores["linear_acc"] > scores["random_linear_acc"],
+            "beats_random_knn": scores["knn_acc"] > scores["random_knn_acc"], "task_config": run.config["recipe"]["task"]}
 
 
 def main() -> None:
