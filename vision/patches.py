@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from numba import njit
 
+from .batch_augment import grayscale
+
 
 def extract_patches(x: torch.Tensor, tops: torch.Tensor, lefts: torch.Tensor, size: int) -> torch.Tensor:
     """Cut one ``size x size`` patch per (image, position).
@@ -84,7 +86,7 @@ def shifted_channel_patches(x: torch.Tensor, tops: torch.Tensor, lefts: torch.Te
 def _luminance(x: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) -> (B, 1, H, W): ITU-R 601 luma for RGB, the mean otherwise."""
     if x.shape[1] == 3:
-        return 0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:]
+        return grayscale(x)
     return x.mean(1, keepdim=True)
 
 

@@ -48,6 +48,7 @@ from torch import nn
 from multissl.backbones import NORMS
 from multissl.cpc import CPCCriterion, legacy_predictor_hook
 
+from ..batch_augment import grayscale
 from ..data import to_float
 from ..encoder import Backbone, BackboneConfig
 from .base import PretextTask, ProbedTaskConfig, resolve_config
@@ -162,11 +163,6 @@ def _per_patch(mask: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torc
     return torch.where(mask[:, None, None, None], new, old)
 
 
-def _gray(x: torch.Tensor) -> torch.Tensor:
-    """(N, 3, P, P) -> (N, 1, P, P) luma."""
-    return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
-
-
 class CPCv2(PretextTask):
     name = "cpc-v2"
 
@@ -244,7 +240,7 @@ class CPCv2(PretextTask):
         if patches.shape[1] != 3:
             return patches
         patches = self._jitter(patches)
-        gray = _gray(patches).expand_as(patches)
+        gray = grayscale(patches).expand_as(patches)
         patches = _per_patch(torch.rand(len(patches), device=patches.device) < self.config.gray_prob, gray, patches)
         return self._drop_colors(patches)
 
@@ -267,9 +263,9 @@ class CPCv2(PretextTask):
             return x
         factors = [_uniform(n, max(0.0, 1 - j), 1 + j, x)[:, None, None, None] for _ in range(3)]
         out = x * factors[0]
-        mean = _gray(out).mean(dim=(1, 2, 3), keepdim=True)
+        mean = grayscale(out).mean(dim=(1, 2, 3), keepdim=True)
         out = (out - mean) * factors[1] + mean
-        gray = _gray(out)
+        gray = grayscale(out)
         out = ((out - gray) * factors[2] + gray).clamp(0, 1)
         return _per_patch(torch.rand(n, device=x.device) < self.config.jitter_prob, out, x)
 
