@@ -192,6 +192,8 @@ def main() -> None:
     parser.add_argument("--preset", default="auto", choices=["auto", "32px", "64px"],
                         help="image-size recipe of every method (auto: 64px for 64-pixel data such as tiny-imagenet-subset)")
     parser.add_argument("--cpu-amp", action="store_true", help="bf16 autocast on CPU for every method (methods part)")
+    parser.add_argument("--pixels", action=argparse.BooleanOptionalAction, default=True,
+                        help="also probe raw pixels (methods part; minutes at 64x64x3 = 12288 dimensions)")
     parser.add_argument("--epochs", type=int, default=3, help="epochs of the lightly comparison")
     parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate of the lightly comparison")
     parser.add_argument("--seeds", type=int, default=2, help="seeds of the lightly comparison (targets on the means)")
@@ -223,7 +225,8 @@ def main() -> None:
     splits = load_images(args.data) if needs_data else None
     if "methods" in args.parts:
         payload["methods"] = methods_part(args, splits, backbone)
-        payload["methods"]["pixels"] = pixel_scores(splits)
+        if args.pixels:
+            payload["methods"]["pixels"] = pixel_scores(splits)
     if "lightly" in args.parts:
         payload["lightly"] = lightly_part(args, splits, backbone)
     if "memory" in args.parts:
@@ -232,8 +235,9 @@ def main() -> None:
     if "methods" in payload:
         print(f"\n## Methods: {args.arch} width {args.width}, {args.minutes} minutes each on {Path(args.data).name}\n")
         print(markdown_table(payload["methods"]["rows"], ["method", "preset", "steps", "batch", "images_per_s", "knn_acc", "linear_acc", "random_knn_acc", "random_linear_acc"]))
-        px = payload["methods"]["pixels"]
-        print(f"\nraw pixels: kNN {px['knn_acc']:.4f}, linear {px['linear_acc']:.4f}")
+        px = payload["methods"].get("pixels")
+        if px:
+            print(f"\nraw pixels: kNN {px['knn_acc']:.4f}, linear {px['linear_acc']:.4f}")
     if "lightly" in payload:
         print(f"\n## multissl vs lightly: same backbone, batch 256, {args.epochs} epochs, AdamW lr {args.lr}\n")
         cols = ["method", "library", "seed", "steps", "seconds", "images_per_s", "knn_acc", "linear_acc"]

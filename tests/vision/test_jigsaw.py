@@ -132,16 +132,47 @@ def test_training_step_with_thousand_permutations(tiny_backbone):
     ({"grayscale_prob": 1.5}, r"grayscale_prob must be in \[0, 1\]"),
     ({"color_jitter": -0.1}, r"color_jitter must be in \[0, 1\)"),
     ({"channel_shift": -1}, r"channel_shift must be >= 0"),
+    ({"tile_hidden": -1}, r"tile_hidden must be >= 0"),
+    ({"probe_stage": 0}, r"probe_stage counts from the last stage"),
 ])
 def test_bad_config_errors(tiny_backbone, overrides, message):
     with pytest.raises(ValueError, match=message):
         JigsawTask(JigsawConfig(**overrides), tiny_backbone, 3)
 
 
+def test_tile_layer_feeds_the_classifier_per_tile(tiny_backbone):
+    """tile_hidden > 0 puts one shared layer on every tile (the paper's fc6) before the concatenation."""
+    task = JigsawTask(JigsawConfig(num_permutations=5, resize=0, tile_size=8, tile_hidden=12), tiny_backbone, 3)
+    assert task.head[0].in_features == 9 * 12 and task.tile_layer[0].in_features == task.encoder.out_dim
+    loss = task.training_loss((torch.rand(4, 3, 30, 30) * 255).to(torch.uint8))
+    loss.backward()
+    assert task.tile_layer[0].weight.grad.abs().sum() > 0
+    plain = JigsawTask(JigsawConfig(num_permutations=5, resize=0, tile_size=8), tiny_backbone, 3)
+    assert isinstance(plain.tile_layer, torch.nn.Identity) and plain.head[0].in_features == 9 * plain.encoder.out_dim
+
+
 def test_probe_resize_encodes_at_the_tile_scale(tiny_backbone):
-    task = JigsawTask(JigsawConfig(num_permutations=5, probe_resize=48), tiny_backbone, 3).eval()
+    task = JigsawTask(JigsawConfig(num_permutations=5, probe_resize=48, probe_stage=-1), tiny_backbone, 3).eval()
     x = torch.rand(2, 3, 32, 32)
     up = torch.nn.functional.interpolate(x, size=(48, 48), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
     assert torch.allclose(task.encode(x), task.encoder.probe_features(up))
     task.config.probe_resize = 0
     assert torch.allclose(task.encode(x), task.encoder.probe_features(x))
+
+
+def test_probes_read_the_stage_before_the_last_by_default(tiny_backbone):
+    task = JigsawTask(JigsawConfig(num_permutations=5), tiny_backbone, 3).eval()
+    x = torch.rand(2, 3, 32, 32)
+    maps = task.encoder.stage_maps(x)
+    expected = torch.nn.functional.adaptive_avg_pool2d(maps[-2], 2).flatten(1)
+    assert task.encode(x, pool=2).shape == (2, task.encoder.stage_dims[-2] * 4)
+    assert torch.allclose(task.encode(x, pool=2), expected)
+    task.config.probe_stage = -99  # more stages than the backbone has: its earliest
+    assert torch.allclose(task.encode(x), maps[0].mean(dim=(2, 3)))
+
+
+def test_vector_backbones_are_probed_on_their_vector():
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+    task = JigsawTask(JigsawConfig(num_permutations=5, resize=0, tile_size=8), net, 3).eval()
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.allclose(task.encode(x), task.encoder.features(x))
