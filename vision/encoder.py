@@ -68,8 +68,11 @@ class ImageEncoder(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.feature_map(x).mean(dim=(2, 3))
 
-    def probe_features(self, x: torch.Tensor, pool: int = 1) -> torch.Tensor:
-        return F.adaptive_avg_pool2d(self.feature_map(x), pool).flatten(1)
+    def probe_features(self, x: torch.Tensor, pool: int = 1, stage: int = -1) -> torch.Tensor:
+        """(B, C, H, W) in [0, 1] -> (B, stage_dims[stage] * pool * pool): stage ``stage`` (counted from the last,
+        -1; further back than the first gives the first) average-pooled to pool x pool cells."""
+        fmap = self.feature_map(x) if stage == -1 else _stage(self.stage_maps(x), stage)
+        return F.adaptive_avg_pool2d(fmap, pool).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
@@ -98,6 +101,11 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 Normalize = Union[str, None, Callable[[torch.Tensor], torch.Tensor]]
+
+
+def _stage(maps: List[torch.Tensor], stage: int) -> torch.Tensor:
+    """maps[stage] for a negative ``stage``, the first map when it reaches further back than there are maps."""
+    return maps[max(stage, -len(maps))]
 
 
 def _shape_text(out) -> str:
@@ -250,13 +258,15 @@ class UserBackbone(nn.Module):
         out = self._check_dim(self._outputs(x)[-1])
         return out.mean(dim=(2, 3)) if out.ndim == 4 else out
 
-    def probe_features(self, x: torch.Tensor, pool: int = 1) -> torch.Tensor:
-        """(B, C, H, W) in [0, 1] -> (B, D * pool * pool): the map average-pooled to pool x pool cells."""
+    def probe_features(self, x: torch.Tensor, pool: int = 1, stage: int = -1) -> torch.Tensor:
+        """(B, C, H, W) in [0, 1] -> (B, D * pool * pool): map ``stage`` (counted from the last, -1; further back
+        than the first gives the first) average-pooled to pool x pool cells; vector backbones give their vector."""
         if not self.has_map:
             if pool != 1:
                 raise ValueError(f"pool={pool} needs a backbone that returns a feature map; this one returns vectors (B, D)")
             return self.features(x)
-        return F.adaptive_avg_pool2d(self.feature_map(x), pool).flatten(1)
+        fmap = self.feature_map(x) if stage == -1 else _stage(self.stage_maps(x), stage)
+        return F.adaptive_avg_pool2d(fmap, pool).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)

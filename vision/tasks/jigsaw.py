@@ -154,10 +154,7 @@ class JigsawTask(PretextTask):
         x = to_float(x)
         if r and x.shape[-2:] != (r, r):
             x = F.interpolate(x, size=(r, r), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
-        if self.config.probe_stage == -1 or not self.encoder.has_map:
-            return self.encoder.probe_features(x, pool)
-        maps = self.encoder.stage_maps(x)
-        return F.adaptive_avg_pool2d(maps[max(self.config.probe_stage, -len(maps))], pool).flatten(1)
+        return self.encoder.probe_features(x, pool, self.config.probe_stage)
 
     def forward(self, batch):
         x = self.images(batch)
