@@ -62,8 +62,9 @@ def byol_views(min_scale: float = 0.08) -> Tuple[ViewConfig, ViewConfig]:
     return ViewConfig(blur_p=1.0, solarize_p=0.0, **base), ViewConfig(blur_p=0.1, solarize_p=0.2, **base)
 
 
-def _uniform(b: int, low: float, high: float, device) -> torch.Tensor:
-    return torch.rand(b, device=device) * (high - low) + low
+def uniform(b: int, low: float, high: float, device=None, dtype=None) -> torch.Tensor:
+    """(b,) draws uniform in [low, high) from torch's global RNG."""
+    return torch.rand(b, device=device, dtype=dtype) * (high - low) + low
 
 
 def crop_boxes(b: int, height: int, width: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), device=None) -> torch.Tensor:
@@ -142,8 +143,8 @@ def jitter_parameters(b: int, strengths, device=None) -> Tuple[torch.Tensor, tor
     gives the identity (factor 1, shift 0). Row ``order[i]`` is a random permutation of 0..3.
     """
     brightness, contrast, saturation, hue = strengths
-    factors = torch.stack([_uniform(b, max(0.0, 1 - s), 1 + s, device) for s in (brightness, contrast, saturation)]
-                          + [_uniform(b, -hue, hue, device)], dim=1)
+    factors = torch.stack([uniform(b, max(0.0, 1 - s), 1 + s, device) for s in (brightness, contrast, saturation)]
+                          + [uniform(b, -hue, hue, device)], dim=1)
     order = torch.rand(b, 4, device=device).argsort(dim=1)
     return factors, order
 
@@ -224,7 +225,7 @@ def augment_views(x: torch.Tensor, config: ViewConfig, size: int = 0) -> torch.T
         gray = torch.rand(b, device=device) < config.grayscale_p
         out = torch.where(gray[:, None, None, None], grayscale(out).expand_as(out), out)
     if config.blur_p > 0 and size >= config.blur_min_size:
-        out = gaussian_blur(out, _uniform(b, 0.1, 2.0, device), torch.rand(b, device=device) < config.blur_p)
+        out = gaussian_blur(out, uniform(b, 0.1, 2.0, device), torch.rand(b, device=device) < config.blur_p)
     if config.solarize_p > 0:
         sol = torch.rand(b, device=device) < config.solarize_p
         out = torch.where(sol[:, None, None, None] & (out >= 0.5), 1.0 - out, out)
@@ -232,4 +233,5 @@ def augment_views(x: torch.Tensor, config: ViewConfig, size: int = 0) -> torch.T
 
 
 __all__ = ["ViewConfig", "augment_views", "byol_views", "color_jitter", "crop_boxes", "gaussian_blur", "grayscale",
-           "hsv_to_rgb", "jitter_parameters", "jitter_with", "moco_v1_views", "moco_v2_views", "resized_crop", "rgb_to_hsv", "simclr_views"]
+           "hsv_to_rgb", "jitter_parameters", "jitter_with", "moco_v1_views", "moco_v2_views", "resized_crop", "rgb_to_hsv", "simclr_views",
+           "uniform"]

@@ -39,6 +39,25 @@ def extract_patches(x: torch.Tensor, tops: torch.Tensor, lefts: torch.Tensor, si
     return pixels.permute(0, 1, 4, 2, 3)
 
 
+def grid_origins(grid: int, cell: int, device=None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Top-left corners of a grid x grid split into cells of side ``cell``, row by row: rows and columns, each (grid²,)."""
+    steps = torch.arange(grid, device=device) * cell
+    return steps.repeat_interleave(grid), steps.repeat(grid)
+
+
+def grid_cells(x: torch.Tensor, grid: int) -> torch.Tensor:
+    """The whole cells of a grid x grid split of each image's top-left square, row by row.
+
+    Shapes: (B, C, H, W) -> (B, grid², C, cell, cell) with cell = min(H, W) // grid
+    (rows and columns past the last cell are not part of any cell, as in the jigsaw's tiling).
+    """
+    cell = min(x.shape[-2:]) // grid
+    if cell < 1:
+        raise ValueError(f"images of {x.shape[-2]}x{x.shape[-1]} are smaller than a {grid}x{grid} grid")
+    rows, cols = grid_origins(grid, cell, x.device)
+    return extract_patches(x, rows.expand(len(x), -1), cols.expand(len(x), -1), cell)
+
+
 def drop_color_channels(patches: torch.Tensor, noise_std: float = 0.01, generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """Doersch et al.'s colour dropping: keep one random channel per patch, replace the others by
     Gaussian noise around 0.5, so chromatic aberration cannot reveal the position.
@@ -250,5 +269,5 @@ def min_pairwise_hamming(perms: np.ndarray) -> int:
 
 
 __all__ = ["PERMUTATION_SELECTIONS", "all_permutations", "cell_color_jitter", "drop_color_channels", "extract_patches",
-           "hamming_permutations", "mean_pairwise_hamming", "min_pairwise_hamming", "normalize_tiles", "pairwise_hamming",
-           "random_grayscale", "selection_start", "shifted_channel_patches"]
+           "grid_cells", "grid_origins", "hamming_permutations", "mean_pairwise_hamming", "min_pairwise_hamming",
+           "normalize_tiles", "pairwise_hamming", "random_grayscale", "selection_start", "shifted_channel_patches"]

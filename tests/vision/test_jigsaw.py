@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from multissl.vision.patches import (all_permutations, cell_color_jitter, extract_patches, hamming_permutations, mean_pairwise_hamming,
-                                     min_pairwise_hamming, random_grayscale, selection_start, shifted_channel_patches)
+from multissl.vision.patches import (all_permutations, cell_color_jitter, extract_patches, grid_cells, hamming_permutations,
+                                     mean_pairwise_hamming, min_pairwise_hamming, normalize_tiles, random_grayscale, selection_start,
+                                     shifted_channel_patches)
 from multissl.vision.tasks.jigsaw import JigsawConfig, JigsawTask
 
 from .helpers import coordinate_image
@@ -134,6 +135,8 @@ def test_training_step_with_thousand_permutations(tiny_backbone):
     ({"channel_shift": -1}, r"channel_shift must be >= 0"),
     ({"tile_hidden": -1}, r"tile_hidden must be >= 0"),
     ({"probe_stage": 0}, r"probe_stage counts from the last stage"),
+    ({"probe_input": "cells"}, r"probe_input must be one of \['image', 'tiles'\]"),
+    ({"probe_resize": 48}, r"probe_resize applies to probe_input 'image', got probe_input 'tiles'"),
 ])
 def test_bad_config_errors(tiny_backbone, overrides, message):
     with pytest.raises(ValueError, match=message):
@@ -152,7 +155,7 @@ def test_tile_layer_feeds_the_classifier_per_tile(tiny_backbone):
 
 
 def test_probe_resize_encodes_at_the_tile_scale(tiny_backbone):
-    task = JigsawTask(JigsawConfig(num_permutations=5, probe_resize=48, probe_stage=-1), tiny_backbone, 3).eval()
+    task = JigsawTask(JigsawConfig(num_permutations=5, probe_input="image", probe_resize=48, probe_stage=-1), tiny_backbone, 3).eval()
     x = torch.rand(2, 3, 32, 32)
     up = torch.nn.functional.interpolate(x, size=(48, 48), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
     assert torch.allclose(task.encode(x), task.encoder.probe_features(up))
@@ -160,8 +163,29 @@ def test_probe_resize_encodes_at_the_tile_scale(tiny_backbone):
     assert torch.allclose(task.encode(x), task.encoder.probe_features(x))
 
 
-def test_probes_read_the_stage_before_the_last_by_default(tiny_backbone):
+def test_grid_cells_are_the_whole_cells_row_by_row():
+    x = torch.arange(2 * 3 * 10 * 11, dtype=torch.float32).view(2, 3, 10, 11)
+    cells = grid_cells(x, 3)  # cells of 3: the last row and last two columns belong to none
+    assert cells.shape == (2, 9, 3, 3, 3)
+    assert torch.equal(cells[:, 5], x[:, :, 3:6, 6:9]) and torch.equal(cells[:, 8], x[:, :, 6:9, 6:9])
+    with pytest.raises(ValueError, match="smaller than a 3x3 grid"):
+        grid_cells(torch.rand(1, 3, 2, 8), 3)
+
+
+def test_probes_average_the_features_of_the_normalised_cells_by_default(tiny_backbone):
+    """probe_input tiles: the encoder sees what it trained on (normalised cells of the resized image), one cell at a time."""
     task = JigsawTask(JigsawConfig(num_permutations=5), tiny_backbone, 3).eval()
+    x = torch.rand(2, 3, 32, 32)
+    up = task.resized(x)
+    cells = [normalize_tiles(up[:, :, r * 21:(r + 1) * 21, q * 21:(q + 1) * 21]) for r in range(3) for q in range(3)]
+    expected = torch.stack([task.encoder.probe_features(c, 2, -2) for c in cells]).mean(0)
+    assert task.encode(x, pool=2).shape == (2, task.encoder.stage_dims[-2] * 4)
+    assert torch.allclose(task.encode(x, pool=2), expected, atol=1e-5)
+    assert not torch.allclose(task.encode(x), task.encoder.probe_features(x, 1, -2))
+
+
+def test_probes_read_the_stage_before_the_last_by_default(tiny_backbone):
+    task = JigsawTask(JigsawConfig(num_permutations=5, probe_input="image"), tiny_backbone, 3).eval()
     x = torch.rand(2, 3, 32, 32)
     maps = task.encoder.stage_maps(x)
     expected = torch.nn.functional.adaptive_avg_pool2d(maps[-2], 2).flatten(1)
@@ -173,6 +197,9 @@ def test_probes_read_the_stage_before_the_last_by_default(tiny_backbone):
 
 def test_vector_backbones_are_probed_on_their_vector():
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
-    task = JigsawTask(JigsawConfig(num_permutations=5, resize=0, tile_size=8), net, 3).eval()
+    task = JigsawTask(JigsawConfig(num_permutations=5, resize=0, tile_size=8, probe_input="image"), net, 3).eval()
     x = torch.rand(2, 3, 32, 32)
     assert torch.allclose(task.encode(x), task.encoder.features(x))
+    task.config.probe_input = "tiles"
+    expected = task.encoder.features(normalize_tiles(grid_cells(x, 3)).flatten(0, 1)).view(2, 9, -1).mean(1)
+    assert torch.allclose(task.encode(x), expected, atol=1e-6)

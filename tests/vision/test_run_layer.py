@@ -34,7 +34,7 @@ def test_cosine_methods_train_on_a_time_budget_alone(tmp_path):
      {"directions": ("top-down",), "encoder_norm": "backbone", "context_width": -1}),
     ("split-brain", ["ab_bins", "soft_neighbours", "soft_sigma", "dense"], {"ab_bins": "grid"}),
     ("dim", ["code_input"], {"code_input": "flat"}),
-    ("jigsaw", ["probe_stage"], {"probe_stage": -1}),
+    ("jigsaw", ["probe_stage", "probe_input"], {"probe_stage": -1, "probe_input": "image"}),
 ])
 def test_runs_recorded_before_new_fields_load_with_their_old_behaviour(tmp_path, method, missing, legacy):
     """A config.json without the fields added later rebuilds the network the run trained (legacy_values)."""

@@ -48,7 +48,7 @@ from torch import nn
 from multissl.backbones import NORMS
 from multissl.cpc import CPCCriterion, legacy_predictor_hook
 
-from ..batch_augment import grayscale
+from ..batch_augment import grayscale, uniform
 from ..data import to_float
 from ..encoder import Backbone, BackboneConfig
 from .base import PretextTask, ProbedTaskConfig, resolve_config
@@ -153,11 +153,6 @@ def _key(direction: str) -> str:
     return direction.replace("-", "_")
 
 
-def _uniform(n: int, low: float, high: float, like: torch.Tensor) -> torch.Tensor:
-    """(n,) uniform draws in [low, high) from torch's global RNG."""
-    return low + (high - low) * torch.rand(n, device=like.device, dtype=like.dtype)
-
-
 def _per_patch(mask: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
     """``new`` where the (N,) mask is true, else ``old`` (both (N, C, P, P))."""
     return torch.where(mask[:, None, None, None], new, old)
@@ -247,7 +242,7 @@ class CPCv2(PretextTask):
     def _crop_and_flip(self, x: torch.Tensor) -> torch.Tensor:
         """Per-patch random square crop + horizontal flip, resampled to P x P: (N, C, P, P) -> same."""
         n, cfg = len(x), self.config
-        scale = _uniform(n, cfg.crop_min_scale, 1.0, x).sqrt()  # side share of the crop
+        scale = uniform(n, cfg.crop_min_scale, 1.0, x.device, x.dtype).sqrt()  # side share of the crop
         flip = torch.where(torch.rand(n, device=x.device) < 0.5, -1.0, 1.0).to(x.dtype)
         theta = x.new_zeros(n, 2, 3)
         theta[:, 0, 0], theta[:, 1, 1] = scale * flip, scale
@@ -261,7 +256,7 @@ class CPCv2(PretextTask):
         j, n = self.config.jitter, len(x)
         if j == 0:
             return x
-        factors = [_uniform(n, max(0.0, 1 - j), 1 + j, x)[:, None, None, None] for _ in range(3)]
+        factors = [uniform(n, max(0.0, 1 - j), 1 + j, x.device, x.dtype)[:, None, None, None] for _ in range(3)]
         out = x * factors[0]
         mean = grayscale(out).mean(dim=(1, 2, 3), keepdim=True)
         out = (out - mean) * factors[1] + mean

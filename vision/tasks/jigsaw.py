@@ -15,6 +15,11 @@ channels shifted independently by a pixel (``channel_shift``, against
 chromatic aberration) and grayscale puzzles (``grayscale_prob``, 0.3 in the
 paper): with them the puzzle is harder (0.74 vs 0.93 accuracy after 15 CPU
 minutes on CIFAR) and both probes rise.
+
+Probes read what the encoder was trained on: the grid's cells, normalised
+like tiles, one by one, with their features averaged (``probe_input``,
+after Kolesnikov et al. 2019); whole images, which the encoder never saw
+in training, are the ``image`` option.
 """
 from __future__ import annotations
 
@@ -28,17 +33,22 @@ import torch.nn.functional as F
 from multissl.checks import check_choice
 from multissl.heads import MLPHead
 
-from ..patches import (PERMUTATION_SELECTIONS, cell_color_jitter, hamming_permutations, normalize_tiles, random_grayscale,
-                       shifted_channel_patches)
+from ..patches import (PERMUTATION_SELECTIONS, cell_color_jitter, grid_cells, grid_origins, hamming_permutations, normalize_tiles,
+                       random_grayscale, shifted_channel_patches)
 from ..data import to_float
 from ..encoder import Backbone
 from .base import PretextTask, TaskConfig, classification_output
 
 
+PROBE_INPUTS = ("tiles", "image")
+
+
 @dataclass
 class JigsawConfig(TaskConfig):
-    # runs recorded before these fields existed were probed on the last stage, without colour tricks (see vision/run.py)
-    legacy_values: ClassVar[Dict[str, object]] = {"probe_stage": -1, "color_jitter": 0.0, "grayscale_prob": 0.0, "channel_shift": 0}
+    # runs recorded before these fields existed were probed on whole images at the last stage and trained without colour
+    # tricks (see vision/run.py)
+    legacy_values: ClassVar[Dict[str, object]] = {"probe_stage": -1, "color_jitter": 0.0, "grayscale_prob": 0.0, "channel_shift": 0,
+                                                  "probe_input": "image"}
     resize: int = field(default=64, metadata={"help": "resize images to this side before tiling (0: keep)"})
     grid: int = field(default=3, metadata={"help": "tiles per side (3 in the paper)"})
     tile_size: int = field(default=14, metadata={
@@ -64,9 +74,21 @@ class JigsawConfig(TaskConfig):
         "help": "backbone stage whose map the probes read, counted from the last (-1); the default -2 is the one before "
                 "the last, where jigsaw features transfer best (the last stage specialises in the puzzle); backbones with "
                 "fewer stages use their earliest, vector backbones their vector"})
+    probe_input: str = field(default="tiles", metadata={
+        "help": "what the probes encode: tiles (the image resized as in training and cut into the grid's whole cells, "
+                "each normalised like a training tile and encoded alone, features averaged over the cells, as Kolesnikov "
+                "et al. 2019 evaluate patch-based tasks: the encoder sees inputs like its training tiles) or image (the "
+                "whole image, at probe_resize)", "choices": list(PROBE_INPUTS)})
     probe_resize: int = field(default=0, metadata={
-        "help": "resize the images given to encode() (the probes) to this side, e.g. the training resize, to show "
-                "objects at the magnification the tiles had in training (0: as given)"})
+        "help": "with probe_input image: resize the images given to encode() (the probes) to this side, e.g. the "
+                "training resize, to show objects at the magnification the tiles had in training (0: as given)"})
+
+
+def _resized(x: torch.Tensor, side: int) -> torch.Tensor:
+    """(B, C, H, W) in [0, 1] -> (B, C, side, side), antialiased bilinear (unchanged when ``side`` is 0)."""
+    if not side or x.shape[-2:] == (side, side):
+        return x
+    return F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
 
 
 def check_jigsaw_config(c: JigsawConfig) -> None:
@@ -82,8 +104,11 @@ def check_jigsaw_config(c: JigsawConfig) -> None:
         raise ValueError(f"color_jitter must be in [0, 1), got {c.color_jitter}")
     if c.probe_stage >= 0:
         raise ValueError(f"probe_stage counts from the last stage (-1, -2, ...), got {c.probe_stage}")
+    check_choice("probe_input", c.probe_input, PROBE_INPUTS)
     if c.probe_resize < 0:
         raise ValueError(f"probe_resize must be >= 0, got {c.probe_resize}")
+    if c.probe_resize and c.probe_input != "image":
+        raise ValueError(f"probe_resize applies to probe_input 'image', got probe_input {c.probe_input!r}")
     if c.channel_shift < 0:
         raise ValueError(f"channel_shift must be >= 0, got {c.channel_shift}")
 
@@ -108,10 +133,7 @@ class JigsawTask(PretextTask):
 
     def resized(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, C, resize, resize) (unchanged when ``resize`` is 0)."""
-        r = self.config.resize
-        if not r or x.shape[-2:] == (r, r):
-            return x
-        return F.interpolate(x, size=(r, r), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+        return _resized(x, self.config.resize)
 
     def augment_colors(self, x: torch.Tensor) -> torch.Tensor:
         """Photometric shortcut prevention before tiling: grayscale puzzles, then independent colour
@@ -133,8 +155,7 @@ class JigsawTask(PretextTask):
             raise ValueError(f"images of {h}x{w} give {c.grid}x{c.grid} cells of {cell} pixels, smaller than tiles of "
                              f"{c.tile_size}; raise resize or lower tile_size")
         cells = c.grid**2
-        rows = torch.arange(c.grid, device=x.device).repeat_interleave(c.grid) * cell
-        cols = torch.arange(c.grid, device=x.device).repeat(c.grid) * cell
+        rows, cols = grid_origins(c.grid, cell, x.device)
         slack = cell - c.tile_size
         tops = rows + torch.randint(0, slack + 1, (b, cells), device=x.device)
         lefts = cols + torch.randint(0, slack + 1, (b, cells), device=x.device)
@@ -148,13 +169,21 @@ class JigsawTask(PretextTask):
         return shuffled, labels
 
     def encode(self, x: torch.Tensor, pool: int = 1) -> torch.Tensor:
-        """Frozen features for probes from stage ``probe_stage``, at ``probe_resize`` when set:
-        (B, C, H, W) -> (B, stage_dims[probe_stage]·pool²)."""
-        r = self.config.probe_resize
+        """Frozen features for probes from stage ``probe_stage``: (B, C, H, W) -> (B, stage_dims[probe_stage]·pool²).
+
+        ``probe_input`` tiles: the mean over the grid's cells of each cell's
+        features (cells of the resized image, normalised as tiles); image:
+        the whole image's features, at ``probe_resize`` when set.
+        """
+        c = self.config
         x = to_float(x)
-        if r and x.shape[-2:] != (r, r):
-            x = F.interpolate(x, size=(r, r), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
-        return self.encoder.probe_features(x, pool, self.config.probe_stage)
+        if c.probe_input == "image":
+            return self.encoder.probe_features(_resized(x, c.probe_resize), pool, c.probe_stage)
+        cells = grid_cells(self.resized(x), c.grid)  # (B, grid², C, cell, cell)
+        if c.normalize_tiles:
+            cells = normalize_tiles(cells)
+        feats = self.encoder.probe_features(cells.flatten(0, 1), pool, c.probe_stage)
+        return feats.view(len(x), cells.shape[1], -1).mean(1)
 
     def forward(self, batch):
         x = self.images(batch)
