@@ -29,26 +29,18 @@ def test_verdict_needs_both_probes_above_both_baselines():
 
 
 @pytest.mark.slow
-def test_quick_section_runs_and_reports_the_table(tmp_path):
-    section = demo.run(tmp_path, quick=True, seed=0)
+def test_full_section_learned_encoders_beat_random_init_and_pixels(tmp_path):
+    """The headline claim with the default seed: shipped and live rows beat both baselines on both probes;
+    the section's picture and table. (Quick mode only trains and probes less, so it is not run as well.)"""
+    section = demo.run(tmp_path, quick=False, seed=0)
+    m = section.metrics
+    assert m["steps"] == demo.LIVE_STEPS and m["shipped_steps"] == demo.PRETRAINED_STEPS
     assert (tmp_path / section.pictures[0]).stat().st_size > 1000
-    for row in ROWS:
-        for probe in PROBES:
-            assert 0.0 <= section.metrics[f"{row}_{probe}"] <= 1.0
-    assert section.metrics["steps"] == demo.QUICK_STEPS and section.metrics["shipped_steps"] == demo.PRETRAINED_STEPS
-    table = section.markdown
     for label in ("shipped encoder", "trained live", "same encoder at random init", "raw pixels",
                   "multissl pretrained build vision-shapes", "rotation"):
-        assert label in table
-    assert table.rstrip().endswith(".") and "shipped" in table.rstrip().splitlines()[-1]
+        assert label in section.markdown
+    assert section.markdown.rstrip().endswith(".") and "shipped" in section.markdown.rstrip().splitlines()[-1]
     assert len(SHAPE_CLASSES) == 10
-
-
-@pytest.mark.slow
-def test_full_section_learned_encoders_beat_random_init_and_pixels(tmp_path):
-    """The headline claim with the default seed: shipped and live rows beat both baselines on both probes."""
-    m = demo.run(tmp_path, quick=False, seed=0).metrics
-    assert m["steps"] == demo.LIVE_STEPS
     for learned in ("shipped", "live"):
         for probe in PROBES:
             for baseline in ("random", "pixels"):
