@@ -67,6 +67,13 @@ def uniform(b: int, low: float, high: float, device=None, dtype=None) -> torch.T
     return torch.rand(b, device=device, dtype=dtype) * (high - low) + low
 
 
+def resize_square(x: torch.Tensor, side: int) -> torch.Tensor:
+    """(B, C, H, W) float -> (B, C, side, side), bilinear and antialiased (unchanged when ``side`` is 0 or already the size)."""
+    if not side or x.shape[-2:] == (side, side):
+        return x
+    return F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False, antialias=True)
+
+
 def crop_boxes(b: int, height: int, width: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), device=None) -> torch.Tensor:
     """torchvision's RandomResizedCrop boxes for b images: (B, 4) float (top, left, h, w)."""
     area = height * width
@@ -234,4 +241,4 @@ def augment_views(x: torch.Tensor, config: ViewConfig, size: int = 0) -> torch.T
 
 __all__ = ["ViewConfig", "augment_views", "byol_views", "color_jitter", "crop_boxes", "gaussian_blur", "grayscale",
            "hsv_to_rgb", "jitter_parameters", "jitter_with", "moco_v1_views", "moco_v2_views", "resized_crop", "rgb_to_hsv", "simclr_views",
-           "uniform"]
+           "resize_square", "uniform"]

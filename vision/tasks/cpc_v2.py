@@ -48,7 +48,7 @@ from torch import nn
 from multissl.backbones import NORMS
 from multissl.cpc import CPCCriterion, legacy_predictor_hook
 
-from ..batch_augment import grayscale, uniform
+from ..batch_augment import grayscale, resize_square, uniform
 from ..data import to_float
 from ..encoder import Backbone, BackboneConfig
 from .base import PretextTask, ProbedTaskConfig, resolve_config
@@ -216,8 +216,7 @@ class CPCv2(PretextTask):
 
     def patches(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, G, G, C, P, P) overlapping patches (images resized to ``input_size``)."""
-        if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
-            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False, antialias=True)
+        x = resize_square(x, self.input_size)
         p, s = self.patch_size, self.stride
         tiles = x.unfold(2, p, s).unfold(3, p, s)  # (B, C, G, G, P, P)
         return rearrange(tiles, "b c gh gw ph pw -> b gh gw c ph pw")

@@ -28,13 +28,13 @@ from typing import ClassVar, Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from multissl.checks import check_choice
 from multissl.heads import MLPHead
 
 from ..patches import (PERMUTATION_SELECTIONS, cell_color_jitter, grid_cells, grid_origins, hamming_permutations, normalize_tiles,
                        random_grayscale, shifted_channel_patches)
+from ..batch_augment import resize_square
 from ..data import to_float
 from ..encoder import Backbone
 from .base import PretextTask, TaskConfig, classification_output
@@ -85,10 +85,9 @@ class JigsawConfig(TaskConfig):
 
 
 def _resized(x: torch.Tensor, side: int) -> torch.Tensor:
-    """(B, C, H, W) in [0, 1] -> (B, C, side, side), antialiased bilinear (unchanged when ``side`` is 0)."""
-    if not side or x.shape[-2:] == (side, side):
-        return x
-    return F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+    """(B, C, H, W) in [0, 1] -> (B, C, side, side) in [0, 1] (unchanged when ``side`` is 0 or already the size)."""
+    out = resize_square(x, side)
+    return x if out is x else out.clamp(0, 1)
 
 
 def check_jigsaw_config(c: JigsawConfig) -> None:

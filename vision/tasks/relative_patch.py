@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 
 from multissl.heads import MLPHead
 
+from ..batch_augment import resize_square
 from ..patches import drop_color_channels, extract_patches
 from ..encoder import Backbone
 from .base import PretextTask, TaskConfig, classification_output
@@ -52,8 +52,7 @@ class RelativePatchTask(PretextTask):
     def sample_pairs(self, x: torch.Tensor):
         """Centre and neighbour patches (B, C, P, P) each, and neighbour labels (B,)."""
         c = self.config
-        if c.resize:
-            x = F.interpolate(x, size=(c.resize, c.resize), mode="bilinear", align_corners=False, antialias=True)
+        x = resize_square(x, c.resize)
         b, _, h, w = x.shape
         need = self.required_size()
         if min(h, w) < need:
