@@ -34,6 +34,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .batch_augment import resize_square
+
 TORCHVISION_SETS = {
     "cifar10": "CIFAR10",
     "cifar100": "CIFAR100",
@@ -136,7 +138,7 @@ def resize_splits(splits: ImageSplits, size: int) -> ImageSplits:
 def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
     if len(x) == 0:
         return x
-    out = torch.nn.functional.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    out = resize_square(x.float(), size)
     return out.round().clamp(0, 255).to(torch.uint8)
 
 
