@@ -59,7 +59,7 @@ setup(
     extras_require={
         "dev": ["pytest>=7", "pytest-timeout>=2", "psutil>=5", "wheel>=0.38"],
     },
-    entry_points={"console_scripts": ["multissl=multissl.cli:main"]},
+    entry_points={"console_scripts": ["multissl=multissl.cli:command"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

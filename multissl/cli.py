@@ -13,7 +13,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
 from . import MODALITIES, __version__
 from .errors import USER_ERRORS
@@ -42,6 +42,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     # before anything imports torch: a KeyboardInterrupt raised inside torch's C++ start-up aborts the process
     with ExitOnInterrupt():
         return _main(argv)
+
+
+def command() -> NoReturn:
+    """The ``multissl`` executable: :func:`main` on ``sys.argv``, then exit with its status.
+
+    Unlike :func:`main` (which restores the caller's SIGINT handler), a Ctrl-C
+    that comes after a signal stopped training is ignored up to the end of the
+    process: the run is saved and the status stays 128 + the first signal.
+    """
+    with ExitOnInterrupt(ignore_after_stop=True):
+        status = _main(None)
+    sys.exit(status)
 
 
 def _main(argv: Optional[List[str]]) -> int:

@@ -16,7 +16,10 @@ their manifest and config.json are written atomically; a torn last line of
 metrics.jsonl is skipped). While training, the engine's :class:`~multissl.engine.StopSignals`
 replaces it (the step finishes and a checkpoint is written); once a signal has
 stopped training, later SIGINTs are only noted, so that the command can still
-print where the checkpoint is and exit 128 + the first signal's number.
+print where the checkpoint is and exit 128 + the first signal's number. The
+``multissl`` executable (:func:`multissl.cli.command`) goes further: once a
+signal has stopped training, SIGINT stays ignored until the process ends, so a
+late second Ctrl-C cannot turn that exit status into a death by SIGINT.
 """
 from __future__ import annotations
 
@@ -34,11 +37,14 @@ class ExitOnInterrupt:
 
     It replaces only Python's default handler (a handler of the caller's, or
     SIGINT ignored as in a background job, is left alone), and only in the main
-    thread. On leaving, the previous handler comes back.
+    thread. On leaving, the previous handler comes back; with ``ignore_after_stop``
+    (for a process that ends right after), SIGINT is ignored instead if a signal
+    stopped training meanwhile.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ignore_after_stop: bool = False) -> None:
         self.stopping: Optional[int] = None  # set by StopSignals: the signal that stopped training
+        self.ignore_after_stop = ignore_after_stop
         self._previous: Any = None
         self._installed = False
 
@@ -69,7 +75,9 @@ class ExitOnInterrupt:
 
     def __exit__(self, *exc) -> None:
         if self._installed and signal.getsignal(signal.SIGINT) is self:
-            signal.signal(signal.SIGINT, self._previous)
+            # one atomic swap: a SIGINT already pending when it happens runs the handler swapped in
+            ignore = self.ignore_after_stop and self.stopping is not None
+            signal.signal(signal.SIGINT, signal.SIG_IGN if ignore else self._previous)
         self._installed = False
 
 

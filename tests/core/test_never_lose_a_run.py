@@ -270,6 +270,27 @@ def test_the_commands_ctrl_c_handler_exits_outside_training_and_waits_once_train
         signal.signal(signal.SIGINT, before)
 
 
+def test_the_executable_ignores_ctrl_c_once_a_signal_stopped_training_while_main_restores_the_handler():
+    """A second Ctrl-C that lands after the stop message (the run is saved) must not turn the executable's exit
+    status 130 into a death by SIGINT; main() called in-process gives the caller's handler back."""
+    from multissl import interrupts
+    from multissl.engine import StopSignals
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        for ignore_after_stop, expected in ((True, signal.SIG_IGN), (False, before)):
+            with interrupts.ExitOnInterrupt(ignore_after_stop=ignore_after_stop):
+                with StopSignals(verbose=False):
+                    signal.raise_signal(signal.SIGINT)
+            assert signal.getsignal(signal.SIGINT) == expected
+            signal.signal(signal.SIGINT, before)
+        with interrupts.ExitOnInterrupt(ignore_after_stop=True):  # no signal: the previous handler comes back
+            pass
+        assert signal.getsignal(signal.SIGINT) is before
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 class _SignalWhenSized(torch.utils.data.Dataset):
     """A dataset that sends SIGINT to its process when fit first asks its length (building the loader, before step 1)."""
 
