@@ -32,16 +32,28 @@ def _wait_for_steps(run: Path, steps: int, proc, timeout: float = 120.0) -> None
     raise AssertionError("training did not reach its first steps in time")
 
 
+@pytest.fixture
+def sigint_as_in_a_terminal():
+    """Python's own SIGINT handler in this process and SIG_DFL in its children, as when pytest runs in a terminal
+    (a shell's background job, ``nohup pytest &``, starts with SIGINT ignored, which these tests must not inherit)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # preexec_fn for subprocesses
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def _steps_logged(run: Path):
     return [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines() if '"loss"' in x]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT], [signal.SIGHUP]])
-def test_a_signal_writes_a_checkpoint_and_resume_continues(tmp_path, signals):
+def test_a_signal_writes_a_checkpoint_and_resume_continues(tmp_path, signals, sigint_as_in_a_terminal):
     run = tmp_path / "r"
     proc = subprocess.Popen(_cli("vision", "train", "rotation", "digits", "-o", str(run), "--steps", "100000",
-                                 "--checkpoint-every", "100000", *TINY), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                 "--checkpoint-every", "100000", *TINY), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_as_in_a_terminal)
     _wait_for_steps(run, 3, proc)
     for sig in signals:
         proc.send_signal(sig)
@@ -228,11 +240,11 @@ sys.exit(main(["vision", "methods"]))
 """
 
 
-def test_ctrl_c_inside_torchs_cpp_start_up_exits_130_not_abort():
+def test_ctrl_c_inside_torchs_cpp_start_up_exits_130_not_abort(sigint_as_in_a_terminal):
     """Deterministic: a SIGINT delivered while torch's C++ start-up runs Python code (a plain ``import torch``
     aborts there with -6); the command ends with 130 and one line, nothing thrown through C++."""
     done = subprocess.run([sys.executable, "-c", _SIGINT_INSIDE_TORCH_INIT], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, preexec_fn=sigint_as_in_a_terminal)
     if "injected in" not in done.stderr:
         pytest.skip("this torch runs no Python code inside _multiprocessing_init / _c10d_init")
     assert done.returncode == 130, done.stderr[-2000:]
@@ -240,7 +252,8 @@ def test_ctrl_c_inside_torchs_cpp_start_up_exits_130_not_abort():
     assert done.stderr.rstrip().endswith("multissl: interrupted")
 
 
-def test_the_commands_ctrl_c_handler_exits_outside_training_and_waits_once_training_stopped(monkeypatch):
+def test_the_commands_ctrl_c_handler_exits_outside_training_and_waits_once_training_stopped(monkeypatch,
+                                                                                             sigint_as_in_a_terminal):
     from multissl import interrupts
     from multissl.engine import StopSignals
 
@@ -270,7 +283,8 @@ def test_the_commands_ctrl_c_handler_exits_outside_training_and_waits_once_train
         signal.signal(signal.SIGINT, before)
 
 
-def test_the_executable_ignores_ctrl_c_once_a_signal_stopped_training_while_main_restores_the_handler():
+def test_the_executable_ignores_ctrl_c_once_a_signal_stopped_training_while_main_restores_the_handler(
+        sigint_as_in_a_terminal):
     """A second Ctrl-C that lands after the stop message (the run is saved) must not turn the executable's exit
     status 130 into a death by SIGINT; main() called in-process gives the caller's handler back."""
     from multissl import interrupts
