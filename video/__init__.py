@@ -21,7 +21,7 @@ from .cycle import cycle_consistency, cycle_scores
 from .davis import list_sequences, load_sequence
 from .heldout import colorization_accuracy, evaluation_videos
 from .io import VideoDecodeError, list_videos, open_video, write_video
-from .masks import heatmaps_to_keypoints, keypoints_to_heatmaps, mask_to_onehot, onehot_to_mask, read_mask, write_mask
+from .masks import VOID, heatmaps_to_keypoints, keypoints_to_heatmaps, mask_to_onehot, onehot_to_mask, read_mask, read_masks, write_mask
 from .metrics import f_measure, jaccard, score_sequence, summarize
 from .propagation import PropagationConfig, propagate_labels
 from .synthetic import SynthConfig, generate_benchmark, generate_video
@@ -30,10 +30,10 @@ from .training import PRESETS, ColorizerOptions, ColorizerRun, load_run, recipe,
 from .visualize import plot_colorization, plot_tracking
 
 __all__ = [
-    "ClipConfig", "ColorizationNetwork", "Colorizer", "ColorizerConfig", "ColorizerOptions", "ColorizerRun", "PRESETS", "PropagationConfig", "SynthConfig",
+    "ClipConfig", "ColorizationNetwork", "Colorizer", "ColorizerConfig", "ColorizerOptions", "ColorizerRun", "PRESETS", "PropagationConfig", "SynthConfig", "VOID",
     "VideoDecodeError", "VideoFolder", "colorization_accuracy", "cycle_consistency", "cycle_scores", "evaluate_davis", "evaluation_videos", "f_measure", "format_table", "generate_benchmark",
     "generate_video", "heatmaps_to_keypoints", "jaccard", "keypoints_to_heatmaps", "list_sequences", "list_videos",
     "load_run", "load_sequence", "mask_to_onehot", "model_features", "onehot_to_mask", "open_video", "pixel_features",
     "plot_colorization", "plot_tracking", "pointer_colors", "propagate_labels", "random_network", "read_mask",
-    "recipe", "score_sequence", "summarize", "track_masks", "train", "train_colorizer", "write_mask", "write_video",
+    "read_masks", "recipe", "score_sequence", "summarize", "track_masks", "train", "train_colorizer", "write_mask", "write_video",
 ]

@@ -137,8 +137,12 @@ def _add_eval(sub) -> None:
                        description="Propagate each sequence's first mask with the trained model and the baselines "
                                    "(copy_first, pixels, random) and print the DAVIS J/F table.")
     p.add_argument("run", help="run folder written by `multissl video train`")
-    p.add_argument("davis_root", help="DAVIS-layout folder (JPEGImages/480p, Annotations/480p, optional ImageSets)")
+    p.add_argument("davis_root", help="DAVIS-layout folder (JPEGImages/480p, Annotations/480p, optional ImageSets; "
+                                      "see --resolution)")
     p.add_argument("--split", default=None, help="ImageSets split to evaluate, e.g. val (default: every sequence)")
+    p.add_argument("--resolution", default=None,
+                   help="resolution folder under JPEGImages/ and Annotations/, e.g. 480p or Full-Resolution; '' for the flat "
+                        "JPEGImages/<seq> layout (default: 480p, Full-Resolution or 1080p, whichever exists, else flat)")
     p.add_argument("--methods", nargs="+", default=["model", "copy_first", "pixels", "random"],
                    choices=["model", "copy_first", "pixels", "pixels_lab", "random"],
                    help="what to evaluate (default: model copy_first pixels random)")
@@ -176,8 +180,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     run = load_run(args.run)
     short_side = args.short_side or run.eval_short_side
     methods = baseline_methods(run, args.methods, short_side, args.seed)
-    results = evaluate_davis(args.davis_root, methods, _propagation(args, run), split=args.split, progress=args.progress)
+    results = evaluate_davis(args.davis_root, methods, _propagation(args, run), split=args.split, progress=args.progress,
+                             resolution=args.resolution)
     print(format_table(results))
+    skipped = next(iter(results.values()), {}).get("skipped", {})
+    if skipped:
+        print(f"not scored ({len(skipped)}): " + ", ".join(skipped))
     if args.json:
         write_json_file(args.json, results)
         print(f"results written to {args.json}")

@@ -4,7 +4,8 @@
 
 - a video file, read with decord (``decord.VideoReader`` on the CPU) by
   default, or with PyAV when decord is absent or fails on that file;
-- a folder of frames (``*.jpg`` / ``*.png`` sorted by name, the DAVIS
+- a folder of frames (``*.jpg`` / ``*.png`` sorted by name with numbers
+  compared as numbers, so ``2.jpg`` comes before ``10.jpg``; the DAVIS
   ``JPEGImages/480p/<seq>/`` layout).
 
 Every reader has ``num_frames``, ``fps``, ``size`` ``(H, W)``,
@@ -28,6 +29,7 @@ from typing import Iterator, List, Sequence, Tuple, Union
 import numpy as np
 
 from multissl.errors import MultisslError
+from multissl.files import is_hidden, natural_key
 
 PathLike = Union[str, Path]
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -227,7 +229,9 @@ class FrameFolderReader(VideoReader):
 
 
 def list_frame_files(folder: PathLike) -> List[Path]:
-    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    """The frame images of a folder in frame order (names sorted with numbers compared as numbers; hidden files left out)."""
+    return sorted((p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not is_hidden(p)),
+                  key=natural_key)
 
 
 def read_image(path: PathLike) -> np.ndarray:
@@ -308,6 +312,8 @@ def open_video(path: PathLike, backend: str = "auto") -> VideoReader:
         raise ValueError(f"backend must be one of auto, decord, pyav, frames; got {backend!r}")
     if path.is_dir() or backend == "frames":
         return FrameFolderReader(path)
+    if path.stat().st_size == 0:
+        raise VideoDecodeError(f"video {path} is empty (0 bytes)")
     if backend == "decord":
         return DecordReader(path)
     if backend == "pyav":
@@ -345,16 +351,18 @@ def list_videos(folder: PathLike, frame_folders: bool = True) -> List[Path]:
     Frame folders found in the search are those of :func:`is_frame_folder` outside any folder
     named ``Annotations`` (label maps such as DAVIS masks are not videos; a folder of grayscale
     PNG frames is taken for labels too: pass it itself). ``folder`` itself is read as one frame
-    folder when it holds images and no video. ``frame_folders=False``: video files only.
+    folder when it holds images and no video. ``frame_folders=False``: video files only. Hidden
+    files and folders (``multissl.files.is_hidden``: ``._clip.mp4``, ``__MACOSX``) are left out.
     """
     folder = Path(folder)
     if not folder.exists():
         raise FileNotFoundError(f"video folder {folder} does not exist")
     if folder.is_file():
         return [folder]
-    found = [p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file()]
+    found = [p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file() and not is_hidden(p, folder)]
     if frame_folders:
-        found += [p for p in folder.rglob("*") if p.is_dir() and "annotations" not in (q.lower() for q in p.relative_to(folder).parts)
+        found += [p for p in folder.rglob("*") if p.is_dir() and not is_hidden(p, folder)
+                  and "annotations" not in (q.lower() for q in p.relative_to(folder).parts)
                   and is_frame_folder(p)]
         if not found and list_frame_files(folder):
             return [folder]
@@ -402,6 +410,7 @@ __all__ = [
     "PyAVReader",
     "VideoDecodeError",
     "VideoReader",
+    "list_frame_files",
     "list_videos",
     "open_video",
     "open_videos",

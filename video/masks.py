@@ -4,7 +4,12 @@ A mask is an (H, W) integer array: 0 background, 1..K objects. DAVIS stores
 masks as palette ("P" mode) PNGs whose indices are the object ids and whose
 palette is PASCAL VOC's; :func:`read_mask` also accepts grayscale PNGs
 (values are ids; a 0/255 mask becomes 0/1) and RGB(A) PNGs (colours of the
-DAVIS palette map to their index, other colours to 1, 2, ... in sorted order).
+DAVIS palette map to their index, other colours to 1, 2, ... in sorted order;
+:func:`read_masks` numbers such colours once for a whole sequence, so an
+object keeps its id in frames where another one is missing).
+
+Id 255 (:data:`VOID`) is DAVIS's "void" label (uncertain pixels): it is not
+an object, is never propagated and is left out of the J and F scores.
 """
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+
+from multissl.errors import MultisslError
 
 PathLike = Union[str, Path]
 
@@ -31,38 +38,70 @@ def davis_palette(num_colors: int = 256) -> np.ndarray:
     return palette
 
 
-def read_mask(path: PathLike) -> np.ndarray:
-    """A mask PNG as (H, W) int64 object ids (see the module docstring for accepted modes)."""
+VOID = 255
+
+
+class MaskReadError(MultisslError, ValueError):
+    """A mask file exists but cannot be decoded (a damaged PNG)."""
+
+
+def _read_mask_array(path: Path) -> tuple:
+    """(mode, array) of a mask PNG: 2-D ids for palette / one-channel images, (H, W, 3) RGB otherwise."""
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"mask {path} does not exist")
     try:
         with Image.open(path) as img:
             mode = img.mode
-            array = np.asarray(img.convert("RGBA") if mode not in ("P", "L", "1", "I", "RGB", "RGBA") else img)
+            array = np.asarray(img if mode in ("P", "L", "1", "I", "I;16", "RGB", "RGBA") else img.convert("RGBA"))
     except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"cannot read mask {path}: {err}") from err
-    if mode == "P" or array.ndim == 2:
-        ids = array.astype(np.int64)
-        if mode != "P" and set(np.unique(ids).tolist()) <= {0, 255}:
-            ids = (ids > 0).astype(np.int64)  # a binary 0/255 mask
-        return ids
-    return _colors_to_ids(array[..., :3])
+        raise MaskReadError(f"cannot read mask {path}: {err}") from err
+    return mode, (array if array.ndim == 2 else array[..., :3])
 
 
-def _colors_to_ids(rgb: np.ndarray) -> np.ndarray:
-    palette = davis_palette()
-    colors, inverse = np.unique(rgb.reshape(-1, 3), axis=0, return_inverse=True)
-    lookup = {tuple(c): i for i, c in enumerate(palette.tolist())}
-    if all(tuple(c) in lookup for c in colors.tolist()):
-        ids = np.array([lookup[tuple(c)] for c in colors.tolist()])
-    else:
-        order = [i for i, c in enumerate(colors.tolist()) if c != [0, 0, 0]]
-        ids = np.zeros(len(colors), dtype=np.int64)
-        ids[order] = np.arange(1, len(order) + 1)
-    return ids[inverse.reshape(-1)].reshape(rgb.shape[:2]).astype(np.int64)
+def _gray_ids(mode: str, array: np.ndarray) -> np.ndarray:
+    ids = array.astype(np.int64)
+    if mode != "P" and set(np.unique(ids).tolist()) <= {0, 255}:
+        ids = (ids > 0).astype(np.int64)  # a binary 0/255 mask
+    return ids
+
+
+def read_mask(path: PathLike) -> np.ndarray:
+    """A mask PNG as (H, W) int64 object ids (see the module docstring for accepted modes)."""
+    return read_masks([path])[0]
+
+
+def read_masks(paths: Sequence[PathLike]) -> list:
+    """Mask PNGs of one sequence as (H, W) int64 ids; colours outside the DAVIS palette get the
+    same id in every frame (numbered 1, 2, ... in sorted order over the whole sequence)."""
+    read = [_read_mask_array(Path(p)) for p in paths]
+    codes = [_colour_codes(a) for _, a in read if a.ndim == 3]
+    table = _colour_table(np.unique(np.concatenate([np.unique(c) for c in codes]))) if codes else None
+    return [_gray_ids(mode, a) if a.ndim == 2 else _colors_to_ids(a, table) for mode, a in read]
+
+
+def _colour_codes(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (H, W) int64 codes r * 65536 + g * 256 + b (one number per colour: fast to compare)."""
+    rgb = rgb.astype(np.int64)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+def _colour_table(codes: np.ndarray) -> dict:
+    """Colour code -> id: the DAVIS palette index when every colour is in it, else 1, 2, ... in sorted order (black 0)."""
+    palette = {int(c): i for i, c in enumerate(_colour_codes(davis_palette()))}
+    codes = [int(c) for c in codes]
+    if all(c in palette for c in codes):
+        return {c: palette[c] for c in codes}
+    return {0: 0, **{c: i + 1 for i, c in enumerate(c for c in codes if c != 0)}}
+
+
+def _colors_to_ids(rgb: np.ndarray, table: Optional[dict] = None) -> np.ndarray:
+    codes = _colour_codes(rgb)
+    colors, inverse = np.unique(codes, return_inverse=True)
+    table = table if table is not None else _colour_table(colors)
+    ids = np.array([table[int(c)] for c in colors], dtype=np.int64)
+    return ids[inverse.reshape(-1)].reshape(codes.shape)
 
 
 def write_mask(path: PathLike, mask: np.ndarray) -> Path:
@@ -83,9 +122,9 @@ def write_mask(path: PathLike, mask: np.ndarray) -> Path:
 
 
 def object_ids(mask: np.ndarray) -> np.ndarray:
-    """The object ids (> 0) present in ``mask``, sorted."""
+    """The object ids (> 0, not :data:`VOID`) present in ``mask``, sorted."""
     ids = np.unique(mask)
-    return ids[ids > 0]
+    return ids[(ids > 0) & (ids != VOID)]
 
 
 def mask_to_onehot(mask: np.ndarray, ids: Optional[Sequence[int]] = None, name: str = "mask") -> torch.Tensor:
@@ -131,6 +170,8 @@ def heatmaps_to_keypoints(heatmaps: torch.Tensor) -> np.ndarray:
 
 
 __all__ = [
+    "MaskReadError",
+    "VOID",
     "davis_palette",
     "heatmaps_to_keypoints",
     "keypoints_to_heatmaps",
@@ -138,5 +179,6 @@ __all__ = [
     "object_ids",
     "onehot_to_mask",
     "read_mask",
+    "read_masks",
     "write_mask",
 ]

@@ -15,6 +15,9 @@ Follows the DAVIS protocol (Perazzi et al. 2016, Pont-Tuset et al. 2017):
   ``round(linspace(1, N, 5)) - 1``, both ends included).
 - The first frame (given) and the last frame are left out, as in the
   official DAVIS 2017 evaluation.
+- Void pixels (id 255 in the true mask) count for neither J nor F: they are
+  removed from both masks before scoring, as in the official evaluation; 255
+  is never an object.
 
 Masks are (H, W) arrays of object ids (0 = background); sequences (T, H, W).
 """
@@ -25,6 +28,9 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+
+from .masks import VOID
+from .masks import object_ids as mask_ids
 
 BOUNDARY_THRESHOLD = 0.008
 
@@ -132,12 +138,18 @@ class SequenceScores:
         return {"J_mean": self.J_mean, "F_mean": self.F_mean, "JF_mean": self.JF_mean, "objects": self.objects}
 
 
+def _object_pair(pred: np.ndarray, true: np.ndarray, k: int) -> tuple:
+    """Boolean masks of object ``k`` in a predicted and a true frame, void pixels of the true frame removed."""
+    valid = true != VOID
+    return (pred == k) & valid, (true == k) & valid
+
+
 def score_sequence(pred: np.ndarray, true: np.ndarray, name: str = "sequence", object_ids: Optional[Sequence[int]] = None,
                    annotated: Optional[np.ndarray] = None) -> SequenceScores:
     """Score predicted masks (T, H, W) against true masks (T, H, W).
 
     Args:
-        object_ids: objects to score (default: those in the first true mask).
+        object_ids: objects to score (default: those in the first true mask; never the void id 255).
         annotated: (T,) bool, frames that have a true mask (default: all).
     """
     pred, true = np.asarray(pred), np.asarray(true)
@@ -145,14 +157,14 @@ def score_sequence(pred: np.ndarray, true: np.ndarray, name: str = "sequence", o
         raise ValueError(f"{name}: predicted masks {pred.shape} and true masks {true.shape} differ in shape")
     if pred.ndim != 3 or len(pred) < 3:
         raise ValueError(f"{name}: masks must be (T, H, W) with T >= 3, got {pred.shape}")
-    ids = [int(i) for i in (np.unique(true[0][true[0] > 0]) if object_ids is None else object_ids)]
+    ids = [int(i) for i in (mask_ids(true[0]) if object_ids is None else object_ids)]
     if not ids:
         raise ValueError(f"{name}: the first true mask holds no object")
     frames = [t for t in range(1, len(pred) - 1) if annotated is None or annotated[t]]
     if not frames:
         raise ValueError(f"{name}: no annotated frame between the first and the last")
-    J = np.array([[jaccard(pred[t] == k, true[t] == k) for t in frames] for k in ids])
-    F = np.array([[f_measure(pred[t] == k, true[t] == k) for t in frames] for k in ids])
+    J = np.array([[jaccard(*_object_pair(pred[t], true[t], k)) for t in frames] for k in ids])
+    F = np.array([[f_measure(*_object_pair(pred[t], true[t], k)) for t in frames] for k in ids])
     objects = {str(k): {"J": statistics(J[i]), "F": statistics(F[i])} for i, k in enumerate(ids)}
     return SequenceScores(name, ids, J, F, objects)
 

@@ -30,8 +30,10 @@ from multissl.randomness import isolated_rng
 
 from .colorizer import Colorizer, ColorizerConfig, lightness_input
 from .dataset import frames_to_tensor, resized_size
-from .davis import list_sequences, load_sequence
-from .masks import mask_to_onehot, object_ids, onehot_to_mask
+from .davis import Sequence as DavisSequence
+from .davis import find_resolution, list_sequences, load_sequence
+from .io import VideoDecodeError
+from .masks import VOID, MaskReadError, mask_to_onehot, object_ids, onehot_to_mask
 from .metrics import score_sequence, summarize
 from .propagation import PropagationConfig, labels_to_image, progress_disable, propagate_labels
 
@@ -101,7 +103,7 @@ def check_first_mask(mask: np.ndarray, frame_size: Sequence[int], name: str = "f
         raise ValueError(f"{name} is {mask.shape[1]}x{mask.shape[0]} pixels but the frames are {frame_size[1]}x{frame_size[0]}")
     ids = object_ids(mask)
     if len(ids) == 0:
-        raise ValueError(f"{name} holds no object (every pixel is 0); nothing to track")
+        raise ValueError(f"{name} holds no object (every pixel is 0 or the void label {VOID}); nothing to track")
     return ids
 
 
@@ -153,6 +155,7 @@ def evaluate_davis(
     sequences: Optional[Sequence[str]] = None,
     verbose: bool = True,
     progress: Optional[bool] = None,
+    resolution: Optional[str] = None,
 ) -> Dict[str, Dict[str, object]]:
     """J/F of each method on a DAVIS-layout folder.
 
@@ -164,25 +167,66 @@ def evaluate_davis(
         progress: progress bars on stderr, over the sequences and over the frames of
             each sequence and method (frames/s and ETA): True always, False never,
             None (default) when ``verbose`` and stderr is a terminal.
+        resolution: the DAVIS resolution folder (default: found, see :func:`~multissl.video.davis.find_resolution`).
     Returns:
-        {method: summary} with J_mean/recall/decay, F_..., JF_mean and
-        ``sequences`` (per-sequence J_mean, F_mean, JF_mean, per-object stats).
+        {method: summary} with J_mean/recall/decay, F_..., JF_mean,
+        ``sequences`` (per-sequence J_mean, F_mean, JF_mean, per-object stats) and
+        ``skipped`` ({sequence: reason} for those not scored; each also gets a warning).
+    Only the objects of each first mask are propagated and scored (the DAVIS semi-supervised
+    protocol); objects that first appear later are named in a warning.
     """
     propagation = propagation if propagation is not None else PropagationConfig()
-    names = list(sequences) if sequences is not None else list_sequences(root, split)
+    resolution = find_resolution(root, resolution)
+    names = list(sequences) if sequences is not None else list_sequences(root, split, resolution)
     scores: Dict[str, List] = {m: [] for m in methods}
+    skipped: Dict[str, str] = {}
     disable = progress_disable(progress, verbose)
     for name in tqdm(names, desc="sequences", unit="seq", disable=disable):
-        seq = load_sequence(root, name)
-        if seq.annotated.sum() < 3:
-            warnings.warn(f"sequence {name} has fewer than 3 annotated frames; it is not scored", RuntimeWarning, stacklevel=2)
+        seq = _scoreable_sequence(root, name, resolution, skipped)
+        if seq is None:
             continue
         for method, fn in methods.items():
             cfg = propagation[method] if isinstance(propagation, dict) else propagation
             with tqdm(total=len(seq.frames), desc=f"{name} {method}", unit="frame", leave=False, disable=disable) as bar:
                 pred = track_masks(seq.frames, seq.masks[0], fn, cfg, name=f"sequence {name}: the first mask", progress=bar)
             scores[method].append(score_sequence(pred, seq.masks, name, annotated=seq.annotated))
-    return {m: summarize(s) for m, s in scores.items()}
+    if methods and not any(scores.values()):
+        raise ValueError(f"no sequence of {root} could be scored: " + "; ".join(f"{n}: {r}" for n, r in skipped.items()))
+    return {m: {**summarize(s), "skipped": dict(skipped)} for m, s in scores.items()}
+
+
+def _scoreable_sequence(root: PathLike, name: str, resolution: str, skipped: Dict[str, str]) -> Optional[DavisSequence]:
+    """Load a sequence for scoring; None (with a warning, and the reason in ``skipped``) when it is damaged
+    or has no annotated frame between the first and the last."""
+    try:
+        seq = load_sequence(root, name, resolution)
+    except (VideoDecodeError, MaskReadError) as err:
+        return _skip(name, f"a damaged file: {err}", skipped)
+    if not seq.annotated[1:-1].any():
+        return _skip(name, f"{len(seq.frames)} frame(s), {int(seq.annotated.sum())} annotated: no ground truth between the first "
+                           "and the last frame (a set with first-frame masks only has nothing to score; `video track` "
+                           "propagates them)", skipped)
+    _warn_late_objects(seq)
+    return seq
+
+
+def _skip(name: str, reason: str, skipped: Dict[str, str]) -> None:
+    skipped[name] = reason
+    warnings.warn(f"sequence {name} is not scored: {reason}", RuntimeWarning, stacklevel=4)
+    return None
+
+
+def _warn_late_objects(seq: DavisSequence) -> None:
+    """Warn about objects of later annotations that the first mask lacks: they are neither propagated nor scored."""
+    first = set(object_ids(seq.masks[0]).tolist())
+    late = {}
+    for t in np.flatnonzero(seq.annotated):
+        for k in set(object_ids(seq.masks[t]).tolist()) - first:
+            late.setdefault(k, int(t))
+    if late:
+        where = ", ".join(f"{k} (from frame {t})" for k, t in sorted(late.items()))
+        warnings.warn(f"sequence {seq.name}: object(s) {where} are not in the first mask; only the first mask's objects "
+                      "are propagated and scored", RuntimeWarning, stacklevel=4)
 
 
 def format_table(results: Dict[str, Dict[str, object]]) -> str:
