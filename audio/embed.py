@@ -28,13 +28,33 @@ class Embedding:
     pooled: torch.Tensor
 
 
+def _pcm_to_float(wave: np.ndarray) -> np.ndarray:
+    """Integer PCM (uint8, int16, int32) as float32 in [-1, 1) (as soundfile reads it); floats unchanged."""
+    if wave.dtype.kind in "iu" and wave.dtype.itemsize > 4:
+        raise ValueError(f"waveform has dtype {wave.dtype}, which is no PCM sample format: pass float samples in "
+                         "[-1, 1] or uint8 / int16 / int32 PCM")
+    if wave.dtype.kind == "u":
+        half = (np.iinfo(wave.dtype).max + 1) // 2
+        return ((wave.astype(np.float64) - half) / half).astype(np.float32)
+    if wave.dtype.kind == "i":
+        return (wave.astype(np.float64) / (np.iinfo(wave.dtype).max + 1)).astype(np.float32)
+    if wave.dtype.kind in "fb":
+        return wave.astype(np.float32)
+    raise ValueError(f"waveform must hold numbers, got dtype {wave.dtype}")
+
+
 def _as_wave(waveform) -> torch.Tensor:
-    wave = waveform if isinstance(waveform, torch.Tensor) else torch.from_numpy(np.asarray(waveform, dtype=np.float32))
-    wave = wave.float()
+    """A (N,) float32 tensor of a mono waveform; integer PCM is scaled to [-1, 1)."""
+    if isinstance(waveform, torch.Tensor):
+        waveform = (waveform.float() if waveform.is_floating_point() else waveform).detach().cpu().numpy()
+    wave = torch.from_numpy(_pcm_to_float(np.asarray(waveform)))
     if wave.ndim != 1:
-        raise ValueError(f"waveform must have shape (N,), got {tuple(wave.shape)}")
+        raise ValueError(f"waveform must have shape (N,) (one channel at the model's rate; average the channels of "
+                         f"a multichannel one first), got {tuple(wave.shape)}")
     if len(wave) == 0:
         raise ValueError("waveform is empty")
+    if not torch.isfinite(wave).all():
+        raise ValueError(f"waveform holds {int((~torch.isfinite(wave)).sum())} non-finite samples (NaN or inf)")
     return wave
 
 
@@ -64,7 +84,8 @@ def embed(model: CPC, waveform, chunk: Optional[int] = -1, feature: str = "conte
 
     Args:
         model: a :class:`~multissl.audio.cpc.CPC` (put in eval mode for the call).
-        waveform: (N,) at the model's sample rate. Waveforms shorter than the
+        waveform: (N,) at the model's sample rate, float or integer PCM (scaled
+            to [-1, 1) like soundfile reads it). Waveforms shorter than the
             receptive field are zero-padded to one frame.
         chunk: samples per chunk; ``-1`` = the model's training window,
             ``None`` = the whole waveform at once.

@@ -6,12 +6,27 @@ Speakers are read from, in this order:
    path relative to the root (the speaker is the group named ``speaker``, or
    else group 1), e.g. ``r"^(\\d+)_"``; or a file-name template with
    ``{name}`` fields, e.g. ``"{digit}_{speaker}_{index}.wav"`` (the whole file
-   name must match; fields cannot contain ``/``, and only ``{speaker}`` is used);
+   name must match, its literal text case-insensitively; fields cannot contain
+   ``/``, and only ``{speaker}`` is used);
 2. the LibriSpeech layout ``<speaker>/<chapter>/<speaker>-<chapter>-<n>.flac``
    (LibriSpeech is at openslr.org/12; download and unpack it yourself), or
    flat LibriSpeech names ``<speaker>-<chapter>-<n>.flac`` directly under the root;
-3. otherwise the name of the folder holding the file (VCTK-style
+3. ``root/metadata.csv`` (or ``metadata.tsv``; comma, tab, ``|`` or ``;``
+   separated) with a header naming a file column (``path``, ``file``,
+   ``filename``, ...) and a speaker column (``speaker``, ``speaker_id``,
+   ``client_id``, ...), as written by :mod:`multissl.audio.synth`; a file is
+   looked up by its path relative to the root, else its name, else its stem;
+   files the table does not list are left out with one warning;
+4. otherwise the name of the folder holding the file (VCTK-style
    ``p225/p225_001.wav``); files directly under the root get speaker ``""``.
+   When that folder has the same name for every file although the files lie
+   in several folders (``spk1/session1/a.wav``, ``spk2/session1/b.wav``), the
+   first folder below their common parent is the speaker instead; a folder
+   name that stands for several different folders is warned about.
+
+Hidden files and folders (names starting with ``.``, e.g. ``.DS_Store``,
+macOS ``._*`` resource forks, ``.ipynb_checkpoints/``) and ``__MACOSX/`` are
+never read.
 
 Phone labels: ``root/phone_labels.txt`` (one line per utterance:
 ``<utterance id> <int> <int> ...``, one label per 10 ms frame, as in the
@@ -27,6 +42,9 @@ zeros (see :mod:`multissl.audio.windows`).
 """
 from __future__ import annotations
 
+import csv
+import io
+import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -37,6 +55,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
+
+from multissl.files import is_hidden_name
 
 from .io import AUDIO_EXTENSIONS, AudioReadError, read_audio
 
@@ -66,7 +86,7 @@ def compile_speaker_pattern(pattern: str):
             seen.add(name)
             last = m.end()
         pieces.append(re.escape(pattern[last:]))
-        return re.compile("".join(pieces)), True
+        return re.compile("".join(pieces), re.IGNORECASE), True  # x.WAV matches a template ending in .wav
     try:
         regex = re.compile(pattern)
     except re.error as err:
@@ -95,42 +115,162 @@ def speaker_from_layout(rel: Path) -> str:
 
 
 def find_audio_files(root: Path, extensions: Sequence[str] = AUDIO_EXTENSIONS) -> List[Path]:
-    """Audio files under ``root`` (recursive, sorted); raises if the folder is missing or has none."""
+    """Audio files under ``root`` (recursive through linked folders too, sorted; hidden ones left out).
+
+    Raises if the folder is missing or has none; links to missing files are
+    left out with one warning.
+    """
     if not root.exists():
         raise FileNotFoundError(f"audio folder {root} does not exist")
     if not root.is_dir():
         raise NotADirectoryError(f"{root} is not a folder")
     exts = {e.lower() for e in extensions}
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in exts)
+    candidates = [p for p in _walk(root) if p.suffix.lower() in exts]
+    files = sorted(p for p in candidates if p.is_file())
+    broken = [p for p in candidates if not p.exists()]
+    if broken:
+        warnings.warn(f"{len(broken)} audio file links under {root} point to missing files (e.g. {broken[0]}); "
+                      "they are left out", stacklevel=3)
     if not files:
         raise ValueError(f"no audio files ({', '.join(sorted(exts))}) found under {root}")
     return files
 
 
-def label_speakers(root: Path, files: List[Path], speaker_pattern: Optional[str]) -> List[UtteranceInfo]:
-    """Pair every file with its speaker; files a pattern does not match are dropped with one warning."""
-    items, unmatched = [], []
-    regex, is_template = compile_speaker_pattern(speaker_pattern) if speaker_pattern else (None, False)
+def _walk(root: Path) -> List[Path]:
+    """Every non-hidden file path under ``root``, following folder links once each (no cycles)."""
+    seen, out = set(), []
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not is_hidden_name(d)]
+        out += [Path(folder) / n for n in names if not is_hidden_name(n)]
+    return out
+
+
+def speakers_from_layout(rels: Sequence[Path]) -> List[str]:
+    """:func:`speaker_from_layout` of every file, with the fix for speakers above a shared sub-folder name.
+
+    When all files get one speaker from their holding folder although they lie
+    in several folders, the first folder below the common parent is the speaker.
+    """
+    speakers = [speaker_from_layout(rel) for rel in rels]
+    folders = {rel.parent for rel in rels}
+    by_folder = all(len(rel.parts) >= 2 and s == rel.parts[-2] for rel, s in zip(rels, speakers))
+    if len(set(speakers)) > 1 or len(folders) < 2 or not by_folder:
+        _warn_ambiguous_folders(rels, speakers)
+        return speakers
+    common = len(Path(os.path.commonpath([f.as_posix() for f in folders])).parts) if all(f.parts for f in folders) else 0
+    return [rel.parts[common] if len(rel.parts) > common + 1 else "" for rel in rels]
+
+
+def _warn_ambiguous_folders(rels: Sequence[Path], speakers: Sequence[str]) -> None:
+    """One warning when one holding-folder name labels files of several different folders."""
+    places: Dict[str, set] = {}
+    for rel, speaker in zip(rels, speakers):
+        if len(rel.parts) >= 2 and speaker == rel.parts[-2]:
+            places.setdefault(speaker, set()).add(rel.parent.as_posix())
+    shared = {name: sorted(dirs) for name, dirs in places.items() if len(dirs) > 1}
+    if shared:
+        name, dirs = next(iter(sorted(shared.items())))
+        warnings.warn(f"{len(shared)} folder names stand for several folders and count as one speaker each (e.g. {name!r}: "
+                      f"{', '.join(dirs[:3])}); if the speaker is a folder higher up, pass a speaker pattern", stacklevel=4)
+
+
+def _pattern_speakers(root: Path, files: List[Path], speaker_pattern: str) -> List[Optional[str]]:
+    """The speaker a regex or template finds in each file (None where it does not match)."""
+    regex, is_template = compile_speaker_pattern(speaker_pattern)
+    out: List[Optional[str]] = []
     for path in files:
-        rel = path.relative_to(root)
-        if regex is None:
-            speaker = speaker_from_layout(rel)
-        else:
-            m = regex.fullmatch(path.name) if is_template else regex.search(rel.as_posix())
-            if m is None:
-                unmatched.append(rel.as_posix())
-                continue
-            speaker = m.group("speaker") if "speaker" in regex.groupindex else m.group(1)
-        items.append(UtteranceInfo(path, path.stem, speaker))
-    if regex is not None and not items:
-        raise ValueError(
-            f"speaker pattern {speaker_pattern!r} matches none of the {len(files)} audio files under {root} "
-            f"(e.g. {unmatched[0]!r})"
-        )
+        m = regex.fullmatch(path.name) if is_template else regex.search(path.relative_to(root).as_posix())
+        out.append(None if m is None else m.group("speaker") if "speaker" in regex.groupindex else m.group(1))
+    return out
+
+
+def label_speakers(root: Path, files: List[Path], speaker_pattern: Optional[str]) -> List[UtteranceInfo]:
+    """Pair every file with its speaker (pattern, else metadata table, else layout).
+
+    Files a pattern or the metadata table does not cover are dropped with one
+    warning; a pattern that matches no file is a ``ValueError``.
+    """
+    rels = [path.relative_to(root) for path in files]
+    if speaker_pattern:
+        speakers, source = _pattern_speakers(root, files, speaker_pattern), f"speaker pattern {speaker_pattern!r}"
+        if all(s is None for s in speakers):
+            raise ValueError(f"{source} matches none of the {len(files)} audio files under {root} (e.g. {rels[0].as_posix()!r})")
+    else:
+        table = read_speaker_table(root)
+        speakers = table.speakers(rels) if table is not None else None
+        source = f"{table.path.name}" if table is not None else ""
+        if speakers is None:
+            speakers = speakers_from_layout(rels)
+    unmatched = [rel.as_posix() for rel, s in zip(rels, speakers) if s is None]
     if unmatched:
-        warnings.warn(f"speaker pattern {speaker_pattern!r} does not match {len(unmatched)} of {len(files)} files "
+        warnings.warn(f"{source} does not match {len(unmatched)} of {len(files)} files "
                       f"under {root} (e.g. {unmatched[0]!r}); they are left out", stacklevel=3)
-    return items
+    return [UtteranceInfo(path, path.stem, s) for path, s in zip(files, speakers) if s is not None]
+
+
+FILE_COLUMNS = ("path", "file", "filename", "file_name", "filepath", "file_path", "audio", "audio_path", "wav", "utterance")
+SPEAKER_COLUMNS = ("speaker", "speaker_id", "speakerid", "spk", "spk_id", "speaker_name", "client_id")
+METADATA_FILES = ("metadata.csv", "metadata.tsv")
+
+
+@dataclass
+class SpeakerTable:
+    """The speaker of each file listed in a metadata table (keys: relative path, file name and stem)."""
+
+    path: Path
+    by_key: Dict[str, str]
+
+    def speakers(self, rels: Sequence[Path]) -> Optional[List[Optional[str]]]:
+        """The speaker of each file (None where unlisted), or None with a warning when it lists none of them."""
+        found = [self._lookup(rel) for rel in rels]
+        if all(s is None for s in found):
+            warnings.warn(f"{self.path} lists none of the {len(rels)} audio files (e.g. {rels[0].as_posix()!r}); "
+                          "speakers come from the folder layout instead", stacklevel=4)
+            return None
+        return found
+
+    def _lookup(self, rel: Path) -> Optional[str]:
+        for key in (rel.as_posix(), rel.name, rel.with_suffix("").as_posix(), rel.stem):
+            if key in self.by_key:
+                return self.by_key[key]
+        return None
+
+
+def _column(header: Sequence[str], names: Sequence[str]) -> Optional[int]:
+    lowered = [re.sub(r"[\s-]+", "_", h.strip().lower()) for h in header]  # "Speaker ID" -> speaker_id
+    return next((lowered.index(n) for n in names if n in lowered), None)
+
+
+def read_speaker_table(root: Path) -> Optional[SpeakerTable]:
+    """``root/metadata.csv`` (or ``.tsv``) as a :class:`SpeakerTable`; None when absent or without
+    file and speaker columns (then with a warning, since the folder layout is used instead)."""
+    path = next((root / name for name in METADATA_FILES if (root / name).is_file()), None)
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        first = text.partition("\n")[0]
+        rows = list(csv.reader(io.StringIO(text), delimiter=max(",\t|;", key=first.count)))
+    except (csv.Error, UnicodeDecodeError) as err:
+        warnings.warn(f"cannot read {path} as a table ({err}); speakers come from the folder layout", stacklevel=4)
+        return None
+    header = rows[0] if rows else []
+    file_col, speaker_col = _column(header, FILE_COLUMNS), _column(header, SPEAKER_COLUMNS)
+    if file_col is None or speaker_col is None:
+        warnings.warn(f"{path} has no file column ({', '.join(FILE_COLUMNS)}) and speaker column "
+                      f"({', '.join(SPEAKER_COLUMNS)}) in its header; speakers come from the folder layout", stacklevel=4)
+        return None
+    by_key = {}
+    for row in rows[1:]:
+        if len(row) > max(file_col, speaker_col) and row[file_col].strip():
+            key = row[file_col].strip().replace("\\", "/").removeprefix("./")
+            by_key[key] = row[speaker_col].strip()
+    return SpeakerTable(path, by_key)
 
 
 def read_phone_labels(root: Path) -> Dict[str, np.ndarray]:
@@ -269,5 +409,5 @@ class AudioFolder(Dataset):
         return f"AudioFolder({str(self.root)!r}, utterances={len(self)}, speakers={self.num_speakers}, sample_rate={self.sample_rate})"
 
 
-__all__ = ["AudioFolder", "UtteranceInfo", "compile_speaker_pattern", "find_audio_files", "label_speakers",
-           "read_phone_labels", "read_phone_names", "speaker_from_layout"]
+__all__ = ["AudioFolder", "SpeakerTable", "UtteranceInfo", "compile_speaker_pattern", "find_audio_files", "label_speakers",
+           "read_phone_labels", "read_phone_names", "read_speaker_table", "speaker_from_layout", "speakers_from_layout"]

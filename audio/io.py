@@ -46,18 +46,28 @@ def read_audio(path: Union[str, Path], sample_rate: int = 16000) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"audio file {path} does not exist")
+    if path.stat().st_size == 0:
+        raise AudioReadError(f"cannot read audio file {path}: the file is empty (0 bytes)")
     errors = []
     for reader in (_read_soundfile, _read_librosa):
         try:
             wave, rate = reader(path)
             break
         except Exception as err:  # each back-end raises its own types for undecodable data
-            errors.append(f"{reader.__name__.strip('_')}: {type(err).__name__}: {err}")
+            errors.append(f"{reader.__name__.strip('_')}: {_describe(err)}")
     else:
         raise AudioReadError(f"cannot read audio file {path} ({'; '.join(errors)})")
     if rate <= 0:
         raise AudioReadError(f"audio file {path} reports sample rate {rate}")
     return resample(wave, rate, sample_rate)
+
+
+def _describe(err: Exception) -> str:
+    """``Type: message`` of a back-end's exception (librosa's ``NoBackendError`` has no message)."""
+    message = str(err).strip()
+    if type(err).__name__ == "NoBackendError":
+        message = message or "no audioread back-end decodes it (ffmpeg is needed for MP3/M4A/AAC)"
+    return f"{type(err).__name__}: {message}" if message else type(err).__name__
 
 
 def resample(wave: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
