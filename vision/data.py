@@ -7,7 +7,8 @@ uint8 batches into floats in [0, 1] themselves (on the training device).
 ``load_images(spec, root=None, image_size=None)`` understands:
 
 - a ``.npz`` file with ``x_train, y_train, x_test, y_test`` (images
-  (N, H, W, C) or (N, H, W) uint8), e.g. ``../shared/data/cifar10-subset.npz``;
+  (N, H, W, C), (N, C, H, W) or (N, H, W), uint8 or floats in [0, 1] or
+  [0, 255]; labels (N,) or (N, 1)), e.g. ``../shared/data/cifar10-subset.npz``;
 - ``digits``: scikit-learn's 1797 real 8x8 digit images (1 channel), split
   80/20 by a seeded shuffle;
 - ``shapes``: ten classes of shapes the project draws itself, 32x32 RGB
@@ -16,9 +17,15 @@ uint8 batches into floats in [0, 1] themselves (on the training device).
 - ``skimage``: random crops of the colour photographs in scikit-image's wheel
   (unlabelled, for patch-based tasks; no test split);
 - a folder: an ``ImageFolder`` tree (``class/image.png``), with ``train/``
-  and ``test/`` (or ``val/``) sub-folders if present, else an 80/20 split;
-  images are resized to ``image_size`` (default: their own side when every
-  image is square and of one size, e.g. 64 for Tiny-ImageNet; else 32);
+  and ``test/`` (or ``val/``, ``valid/``, ``validation/``) sub-folders if
+  present, else an 80/20 split (of ``train/`` alone when there is no test
+  folder); a folder of images without class folders is unlabelled training
+  data (no test split). Images are resized to ``image_size`` (default: their
+  own side when every image is square and of one size, e.g. 64 for
+  Tiny-ImageNet; else 32), turned upright by their EXIF orientation, and
+  16-bit / float images scaled to 8 bits. Hidden files (``.name``,
+  ``__MACOSX``) are skipped; unreadable images, empty class folders and
+  images outside the class folders are reported by a warning naming them;
 - a torchvision data-set name (``cifar10``, ``cifar100``, ``stl10``,
   ``mnist``, ``fashionmnist``, ``svhn``) with ``root`` pointing to where
   torchvision stored it (nothing is downloaded).
@@ -34,6 +41,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from multissl.files import is_hidden
+
 from .batch_augment import resize_square
 
 TORCHVISION_SETS = {
@@ -48,6 +57,17 @@ SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "i
                   "motorcycle_left.png", "motorcycle_right.png", "color.png", "retina.jpg")
 DEFAULT_FOLDER_SIDE = 32  # folders whose images differ in size are resized to this side unless image_size is given
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+TEST_FOLDERS = ("test", "val", "valid", "validation")
+HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+def _decode_errors() -> tuple:
+    from PIL import Image, UnidentifiedImageError
+
+    return (OSError, UnidentifiedImageError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
+
+
+DECODE_ERRORS = _decode_errors()  # what Pillow raises for a corrupt, truncated or oversized file
 
 
 @dataclass
@@ -107,7 +127,7 @@ def load_images(spec: str, root: Optional[str] = None, image_size: Optional[int]
     """Load ``spec`` (see the module docstring) into :class:`ImageSplits`."""
     spec = str(spec)
     path = Path(spec)
-    if spec.endswith(".npz"):
+    if spec.lower().endswith(".npz"):
         splits = _load_npz(path)
     elif spec == "digits":
         splits = _load_digits(seed)
@@ -148,6 +168,8 @@ def _nhwc_to_tensor(name: str, x: np.ndarray) -> torch.Tensor:
         x = x[..., None]
     if x.ndim != 4:
         raise ValueError(f"{name} must have shape (N, H, W, C) or (N, H, W), got {x.shape}")
+    if x.shape[-1] not in (1, 3) and x.shape[1] in (1, 3):
+        x = x.transpose(0, 2, 3, 1)  # channels first (N, C, H, W), as torch stores images
     if x.dtype.kind not in "uif":
         raise ValueError(f"{name} must hold numbers (uint8 or floats in [0, 1] or [0, 255]), got dtype {x.dtype}")
     if x.dtype != np.uint8 and len(x):
@@ -166,6 +188,8 @@ def _nhwc_to_tensor(name: str, x: np.ndarray) -> torch.Tensor:
 def _labels(name: str, y: np.ndarray, n: int) -> torch.Tensor:
     """Class indices 0..K-1 as int64; anything else is an error naming the first bad index."""
     y = np.asarray(y)
+    if y.shape == (n, 1):
+        y = y[:, 0]  # a column of labels, as Keras' load_data returns them
     if y.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},) to match the images, got {y.shape}")
     if y.dtype.kind not in "uif":
@@ -195,14 +219,18 @@ def _load_npz(path: Path) -> ImageSplits:
     if not hasattr(archive, "files"):
         raise ValueError(f"{path} holds a single array, not an .npz archive of x_train, y_train, x_test, y_test")
     with archive as f:
-        missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f.files]
+        names = {name.lower(): name for name in f.files}  # X_train is x_train
+        missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in names]
         if missing:
             raise ValueError(f"{path} lacks arrays {missing} (it has {f.files})")
-        x_train, x_test = _nhwc_to_tensor(f"{path}:x_train", f["x_train"]), _nhwc_to_tensor(f"{path}:x_test", f["x_test"])
-        y_train, y_test = _labels(f"{path}:y_train", f["y_train"], len(x_train)), _labels(f"{path}:y_test", f["y_test"], len(x_test))
+        x_train = _nhwc_to_tensor(f"{path}:{names['x_train']}", f[names["x_train"]])
+        x_test = _nhwc_to_tensor(f"{path}:{names['x_test']}", f[names["x_test"]])
+        y_train = _labels(f"{path}:{names['y_train']}", f[names["y_train"]], len(x_train))
+        y_test = _labels(f"{path}:{names['y_test']}", f[names["y_test"]], len(x_test))
         if len(x_train) == 0:
             raise ValueError(f"{path}: x_train is empty")
-        classes = [str(c) for c in f["classes"]] if "classes" in f.files else [str(i) for i in range(int(y_train.max()) + 1)]
+        classes = ([str(c) for c in f[names["classes"]]] if "classes" in names
+                   else [str(i) for i in range(int(y_train.max()) + 1)])
         for split, y in (("y_train", y_train), ("y_test", y_test)):
             if len(y) and int(y.max()) >= len(classes):
                 first = int(torch.argmax((y >= len(classes)).int()))
@@ -290,29 +318,88 @@ def _load_torchvision(name: str, root: Optional[str]) -> ImageSplits:
 
 
 def _read_folder(folder: Path, size: int, classes: List[str]):
-    from PIL import Image, UnidentifiedImageError
-
+    """Every image under ``folder``'s class sub-folders (``classes``; ``[""]``: the folder itself, unlabelled),
+    decoded to RGB at ``size`` x ``size``; unreadable files are skipped with a warning naming them."""
     images, labels = [], []
     for label, file in _image_files(folder, classes):
-        try:
-            with Image.open(file) as img:
-                rgb = img.convert("RGB")
-                rgb = rgb if rgb.size == (size, size) else rgb.resize((size, size), Image.BILINEAR)
-        except (OSError, UnidentifiedImageError, ValueError) as err:
-            warnings.warn(f"skipping unreadable image {file}: {err}")
-            continue
-        images.append(np.asarray(rgb))
-        labels.append(label)
+        pixels = read_image(file, size)
+        if pixels is not None:
+            images.append(pixels)
+            labels.append(label)
     if not images:
-        raise ValueError(f"no readable images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in the class folders of {folder}")
+        where = "the class folders of " if classes != [""] else ""
+        raise ValueError(f"no readable images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {where}{folder}")
+    _warn_empty_classes(folder, classes, labels)
     return _nhwc_to_tensor(str(folder), np.stack(images)), torch.tensor(labels)
 
 
+def read_image(file: Path, size: int) -> Optional[np.ndarray]:
+    """``file`` as (size, size, 3) uint8 RGB, upright by its EXIF orientation; None (and a warning) if unreadable.
+
+    16-bit, 32-bit integer and float images are scaled to 8 bits (Pillow's own conversion clips them at 255).
+    """
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(file) as img:
+            img = ImageOps.exif_transpose(img)
+            if img.mode in HIGH_DEPTH_MODES:
+                img = Image.fromarray(high_depth_to_uint8(np.asarray(img), img.mode))
+            rgb = img.convert("RGB")
+            rgb = rgb if rgb.size == (size, size) else rgb.resize((size, size), Image.BILINEAR)
+            return np.asarray(rgb)
+    except DECODE_ERRORS as err:
+        warnings.warn(f"skipping unreadable image {file}: {type(err).__name__}: {err}")
+        return None
+
+
+def high_depth_to_uint8(a: np.ndarray, mode: str) -> np.ndarray:
+    """A grey image of Pillow mode ``I;16*`` (full 16-bit range), ``I`` or ``F`` as uint8.
+
+    Values already in [0, 255] stay; ``F`` in [0, 1] and ``I`` in [0, 65535] are scaled to [0, 255];
+    any other range is stretched from its minimum to its maximum.
+    """
+    a = np.nan_to_num(a.astype(np.float64))
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if mode.startswith("I;16") or (mode == "I" and lo >= 0 and 255 < hi <= 65535):
+        a = a * (255.0 / 65535.0)
+    elif mode == "F" and lo >= 0 and hi <= 1:
+        a = a * 255.0
+    elif lo < 0 or hi > 255:
+        a = (a - lo) * (255.0 / (hi - lo))
+    return np.clip(np.round(a), 0, 255).astype(np.uint8)
+
+
+def _class_folders(folder: Path) -> List[str]:
+    """The visible sub-folders of ``folder``, sorted."""
+    return sorted(d.name for d in folder.iterdir() if d.is_dir() and not is_hidden(d, folder))
+
+
+def _is_image_file(file: Path) -> bool:
+    return file.suffix.lower() in IMAGE_SUFFIXES and file.is_file()
+
+
 def _image_files(folder: Path, classes: List[str]):
+    """``(label, file)`` for the images under each class folder; hidden files are skipped with one warning."""
+    hidden = []
     for label, cls in enumerate(classes):
         for file in sorted((folder / cls).rglob("*")):
-            if file.suffix.lower() in IMAGE_SUFFIXES:
+            if not _is_image_file(file):
+                continue
+            if not is_hidden(file, folder):
                 yield label, file
+            else:
+                hidden.append(file)
+    if hidden:
+        warnings.warn(f"skipped {len(hidden)} hidden image file(s) under {folder} (names starting with '.' or in "
+                      f"__MACOSX, e.g. {hidden[0]})")
+
+
+def _warn_empty_classes(folder: Path, classes: List[str], labels: List[int]) -> None:
+    counts = np.bincount(np.asarray(labels, np.int64), minlength=len(classes))
+    empty = [classes[i] for i in np.flatnonzero(counts == 0)]
+    if empty:
+        warnings.warn(f"{folder}: {len(empty)} class folder(s) hold no readable image: {empty[:10]}")
 
 
 def common_side(folders: List[Path], classes: List[str]) -> Optional[int]:
@@ -320,15 +407,18 @@ def common_side(folders: List[Path], classes: List[str]) -> Optional[int]:
 
     Only image headers are read. Unreadable files are left to the loader (which skips them with a warning).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     sizes = set()
     for folder in folders:
-        for _, file in _image_files(folder, classes):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the loader warns about hidden files
+            files = list(_image_files(folder, classes))
+        for _, file in files:
             try:
                 with Image.open(file) as img:
                     sizes.add(img.size)
-            except (OSError, UnidentifiedImageError, ValueError):
+            except DECODE_ERRORS:
                 continue
             if len(sizes) > 1:
                 return None
@@ -337,18 +427,45 @@ def common_side(folders: List[Path], classes: List[str]) -> Optional[int]:
 
 
 def _load_folder(path: Path, size: Optional[int], seed: int) -> ImageSplits:
-    test_dir = next((path / d for d in ("test", "val") if (path / d).is_dir()), None)
+    """An ImageFolder tree: ``train/`` + ``test/`` (or ``val/``...), else class folders split 80/20,
+    else (no sub-folders) a flat folder of unlabelled images."""
+    test_dir = next((path / d for d in TEST_FOLDERS if (path / d).is_dir()), None)
     if (path / "train").is_dir() and test_dir is not None:
-        classes = sorted(d.name for d in (path / "train").iterdir() if d.is_dir())
+        classes = _class_folders(path / "train")
+        _warn_unknown_classes(test_dir, classes)
         size = size or common_side([path / "train", test_dir], classes) or DEFAULT_FOLDER_SIDE
         x_train, y_train = _read_folder(path / "train", size, classes)
         x_test, y_test = _read_folder(test_dir, size, classes)
         return ImageSplits(x_train, y_train, x_test, y_test, classes, path.name)
-    classes = sorted(d.name for d in path.iterdir() if d.is_dir())
+    root = path / "train" if (path / "train").is_dir() else path
+    classes = _class_folders(root)
     if not classes:
-        raise ValueError(f"{path} has no class sub-folders (expected ImageFolder layout: {path}/<class>/<image>)")
-    x, y = _read_folder(path, size or common_side([path], classes) or DEFAULT_FOLDER_SIDE, classes)
+        return _load_flat_folder(path, size)
+    _warn_loose_images(root)
+    x, y = _read_folder(root, size or common_side([root], classes) or DEFAULT_FOLDER_SIDE, classes)
     return ImageSplits(*_split(x, y, seed), classes, path.name)
+
+
+def _load_flat_folder(path: Path, size: Optional[int]) -> ImageSplits:
+    """A folder of images without class folders: unlabelled training images (no test split)."""
+    if not any(_is_image_file(f) for f in path.iterdir()):
+        raise ValueError(f"{path} has neither class sub-folders nor images (expected an ImageFolder layout "
+                         f"{path}/<class>/<image>, or a folder of unlabelled images)")
+    x, _ = _read_folder(path, size or common_side([path], [""]) or DEFAULT_FOLDER_SIDE, [""])
+    empty = torch.zeros(0, dtype=torch.long)
+    return ImageSplits(x, empty, x[:0], empty, [], path.name)
+
+
+def _warn_loose_images(root: Path) -> None:
+    loose = [f for f in root.iterdir() if _is_image_file(f) and not is_hidden(f, root)]
+    if loose:
+        warnings.warn(f"{root}: {len(loose)} image(s) lie outside the class folders and are left out (e.g. {loose[0].name})")
+
+
+def _warn_unknown_classes(test_dir: Path, classes: List[str]) -> None:
+    unknown = sorted(set(_class_folders(test_dir)) - set(classes))
+    if unknown:
+        warnings.warn(f"{test_dir}: {len(unknown)} folder(s) are not classes of train/ and are left out: {unknown[:10]}")
 
 
 __all__ = ["ImageSplits", "ImageTensorDataset", "load_images", "resize_splits", "skimage_photos", "to_float", "TORCHVISION_SETS"]

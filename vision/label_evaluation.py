@@ -29,7 +29,7 @@ from multissl.run import Run, as_run
 
 from .augment import flip_and_translate
 from .data import ImageSplits, load_images, to_float
-from .probe import task_features
+from .probe import check_probe_labels, task_features
 
 RunLike = Union[str, Path, Run]
 
@@ -55,8 +55,7 @@ def eval_transform(x: torch.Tensor) -> torch.Tensor:
 
 def check_splits(run: Run, splits: ImageSplits) -> None:
     """Labelled train and test splits with the channels the run was trained on, else a ValueError."""
-    if not splits.has_labels:
-        raise ValueError(f"data set {splits.name!r} has no labels (train {len(splits.y_train)}, test {len(splits.y_test)} labelled images)")
+    check_probe_labels(splits)
     if splits.channels != run.config.get("in_channels", splits.channels):
         raise ValueError(f"data set {splits.name!r} has {splits.channels}-channel images but the run was trained on "
                          f"{run.config['in_channels']} channel(s)")

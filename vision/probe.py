@@ -52,6 +52,18 @@ def pixel_scores(splits: ImageSplits, knn_k: int = 20, seed: int = 0) -> Dict[st
     return probe_scores(train, splits.y_train, test, splits.y_test, knn_k, seed)
 
 
+def check_probe_labels(splits: ImageSplits) -> None:
+    """A ValueError unless ``splits`` has labelled train and test images, the training ones of at least 2 classes."""
+    if not splits.has_labels:
+        raise ValueError(f"data set {splits.name!r} has no labels to probe with "
+                         f"(train {len(splits.y_train)}, test {len(splits.y_test)} labelled images)")
+    present = torch.unique(splits.y_train).tolist()
+    if len(present) < 2:
+        name = splits.classes[present[0]] if present[0] < len(splits.classes) else present[0]
+        raise ValueError(f"data set {splits.name!r}: probes need training images of at least 2 classes, but all "
+                         f"{len(splits.y_train)} are of class {name!r}")
+
+
 def evaluate(task: PretextTask, random_task: PretextTask, splits: ImageSplits, pool: int = 1, knn_k: int = 20,
              seed: int = 0, pixels: bool = True) -> Dict[str, float]:
     """Probe ``task`` and ``random_task`` (same architecture, untrained) and raw pixels.
@@ -59,8 +71,7 @@ def evaluate(task: PretextTask, random_task: PretextTask, splits: ImageSplits, p
     Returns ``linear_acc, knn_acc, random_linear_acc, random_knn_acc`` and,
     with ``pixels``, ``pixels_linear_acc, pixels_knn_acc``.
     """
-    if not splits.has_labels:
-        raise ValueError(f"data set {splits.name!r} has no labelled train and test splits to probe with")
+    check_probe_labels(splits)
     results: Dict[str, float] = {}
     for prefix, model in (("", task), ("random_", random_task)):
         train = task_features(model, splits.x_train, pool)
@@ -83,4 +94,4 @@ def probe_run(run_dir, splits: ImageSplits, pool: int = 1, pixels: bool = False,
     return evaluate(task, random_task, splits, pool=pool, pixels=pixels)
 
 
-__all__ = ["evaluate", "features", "pixel_scores", "probe_run", "probe_scores", "task_features"]
+__all__ = ["check_probe_labels", "evaluate", "features", "pixel_scores", "probe_run", "probe_scores", "task_features"]
