@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import sys
 import typing
@@ -200,9 +201,24 @@ def signature_defaults(func) -> Dict[str, Any]:
 
 
 def write_json_file(path, payload: Any) -> Path:
-    """Write a command's ``--json`` result: indented UTF-8 JSON, parent folders created."""
+    """Write a command's ``--json`` result: indented UTF-8 JSON, parent folders created.
+
+    NaN and infinite numbers (e.g. a Spearman score over fewer than two pairs) are written as ``null``:
+    Python's ``NaN`` token is not JSON, and other tools refuse the file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    path.write_text(json.dumps(json_safe(payload), indent=2, allow_nan=False), encoding="utf-8")
     return path
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float (in dicts, lists and tuples, at any depth) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 

@@ -165,8 +165,7 @@ def _eval(args) -> int:
     for path in pair_files:
         r = evaluate_word_pairs(kv, path)
         print(f"| {Path(path).name} | {r.spearman:.4f} | {r.pearson:.4f} | {r.pairs} | {r.oov_ratio:.4f} |")
-        stem = Path(path).stem.split(".")[0].lower()
-        stem = {"wordsim353": "ws353"}.get(stem, stem)
+        stem = _pairs_key(path, scores)
         scores[f"{stem}_spearman"] = r.spearman
         scores[f"{stem}_pearson"] = r.pearson
         scores[f"{stem}_oov_ratio"] = r.oov_ratio
@@ -176,6 +175,18 @@ def _eval(args) -> int:
         write_json_file(args.json, scores)
         print(f"\nwrote {args.json}")
     return 0
+
+
+def _pairs_key(path, scores: dict) -> str:
+    """The JSON key prefix of a word-pair file: its lower-case stem (``ws353`` for wordsim353), with ``_2``,
+    ``_3`` ... when an earlier file of ``scores`` has the same stem (``en/ws353.txt de/ws353.txt``)."""
+    stem = Path(path).stem.split(".")[0].lower()
+    stem = {"wordsim353": "ws353"}.get(stem, stem)
+    key, n = stem, 1
+    while f"{key}_spearman" in scores:
+        n += 1
+        key = f"{stem}_{n}"
+    return key
 
 
 # ------------------------------------------------------------------ neighbors

@@ -2,8 +2,10 @@
 
 - :class:`LineCorpus` streams a file (plain, ``.gz`` or ``.bz2``) with one
   sentence per line and whitespace-separated tokens; it never holds more than
-  one line in memory. Bytes that are not UTF-8 raise a ``ValueError`` naming
-  the file and line, unless ``errors="replace"`` or ``"ignore"``.
+  one line (or 1 MiB of a longer line) in memory. Bytes that are not UTF-8 raise a ``ValueError`` naming
+  the file and line, unless ``errors="replace"`` or ``"ignore"``; a UTF-8
+  byte-order mark is dropped, a UTF-16 file is an error, and lines ended by
+  a carriage return alone (old Mac files) are separate sentences.
 - :func:`iter_sentences` checks a user's iterable of token lists and splits
   sentences longer than ``max_sentence_length`` (10,000 tokens) into pieces:
   nothing is truncated.
@@ -21,10 +23,13 @@ import bz2
 import gzip
 import re
 from pathlib import Path
-from typing import Iterable, Iterator, List, Sequence, Union
+from typing import Iterable, Iterator, List, Sequence, Tuple, Union
 
 MAX_SENTENCE_LENGTH = 10_000
 ERROR_POLICIES = ("strict", "replace", "ignore")
+LINE_BLOCK_BYTES = 1 << 20  # longer lines are read in pieces
+UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 PathLike = Union[str, Path]
@@ -47,6 +52,66 @@ def open_binary(path: PathLike):
     if path.suffix == ".bz2":
         return bz2.open(path, "rb")
     return open(path, "rb", buffering=1 << 20)
+
+
+def line_pieces(f, block: int = LINE_BLOCK_BYTES) -> Iterator[Tuple[int, bytes, int, bool]]:
+    """``(line number, bytes, column of the first byte, last piece of its line?)`` for the lines of binary file ``f``.
+
+    A line longer than ``block`` bytes (text8 is one 100 MB line) comes in pieces cut after a space, tab or CR,
+    so that memory stays bounded and no token is cut (unless a single token is longer than ``block``).
+    """
+    line_no, column, carry = 1, 0, b""
+    while True:
+        chunk = f.readline(block)
+        if not chunk:
+            if carry or column:  # the end of a last line without a line end
+                yield line_no, carry, column, True
+            return
+        chunk, carry = carry + chunk, b""
+        if chunk.endswith(b"\n"):
+            yield line_no, chunk, column, True
+            line_no, column = line_no + 1, 0
+            continue
+        cut = max(chunk.rfind(b" "), chunk.rfind(b"\t"), chunk.rfind(b"\r")) + 1 or _char_boundary(chunk)
+        chunk, carry = chunk[:cut], chunk[cut:]
+        yield line_no, chunk, column, False
+        column += len(chunk)
+
+
+def _char_boundary(chunk: bytes) -> int:
+    """The last UTF-8 character boundary of ``chunk`` (where a token longer than a block is cut)."""
+    cut = len(chunk)
+    while cut > max(len(chunk) - 4, 1) and chunk[cut - 1] & 0xC0 == 0x80:
+        cut -= 1
+    return cut - 1 if cut < len(chunk) or chunk[-1] >= 0xC0 else cut
+
+
+def decode_line(raw: bytes, path: PathLike, line_no: int, errors: str = "strict", column: int = 0) -> str:
+    """Line ``line_no`` of ``path`` (or its piece starting at byte ``column``) as text: UTF-8, a byte-order mark
+    at the start of the file dropped.
+
+    A UTF-16 file, and with ``errors="strict"`` any byte that is not UTF-8, is a ``ValueError`` naming the file and line.
+    """
+    if line_no == 1 and column == 0:
+        if raw.startswith(UTF16_BOMS):
+            raise ValueError(f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark); re-encode it as UTF-8, "
+                             f"e.g. `iconv -f UTF-16 -t UTF-8`")
+        raw = raw[3:] if raw.startswith(UTF8_BOM) else raw
+    try:
+        return raw.decode("utf-8", errors)
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path}, line {line_no}: byte {raw[err.start]:#04x} at column {column + err.start + 1} is not "
+            f"valid UTF-8; re-encode the file, or skip such bytes with errors='replace' or 'ignore' "
+            f"(`multissl text train --errors replace`)"
+        ) from None
+
+
+def read_text_lines(path: PathLike) -> Iterator[Tuple[int, str]]:
+    """``(line number, line without its line end)`` of a UTF-8 text file (``.gz``/``.bz2`` ok), as :func:`decode_line`."""
+    with open_binary(path) as f:
+        for line_no, raw in enumerate(f, start=1):
+            yield line_no, decode_line(raw, path, line_no).rstrip("\r\n")
 
 
 def simple_tokenize(text: str) -> List[str]:
@@ -89,21 +154,31 @@ class LineCorpus:
         self.lowercase = lowercase
 
     def __iter__(self) -> Iterator[List[str]]:
+        pending: List[str] = []  # tokens of a line that comes in pieces
         with open_binary(self.path) as f:
-            for line_no, raw in enumerate(f, start=1):
-                try:
-                    line = raw.decode("utf-8", self.errors)
-                except UnicodeDecodeError as err:
-                    raise ValueError(
-                        f"{self.path}, line {line_no}: byte {raw[err.start]:#04x} at column {err.start + 1} is not "
-                        f"valid UTF-8; re-encode the file, or skip such bytes with errors='replace' or 'ignore' "
-                        f"(`multissl text train --errors replace`)"
-                    ) from None
+            for line_no, raw, column, line_end in line_pieces(f):
+                line = decode_line(raw, self.path, line_no, self.errors, column)
                 if self.lowercase:
                     line = line.lower()
-                tokens = line.split()
-                if tokens:
-                    yield from split_long(tokens, self.max_sentence_length)
+                if line_end and not pending and "\r" not in line:  # the usual case: a whole line
+                    tokens = line.split()
+                    if tokens:
+                        yield from split_long(tokens, self.max_sentence_length)
+                    continue
+                parts = line.split("\r")  # old Mac files end lines with CR alone
+                for i, part in enumerate(parts):
+                    pending.extend(part.split())
+                    yield from self._take_sentences(pending, line_end or i < len(parts) - 1)
+
+    def _take_sentences(self, pending: List[str], end: bool) -> Iterator[List[str]]:
+        """Move full ``max_sentence_length`` sentences (and at a line ``end`` the rest) out of ``pending``."""
+        n = self.max_sentence_length
+        while len(pending) >= n:
+            yield pending[:n]
+            del pending[:n]
+        if end and pending:
+            yield pending[:]
+            pending.clear()
 
     def __repr__(self) -> str:
         return f"LineCorpus({str(self.path)!r})"
@@ -172,5 +247,5 @@ def write_lines(sentences: Iterable[Sequence[str]], path: PathLike) -> Path:
     return path
 
 
-__all__ = ["LineCorpus", "MAX_SENTENCE_LENGTH", "corpus_sentences", "iter_sentences", "open_binary",
-           "simple_tokenize", "split_long", "write_lines"]
+__all__ = ["LineCorpus", "MAX_SENTENCE_LENGTH", "corpus_sentences", "decode_line", "iter_sentences", "open_binary",
+           "line_pieces", "read_text_lines", "simple_tokenize", "split_long", "write_lines"]

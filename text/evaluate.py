@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections import namedtuple
 from pathlib import Path
-from typing import Dict, List, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
+
+from .corpus import read_text_lines
 
 PathLike = Union[str, Path]
 PairsResult = namedtuple("PairsResult", ["pearson", "spearman", "oov_ratio", "pairs"])
@@ -45,19 +47,18 @@ def _ok_vocab(kv, restrict_vocab: int, case_insensitive: bool) -> Dict[str, int]
 def read_analogies(path: PathLike) -> List[Tuple[str, List[Tuple[str, str, str, str]]]]:
     """Sections of ``questions-words.txt``: ``[(name, [(a, b, c, d), ...]), ...]``."""
     sections: List[Tuple[str, list]] = []
-    with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            if line.startswith(": "):
-                sections.append((line[2:].strip(), []))
-                continue
-            words = line.split()
-            if not words:
-                continue
-            if not sections:
-                raise ValueError(f"{path}, line {line_no}: a question before the first ': section' line")
-            if len(words) != 4:
-                raise ValueError(f"{path}, line {line_no}: expected 4 words, got {len(words)}")
-            sections[-1][1].append(tuple(words))
+    for line_no, line in read_text_lines(path):
+        if line.startswith(": "):
+            sections.append((line[2:].strip(), []))
+            continue
+        words = line.split()
+        if not words:
+            continue
+        if not sections:
+            raise ValueError(f"{path}, line {line_no}: a question before the first ': section' line")
+        if len(words) != 4:
+            raise ValueError(f"{path}, line {line_no}: expected 4 words, got {len(words)}")
+        sections[-1][1].append(tuple(words))
     return sections
 
 
@@ -114,10 +115,12 @@ def _ratio(a: int, b: int) -> float:
 
 
 def evaluate_word_pairs(kv, path: PathLike, restrict_vocab: int = 300000, case_insensitive: bool = True,
-                        delimiter: str = "\t") -> PairsResult:
+                        delimiter: Optional[str] = None) -> PairsResult:
     """Correlation of cosine similarity with human similarity scores.
 
-    The file has lines ``word1<TAB>word2<TAB>score``; ``#`` lines are comments.
+    The file has lines ``word1 word2 score`` separated by ``delimiter`` (None: by tabs if the line has
+    one, else by commas, else by white space: TSV, CSV and space-separated files all work); ``#`` lines
+    are comments, and a first line whose score is not a number is a header (``Word 1<TAB>Word 2<TAB>Human (mean)``).
     Returns ``PairsResult(pearson, spearman, oov_ratio, pairs)``: the two
     correlation coefficients (NaN if fewer than 2 pairs are known), the
     fraction (0..1, not gensim's percent) of pairs skipped because a word is
@@ -129,30 +132,50 @@ def evaluate_word_pairs(kv, path: PathLike, restrict_vocab: int = 300000, case_i
     normed = kv.get_normed_vectors()
     gold, model = [], []
     oov = 0
-    with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = line.rstrip("\n").split(delimiter)
-            if len(parts) != 3:
-                raise ValueError(f"{path}, line {line_no}: expected 3 fields separated by {delimiter!r}, got {len(parts)}")
-            a, b, score = parts
-            try:
-                score = float(score)
-            except ValueError:
-                raise ValueError(f"{path}, line {line_no}: score {score!r} is not a number") from None
-            if case_insensitive:
-                a, b = a.upper(), b.upper()
-            if a not in ok or b not in ok:
-                oov += 1
-                continue
-            gold.append(score)
-            model.append(float(normed[ok[a]] @ normed[ok[b]]))
+    for a, b, score in _read_pairs(path, delimiter):
+        if case_insensitive:
+            a, b = a.upper(), b.upper()
+        if a not in ok or b not in ok:
+            oov += 1
+            continue
+        gold.append(score)
+        model.append(float(normed[ok[a]] @ normed[ok[b]]))
     total = len(gold) + oov
     if len(gold) < 2:
         return PairsResult(float("nan"), float("nan"), _ratio(oov, total), len(gold))
     return PairsResult(float(stats.pearsonr(gold, model)[0]), float(stats.spearmanr(gold, model)[0]),
                        _ratio(oov, total), len(gold))
+
+
+def _read_pairs(path: PathLike, delimiter: Optional[str] = None) -> Iterator[Tuple[str, str, float]]:
+    """``(word1, word2, score)`` of a word-pair file (see :func:`evaluate_word_pairs`); bad lines are errors naming them."""
+    first = True
+    for line_no, line in read_text_lines(path):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = _pair_fields(line, delimiter)
+        if len(parts) != 3:
+            separator = repr(delimiter) if delimiter else "tabs, commas or white space"
+            raise ValueError(f"{path}, line {line_no}: expected 3 fields (word, word, score) separated by {separator}, "
+                             f"got {len(parts)}: {line[:60]!r}")
+        try:
+            score = float(parts[2])
+        except ValueError:
+            if first:  # a header line
+                first = False
+                continue
+            raise ValueError(f"{path}, line {line_no}: score {parts[2]!r} is not a number") from None
+        first = False
+        yield parts[0], parts[1], score
+
+
+def _pair_fields(line: str, delimiter: Optional[str]) -> List[str]:
+    """The fields of a word-pair line, split on ``delimiter`` or (None) on tabs, else commas, else white space."""
+    if delimiter is None:
+        delimiter = next((d for d in ("\t", ",") if d in line), None)
+        if delimiter is None:
+            return line.split()
+    return [field.strip() for field in line.split(delimiter)]
 
 
 def evaluate_all(kv, restrict_vocab: int = 30000) -> Dict[str, float]:

@@ -310,6 +310,8 @@ def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, mod
     started = time.perf_counter()
     corpus = Path(data)
     check_corpus_path(corpus)
+    if output is None:
+        raise ValueError("output is None: text.train writes a run folder; give its path (e.g. 'runs/w2v')")
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"run folder {out} exists and is not a folder")

@@ -49,13 +49,14 @@ class Vocab:
 
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], min_count: int = 5, max_vocab_size: Optional[int] = None,
-              max_final_vocab: Optional[int] = None, progress=None) -> "Vocab":
+              max_final_vocab: Optional[int] = None, progress=None, source: str = "the corpus") -> "Vocab":
         """Count the words of ``sentences`` and keep those seen ``min_count`` times.
 
         ``max_vocab_size`` bounds memory while counting: when the table grows
         past it, words seen fewer than ``n`` times are dropped (``n`` = 1, 2, ...
         at each pruning, as word2vec.c and gensim do). ``max_final_vocab`` then
-        raises ``min_count`` until at most that many words remain.
+        raises ``min_count`` until at most that many words remain. ``source`` names
+        the corpus in errors.
         """
         counter: Counter = Counter()
         total = 0
@@ -71,12 +72,12 @@ class Vocab:
             if progress is not None:
                 progress(len(sentence))
         if total == 0:
-            raise ValueError("the corpus is empty: no sentence has any token")
+            raise ValueError(f"{source} is empty: no sentence has any token")
         kept = [(w, c) for w, c in counter.items() if c >= min_count]
         if not kept:
             top = counter.most_common(1)[0]
             raise ValueError(
-                f"no word reaches min_count={min_count} (the most frequent, {top[0]!r}, occurs {top[1]} times in "
+                f"{source}: no word reaches min_count={min_count} (the most frequent, {top[0]!r}, occurs {top[1]} times in "
                 f"{total} tokens); lower min_count or use a larger corpus"
             )
         if max_final_vocab is not None and len(kept) > max_final_vocab:

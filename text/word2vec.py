@@ -154,7 +154,9 @@ class Word2Vec:
         if trim_rule is not None:
             raise NotImplementedError("trim_rule is not supported; use min_count, max_vocab_size or max_final_vocab")
         corpus = corpus_sentences(sentences, corpus_file, cfg.errors, cfg.max_sentence_length)
-        self.vocab = Vocab.build(corpus, cfg.min_count, cfg.max_vocab_size, cfg.max_final_vocab)
+        path = corpus_file if corpus_file is not None else getattr(sentences, "path", None)  # a LineCorpus has one
+        source = "the corpus" if path is None else f"corpus {path}"
+        self.vocab = Vocab.build(corpus, cfg.min_count, cfg.max_vocab_size, cfg.max_final_vocab, source=source)
         self._init_weights()
         self._say(f"vocabulary: {len(self.vocab)} words kept of a corpus of {self.vocab.total_words} tokens "
                   f"in {self.vocab.num_sentences} sentences")

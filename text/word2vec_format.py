@@ -63,9 +63,10 @@ def load_word2vec_format(path: PathLike, binary: bool = False, errors: str = "st
     with _open(path, "rb") as f:
         header = f.readline()
         try:
-            count, dim = (int(x) for x in header.split())
+            count, dim = _parse_header(header)
         except ValueError:
-            raise ValueError(f"{path}, line 1: expected a header 'V D' (two integers), got {header[:60]!r}") from None
+            raise ValueError(f"{path}, line 1: expected a header 'V D' (two integers), got {header[:60]!r}; a file "
+                             "without it (GloVe's) needs that line added first") from None
         if count < 0 or dim <= 0:
             raise ValueError(f"{path}, line 1: bad header {header.strip()!r}: need V >= 0 and D > 0")
         if limit is not None:
@@ -76,6 +77,12 @@ def load_word2vec_format(path: PathLike, binary: bool = False, errors: str = "st
             words, vectors = _read_text(f, path, count, dim, errors)
     _check_finite_rows(path, words, vectors)
     return words, vectors
+
+
+def _parse_header(header: bytes) -> Tuple[int, int]:
+    """``(V, D)`` of a header line (a UTF-8 byte-order mark before it is allowed); ValueError if it is not two integers."""
+    count, dim = (int(x) for x in header.removeprefix(b"\xef\xbb\xbf").split())
+    return count, dim
 
 
 def _check_finite_rows(path: Path, words: List[str], vectors: np.ndarray) -> None:
@@ -95,7 +102,7 @@ def looks_binary(path: PathLike) -> bool:
     with _open(path, "rb") as f:
         header = f.readline()
         try:
-            _, dim = (int(x) for x in header.split())
+            _, dim = _parse_header(header)
         except ValueError:
             return True
         line = f.readline(16 * dim + 4096)
