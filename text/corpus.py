@@ -4,8 +4,9 @@
   sentence per line and whitespace-separated tokens; it never holds more than
   one line (or 1 MiB of a longer line) in memory. Bytes that are not UTF-8 raise a ``ValueError`` naming
   the file and line, unless ``errors="replace"`` or ``"ignore"``; a UTF-8
-  byte-order mark is dropped, a UTF-16 file is an error, and lines ended by
-  a carriage return alone (old Mac files) are separate sentences.
+  byte-order mark is dropped, a UTF-16 file is an error, and in a file whose
+  lines end with a carriage return alone (old Mac files) each is a sentence
+  (a CR inside an LF-ended line is white space, as for gensim).
 - :func:`iter_sentences` checks a user's iterable of token lists and splits
   sentences longer than ``max_sentence_length`` (10,000 tokens) into pieces:
   nothing is truncated.
@@ -22,8 +23,9 @@ from __future__ import annotations
 import bz2
 import gzip
 import re
+from functools import partial
 from pathlib import Path
-from typing import Iterable, Iterator, List, Sequence, Tuple, Union
+from typing import Callable, Iterable, Iterator, List, Sequence, Tuple, Union
 
 MAX_SENTENCE_LENGTH = 10_000
 ERROR_POLICIES = ("strict", "replace", "ignore")
@@ -54,28 +56,26 @@ def open_binary(path: PathLike):
     return open(path, "rb", buffering=1 << 20)
 
 
-def line_pieces(f, block: int = LINE_BLOCK_BYTES) -> Iterator[Tuple[int, bytes, int, bool]]:
-    """``(line number, bytes, column of the first byte, last piece of its line?)`` for the lines of binary file ``f``.
+def line_pieces(first: bytes, read: Callable[[], bytes]) -> Iterator[Tuple[bytes, int, bool]]:
+    """The pieces of one line: ``(bytes, column of the first byte, last piece of the line?)``.
 
-    A line longer than ``block`` bytes (text8 is one 100 MB line) comes in pieces cut after a space, tab or CR,
-    so that memory stays bounded and no token is cut (unless a single token is longer than ``block``).
+    ``first`` is the line's first ``readline(block)`` result and ``read`` reads on (``readline(block)``
+    of the same file). A line longer than a block (text8 is one 100 MB line) comes in pieces cut after a
+    space, tab or CR, so that memory stays bounded and no token is cut (unless one token is longer than a block).
     """
-    line_no, column, carry = 1, 0, b""
+    column, chunk = 0, first
     while True:
-        chunk = f.readline(block)
-        if not chunk:
-            if carry or column:  # the end of a last line without a line end
-                yield line_no, carry, column, True
-            return
-        chunk, carry = carry + chunk, b""
         if chunk.endswith(b"\n"):
-            yield line_no, chunk, column, True
-            line_no, column = line_no + 1, 0
-            continue
+            yield chunk, column, True
+            return
+        more = read()
+        if not more:  # the end of the file: a last line without a line end
+            yield chunk, column, True
+            return
         cut = max(chunk.rfind(b" "), chunk.rfind(b"\t"), chunk.rfind(b"\r")) + 1 or _char_boundary(chunk)
-        chunk, carry = chunk[:cut], chunk[cut:]
-        yield line_no, chunk, column, False
-        column += len(chunk)
+        yield chunk[:cut], column, False
+        column += cut
+        chunk = chunk[cut:] + more
 
 
 def _char_boundary(chunk: bytes) -> int:
@@ -154,21 +154,32 @@ class LineCorpus:
         self.lowercase = lowercase
 
     def __iter__(self) -> Iterator[List[str]]:
-        pending: List[str] = []  # tokens of a line that comes in pieces
+        errors, lowercase, longest = self.errors, self.lowercase, self.max_sentence_length
         with open_binary(self.path) as f:
-            for line_no, raw, column, line_end in line_pieces(f):
-                line = decode_line(raw, self.path, line_no, self.errors, column)
-                if self.lowercase:
-                    line = line.lower()
-                if line_end and not pending and "\r" not in line:  # the usual case: a whole line
-                    tokens = line.split()
-                    if tokens:
-                        yield from split_long(tokens, self.max_sentence_length)
+            read = partial(f.readline, LINE_BLOCK_BYTES)
+            for line_no, raw in enumerate(iter(read, b""), start=1):
+                if line_no == 1 or len(raw) >= LINE_BLOCK_BYTES:
+                    # the first line (a byte-order mark? a file with CR-only line ends is all one "line"), a long line
+                    yield from self._sentences_of_pieces(raw, read, line_no)
                     continue
-                parts = line.split("\r")  # old Mac files end lines with CR alone
-                for i, part in enumerate(parts):
-                    pending.extend(part.split())
-                    yield from self._take_sentences(pending, line_end or i < len(parts) - 1)
+                try:  # the usual case, inline for speed: a whole line, LF or CRLF (a CR inside is white space)
+                    line = raw.decode("utf-8", errors)
+                except UnicodeDecodeError:
+                    line = decode_line(raw, self.path, line_no, errors)  # raises the error naming line and column
+                tokens = (line.lower() if lowercase else line).split()
+                if len(tokens) > longest:
+                    yield from split_long(tokens, longest)
+                elif tokens:
+                    yield tokens
+
+    def _sentences_of_pieces(self, first: bytes, read: Callable[[], bytes], line_no: int) -> Iterator[List[str]]:
+        pending: List[str] = []  # tokens of the line not yet given out
+        for raw, column, last in line_pieces(first, read):
+            line = decode_line(raw, self.path, line_no, self.errors, column)
+            parts = (line.lower() if self.lowercase else line).split("\r")  # old Mac files end lines with CR alone
+            for i, part in enumerate(parts):
+                pending.extend(part.split())
+                yield from self._take_sentences(pending, last or i < len(parts) - 1)
 
     def _take_sentences(self, pending: List[str], end: bool) -> Iterator[List[str]]:
         """Move full ``max_sentence_length`` sentences (and at a line ``end`` the rest) out of ``pending``."""

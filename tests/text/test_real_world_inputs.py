@@ -1,5 +1,6 @@
 """Corpora and evaluation files as users have them: BOMs, CR line ends, UTF-16, huge lines, headers, CSV."""
 import io
+from functools import partial
 
 import numpy as np
 import pytest
@@ -36,9 +37,13 @@ def test_a_long_line_is_read_in_pieces_without_losing_or_cutting_tokens(tmp_path
     (tmp_path / "one-line.txt").write_text(" ".join(words) + " ")  # no line end, a trailing space
     sentences = list(LineCorpus(tmp_path / "one-line.txt", max_sentence_length=10_000))
     assert [len(s) for s in sentences] == [10_000, 10_000, 5_003] and sum(sentences, []) == words
-    pieces = list(line_pieces(io.BytesIO("ab cd\u00e9\u00e9\u00e9\u00e9 ef\ngh".encode()), block=6))
-    assert b"".join(p for _, p, _, _ in pieces).decode() == "ab cd\u00e9\u00e9\u00e9\u00e9 ef\ngh"
-    assert [(n, end) for n, _, _, end in pieces][-1] == (2, True)
+    f = io.BytesIO("ab cd\u00e9\u00e9\u00e9\u00e9 ef\ngh".encode())
+    read = partial(f.readline, 6)
+    pieces = list(line_pieces(read(), read))
+    assert b"".join(p for p, _, _ in pieces).decode() == "ab cd\u00e9\u00e9\u00e9\u00e9 ef\n"
+    assert [last for _, _, last in pieces] == [False] * (len(pieces) - 1) + [True]
+    assert [column for _, column, _ in pieces] == [0] + list(np.cumsum([len(p) for p, _, _ in pieces]))[:-1]
+    assert list(line_pieces(read(), read)) == [(b"gh", 0, True)]  # the next line, without a line end
 
 
 def test_bad_byte_in_a_long_line_names_its_column(tmp_path):
