@@ -105,16 +105,20 @@ def _colors_to_ids(rgb: np.ndarray, table: Optional[dict] = None) -> np.ndarray:
 
 
 def write_mask(path: PathLike, mask: np.ndarray) -> Path:
-    """Write an (H, W) mask of ids 0..255 as a DAVIS palette PNG."""
+    """Write an (H, W) mask of ids as a DAVIS palette PNG (ids 0..255), or as a 16-bit grey PNG when an id
+    exceeds 255 (ids up to 65535; :func:`read_mask` reads both back as the same ids)."""
     from PIL import Image
 
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ValueError(f"mask must have shape (H, W), got {mask.shape}")
-    if mask.min() < 0 or mask.max() > 255:
-        raise ValueError(f"mask ids must lie in 0..255, got {mask.min()}..{mask.max()}")
+    if mask.min() < 0 or mask.max() > 65535:
+        raise ValueError(f"mask ids must lie in 0..65535, got {mask.min()}..{mask.max()}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if mask.max() > 255:
+        Image.fromarray(mask.astype(np.uint16)).save(path)
+        return path
     img = Image.fromarray(mask.astype(np.uint8), mode="P")
     img.putpalette(davis_palette().reshape(-1).tolist())
     img.save(path)

@@ -79,6 +79,16 @@ def test_sixteen_bit_masks_keep_their_ids(tmp_path):
     assert read_mask(tmp_path / "m.png").tolist() == [[0, 3], [300, 0]]
 
 
+def test_masks_with_ids_above_255_are_written_and_read_back(tmp_path):
+    mask = np.zeros((6, 8), np.int64)
+    mask[1:3, 2:5], mask[4, 7] = 300, 1
+    assert Image.open(write_mask(tmp_path / "big.png", mask)).mode == "I;16"
+    assert np.array_equal(read_mask(tmp_path / "big.png"), mask)
+    assert Image.open(write_mask(tmp_path / "small.png", np.minimum(mask, 2))).mode == "P"  # DAVIS palette below 256
+    with pytest.raises(ValueError, match="0..65535"):
+        write_mask(tmp_path / "x.png", mask + 70000)
+
+
 def test_damaged_sequence_is_skipped_with_a_warning(tmp_path):
     _davis(tmp_path, "a")
     frame_dir, _ = _davis(tmp_path, "b")
