@@ -8,15 +8,15 @@ Speakers are read from, in this order:
    ``{name}`` fields, e.g. ``"{digit}_{speaker}_{index}.wav"`` (the whole file
    name must match, its literal text case-insensitively; fields cannot contain
    ``/``, and only ``{speaker}`` is used);
-2. the LibriSpeech layout ``<speaker>/<chapter>/<speaker>-<chapter>-<n>.flac``
-   (LibriSpeech is at openslr.org/12; download and unpack it yourself), or
-   flat LibriSpeech names ``<speaker>-<chapter>-<n>.flac`` directly under the root;
-3. ``root/metadata.csv`` (or ``metadata.tsv``; comma, tab, ``|`` or ``;``
+2. ``root/metadata.csv`` (or ``metadata.tsv``; comma, tab, ``|`` or ``;``
    separated) with a header naming a file column (``path``, ``file``,
    ``filename``, ...) and a speaker column (``speaker``, ``speaker_id``,
    ``client_id``, ...), as written by :mod:`multissl.audio.synth`; a file is
    looked up by its path relative to the root, else its name, else its stem;
    files the table does not list are left out with one warning;
+3. the LibriSpeech layout ``<speaker>/<chapter>/<speaker>-<chapter>-<n>.flac``
+   (LibriSpeech is at openslr.org/12; download and unpack it yourself), or
+   flat LibriSpeech names ``<speaker>-<chapter>-<n>.flac`` directly under the root;
 4. otherwise the name of the folder holding the file (VCTK-style
    ``p225/p225_001.wav``); files directly under the root get speaker ``""``.
    When that folder has the same name for every file although the files lie
