@@ -118,7 +118,7 @@ def _load_vectors(path: str, text_format: bool):
     """The vectors of a run folder (RUN/vectors.bin) or of a word2vec vector file."""
     from .keyedvectors import KeyedVectors
     from .training import VECTORS_FILE
-    from .word2vec_format import looks_binary
+    from .word2vec_format import is_headerless_text, looks_binary
 
     path = Path(path)
     if path.is_dir():
@@ -129,6 +129,8 @@ def _load_vectors(path: str, text_format: bool):
         return KeyedVectors.load_word2vec_format(vectors, binary=True)
     if not path.is_file():
         raise FileNotFoundError(f"vector file {path} does not exist")
+    if is_headerless_text(path):  # GloVe's text files have no "V D" header line
+        return KeyedVectors.load_word2vec_format(path, binary=False, no_header=True)
     binary = False if text_format else looks_binary(path)  # the content decides: a .vec may be either
     return KeyedVectors.load_word2vec_format(path, binary=binary)
 
@@ -137,8 +139,9 @@ def _register_eval(sub) -> None:
     p = sub.add_parser("eval", help="analogy accuracy and word-similarity correlations",
                        description="Evaluate word vectors on gensim's shipped questions-words.txt, "
                                    "wordsim353.tsv and simlex999.txt (or your own files).")
-    p.add_argument("vectors", help="a run folder of `text train` (its vectors.bin), or a word2vec binary file "
-                                   "(a .txt/.vec name or --text-format: text format)")
+    p.add_argument("vectors", help="a run folder of `text train` (its vectors.bin), or a word2vec binary or text "
+                                   "vector file (the content decides; --text-format: text), or a GloVe text file "
+                                   "(no 'V D' header line)")
     p.add_argument("--text-format", action="store_true", help="the vector file is in the text format")
     p.add_argument("--restrict-vocab", type=int, default=30000, help="analogies: search the N most frequent words")
     p.add_argument("--analogies", default=None, help="analogy file (default: gensim's questions-words.txt)")
@@ -192,8 +195,9 @@ def _pairs_key(path, scores: dict) -> str:
 # ------------------------------------------------------------------ neighbors
 def _register_neighbors(sub) -> None:
     p = sub.add_parser("neighbors", help="nearest neighbours of words by cosine similarity")
-    p.add_argument("vectors", help="a run folder of `text train` (its vectors.bin), or a word2vec binary file "
-                                   "(a .txt/.vec name or --text-format: text format)")
+    p.add_argument("vectors", help="a run folder of `text train` (its vectors.bin), or a word2vec binary or text "
+                                   "vector file (the content decides; --text-format: text), or a GloVe text file "
+                                   "(no 'V D' header line)")
     p.add_argument("words", nargs="+", help="query words")
     p.add_argument("--text-format", action="store_true", help="the vector file is in the text format")
     p.add_argument("-n", "--topn", type=_positive_int, default=10, help="neighbours per word")

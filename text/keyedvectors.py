@@ -168,11 +168,12 @@ class KeyedVectors:
 
     @classmethod
     def load_word2vec_format(cls, path: PathLike, binary: bool = False, errors: str = "strict",
-                             limit: Optional[int] = None) -> "KeyedVectors":
-        """Read word2vec.c's text or binary format (as written by gensim or word2vec.c)."""
+                             limit: Optional[int] = None, no_header: bool = False) -> "KeyedVectors":
+        """Read word2vec.c's text or binary format (as written by gensim or word2vec.c); ``no_header=True``:
+        a text file without the ``V D`` header line (GloVe's), as in gensim."""
         from .word2vec_format import load_word2vec_format
 
-        words, vectors = load_word2vec_format(path, binary, errors, limit)
+        words, vectors = load_word2vec_format(path, binary, errors, limit, no_header)
         return cls(words, vectors)
 
     def to_gensim(self):

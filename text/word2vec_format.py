@@ -1,6 +1,7 @@
 """word2vec.c's vector file formats, as gensim reads and writes them.
 
-Both start with a header line ``"V D\\n"``. Text: one line per word,
+Both start with a header line ``"V D\\n"`` (GloVe's text files lack it:
+``no_header=True``, as in gensim, counts the vectors in a first pass). Text: one line per word,
 ``word v1 ... vD``. Binary: for each word, its UTF-8 bytes, a space, then D
 little-endian float32 (4·D bytes), optionally followed by ``"\\n"`` (word2vec.c
 writes it, gensim 4 does not; both are read). Files ending in ``.gz`` / ``.bz2``
@@ -17,6 +18,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 PathLike = Union[str, Path]
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _open(path: Path, mode: str):
@@ -50,23 +52,26 @@ def save_word2vec_format(path: PathLike, words: Sequence[str], vectors: np.ndarr
 
 
 def load_word2vec_format(path: PathLike, binary: bool = False, errors: str = "strict",
-                         limit: Optional[int] = None) -> Tuple[List[str], np.ndarray]:
+                         limit: Optional[int] = None, no_header: bool = False) -> Tuple[List[str], np.ndarray]:
     """Read a word2vec text or binary file; returns ``(words, (V, D) float32)``.
 
     Malformed files raise ``ValueError`` naming the file and the line (text)
     or the entry and byte offset (binary). ``errors`` is the UTF-8 policy for
-    words; ``limit`` reads only the first words.
+    words; ``limit`` reads only the first words. ``no_header``: a text file
+    without the ``V D`` line (GloVe's; see :func:`is_headerless_text`).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"vector file {path} does not exist")
+    if no_header:
+        return _load_headerless(path, binary, errors, limit)
     with _open(path, "rb") as f:
         header = f.readline()
         try:
             count, dim = _parse_header(header)
         except ValueError:
-            raise ValueError(f"{path}, line 1: expected a header 'V D' (two integers), got {header[:60]!r}; a file "
-                             "without it (GloVe's) needs that line added first") from None
+            raise ValueError(f"{path}, line 1: expected a header 'V D' (two integers), got {header[:60]!r}; for a file "
+                             "without it (GloVe's) pass no_header=True") from None
         if count < 0 or dim <= 0:
             raise ValueError(f"{path}, line 1: bad header {header.strip()!r}: need V >= 0 and D > 0")
         if limit is not None:
@@ -81,8 +86,37 @@ def load_word2vec_format(path: PathLike, binary: bool = False, errors: str = "st
 
 def _parse_header(header: bytes) -> Tuple[int, int]:
     """``(V, D)`` of a header line (a UTF-8 byte-order mark before it is allowed); ValueError if it is not two integers."""
-    count, dim = (int(x) for x in header.removeprefix(b"\xef\xbb\xbf").split())
+    count, dim = (int(x) for x in header.removeprefix(UTF8_BOM).split())
     return count, dim
+
+
+def _load_headerless(path: Path, binary: bool, errors: str, limit: Optional[int]) -> Tuple[List[str], np.ndarray]:
+    if binary:
+        raise ValueError(f"{path}: no_header works only for text vector files (binary=False), as in gensim")
+    with _open(path, "rb") as f:
+        first = f.readline().removeprefix(UTF8_BOM)
+        dim = len(first.split()) - 1
+        if dim < 1:
+            raise ValueError(f"{path}, line 1: expected a word and its numbers, got {first[:60]!r}")
+        count = 1 + sum(1 for line in f if line.strip())  # the extra pass gensim makes too
+    count = count if limit is None else min(count, int(limit))
+    with _open(path, "rb") as f:
+        words, vectors = _read_text(f, path, count, dim, errors, first_line_no=1)
+    _check_finite_rows(path, words, vectors)
+    return words, vectors
+
+
+def is_headerless_text(path: PathLike) -> bool:
+    """Whether ``path`` is a text vector file without the ``V D`` header line (GloVe's): its first line is a
+    word followed by at least two numbers."""
+    with _open(Path(path), "rb") as f:
+        first = f.readline(1 << 20).removeprefix(UTF8_BOM)
+    try:
+        parts = first.decode("utf-8").split()
+        [float(x) for x in parts[1:]]
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return len(parts) >= 3
 
 
 def _check_finite_rows(path: Path, words: List[str], vectors: np.ndarray) -> None:
@@ -114,12 +148,14 @@ def looks_binary(path: PathLike) -> bool:
     return len(parts) != dim + 1
 
 
-def _read_text(f, path: Path, count: int, dim: int, errors: str) -> Tuple[List[str], np.ndarray]:
+def _read_text(f, path: Path, count: int, dim: int, errors: str, first_line_no: int = 2) -> Tuple[List[str], np.ndarray]:
     words: List[str] = []
     vectors = np.empty((count, dim), np.float32)
     for i in range(count):
         raw = f.readline()
-        line_no = i + 2
+        line_no = i + first_line_no
+        if line_no == 1:
+            raw = raw.removeprefix(UTF8_BOM)
         if not raw:
             raise ValueError(f"{path}: the header announces {count} words but the file ends at line {line_no - 1}")
         try:

@@ -168,7 +168,7 @@ def _nhwc_to_tensor(name: str, x: np.ndarray) -> torch.Tensor:
         x = x[..., None]
     if x.ndim != 4:
         raise ValueError(f"{name} must have shape (N, H, W, C) or (N, H, W), got {x.shape}")
-    if x.shape[-1] not in (1, 3) and x.shape[1] in (1, 3):
+    if x.shape[-1] not in (1, 3, 4) and x.shape[1] in (1, 3, 4):
         x = x.transpose(0, 2, 3, 1)  # channels first (N, C, H, W), as torch stores images
     if x.dtype.kind not in "uif":
         raise ValueError(f"{name} must hold numbers (uint8 or floats in [0, 1] or [0, 255]), got dtype {x.dtype}")
@@ -180,8 +180,11 @@ def _nhwc_to_tensor(name: str, x: np.ndarray) -> torch.Tensor:
         if x.min() < 0 or x.max() > 255:
             raise ValueError(f"{name} must be uint8 or hold values in [0, 255]; got range [{x.min()}, {x.max()}]")
         x = x.round().astype(np.uint8) if x.max() > 1.0 else (x * 255).round().astype(np.uint8)
+    if x.shape[-1] == 4:
+        warnings.warn(f"{name}: RGBA images; the alpha channel is dropped (as for image files)")
+        x = x[..., :3]
     if x.shape[-1] not in (1, 3):
-        raise ValueError(f"{name} must have 1 or 3 channels in its last axis, got shape {x.shape}")
+        raise ValueError(f"{name} must have 1, 3 or 4 (RGBA) channels, got shape {x.shape}")
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
 

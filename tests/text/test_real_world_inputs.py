@@ -109,9 +109,26 @@ def test_vector_file_with_bom_and_glove_hint(tmp_path):
     (tmp_path / "v.txt").write_bytes(b"\xef\xbb\xbf2 2\r\nking 0.1 0.2\r\nqueen 0.2 0.1\r\n")
     words, vectors = load_word2vec_format(tmp_path / "v.txt")
     assert words == ["king", "queen"] and vectors.shape == (2, 2)
-    (tmp_path / "glove.txt").write_text("king 0.1 0.2\n")
-    with pytest.raises(ValueError, match="GloVe"):
+    (tmp_path / "glove.txt").write_text("\ufeffking 0.1 0.2\nqueen 0.2 0.1\n1990 0.3 0.3\n\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="GloVe.*no_header=True"):
         load_word2vec_format(tmp_path / "glove.txt")
+    words, vectors = load_word2vec_format(tmp_path / "glove.txt", no_header=True)
+    assert words == ["king", "queen", "1990"] and vectors[2].tolist() == pytest.approx([0.3, 0.3])
+    assert load_word2vec_format(tmp_path / "glove.txt", no_header=True, limit=2)[0] == ["king", "queen"]
+    with pytest.raises(ValueError, match="only for text"):
+        load_word2vec_format(tmp_path / "glove.txt", binary=True, no_header=True)
+
+
+def test_eval_reads_glove_files_without_a_header(tmp_path, kv):
+    from multissl.text.word2vec_format import is_headerless_text
+
+    lines = [f"{w} " + " ".join(f"{x:.6f}" for x in kv[w]) for w in kv.index_to_key]
+    (tmp_path / "glove.6B.txt").write_text("\n".join(lines) + "\n")
+    kv.save_word2vec_format(tmp_path / "w2v.txt", binary=False)
+    kv.save_word2vec_format(tmp_path / "w2v.bin", binary=True)
+    assert is_headerless_text(tmp_path / "glove.6B.txt")
+    assert not is_headerless_text(tmp_path / "w2v.txt") and not is_headerless_text(tmp_path / "w2v.bin")
+    assert main(["text", "eval", str(tmp_path / "glove.6B.txt"), "--json", str(tmp_path / "e.json")]) == 0
 
 
 def test_eval_json_keeps_pair_files_of_the_same_name(tmp_path, kv):

@@ -122,6 +122,11 @@ def test_npz_channels_first_floats_label_columns_and_key_case(tmp_path):
         assert torch.equal(s.x_train, expected) and s.y_train.tolist() == y.tolist()
     np.savez(tmp_path / "grey.npz", x_train=x[:, None, :, :, 0], y_train=y, x_test=x[:4, None, :, :, 0], y_test=y[:4])
     assert load_images(str(tmp_path / "grey.npz")).channels == 1
+    alpha = np.full((10, 8, 8, 1), 255, np.uint8)
+    np.savez(tmp_path / "rgba.npz", x_train=np.concatenate([x, alpha], -1).transpose(0, 3, 1, 2), y_train=y,
+             x_test=np.concatenate([x, alpha], -1)[:4].transpose(0, 3, 1, 2), y_test=y[:4])
+    with pytest.warns(UserWarning, match="alpha channel is dropped"):
+        assert torch.equal(load_images(str(tmp_path / "rgba.npz")).x_train, expected)
 
 
 def test_decode_errors_cover_oversized_images(tmp_path, monkeypatch):
