@@ -195,7 +195,7 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
     if folder.num_speakers < 2:
         raise ValueError(f"clustering needs at least 2 speakers; {folder.root} has {folder.num_speakers}; "
                          "pass --speaker-pattern if speakers are in the file names")
-    embeddings = utterance_embeddings(extractors, folder)
+    embeddings = utterance_embeddings(extractors, folder, verbose=not args.quiet)
     scores = cluster_scores(embeddings, folder.speaker_ids, seed=args.seed)
     path = plot_speaker_clusters(embeddings, folder.speaker_ids, args.output, folder.speakers, scores, seed=args.seed)
     for name, s in scores.items():

@@ -20,10 +20,12 @@ from .folder import AudioFolder
 from .probes import Extractor, pooled_features
 
 
-def utterance_embeddings(extractors: Dict[str, Extractor], folder: AudioFolder) -> Dict[str, torch.Tensor]:
-    """{name: (N, 2D) [mean, std] of the frames of every utterance of ``folder``, standardised per dimension}."""
+def utterance_embeddings(extractors: Dict[str, Extractor], folder: AudioFolder, verbose: bool = False) -> Dict[str, torch.Tensor]:
+    """{name: (N, 2D) [mean, std] of the frames of every utterance of ``folder``, standardised per dimension}
+    (``verbose``: a progress bar over the utterances for each extractor)."""
     waves = [folder.wave(i) for i in range(len(folder))]
-    return {name: standardized(pooled_features(fn, waves)) for name, fn in extractors.items()}
+    return {name: standardized(pooled_features(fn, waves, progress=f"embedding ({name})" if verbose else None))
+            for name, fn in extractors.items()}
 
 
 def cluster_scores(embeddings: Dict[str, torch.Tensor], speaker_ids: np.ndarray, seed: int = 0) -> Dict[str, Dict[str, float]]:

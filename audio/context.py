@@ -1,7 +1,7 @@
 """CPC's autoregressive context network: a GRU over the encoder's frames (CPC_audio's ``CPCAR``)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import nn
@@ -31,10 +31,15 @@ class CPCContext(nn.GRU):
         return self.hidden_size
 
     def forward(self, z: torch.Tensor, hx: Optional[torch.Tensor] = None) -> torch.Tensor:  # type: ignore[override]
+        return self.forward_state(z, hx)[0]
+
+    def forward_state(self, z: torch.Tensor, hx: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``(c (B, T, H), h (layers, B, H))``: the outputs and the final state, which continues the
+        sequence when passed as ``hx`` with the frames that follow ``z`` (B, T, C)."""
         if not isinstance(z, torch.Tensor) or z.ndim != 3 or z.shape[-1] != self.input_size:
             shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
             raise ValueError(f"frames must have shape (B, T, {self.input_size}), got {shape}")
-        return super().forward(z, hx)[0]
+        return super().forward(z, hx)
 
 
 __all__ = ["CPCContext"]

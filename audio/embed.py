@@ -5,19 +5,23 @@ returns the context vectors c_t (T, H), one per 160 samples, and their mean
 (H,). Long waveforms are processed in chunks of ``chunk`` samples (by default
 the training window) and the frames concatenated, so that the GRU sees
 sequences as long as in training; ``chunk=None`` runs it over the whole
-waveform at once.
+waveform as one sequence. Pieces longer than ``TILE_FRAMES`` frames (20 s at
+16 kHz) are encoded tile by tile (:func:`encode_long`): the same features in
+memory bounded by the tile, not by the recording.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
 from .cpc import CPC
+from .framing import conv_frames, hop_length, receptive_field
 
 FEATURES = ("context", "encoder", "both")
+TILE_FRAMES = 2000  # frames per tile of a long piece (20 s at 16 kHz; the paper's encoder holds ~1 GB for it)
 
 
 @dataclass
@@ -78,6 +82,31 @@ def _chunks(wave: torch.Tensor, chunk: Optional[int], min_samples: int) -> List[
     return [torch.nn.functional.pad(p, (0, min_samples - len(p))) if len(p) < min_samples else p for p in pieces]
 
 
+def _tile_bounds(num_samples: int, kernels, strides, tile_frames: int) -> List[Tuple[int, int]]:
+    """``(sample_start, sample_stop)`` of each tile: the samples that frames ``f .. f + tile_frames - 1`` of
+    the whole waveform see, for f = 0, tile_frames, ... (tiles overlap by the receptive field less a hop)."""
+    hop, field, total = hop_length(strides), receptive_field(kernels, strides), conv_frames(num_samples, kernels, strides)
+    return [(f * hop, (min(total, f + tile_frames) - 1) * hop + field) for f in range(0, total, tile_frames)]
+
+
+@torch.no_grad()
+def encode_long(model: CPC, wave: torch.Tensor, feature: str = "context", tile_frames: int = TILE_FRAMES) -> torch.Tensor:
+    """Features (T, D) of one waveform (N,), the same as ``model.encode`` on all of it (up to float rounding),
+    computed ``tile_frames`` frames at a time.
+
+    ``model`` must be in eval mode (as :func:`embed_many` puts it): the conv encoder is then local, so each
+    tile's frames come from the samples they see; the GRU carries its state from tile to tile. Peak
+    memory follows ``tile_frames``, not N.
+    """
+    enc, device = model.encoder, next(model.parameters()).device
+    out, state = [], None
+    for start, stop in _tile_bounds(len(wave), enc.kernels, enc.strides, tile_frames):
+        z = enc(wave[start:stop][None].to(device))
+        c, state = model.context.forward_state(z, state)
+        out.append(_pick(z, c, feature)[0].float().cpu())
+    return torch.cat(out)
+
+
 @torch.no_grad()
 def embed(model: CPC, waveform, chunk: Optional[int] = -1, feature: str = "context") -> Embedding:
     """Frame features (T, D) and the pooled utterance embedding (D,) of a mono waveform (N,).
@@ -94,29 +123,38 @@ def embed(model: CPC, waveform, chunk: Optional[int] = -1, feature: str = "conte
     return embed_many(model, [waveform], chunk, feature)[0]
 
 
+def _encode_batched(model: CPC, flat: Sequence[Tuple], feature: str, batch_size: int) -> dict:
+    """{(i, j): features (T, D)} of pieces ``(i, j, wave)``; equal-length pieces are batched together."""
+    device = next(model.parameters()).device
+    outputs: dict = {}
+    by_length: dict = {}
+    for key in flat:
+        by_length.setdefault(len(key[2]), []).append(key)
+    for group in by_length.values():
+        for start in range(0, len(group), batch_size):
+            part = group[start:start + batch_size]
+            z, c = model.encode(torch.stack([p for _, _, p in part]).to(device))
+            for (i, j, _), f in zip(part, _pick(z, c, feature).float().cpu()):
+                outputs[(i, j)] = f
+    return outputs
+
+
 @torch.no_grad()
 def embed_many(model: CPC, waveforms: Sequence, chunk: Optional[int] = -1, feature: str = "context",
                batch_size: int = 32) -> List[Embedding]:
-    """:func:`embed` for many waveforms; equal-length chunks are batched together."""
+    """:func:`embed` for many waveforms; equal-length chunks are batched together, pieces of more than
+    ``TILE_FRAMES`` frames are encoded alone, tile by tile (:func:`encode_long`)."""
     if chunk == -1:
         chunk = model.config.window
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    enc = model.encoder
     try:
-        pieces = [_chunks(_as_wave(w), chunk, model.encoder.min_samples) for w in waveforms]
+        pieces = [_chunks(_as_wave(w), chunk, enc.min_samples) for w in waveforms]
         flat = [(i, j, p) for i, ps in enumerate(pieces) for j, p in enumerate(ps)]
-        outputs: dict = {}
-        by_length: dict = {}
-        for key in flat:
-            by_length.setdefault(len(key[2]), []).append(key)
-        for group in by_length.values():
-            for start in range(0, len(group), batch_size):
-                part = group[start:start + batch_size]
-                z, c = model.encode(torch.stack([p for _, _, p in part]).to(device))
-                feats = _pick(z, c, feature).float().cpu()
-                for (i, j, _), f in zip(part, feats):
-                    outputs[(i, j)] = f
+        long = {(i, j) for i, j, p in flat if conv_frames(len(p), enc.kernels, enc.strides) > TILE_FRAMES}
+        outputs = _encode_batched(model, [key for key in flat if key[:2] not in long], feature, batch_size)
+        outputs.update({(i, j): encode_long(model, p, feature) for i, j, p in flat if (i, j) in long})
         result = []
         for i, ps in enumerate(pieces):
             frames = torch.cat([outputs[(i, j)] for j in range(len(ps))])
@@ -131,5 +169,5 @@ def pooled_matrix(embeddings: Sequence[Embedding]) -> torch.Tensor:
     return torch.stack([e.pooled for e in embeddings])
 
 
-__all__ = ["FEATURES", "Embedding", "embed", "embed_many", "pooled_matrix"]
+__all__ = ["FEATURES", "TILE_FRAMES", "Embedding", "embed", "embed_many", "encode_long", "pooled_matrix"]
 

@@ -52,6 +52,7 @@ Extractor = Callable[[List[np.ndarray]], List[torch.Tensor]]
 MAX_LABEL_MISMATCH = 2
 SPEAKER_MFCC = MFCCConfig(n_mfcc=40, n_mels=40, deltas=False)
 POOLINGS = ("mean_std", "mean")
+MAX_BATCH_SAMPLES = 16000 * 600  # samples per extractor call in pooled_features (10 minutes at 16 kHz)
 
 
 @dataclass
@@ -102,11 +103,27 @@ def pool(frames: torch.Tensor, pooling: str = "mean_std") -> torch.Tensor:
     raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
 
 
-def pooled_features(extractor: Extractor, waves: List[np.ndarray], batch: int = 64, pooling: str = "mean_std") -> torch.Tensor:
-    """(N, 2D) [mean, std] of each waveform's frames (``pooling="mean"``: (N, D)), `batch` waveforms at a time."""
+def wave_batches(waves: Sequence[np.ndarray], batch: int = 64, max_samples: int = MAX_BATCH_SAMPLES) -> List[slice]:
+    """Consecutive slices of ``waves``: at most ``batch`` waveforms and ``max_samples`` samples each (a longer
+    waveform is a batch of its own), so that the frames one extractor call returns stay bounded."""
+    out, start, total = [], 0, 0
+    for i, wave in enumerate(waves):
+        if i > start and (i - start >= batch or total + len(wave) > max_samples):
+            out.append(slice(start, i))
+            start, total = i, 0
+        total += len(wave)
+    return out + [slice(start, len(waves))] if len(waves) else out
+
+
+def pooled_features(extractor: Extractor, waves: List[np.ndarray], batch: int = 64, pooling: str = "mean_std",
+                    progress: Optional[str] = None) -> torch.Tensor:
+    """(N, 2D) [mean, std] of each waveform's frames (``pooling="mean"``: (N, D)), in :func:`wave_batches`;
+    ``progress``: the description of a progress bar over the waveforms on stderr (None: no bar)."""
     out = []
-    for start in range(0, len(waves), batch):
-        out += [pool(f, pooling) for f in extractor(waves[start:start + batch])]
+    with tqdm(total=len(waves), desc=progress, unit="wave", leave=False, disable=None if progress else True) as bar:
+        for part in wave_batches(waves, batch):
+            out += [pool(f, pooling) for f in extractor(waves[part])]
+            bar.update(part.stop - part.start)
     return torch.stack(out)
 
 
@@ -184,15 +201,18 @@ def _windows(folder: AudioFolder, segments: Sequence[Segment], window: int, tail
     return waves, np.array(speakers, dtype=np.int64)
 
 
-def speaker_scores(extractor: Extractor, data: ProbeData) -> Dict[str, float]:
-    """Window- and utterance-level speaker probe accuracy and clustering scores of one extractor."""
-    seed = data.config.seed
-    window = linear_probe(pooled_features(extractor, data.train_windows), data.train_window_speakers,
-                          pooled_features(extractor, data.test_windows), data.test_window_speakers, seed=seed)
-    utt_train = pooled_features(extractor, data.segment_waves(data.split.train))
-    utt_test = pooled_features(extractor, data.segment_waves(data.split.test))
+def speaker_scores(extractor: Extractor, data: ProbeData, verbose: bool = False) -> Dict[str, float]:
+    """Window- and utterance-level speaker probe accuracy and clustering scores of one extractor
+    (``verbose``: progress bars over the waveforms of each pass)."""
+    seed, bar = data.config.seed, (lambda desc: desc if verbose else None)
+    window = linear_probe(pooled_features(extractor, data.train_windows, progress=bar("train windows")), data.train_window_speakers,
+                          pooled_features(extractor, data.test_windows, progress=bar("test windows")), data.test_window_speakers,
+                          seed=seed)
+    utt_train = pooled_features(extractor, data.segment_waves(data.split.train), progress=bar("train segments"))
+    utt_test = pooled_features(extractor, data.segment_waves(data.split.test), progress=bar("test segments"))
     utterance = linear_probe(utt_train, data.segment_speakers(data.split.train), utt_test, data.segment_speakers(data.split.test), seed=seed)
-    whole = standardized(pooled_features(extractor, [data.folder.wave(i) for i in range(len(data.folder))]))
+    whole = standardized(pooled_features(extractor, [data.folder.wave(i) for i in range(len(data.folder))],
+                                         progress=bar("utterances")))
     clusters = clustering_scores(whole, data.folder.speaker_ids, seed=seed)
     return {"speaker_acc_window": window.accuracy, "speaker_acc_window_train": window.train_accuracy,
             "speaker_acc_utterance": utterance.accuracy, **clusters, "dim": int(whole.shape[1])}
@@ -274,7 +294,7 @@ def compare(extractors: Dict[str, Extractor], data: ProbeData, verbose: bool = F
     speaker_acc_frame (with frames=True), ...}}``."""
     results = {}
     for name in tqdm(list(extractors), desc="probing", unit="model", disable=None if verbose else True):
-        scores = speaker_scores(extractors[name], data)
+        scores = speaker_scores(extractors[name], data, verbose)
         if data.config.frames:
             scores.update(frame_speaker_scores(extractors[name], data))
         phones = phone_scores(extractors[name], data)
@@ -295,4 +315,4 @@ def probe_table(results: Dict[str, Dict], columns: Sequence, rows: Optional[Sequ
 
 
 __all__ = ["POOLINGS", "ProbeConfig", "ProbeData", "SPEAKER_MFCC", "chunk_frames", "chunk_pieces", "piece_frames", "compare", "cpc_extractor", "frame_speaker_scores",
-           "mfcc_extractor", "phone_scores", "pool", "pooled_features", "probe_table", "speaker_scores"]
+           "mfcc_extractor", "phone_scores", "pool", "pooled_features", "probe_table", "speaker_scores", "wave_batches"]
