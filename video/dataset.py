@@ -103,8 +103,19 @@ def resized_size(size: Sequence[int], short_side: Optional[int], multiple: int =
     return (max(multiple, int(round(h * scale / multiple)) * multiple), max(multiple, int(round(w * scale / multiple)) * multiple))
 
 
-def frames_to_tensor(frames: np.ndarray, size: Optional[Sequence[int]] = None) -> torch.Tensor:
-    """(T, H, W, 3) uint8 -> (T, 3, h, w) float in [0, 1], resized (antialiased bilinear) to ``size``."""
+def frames_to_tensor(frames: np.ndarray, size: Optional[Sequence[int]] = None, chunk: int = 8) -> torch.Tensor:
+    """(T, H, W, 3) uint8 -> (T, 3, h, w) float in [0, 1], resized (antialiased bilinear) to ``size``.
+
+    ``chunk`` frames at a time, so that only that many frames are ever held in float at the input size
+    (150 frames of 1080p would take 3.7 GB at once); the result does not depend on ``chunk``.
+    """
+    if chunk <= 0:
+        raise ValueError(f"chunk must be > 0 frames, got {chunk}")
+    return torch.cat([_frames_to_float(frames[i:i + chunk], size) for i in range(0, max(len(frames), 1), chunk)])
+
+
+def _frames_to_float(frames: np.ndarray, size: Optional[Sequence[int]]) -> torch.Tensor:
+    """:func:`frames_to_tensor` of a few frames at once."""
     x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
     if size is not None and tuple(x.shape[-2:]) != tuple(size):
         x = F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)

@@ -219,13 +219,15 @@ class FrameFolderReader(VideoReader):
         self.size = read_image(self.files[0]).shape[:2]
 
     def read(self, indices: Sequence[int]) -> np.ndarray:
-        frames = []
-        for i in self.clamp(indices).tolist():
+        """(T, H, W, 3) uint8, filled in place (no second copy of a long sequence of large frames)."""
+        idx = self.clamp(indices).tolist()
+        out = np.empty((len(idx), *self.size, 3), dtype=np.uint8)
+        for k, i in enumerate(idx):
             frame = read_image(self.files[i])
             if frame.shape[:2] != self.size:
                 raise ValueError(f"{self.files[i]} is {frame.shape[1]}x{frame.shape[0]} but {self.files[0]} is {self.size[1]}x{self.size[0]}")
-            frames.append(frame)
-        return np.stack(frames)
+            out[k] = frame
+        return out
 
 
 def list_frame_files(folder: PathLike) -> List[Path]:

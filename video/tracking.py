@@ -33,7 +33,7 @@ from .dataset import frames_to_tensor, resized_size
 from .davis import Sequence as DavisSequence
 from .davis import find_resolution, list_sequences, load_sequence
 from .io import VideoDecodeError
-from .masks import VOID, MaskReadError, mask_to_onehot, object_ids, onehot_to_mask
+from .masks import VOID, MaskReadError, mask_dtype, mask_to_onehot, object_ids, onehot_to_mask
 from .metrics import score_sequence, summarize
 from .propagation import PropagationConfig, labels_to_image, progress_disable, propagate_labels
 
@@ -110,7 +110,8 @@ def check_first_mask(mask: np.ndarray, frame_size: Sequence[int], name: str = "f
 def track_masks(frames: np.ndarray, first_mask: np.ndarray, features: Optional[FeatureFn],
                 propagation: Optional[PropagationConfig] = None, verbose: bool = False, name: str = "first mask",
                 progress: Union[None, bool, tqdm] = None) -> np.ndarray:
-    """Masks (T, H, W) of every frame given the first one; ``features=None`` copies the first mask.
+    """Masks (T, H, W) of every frame given the first one, at the frames' size (uint8 when every id fits,
+    see :func:`~multissl.video.masks.mask_dtype`); ``features=None`` copies the first mask.
 
     Args:
         frames: (T, H, W, 3) uint8 video.
@@ -129,7 +130,7 @@ def track_masks(frames: np.ndarray, first_mask: np.ndarray, features: Optional[F
     try:
         if features is None:
             bar.update(len(frames))
-            return np.repeat(np.asarray(first_mask)[None], len(frames), axis=0)
+            return np.repeat(np.asarray(first_mask).astype(_dtype(first_mask, ids))[None], len(frames), axis=0)
         onehot = mask_to_onehot(first_mask, ids)
         bar.set_postfix_str("encoding frames")
         feats = features(frames)  # (T, D, h, w)
@@ -137,14 +138,28 @@ def track_masks(frames: np.ndarray, first_mask: np.ndarray, features: Optional[F
         bar.update(1)  # frame 0 is given
         soft = propagate_labels(feats, onehot, propagation.context, propagation.topk, propagation.radius,
                                 propagation.temperature, propagation.normalize, upsample=False, progress=bar)
-        masks = np.empty((len(frames), *frames.shape[1:3]), dtype=np.int64)
-        masks[0] = first_mask
-        for t in range(1, len(frames)):
-            masks[t] = onehot_to_mask(labels_to_image(soft[t], frames.shape[1:3]), ids)
-        return masks
+        bar.set_postfix_str(f"masks at {frames.shape[2]}x{frames.shape[1]}")
+        return _full_size_masks(soft, first_mask, ids)
     finally:
         if own:
             bar.close()
+
+
+def _dtype(first_mask: np.ndarray, ids: np.ndarray) -> np.dtype:
+    """The predicted masks' type: :func:`~multissl.video.masks.mask_dtype` of the ids (which also holds the
+    void label 255), int64 when the first mask has negative values."""
+    return mask_dtype(ids) if np.asarray(first_mask).min() >= 0 else np.dtype(np.int64)
+
+
+def _full_size_masks(soft: torch.Tensor, first_mask: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """(T, H, W) ids at the first mask's size (in :func:`~multissl.video.masks.mask_dtype` of ``ids``, so that
+    150 frames of 1080p take 0.3 GB, not the 2.5 GB of int64) from soft labels (T, 1 + K, h, w)."""
+    size = first_mask.shape
+    masks = np.empty((len(soft), *size), dtype=_dtype(first_mask, ids))
+    masks[0] = first_mask
+    for t in range(1, len(soft)):
+        masks[t] = onehot_to_mask(labels_to_image(soft[t], size), ids)
+    return masks
 
 
 def evaluate_davis(
