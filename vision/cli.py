@@ -116,17 +116,25 @@ def _register_probe(group) -> None:
     p.set_defaults(func=_cmd_probe)
 
 
+def _load_for_run(run, args):
+    """DATA as the run's network takes it (its training side unless --image-size, its channels); says so on stderr."""
+    from .data import describe_splits
+    from .run import load_for_run
+
+    splits = load_for_run(run, _data(args), args.root, args.image_size)
+    side = run.config.get("image_size")
+    size_note = "the run's training size" if splits.image_size == (side, side) else f"the run was trained on {side}x{side}"
+    print(f"data {describe_splits(splits)}; {size_note}", file=sys.stderr, flush=True)
+    return splits
+
+
 def _cmd_probe(args) -> int:
-    from .data import load_images
     from .probe import evaluate
     from .run import load_run
 
     run = load_run(args.run)
-    task, random_task, cfg = run.model, run.initial, run.config
-    splits = load_images(_data(args), args.root, args.image_size or cfg["image_size"])
-    if splits.channels != cfg["in_channels"]:
-        raise ValueError(f"--data has {splits.channels}-channel images but the run was trained on {cfg['in_channels']} channel(s)")
-    scores = evaluate(task, random_task, splits, pool=args.pool, knn_k=args.knn_k)
+    splits = _load_for_run(run, args)
+    scores = evaluate(run.model, run.initial, splits, pool=args.pool, knn_k=args.knn_k, verbose=True)
     scores = {"task": run.method, **scores}
     for key, value in scores.items():
         print(f"{key:20s} {value:.4f}" if isinstance(value, float) else f"{key:20s} {value}")
@@ -145,13 +153,12 @@ def _register_picture(group) -> None:
 
 
 def _cmd_picture(args) -> int:
-    from .data import load_images
     from .pictures import save_task_picture
     from .run import load_run
 
     run = load_run(args.run)
-    task, cfg = run.model, run.config
-    splits = load_images(_data(args), args.root, args.image_size or cfg["image_size"])
+    task = run.model
+    splits = _load_for_run(run, args)
     images = splits.x_test[: args.count] if len(splits.x_test) else splits.x_train[: args.count]
     written = save_task_picture(task, images, args.output)
     if not written:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List, Optional, Set, Tuple
 
 import numpy as np
 import torch
@@ -80,6 +80,7 @@ class ImageSplits:
     y_test: torch.Tensor
     classes: List[str] = field(default_factory=list)
     name: str = ""
+    source_size: str = ""  # the stored size of images that were resized ("64x64", "12 sizes, 30x40 to 1024x768"), else ""
 
     @property
     def channels(self) -> int:
@@ -151,8 +152,43 @@ def load_images(spec: str, root: Optional[str] = None, image_size: Optional[int]
 
 
 def resize_splits(splits: ImageSplits, size: int) -> ImageSplits:
-    """Resize both splits to size x size (bilinear, antialiased)."""
-    return ImageSplits(_resize(splits.x_train, size), splits.y_train, _resize(splits.x_test, size), splits.y_test, splits.classes, splits.name)
+    """Resize both splits to size x size (bilinear, antialiased); ``source_size`` records the size they had."""
+    h, w = splits.image_size
+    return ImageSplits(_resize(splits.x_train, size), splits.y_train, _resize(splits.x_test, size), splits.y_test, splits.classes,
+                       splits.name, splits.source_size or f"{w}x{h}")
+
+
+def describe_splits(splits: ImageSplits) -> str:
+    """One line on what was loaded, e.g. ``"cifar10-subset: 10000 train / 2000 test images, 3 x 32x32 (resized from 64x64)"``."""
+    h, w = splits.image_size
+    resized = f" (resized from {splits.source_size})" if splits.source_size else ""
+    return (f"{splits.name}: {len(splits.x_train)} train / {len(splits.x_test)} test images, "
+            f"{splits.channels} x {w}x{h}{resized}")
+
+
+def match_channels(splits: ImageSplits, channels: int) -> ImageSplits:
+    """``splits`` with ``channels`` (1 or 3) channels, and a warning when they had the other count:
+    grey images are repeated to RGB, RGB images become grey by luminance (ITU-R 601-2, as Pillow's ``"L"``)."""
+    if splits.channels == channels:
+        return splits
+    if {splits.channels, channels} != {1, 3}:
+        raise ValueError(f"data set {splits.name!r} has {splits.channels}-channel images; {channels} channel(s) are needed")
+    how = "repeated to RGB" if channels == 3 else "converted to grey (luminance 0.299 R + 0.587 G + 0.114 B)"
+    warnings.warn(f"data set {splits.name!r} has {splits.channels}-channel images but {channels} channel(s) are needed: {how}")
+    convert = _grey_to_rgb if channels == 3 else _rgb_to_grey
+    return ImageSplits(convert(splits.x_train), splits.y_train, convert(splits.x_test), splits.y_test, splits.classes,
+                       splits.name, splits.source_size)
+
+
+def _grey_to_rgb(x: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) -> (N, 3, H, W), same dtype."""
+    return x.expand(-1, 3, -1, -1).contiguous()
+
+
+def _rgb_to_grey(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) uint8 -> (N, 1, H, W) uint8 luminance."""
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    return (x.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
 
 
 def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -405,10 +441,10 @@ def _warn_empty_classes(folder: Path, classes: List[str], labels: List[int]) -> 
         warnings.warn(f"{folder}: {len(empty)} class folder(s) hold no readable image: {empty[:10]}")
 
 
-def common_side(folders: List[Path], classes: List[str]) -> Optional[int]:
-    """The side shared by every (square) image of ``folders``' class sub-folders, or None when they differ.
+def folder_image_sizes(folders: List[Path], classes: List[str]) -> Set[Tuple[int, int]]:
+    """The (width, height) sizes of the images in ``folders``' class sub-folders (only headers are read).
 
-    Only image headers are read. Unreadable files are left to the loader (which skips them with a warning).
+    Unreadable files are left to the loader (which skips them with a warning).
     """
     from PIL import Image
 
@@ -423,10 +459,36 @@ def common_side(folders: List[Path], classes: List[str]) -> Optional[int]:
                     sizes.add(img.size)
             except DECODE_ERRORS:
                 continue
-            if len(sizes) > 1:
-                return None
-    (w, h), = sizes if sizes else ((0, 1),)
+    return sizes
+
+
+def _square_side(sizes: Set[Tuple[int, int]]) -> Optional[int]:
+    """The side when ``sizes`` (width, height) is one square size, else None."""
+    (w, h), = sizes if len(sizes) == 1 else ((0, 1),)
     return w if w == h else None
+
+
+def describe_sizes(sizes: Set[Tuple[int, int]]) -> str:
+    """``"64x64"``, or ``"3 sizes, 40x30 to 1024x768"`` (smallest and largest by area) for (width, height) sizes."""
+    if len(sizes) == 1:
+        (w, h), = sizes
+        return f"{w}x{h}"
+    small, large = (f(sizes, key=lambda s: (s[0] * s[1], s)) for f in (min, max))
+    return f"{len(sizes)} sizes, {small[0]}x{small[1]} to {large[0]}x{large[1]}"
+
+
+def _folder_side(folders: List[Path], classes: List[str], size: Optional[int]) -> Tuple[int, str]:
+    """The side to read ``folders`` at (``size``, else their common square side, else 32) and what it replaces
+    (:func:`describe_sizes`, "" when nothing is resized). A folder of several sizes resized to the default side
+    gets a warning: nobody chose that size."""
+    sizes = folder_image_sizes(folders, classes)
+    side = size or _square_side(sizes) or DEFAULT_FOLDER_SIDE
+    if not sizes or sizes == {(side, side)}:
+        return side, ""
+    if size is None:
+        warnings.warn(f"{folders[0].parent if len(folders) > 1 else folders[0]}: images of {describe_sizes(sizes)} are resized "
+                      f"to {side}x{side} (aspect ratio not kept); --image-size / image_size= sets the side")
+    return side, describe_sizes(sizes)
 
 
 def _load_folder(path: Path, size: Optional[int], seed: int) -> ImageSplits:
@@ -436,17 +498,18 @@ def _load_folder(path: Path, size: Optional[int], seed: int) -> ImageSplits:
     if (path / "train").is_dir() and test_dir is not None:
         classes = _class_folders(path / "train")
         _warn_unknown_classes(test_dir, classes)
-        size = size or common_side([path / "train", test_dir], classes) or DEFAULT_FOLDER_SIDE
+        size, source = _folder_side([path / "train", test_dir], classes, size)
         x_train, y_train = _read_folder(path / "train", size, classes)
         x_test, y_test = _read_folder(test_dir, size, classes)
-        return ImageSplits(x_train, y_train, x_test, y_test, classes, path.name)
+        return ImageSplits(x_train, y_train, x_test, y_test, classes, path.name, source)
     root = path / "train" if (path / "train").is_dir() else path
     classes = _class_folders(root)
     if not classes:
         return _load_flat_folder(path, size)
     _warn_loose_images(root)
-    x, y = _read_folder(root, size or common_side([root], classes) or DEFAULT_FOLDER_SIDE, classes)
-    return ImageSplits(*_split(x, y, seed), classes, path.name)
+    size, source = _folder_side([root], classes, size)
+    x, y = _read_folder(root, size, classes)
+    return ImageSplits(*_split(x, y, seed), classes, path.name, source)
 
 
 def _load_flat_folder(path: Path, size: Optional[int]) -> ImageSplits:
@@ -454,9 +517,10 @@ def _load_flat_folder(path: Path, size: Optional[int]) -> ImageSplits:
     if not any(_is_image_file(f) for f in path.iterdir()):
         raise ValueError(f"{path} has neither class sub-folders nor images (expected an ImageFolder layout "
                          f"{path}/<class>/<image>, or a folder of unlabelled images)")
-    x, _ = _read_folder(path, size or common_side([path], [""]) or DEFAULT_FOLDER_SIDE, [""])
+    size, source = _folder_side([path], [""], size)
+    x, _ = _read_folder(path, size, [""])
     empty = torch.zeros(0, dtype=torch.long)
-    return ImageSplits(x, empty, x[:0], empty, [], path.name)
+    return ImageSplits(x, empty, x[:0], empty, [], path.name, source)
 
 
 def _warn_loose_images(root: Path) -> None:
@@ -471,4 +535,4 @@ def _warn_unknown_classes(test_dir: Path, classes: List[str]) -> None:
         warnings.warn(f"{test_dir}: {len(unknown)} folder(s) are not classes of train/ and are left out: {unknown[:10]}")
 
 
-__all__ = ["ImageSplits", "ImageTensorDataset", "load_images", "resize_splits", "skimage_photos", "to_float", "TORCHVISION_SETS"]
+__all__ = ["ImageSplits", "ImageTensorDataset", "describe_splits", "load_images", "match_channels", "resize_splits", "skimage_photos", "to_float", "TORCHVISION_SETS"]

@@ -17,6 +17,7 @@ Images are uint8 (N, C, H, W); training batches get the standard augmentation
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
 
@@ -28,8 +29,9 @@ from multissl.evaluation import (EfficiencyResult, FinetuneConfig, TransferResul
 from multissl.run import Run, as_run
 
 from .augment import flip_and_translate
-from .data import ImageSplits, load_images, to_float
+from .data import ImageSplits, describe_splits, to_float
 from .probe import check_probe_labels, task_features
+from .run import load_for_run
 
 RunLike = Union[str, Path, Run]
 
@@ -54,17 +56,18 @@ def eval_transform(x: torch.Tensor) -> torch.Tensor:
 
 
 def check_splits(run: Run, splits: ImageSplits) -> None:
-    """Labelled train and test splits with the channels the run was trained on, else a ValueError."""
+    """Labelled train and test splits of the same classes, else a ValueError."""
     check_probe_labels(splits)
-    if splits.channels != run.config.get("in_channels", splits.channels):
-        raise ValueError(f"data set {splits.name!r} has {splits.channels}-channel images but the run was trained on "
-                         f"{run.config['in_channels']} channel(s)")
     check_same_classes(splits.y_train, splits.y_test, f"data set {splits.name!r}")
 
 
-def load_splits(run: Run, data: Union[str, ImageSplits], root: Optional[str] = None, image_size: Optional[int] = None) -> ImageSplits:
-    """``data`` loaded at the run's training image size (or ``image_size``) and checked."""
-    splits = data if isinstance(data, ImageSplits) else load_images(str(data), root, image_size or run.config.get("image_size"))
+def load_splits(run: Run, data: Union[str, ImageSplits], root: Optional[str] = None, image_size: Optional[int] = None,
+                verbose: bool = False) -> ImageSplits:
+    """``data`` loaded at the run's training image size (or ``image_size``) with the run's channels
+    (:func:`~multissl.vision.run.load_for_run`) and checked; ``verbose``: one line on stderr says what was loaded."""
+    splits = load_for_run(run, data, root, image_size)
+    if verbose:
+        print(f"data {describe_splits(splits)}", file=sys.stderr, flush=True)
     check_splits(run, splits)
     return splits
 
@@ -79,7 +82,7 @@ def finetune_run(run: RunLike, data: Union[str, ImageSplits], fraction: Optional
     ``supervised``, ``"supervised_acc"`` of the same network trained from its random initialisation.
     """
     run = as_run(run, "vision")
-    splits = load_splits(run, data, root)
+    splits = load_splits(run, data, root, verbose=verbose)
     if fraction is None and per_class is None:
         fraction = 1.0
     indices = label_subset(splits.y_train, fraction=fraction, per_class=per_class, seed=seed)
@@ -115,7 +118,7 @@ def efficiency_run(run: RunLike, data: Union[str, ImageSplits], fractions: Seque
     if unknown or not methods:
         raise ValueError(f"methods must be among linear, finetune, supervised; got {list(methods)}")
     run = as_run(run, "vision")
-    splits = load_splits(run, data, root)
+    splits = load_splits(run, data, root, verbose=verbose)
     config = config or FinetuneConfig()
     folder = Path(output) if output is not None else None
     tune = dict(train_transform=train_transform, eval_transform=eval_transform, device=device, verbose=False, overwrite=overwrite)
@@ -143,7 +146,7 @@ def transfer_run(run: RunLike, datasets: Sequence[Union[str, ImageSplits]], root
     run = as_run(run, "vision")
     loaded = {}
     for data in datasets:
-        splits = load_splits(run, data, root)
+        splits = load_splits(run, data, root, verbose=verbose)
         name = splits.name if isinstance(data, ImageSplits) else str(data)
         loaded[name] = splits
     feature_sets = {"": lambda x: task_features(run.model, x), "random_": lambda x: task_features(run.initial, x)}

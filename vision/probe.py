@@ -6,6 +6,9 @@ initialisation and for raw pixels, on the data set's test split.
 """
 from __future__ import annotations
 
+import sys
+import time
+import warnings
 from typing import Dict, Optional
 
 import torch
@@ -19,7 +22,9 @@ from .tasks.base import PretextTask
 @torch.no_grad()
 def task_features(task: PretextTask, images: torch.Tensor, pool: int = 1, batch_size: int = 256,
                   device: Optional[torch.device] = None) -> torch.Tensor:
-    """Frozen features of ``images`` (N, C, H, W) uint8: (N, D) float32 on CPU."""
+    """Frozen features of ``images`` (N, C, H, W) uint8: (N, D) float32 on CPU (a warning when a run's
+    network gets images of another size than it was trained on, :func:`check_image_size`)."""
+    check_image_size(task, images)
     device = device or next(task.parameters()).device
     was_training = task.training
     task.eval()
@@ -28,6 +33,17 @@ def task_features(task: PretextTask, images: torch.Tensor, pool: int = 1, batch_
     finally:
         task.train(was_training)
     return torch.cat(parts)
+
+
+def check_image_size(task: PretextTask, images: torch.Tensor) -> None:
+    """Warn when ``images`` (N, C, H, W) are not of the side the task was trained on (``task.train_image_size``,
+    set on the networks of a run): features of another size are not what the network learnt to compute, and
+    methods with a fixed geometry (patches, tiles, grids) see their patches at another scale."""
+    side = getattr(task, "train_image_size", None)
+    h, w = images.shape[-2:]
+    if side and (h, w) != (side, side):
+        warnings.warn(f"{getattr(task, 'name', 'task')}: features of {w}x{h} images from a network trained on {side}x{side} "
+                      f"images; resize them to {side}x{side} (resize_splits, --image-size {side}) to probe what it learnt")
 
 
 def features(model, images: torch.Tensor, pool: int = 1, batch_size: int = 256) -> torch.Tensor:
@@ -65,22 +81,49 @@ def check_probe_labels(splits: ImageSplits) -> None:
 
 
 def evaluate(task: PretextTask, random_task: PretextTask, splits: ImageSplits, pool: int = 1, knn_k: int = 20,
-             seed: int = 0, pixels: bool = True) -> Dict[str, float]:
+             seed: int = 0, pixels: bool = True, verbose: bool = False) -> Dict[str, float]:
     """Probe ``task`` and ``random_task`` (same architecture, untrained) and raw pixels.
 
     Returns ``linear_acc, knn_acc, random_linear_acc, random_knn_acc`` and,
-    with ``pixels``, ``pixels_linear_acc, pixels_knn_acc``.
+    with ``pixels``, ``pixels_linear_acc, pixels_knn_acc``. ``verbose``: one
+    line per probe on stderr (features' shape, seconds), as the pixel probe of
+    a large data set takes minutes.
     """
     check_probe_labels(splits)
     results: Dict[str, float] = {}
-    for prefix, model in (("", task), ("random_", random_task)):
-        train = task_features(model, splits.x_train, pool)
-        test = task_features(model, splits.x_test, pool)
-        for key, value in probe_scores(train, splits.y_train, test, splits.y_test, knn_k, seed).items():
-            results[prefix + key] = value
+    for prefix, name, model in (("", "trained encoder", task), ("random_", "random init", random_task)):
+        with _stage(name, verbose) as note:
+            train = task_features(model, splits.x_train, pool)
+            test = task_features(model, splits.x_test, pool)
+            note(train.shape)
+            for key, value in probe_scores(train, splits.y_train, test, splits.y_test, knn_k, seed).items():
+                results[prefix + key] = value
     if pixels:
-        results.update({f"pixels_{k}": v for k, v in pixel_scores(splits, knn_k, seed).items()})
+        with _stage("raw pixels", verbose) as note:
+            note((len(splits.x_train), splits.x_train[0].numel()))
+            results.update({f"pixels_{k}": v for k, v in pixel_scores(splits, knn_k, seed).items()})
     return results
+
+
+class _stage:
+    """``with _stage(name, verbose) as note:`` prints ``probing NAME ...`` on entry, ``note(shape)`` names the
+    (N, D) features being probed, and the seconds it took are printed on exit (nothing when not ``verbose``)."""
+
+    def __init__(self, name: str, verbose: bool):
+        self.name, self.verbose, self.start = name, verbose, time.perf_counter()
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self.note
+
+    def note(self, shape) -> None:
+        if self.verbose:
+            print(f"probing {self.name}: {shape[0]} x {shape[1]} features (linear probe, penalty chosen on held-out data; kNN) ...",
+                  file=sys.stderr, flush=True)
+
+    def __exit__(self, kind, *rest) -> None:
+        if self.verbose and kind is None:
+            print(f"probing {self.name}: done in {time.perf_counter() - self.start:.1f} s", file=sys.stderr, flush=True)
 
 
 def probe_run(run_dir, splits: ImageSplits, pool: int = 1, pixels: bool = False, device=None) -> Dict[str, float]:
@@ -94,4 +137,4 @@ def probe_run(run_dir, splits: ImageSplits, pool: int = 1, pixels: bool = False,
     return evaluate(task, random_task, splits, pool=pool, pixels=pixels)
 
 
-__all__ = ["check_probe_labels", "evaluate", "features", "pixel_scores", "probe_run", "probe_scores", "task_features"]
+__all__ = ["check_image_size", "check_probe_labels", "evaluate", "features", "pixel_scores", "probe_run", "probe_scores", "task_features"]

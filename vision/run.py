@@ -8,6 +8,7 @@ from multissl.engine import load_checkpoint
 from multissl.presets import Recipe
 from multissl.run import Run, read_run_config as _read_run_config, seeded_build, stored_recipe, write_run_config
 
+from .data import ImageSplits, load_images, match_channels
 from .encoder import BackboneConfig
 from .registry import build_task, task_spec
 from .tasks.base import PretextTask
@@ -54,7 +55,12 @@ def build_from_config(record: Dict[str, Any]) -> PretextTask:
 
 
 def vision_run(path: Optional[Path], method: str, model: PretextTask, initial: PretextTask, record: Dict[str, Any],
-               result: Any = None) -> Run:
+               result: Any = None, image_size: Optional[int] = None) -> Run:
+    """The :class:`~multissl.run.Run` of a vision method; both networks remember the side they were trained on
+    (``train_image_size``: ``image_size``, else the record's), so that features of other sizes are flagged."""
+    side = image_size or record.get("image_size")
+    for task in (model, initial):
+        task.train_image_size = int(side) if side else None
     return Run(path, "vision", method, model, initial, record, result)
 
 
@@ -73,4 +79,13 @@ def load_run(run_dir, map_location=None) -> Run:
     return vision_run(Path(run_dir), method, trained.eval(), initial.eval(), record)
 
 
-__all__ = ["build_from_config", "load_run", "read_run_config", "save_run_config", "vision_run"]
+def load_for_run(run: Run, data, root: Optional[str] = None, image_size: Optional[int] = None) -> ImageSplits:
+    """``data`` (a spec for :func:`~multissl.vision.data.load_images`, or :class:`ImageSplits` used as given) as the
+    run's network takes it: resized to the run's training side (or ``image_size``) and with its channel count
+    (grey repeated to RGB or RGB made grey, with a warning)."""
+    if not isinstance(data, ImageSplits):
+        data = load_images(str(data), root, image_size or run.config.get("image_size"))
+    return match_channels(data, int(run.config.get("in_channels", data.channels)))
+
+
+__all__ = ["build_from_config", "load_for_run", "load_run", "read_run_config", "save_run_config", "vision_run"]

@@ -138,7 +138,7 @@ def train(
     result = fit(net, splits.train_dataset(), optimizer, engine, scheduler=scheduler, callbacks=callbacks,
                  metadata={"task": method})
     return vision_run(Path(output) if output is not None else None, method, net.eval(), seeded_build(build, engine.seed).eval(),
-                      record or {}, result)
+                      record or {}, result, image_size=size)
 
 
 def train_task(name: str, splits: ImageSplits, task_config: Optional[TaskConfig] = None, backbone: Optional[BackboneConfig] = None,

@@ -9,14 +9,6 @@ from tests.cli_errors import one_line_error
 TINY = ["--lrs", "0.003", "--epochs", "1", "--min-steps", "2", "--batch-size", "32", "--warmup-steps", "1"]
 
 
-@pytest.fixture(scope="module")
-def vision_run(tmp_path_factory):
-    run = tmp_path_factory.mktemp("label-eval") / "rot"
-    assert main(["vision", "train", "rotation", "digits", "--image-size", "16", "-o", str(run), "--steps", "2",
-                 "--batch-size", "32", "--width", "8", "--arch", "resnet10", "--no-verbose"]) == 0
-    return run
-
-
 
 
 def test_finetune_command(vision_run, tmp_path):
