@@ -129,6 +129,16 @@ def _load_vectors(path: str, text_format: bool):
         return KeyedVectors.load_word2vec_format(vectors, binary=True)
     if not path.is_file():
         raise FileNotFoundError(f"vector file {path} does not exist")
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    if magic == b"PK":  # a zip: the whole model saved by Word2Vec.save / --save-model
+        from .word2vec import Word2Vec
+
+        return Word2Vec.load(path).wv
+    if magic[:1] == b"\x80" and magic[1:] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        raise ValueError(f"{path} is a Python pickle (gensim's KeyedVectors.save / Word2Vec.save), not a vector file; "
+                         f"write one with gensim: KeyedVectors.load('{path}').save_word2vec_format('vectors.bin', binary=True) "
+                         "(for a Word2Vec model: Word2Vec.load(...).wv.save_word2vec_format(...))")
     if is_headerless_text(path):  # GloVe's text files have no "V D" header line
         return KeyedVectors.load_word2vec_format(path, binary=False, no_header=True)
     binary = False if text_format else looks_binary(path)  # the content decides: a .vec may be either
@@ -139,9 +149,9 @@ def _register_eval(sub) -> None:
     p = sub.add_parser("eval", help="analogy accuracy and word-similarity correlations",
                        description="Evaluate word vectors on gensim's shipped questions-words.txt, "
                                    "wordsim353.tsv and simlex999.txt (or your own files).")
-    p.add_argument("vectors", help="a run folder of `text train` (its vectors.bin), or a word2vec binary or text "
-                                   "vector file (the content decides; --text-format: text), or a GloVe text file "
-                                   "(no 'V D' header line)")
+    p.add_argument("vectors", help="a run folder of `text train` (its vectors.bin), a word2vec binary or text "
+                                   "vector file (the content decides; --text-format: text), a GloVe text file "
+                                   "(no 'V D' header line), or a model saved by --save-model (.npz)")
     p.add_argument("--text-format", action="store_true", help="the vector file is in the text format")
     p.add_argument("--restrict-vocab", type=int, default=30000, help="analogies: search the N most frequent words")
     p.add_argument("--analogies", default=None, help="analogy file (default: gensim's questions-words.txt)")
@@ -195,23 +205,34 @@ def _pairs_key(path, scores: dict) -> str:
 # ------------------------------------------------------------------ neighbors
 def _register_neighbors(sub) -> None:
     p = sub.add_parser("neighbors", help="nearest neighbours of words by cosine similarity")
-    p.add_argument("vectors", help="a run folder of `text train` (its vectors.bin), or a word2vec binary or text "
-                                   "vector file (the content decides; --text-format: text), or a GloVe text file "
-                                   "(no 'V D' header line)")
+    p.add_argument("vectors", help="a run folder of `text train` (its vectors.bin), a word2vec binary or text "
+                                   "vector file (the content decides; --text-format: text), a GloVe text file "
+                                   "(no 'V D' header line), or a model saved by --save-model (.npz)")
     p.add_argument("words", nargs="+", help="query words")
     p.add_argument("--text-format", action="store_true", help="the vector file is in the text format")
     p.add_argument("-n", "--topn", type=_positive_int, default=10, help="neighbours per word")
     p.set_defaults(func=_neighbors)
 
 
+def vocabulary_word(kv, word: str):
+    """``word`` if ``kv`` has it, else its most frequent case variant (``Paris`` for ``paris``: the analogy and
+    similarity evaluations ignore case too), else None."""
+    if word in kv:
+        return word
+    folded = word.casefold()
+    return next((key for key in kv.index_to_key if key.casefold() == folded), None)
+
+
 def _neighbors(args) -> int:
     kv = _load_vectors(args.vectors, args.text_format)
-    missing = [w for w in args.words if w not in kv]
+    keys = {word: vocabulary_word(kv, word) for word in args.words}
+    missing = [w for w, key in keys.items() if key is None]
     if missing:
-        raise ValueError(f"not in the vocabulary of {args.vectors}: {', '.join(missing)}")
-    for word in args.words:
-        pairs = kv.most_similar(word, topn=args.topn)
-        print(f"{word}: " + ", ".join(f"{w} ({s:.3f})" for w, s in pairs))
+        raise ValueError(f"not in the vocabulary of {args.vectors} (in any case): {', '.join(missing)}")
+    for word, key in keys.items():
+        pairs = kv.most_similar(key, topn=args.topn)
+        label = word if key == word else f"{word} (as {key})"
+        print(f"{label}: " + ", ".join(f"{w} ({s:.3f})" for w, s in pairs))
     return 0
 
 

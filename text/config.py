@@ -33,7 +33,9 @@ class Word2VecConfig:
     epochs: int = field(default=5, metadata={"help": "passes over the corpus"})
     workers: int = field(default_factory=default_workers, metadata={"help": "training threads (1 with a seed: bit-reproducible)"})
     seed: int = field(default=1, metadata={"help": "seed of the initial vectors and of every random draw"})
-    max_vocab_size: Optional[int] = field(default=None, metadata={"help": "prune rare words while counting beyond this many"})
+    max_vocab_size: Optional[int] = field(default=None, metadata={"help": "bound on the count table while counting (memory, as gensim): each time it "
+                                                                         "overflows, words seen at most n times so far are dropped, n = 1, 2, ...; "
+                                                                         "may keep far fewer words, use --max-final-vocab to size the vocabulary"})
     max_final_vocab: Optional[int] = field(default=None, metadata={"help": "raise min_count until at most this many words remain"})
     backend: str = field(default="numba", metadata={"help": "numba (CPU, Hogwild threads) or torch (GPU/CPU)", "choices": BACKENDS})
     cbow_mean: int = field(default=1, metadata={"help": "CBOW: 1 uses the mean of the context vectors, 0 their sum", "choices": (0, 1)})

@@ -30,6 +30,7 @@ rate that decays over all the words of all epochs), so a run is bounded by
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -63,6 +64,7 @@ METRICS_FILE = "metrics.jsonl"
 NO_STEPS = ("word2vec has no optimizer steps (it updates the vectors word by word, the learning rate decaying over "
             "all the words of all epochs); bound the run with epochs and/or max_minutes")
 # model fields a resumed run may change (the others fix the vocabulary, shapes or schedule)
+FINGERPRINT_BYTES = 1 << 20  # a corpus is recognised by its size and the SHA-256 of its first and last MiB
 RESUMABLE = ("epochs", "workers", "verbose", "compute_loss", "errors", "batch_size", "device")
 
 
@@ -279,6 +281,40 @@ def _resumed_settings(ckpt: Path, out: Path, method, model, train, overrides) ->
     return saved, settings
 
 
+def corpus_fingerprint(path: Path) -> Dict[str, Any]:
+    """``{"bytes", "sha256_ends"}``: the file's size and the SHA-256 of its first and last MiB, which tell
+    the corpus a run was trained on from another one (wherever it lies now) without reading it all."""
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        digest.update(f.read(FINGERPRINT_BYTES))
+        if size > FINGERPRINT_BYTES:
+            f.seek(max(FINGERPRINT_BYTES, size - FINGERPRINT_BYTES))
+            digest.update(f.read())
+    return {"bytes": size, "sha256_ends": digest.hexdigest()}
+
+
+def check_resumed_corpus(out: Path, corpus: Path, lowercase: bool, fingerprint: Dict[str, Any]) -> None:
+    """ValueError when run folder ``out`` was trained on another corpus than ``corpus`` (other content, or
+    another ``lowercase``): its vocabulary and learning-rate schedule were fixed by the first one, so resuming
+    on another would silently drop the new words. Runs written before fingerprints are not checked."""
+    from multissl.run import read_run_config
+
+    if not (out / "config.json").is_file():
+        return
+    data = read_run_config(out, kind="text").get("data") or {}
+    if "lowercase" in data and bool(data["lowercase"]) != bool(lowercase):
+        raise ValueError(f"{out} was trained with lowercase={data['lowercase']}; resuming with lowercase={lowercase} would "
+                         "change its words: resume with the run's setting or train a new run")
+    stored = data.get("fingerprint")
+    if stored and stored != fingerprint:
+        raise ValueError(f"{corpus} is not the corpus {out} was trained on ({data.get('corpus')}, {stored['bytes']} bytes; "
+                         f"this one has {fingerprint['bytes']} bytes and other content): the run's vocabulary and schedule "
+                         "come from that corpus. Resume with it, train a new run (-o NEW) on this one, or continue on it in "
+                         f"Python with the run's vocabulary: Word2Vec.load('{out / CHECKPOINT_DIR / LAST_CHECKPOINT}')"
+                         ".train(corpus_file=...)")
+
+
 # ------------------------------------------------------------------ train / load
 def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, model: Any = None, train: Any = None,
           **overrides: Any) -> "Run":
@@ -320,8 +356,10 @@ def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, mod
                        files=(VECTORS_FILE, "vectors.txt"), check_settings=False)  # text checks its own resumable fields
     ckpt = _resume_checkpoint(settings.train.resume, out)
     elapsed_before = 0.0
+    fingerprint = corpus_fingerprint(corpus)
     if ckpt is not None:
         w2v, settings = _resumed_settings(ckpt, out, method, model, train, overrides)
+        check_resumed_corpus(out, corpus, settings.train.lowercase, fingerprint)
         elapsed_before = float(read_progress(out).get("elapsed_s", 0.0)) if ckpt.parent == out / CHECKPOINT_DIR else 0.0
     cfg, loop = settings.model, settings.train
     method = method_of(settings)
@@ -340,7 +378,7 @@ def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, mod
                  + (" and part of the next" if w2v.state and w2v.state["chunk"] else ""))
     target = cfg.epochs
     data_record = {"corpus": corpus_key, "lowercase": loop.lowercase, "sentences": w2v.corpus_count,
-                   "tokens": w2v.corpus_total_words, "vocabulary": len(w2v.vocab)}
+                   "tokens": w2v.corpus_total_words, "vocabulary": len(w2v.vocab), "fingerprint": fingerprint}
     write_run_config(out, "text", method, cfg.seed, settings.to_dict(), data=data_record,
                      files={"vectors": VECTORS_FILE, "checkpoint": f"{CHECKPOINT_DIR}/{LAST_CHECKPOINT}"})
 

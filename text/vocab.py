@@ -25,12 +25,15 @@ class Vocab:
         counts: (V,) int64 counts.
         total_words: tokens in the corpus (including dropped rare words).
         num_sentences: sentences in the corpus.
+        prunings: how often ``max_vocab_size`` made counting drop rare words (the last time, those
+            seen at most ``prunings`` times so far); 0 for a vocabulary not built here.
     """
 
     words: List[str]
     counts: np.ndarray
     total_words: int = 0
     num_sentences: int = 0
+    prunings: int = 0
     key_to_index: Dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -88,7 +91,7 @@ class Vocab:
         # order, so the two give the same index_to_key (and restrict_vocab the same words)
         order = np.lexsort((-np.arange(len(counts)), -counts))
         words = [kept[i][0] for i in order]
-        return cls(words, counts[order], total, num_sentences)
+        return cls(words, counts[order], total, num_sentences, min_reduce - 1)
 
 
 def encode_chunks(sentences: Iterable[Sequence[str]], key_to_index: Dict[str, int],

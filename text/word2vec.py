@@ -52,6 +52,7 @@ import numpy as np
 from .config import Word2VecConfig
 from .corpus import corpus_sentences
 from .keyedvectors import KeyedVectors
+from .progress import Progress
 from .vocab import Vocab, encode_chunks, huffman_tree
 
 PathLike = Union[str, Path]
@@ -156,10 +157,12 @@ class Word2Vec:
         corpus = corpus_sentences(sentences, corpus_file, cfg.errors, cfg.max_sentence_length)
         path = corpus_file if corpus_file is not None else getattr(sentences, "path", None)  # a LineCorpus has one
         source = "the corpus" if path is None else f"corpus {path}"
-        self.vocab = Vocab.build(corpus, cfg.min_count, cfg.max_vocab_size, cfg.max_final_vocab, source=source)
+        with Progress("counting words", "token", verbose=cfg.verbose) as counting:
+            self.vocab = Vocab.build(corpus, cfg.min_count, cfg.max_vocab_size, cfg.max_final_vocab, progress=counting.update,
+                                     source=source)
         self._init_weights()
         self._say(f"vocabulary: {len(self.vocab)} words kept of a corpus of {self.vocab.total_words} tokens "
-                  f"in {self.vocab.num_sentences} sentences")
+                  f"in {self.vocab.num_sentences} sentences{_pruning_note(self.vocab, cfg.max_vocab_size)}")
         return self
 
     def _init_weights(self) -> None:
@@ -328,8 +331,6 @@ class Word2Vec:
         return self._last_sentences is None or sentences is self._last_sentences
 
     def _train_numba(self, corpus, deadline: Optional[float] = None) -> bool:
-        from tqdm.auto import tqdm
-
         from .kernels import NUM_STATS, chunk_key, train_chunk
 
         cfg, st = self.config, self.state
@@ -363,11 +364,11 @@ class Word2Vec:
         for t in threads:
             t.start()
         total = int(st["total_words"])
-        bar = tqdm(total=total, initial=min(st["position"], total), unit="word", unit_scale=True,
-                   disable=None if cfg.verbose else True, desc="word2vec", smoothing=0.1)
+        bar = Progress("word2vec", "word", total=total, initial=min(st["position"], total), verbose=cfg.verbose)
         interleave = cfg.interleave and workers > 1
         cache = _ChunkCache() if (st["epochs"] - st["epoch"] > 1 or interleave) else None
         if cache is not None and interleave:
+            self._say("encoding the corpus into word ids (once per train call, for the interleaved order) ...")
             # encode the whole corpus once, so that every epoch can be read in interleaved order
             for _ in self._encoded(corpus, cache):
                 pass
@@ -390,7 +391,7 @@ class Word2Vec:
                     st["epoch_stats"][k] += float(result[k])
                 bar.update(int(result[3]))
                 if cfg.compute_loss and result[1]:
-                    bar.set_postfix(loss=f"{result[0] / result[1]:.3f}", refresh=False)
+                    bar.set_postfix(loss=f"{result[0] / result[1]:.3f}")
                 for cb in self.callbacks:
                     if hasattr(cb, "on_chunk_end"):
                         cb.on_chunk_end(self, result)
@@ -565,6 +566,15 @@ class _CountingCorpus:
             yield sentence
         self.passes += 1
         self.sentences, self.words = sentences, words
+
+
+def _pruning_note(vocab: Vocab, max_vocab_size: Optional[int]) -> str:
+    """What ``max_vocab_size`` did while counting ("" when it never pruned)."""
+    if not vocab.prunings:
+        return ""
+    return (f"; max_vocab_size={max_vocab_size} pruned the count table {vocab.prunings} times (the last time dropping words "
+            f"seen at most {vocab.prunings} times so far): it bounds memory while counting, as in gensim; "
+            "max_final_vocab sets the vocabulary's size")
 
 
 class _ChunkCache:
