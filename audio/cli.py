@@ -141,7 +141,7 @@ def _same_data(record, data) -> bool:
 
 def _evaluation_setup(args: argparse.Namespace):
     from .folder import AudioFolder
-    from .probes import cpc_extractor, mfcc_extractor
+    from .probes import SPEAKER_MFCC, cpc_extractor, mfcc_extractor
     from .training import load_run
 
     run = load_run(args.run)
@@ -149,7 +149,8 @@ def _evaluation_setup(args: argparse.Namespace):
     own = _same_data(record, args.data)
     pattern = args.speaker_pattern or (record["data"].get("speaker_pattern") if own else None)
     folder = AudioFolder(args.data, trained.config.sample_rate, pattern, verbose=not args.quiet)
-    extractors = {"cpc": cpc_extractor(trained, args.feature), "mfcc": mfcc_extractor(), "random": cpc_extractor(initial, args.feature)}
+    mfcc = mfcc_extractor(SPEAKER_MFCC.at_rate(trained.config.sample_rate))  # the run's rate: the folder is read at it
+    extractors = {"cpc": cpc_extractor(trained, args.feature), "mfcc": mfcc, "random": cpc_extractor(initial, args.feature)}
     return folder, extractors, record, own
 
 

@@ -111,9 +111,9 @@ def mean_std_features(extractor: Extractor, waves: List[np.ndarray], batch: int 
     return pooled_features(extractor, waves, batch, pooling="mean_std")
 
 
-def mfcc_window_features(waves: List[np.ndarray]) -> torch.Tensor:
-    """(N, 80): the MFCC baseline of speaker identification (see ``MFCC_DEFINITION``) of N waveforms."""
-    return mean_std_features(mfcc_extractor(SPEAKER_MFCC), waves)
+def mfcc_window_features(waves: List[np.ndarray], sample_rate: int = SPEAKER_MFCC.sample_rate) -> torch.Tensor:
+    """(N, 80): the MFCC baseline of speaker identification (see ``MFCC_DEFINITION``) of N waveforms at ``sample_rate``."""
+    return mean_std_features(mfcc_extractor(SPEAKER_MFCC.at_rate(sample_rate)), waves)
 
 
 def probe_config_for(run: Run, data: Union[str, Path, AudioFolder], **fields: Any) -> ProbeConfig:
@@ -165,7 +165,8 @@ def linear_evaluators(run: Run, windows: SpeakerWindows, methods: Sequence[str],
         cpc = cpc_extractor(_on(run.model, device))
         features["cpc_linear"] = lambda waves: pooled_features(cpc, waves, pooling="mean")
     if "mfcc_linear" in methods:
-        features["mfcc_linear"] = mfcc_window_features
+        rate = run.model.config.sample_rate
+        features["mfcc_linear"] = lambda waves: mfcc_window_features(waves, rate)
     train, test = windows.data.train_windows, windows.data.test_windows
     return {name: linear_evaluator(pool(train), windows.y_train, pool(test), windows.y_test) for name, pool in features.items()}
 
@@ -245,7 +246,7 @@ def _settings(run: Run, windows: SpeakerWindows, config: FinetuneConfig, seeds: 
             "split": f"by utterance: {probe.test_fraction:g} of each speaker's utterances held out (seed {probe.split_seed}); "
                      "windows never straddle train and test", "test_audio_unseen_by_cpc": bool(unseen),
             "cpc_features": "trained CPC's context vectors c_t, mean over the window's frames", "mfcc": MFCC_DEFINITION,
-            "mfcc_config": asdict(SPEAKER_MFCC), "supervised": "the run's CPC encoder + GRU at its random initial weights, "
+            "mfcc_config": asdict(SPEAKER_MFCC.at_rate(data.folder.sample_rate)), "supervised": "the run's CPC encoder + GRU at its random initial weights, "
             "mean-pooled context + linear head, trained on the labelled windows only", "augmentation": "none",
             "finetune": {**asdict(config), "lrs": list(config.lrs)}, "seeds": seeds, "speakers": len(windows.speakers)}
 

@@ -7,7 +7,7 @@ torchaudio and have shape (T, 39).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Optional
 
@@ -27,6 +27,13 @@ class MFCCConfig:
     @property
     def dim(self) -> int:
         return self.n_mfcc * (3 if self.deltas else 1)
+
+    def at_rate(self, sample_rate: int) -> "MFCCConfig":
+        """The same front end for audio at ``sample_rate``: 25 ms windows every 10 ms whatever the rate
+        (400 / 160 samples at 16 kHz, 200 / 80 at 8 kHz), so that frames stay 10 ms like the CPC encoder's."""
+        scale = sample_rate / self.sample_rate
+        return replace(self, sample_rate=int(sample_rate), win_length=round(self.win_length * scale),
+                       hop_length=round(self.hop_length * scale))
 
 
 @lru_cache(maxsize=4)

@@ -81,3 +81,15 @@ def test_probe_table_rows_columns_and_missing_scores():
     assert table[0] == "| features | speaker_acc_window | phones |" and table[1] == "|---|---|---|"
     assert table[2:] == ["| cpc | 0.900 | - |", "| mfcc | 0.812 | - |"]
     assert probe_table(results, ["speaker_acc_window"], rows=["mfcc"]).splitlines()[2:] == ["| mfcc | 0.812 |"]
+
+
+def test_mfcc_baseline_keeps_10_ms_frames_at_the_runs_sample_rate():
+    from multissl.audio.mfcc import mfcc_frames
+    from multissl.audio.probes import SPEAKER_MFCC
+
+    at_8k = SPEAKER_MFCC.at_rate(8000)
+    assert (at_8k.win_length, at_8k.hop_length, at_8k.sample_rate) == (200, 80, 8000)
+    assert SPEAKER_MFCC.at_rate(16000) == SPEAKER_MFCC
+    tone = np.sin(2 * np.pi * 440 * np.arange(8000 * 3) / 8000).astype(np.float32)  # 3 s at 8 kHz
+    assert len(mfcc_frames(tone, at_8k)) == (len(tone) - 200) // 80 + 1  # 298 frames of 10 ms, not 149 of 20 ms
+    assert len(mfcc_frames(tone, SPEAKER_MFCC)) == (len(tone) - 400) // 160 + 1
