@@ -121,8 +121,11 @@ def test_cli_train_probe_picture_resume(tmp_path, capsys):
     assert main(["vision", "picture", str(run), "cifar10", "-o", "x.png"]) == 2  # needs --root
     capsys.readouterr()
     # the old --data spelling still works, with a warning
-    assert main(["vision", "probe", str(run), "--data", "digits"]) == 0
+    assert main(["vision", "probe", str(run), "--data", "digits", "--no-pixels", "--json", str(tmp_path / "q.json")]) == 0
     assert "`--data DATA` is deprecated" in capsys.readouterr().err
+    without_pixels = json.loads((tmp_path / "q.json").read_text())
+    assert not any(k.startswith("pixels_") for k in without_pixels)
+    assert without_pixels == {k: v for k, v in scores.items() if not k.startswith("pixels_")}
     assert main(["vision", "probe", str(run)]) == 2
     assert "DATA is missing" in capsys.readouterr().err
 
