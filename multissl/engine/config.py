@@ -44,7 +44,8 @@ class TrainConfig:
     keep_freed_memory: bool = field(
         default=False,
         metadata={"help": "tune glibc malloc so each step reuses the memory the last one freed (no page faults, "
-                          "SimCLR steps ~1.4x faster on 2 cores; memory stays at its peak; changes the whole process)"},
+                          "SimCLR steps ~1.4x faster on 2 cores; memory stays at its peak; changes the whole process; the multissl "
+                          "executable does it at start unless MULTISSL_KEEP_FREED_MEMORY=0)"},
     )
 
     def __post_init__(self):

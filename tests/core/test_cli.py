@@ -83,3 +83,20 @@ def test_train_arguments_with_command_defaults():
     assert (cfg.batch_size, cfg.steps, cfg.max_minutes, cfg.output_dir) == (32, 100, 5.0, "run")
     with pytest.raises(SystemExit):
         parser.parse_args(["--output-dir", "x"])
+
+
+@pytest.mark.parametrize("setting, tuned", [(None, True), ("1", True), ("0", False)])
+def test_the_executable_keeps_freed_memory_unless_told_not_to(monkeypatch, setting, tuned):
+    import multissl.allocator
+    import multissl.cli
+
+    calls = []
+    monkeypatch.setattr(multissl.allocator, "keep_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(multissl.cli, "_main", lambda argv: 0)
+    if setting is None:
+        monkeypatch.delenv("MULTISSL_KEEP_FREED_MEMORY", raising=False)
+    else:
+        monkeypatch.setenv("MULTISSL_KEEP_FREED_MEMORY", setting)
+    with pytest.raises(SystemExit) as done:
+        multissl.cli.command()
+    assert done.value.code == 0 and calls == ([1] if tuned else [])
