@@ -49,13 +49,15 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
+from multissl.progress import Progress
+
 from .config import Word2VecConfig
 from .corpus import corpus_sentences
 from .keyedvectors import KeyedVectors
-from .progress import Progress
 from .vocab import Vocab, encode_chunks, huffman_tree
 
 PathLike = Union[str, Path]
+LOG_PREFIX = "[multissl.text]"
 FORMAT_VERSION = 1
 
 
@@ -157,7 +159,7 @@ class Word2Vec:
         corpus = corpus_sentences(sentences, corpus_file, cfg.errors, cfg.max_sentence_length)
         path = corpus_file if corpus_file is not None else getattr(sentences, "path", None)  # a LineCorpus has one
         source = "the corpus" if path is None else f"corpus {path}"
-        with Progress("counting words", "token", verbose=cfg.verbose) as counting:
+        with Progress("counting words", "token", verbose=cfg.verbose, prefix=LOG_PREFIX) as counting:
             self.vocab = Vocab.build(corpus, cfg.min_count, cfg.max_vocab_size, cfg.max_final_vocab, progress=counting.update,
                                      source=source)
         self._init_weights()
@@ -364,7 +366,8 @@ class Word2Vec:
         for t in threads:
             t.start()
         total = int(st["total_words"])
-        bar = Progress("word2vec", "word", total=total, initial=min(st["position"], total), verbose=cfg.verbose)
+        bar = Progress("word2vec", "word", total=total, initial=min(st["position"], total), verbose=cfg.verbose,
+                       prefix=LOG_PREFIX)
         interleave = cfg.interleave and workers > 1
         cache = _ChunkCache() if (st["epochs"] - st["epoch"] > 1 or interleave) else None
         if cache is not None and interleave:
@@ -491,7 +494,7 @@ class Word2Vec:
         if self.config.verbose:
             from tqdm.auto import tqdm
 
-            tqdm.write(f"[multissl.text] {message}")
+            tqdm.write(f"{LOG_PREFIX} {message}")
 
     # ---------------------------------------------------------------- save / load
     def save(self, path: PathLike) -> Path:

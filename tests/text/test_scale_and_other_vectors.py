@@ -8,8 +8,8 @@ import pytest
 from multissl import text
 from multissl.cli import main
 from multissl.text import KeyedVectors, Word2Vec
-from multissl.text import progress as progress_module
-from multissl.text.progress import Progress
+from multissl import progress as progress_module
+from multissl.progress import Progress
 from tests.cli_errors import one_line_error
 
 SMALL = dict(vector_size=8, min_count=1, epochs=1, workers=1, verbose=False, chunk_words=40)
@@ -23,7 +23,7 @@ def _corpus(path, seed=0, words=40, lines=80):
 
 def test_progress_lines_outside_a_terminal_give_rate_share_and_time_left():
     out = io.StringIO()  # not a terminal: tqdm would show nothing there
-    bar = Progress("word2vec", "word", total=4_000_000, verbose=True, every_s=0, stream=out)
+    bar = Progress("word2vec", "word", total=4_000_000, verbose=True, every_s=0, stream=out, prefix="[multissl.text]")
     bar.set_postfix(loss="2.310")
     bar.update(1_000_000)
     line = out.getvalue().strip()

@@ -1,4 +1,4 @@
-"""Progress of long text work (counting a corpus, training): visible on a terminal and in a log file.
+"""Progress of long work (counting a corpus, training): visible on a terminal and in a log file.
 
 tqdm hides its bar when stderr is not a terminal (a log file, CI, ``nohup``), which left a
 multi-minute training silent there. :class:`Progress` shows tqdm's bar on a terminal and
@@ -40,11 +40,12 @@ class Progress:
         verbose: False shows nothing.
         every_s: seconds between two lines when the stream is not a terminal (default: :data:`LOG_EVERY_S`).
         stream: where the lines go (default ``sys.stderr``); a stream that is a terminal gets tqdm's bar.
+        prefix: what the lines start with, e.g. ``"[multissl.text]"``.
     """
 
     def __init__(self, desc: str, unit: str, total: Optional[float] = None, initial: float = 0, verbose: bool = True,
-                 every_s: Optional[float] = None, stream: Optional[TextIO] = None):
-        self.desc, self.unit, self.total = desc, unit, total
+                 every_s: Optional[float] = None, stream: Optional[TextIO] = None, prefix: str = "[multissl]"):
+        self.desc, self.unit, self.total, self.prefix = desc, unit, total, prefix
         self.every_s = LOG_EVERY_S if every_s is None else every_s
         self.stream = stream or sys.stderr
         self.initial = self.count = initial
@@ -87,7 +88,7 @@ class Progress:
             parts.append(f"{_duration(max(0.0, self.total - self.count) / rate)} left")
         if self.postfix:
             parts.append(self.postfix)
-        return f"[multissl.text] {self.desc}: " + ", ".join(parts)
+        return f"{self.prefix} {self.desc}: " + ", ".join(parts)
 
     def write_line(self) -> None:
         self.last = time.perf_counter()
