@@ -6,10 +6,12 @@ group is initialised, so library code can call them unconditionally.
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Any, Callable, Optional, TypeVar
 
 import torch
 import torch.distributed as dist
+
+T = TypeVar("T")
 
 
 def is_distributed() -> bool:
@@ -49,6 +51,53 @@ def init_from_env(backend: Optional[str] = None) -> torch.device:
     if launched_by_torchrun() and not dist.is_initialized():
         dist.init_process_group(backend or ("nccl" if use_cuda else "gloo"))
     return device
+
+
+def init_if_launched() -> None:
+    """Bring the process group up when started by ``torchrun`` (before any rank touches a shared folder)."""
+    if launched_by_torchrun() and not dist.is_initialized():
+        init_from_env()
+
+
+def barrier() -> None:
+    """Wait for every rank (nothing without a process group)."""
+    if is_distributed():
+        dist.barrier()
+
+
+def main_process_first(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` on rank 0 alone, its result handed to every rank; then every rank goes on.
+
+    For work on shared files (creating a run folder, writing its config): no two
+    ranks race on them. An exception on rank 0 is raised on every rank (of the
+    same type, with the same message, where the type can be rebuilt from it), so
+    no rank waits forever for one that failed. Without a process group it is a
+    plain call.
+    """
+    if not is_distributed():
+        return fn(*args, **kwargs)
+    error: Optional[BaseException] = None
+    box: list = [None]
+    if is_main_process():
+        try:
+            box[0] = ("ok", fn(*args, **kwargs))
+        except Exception as err:  # handed to the other ranks, then raised here too
+            error = err
+            box[0] = ("error", (type(err), str(err)))
+    dist.broadcast_object_list(box, src=0)
+    status, value = box[0]
+    if error is not None:
+        raise error
+    if status == "error":
+        raise _rebuilt(*value)
+    return value
+
+
+def _rebuilt(cls: type, message: str) -> BaseException:
+    try:
+        return cls(message)
+    except Exception:
+        return RuntimeError(message)
 
 
 class _GatherWithGrad(torch.autograd.Function):

@@ -64,11 +64,16 @@ class Progress:
         return tqdm(total=self.total, initial=self.initial, unit=self.unit, unit_scale=True, desc=self.desc, smoothing=0.1,
                     file=self.stream)
 
+    def due(self) -> bool:
+        """Whether the next :meth:`update` writes a line (a log stream, ``every_s`` seconds after the last line):
+        the moment to refresh :meth:`set_postfix` when its values cost something to compute."""
+        return self.lines and time.perf_counter() - self.last >= self.every_s
+
     def update(self, n: float) -> None:
         self.count += n
         if self.bar is not None:
             self.bar.update(n)
-        elif self.lines and time.perf_counter() - self.last >= self.every_s:
+        elif self.due():
             self.write_line()
 
     def set_postfix(self, **values: Any) -> None:

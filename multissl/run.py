@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar, Union
 import torch
 
 from . import __version__
+from . import distributed as dist_utils
 from .engine.checkpoints import atomic_write_bytes
 from .presets import Recipe
 from .randomness import isolated_rng
@@ -75,7 +76,12 @@ def seeded_build(factory: Callable[[], M], seed: int) -> M:
 
 def write_run_config(output: PathLike, kind: str, method: str, init_seed: int, recipe: Dict[str, Any],
                      **extra: Any) -> Path:
-    """Write ``output/config.json`` (creating the folder) and return its path."""
+    """Write ``output/config.json`` (creating the folder) and return its path; under torchrun rank 0 writes it
+    and the other ranks wait until it is there."""
+    return dist_utils.main_process_first(_write_run_config, output, kind, method, init_seed, recipe, **extra)
+
+
+def _write_run_config(output: PathLike, kind: str, method: str, init_seed: int, recipe: Dict[str, Any], **extra: Any) -> Path:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     out = Path(output)
@@ -118,6 +124,10 @@ def prepare_run_folder(output: PathLike, kind: str, method: str, recipe: Dict[st
                        overwrite: bool = False, files: Sequence[str] = (), check_settings: bool = True) -> Path:
     """Check a run folder before any work starts, so that two runs never mix and nothing fails after training.
 
+    Under ``torchrun`` the process group comes up first and rank 0 alone checks,
+    clears or creates the folder while the others wait; an error there is
+    raised on every rank.
+
     - a folder that holds no run (missing or empty): created;
     - a run folder and ``resume``: its kind, method and settings (outside
       the ``train`` section) must match, else a ``ValueError`` names the
@@ -126,6 +136,13 @@ def prepare_run_folder(output: PathLike, kind: str, method: str, recipe: Dict[st
       checkpoints and the modality's ``files``) are removed;
     - a run folder and neither: ``FileExistsError`` saying to pass resume or overwrite.
     """
+    dist_utils.init_if_launched()
+    return dist_utils.main_process_first(_prepare_run_folder, output, kind, method, recipe, resume, overwrite, files,
+                                         check_settings)
+
+
+def _prepare_run_folder(output: PathLike, kind: str, method: str, recipe: Dict[str, Any], resume: Any, overwrite: bool,
+                        files: Sequence[str], check_settings: bool) -> Path:
     folder = Path(output)
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"run folder {folder} exists and is not a folder")

@@ -18,7 +18,10 @@ class TrainConfig:
     max_minutes: Optional[float] = field(default=None, metadata={"help": "wall-clock budget; training stops cleanly and checkpoints"})
     batch_size: Optional[int] = field(default=None, metadata={"help": "samples per step on each process (default: the method's, "
                                                                     f"else {DEFAULT_BATCH_SIZE})"})
-    num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes (0: exact resume)"})
+    num_workers: Optional[int] = field(default=None, metadata={"help": "DataLoader worker processes (default: 0 for data held in "
+                                                                       "memory; for data read from disk, this process's share of "
+                                                                       "the cores minus one, at most 8)"})
+    prefetch_factor: int = field(default=2, metadata={"help": "batches each worker prepares ahead"})
     drop_last: bool = field(default=True, metadata={"help": "drop the last incomplete batch of each epoch"})
     seed: int = field(default=0, metadata={"help": "seed of every random number generator"})
     grad_clip: Optional[float] = field(default=None, metadata={"help": "clip the gradient norm to this value"})
@@ -49,12 +52,12 @@ class TrainConfig:
     )
 
     def __post_init__(self):
-        for name in ("steps", "epochs", "batch_size", "log_every", "max_nonfinite"):
+        for name in ("steps", "epochs", "batch_size", "log_every", "max_nonfinite", "prefetch_factor"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"TrainConfig.{name} must be > 0, got {value}")
         for name in ("num_workers", "checkpoint_every", "keep_checkpoints"):
-            if getattr(self, name) < 0:
+            if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError(f"TrainConfig.max_minutes must be > 0, got {self.max_minutes}")

@@ -13,16 +13,17 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Unio
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
 
 from .. import distributed as dist_utils
 from ..allocator import keep_freed_memory
+from ..progress import Progress
 from ..schedules import training_progress
 from .checkpoints import Checkpointer, atomic_write_bytes, checkpoint_candidates, load_checkpoint, load_newest_readable
 from .signals import StopSignals, TrainingInterrupted
 from .config import DEFAULT_BATCH_SIZE, FitResult, NonFiniteLossError, TrainConfig, TrainState
-from .data import EpochSampler, batch_size_of, move_to_device
+from .data import EpochSampler, batch_size_of, default_num_workers, move_to_device, quiet_worker, streams_from_disk
 from .devices import agree, autocast_dtype, select_device
 from .rng import rng_state, seed_everything, set_rng_state
 
@@ -46,6 +47,36 @@ def _scalar(v: Any) -> float:
 
 
 
+_END = object()
+
+
+def _postfix(loss: float, samples_per_s: float, data_wait: float) -> Dict[str, str]:
+    return {"loss": f"{loss:.4f}", "samples/s": f"{samples_per_s:.1f}", "waiting for data": f"{100 * data_wait:.0f}%"}
+
+
+class _LineWindow:
+    """Loss, samples and data-wait time since the last progress line."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.loss_sum, self.steps, self.samples, self.wait = 0.0, 0, 0, 0.0
+        self.start = time.perf_counter()
+
+    def add(self, loss: float, samples: int) -> None:
+        self.loss_sum += loss
+        self.steps += 1
+        self.samples += samples
+
+    def postfix(self) -> Dict[str, str]:
+        """The values of the next line (then the window starts anew)."""
+        elapsed = max(time.perf_counter() - self.start, 1e-9)
+        values = _postfix(self.loss_sum / max(self.steps, 1), self.samples / elapsed, min(1.0, self.wait / elapsed))
+        self.reset()
+        return values
+
+
 def _accepts_progress(hook: Any) -> bool:
     """True when a task's ``after_optimizer_step`` takes a ``progress`` keyword."""
     if not callable(hook):
@@ -54,6 +85,20 @@ def _accepts_progress(hook: Any) -> bool:
         return "progress" in inspect.signature(hook).parameters
     except (TypeError, ValueError):
         return False
+
+
+def resolve_num_workers(config: TrainConfig, data: Any) -> int:
+    """``config.num_workers``, else the default for ``data`` (:func:`~multissl.engine.data.default_num_workers`)."""
+    return config.num_workers if config.num_workers is not None else default_num_workers(streams_from_disk(data))
+
+
+def _warn_unsharded(loader: Any) -> None:
+    """Under DDP, a caller's DataLoader whose sampler is not distributed gives every rank the same batches."""
+    sampler = getattr(loader, "sampler", None)
+    if dist_utils.is_distributed() and isinstance(loader, DataLoader) and not isinstance(loader.dataset, IterableDataset) \
+            and not isinstance(sampler, (torch.utils.data.DistributedSampler, EpochSampler)):
+        warnings.warn("training under torchrun on a DataLoader without a DistributedSampler: every rank reads the same "
+                      "batches; pass the Dataset itself (fit shards it) or a DistributedSampler", stacklevel=4)
 
 
 class _Trainer:
@@ -83,7 +128,9 @@ class _Trainer:
         self.nonfinite_in_a_row = 0
         self._window: Dict[str, List[float]] = {}
         self._window_samples = 0
+        self._window_wait = 0.0  # seconds spent waiting for batches since the last log entry
         self._window_start = time.perf_counter()
+        self._line = _LineWindow()
 
     # -- set-up ------------------------------------------------------------ #
     def _wrap(self, task: nn.Module) -> nn.Module:
@@ -93,28 +140,34 @@ class _Trainer:
         return nn.parallel.DistributedDataParallel(task, device_ids=ids)
 
     def _make_loader(self, data, collate_fn):
-        if isinstance(data, Dataset) and hasattr(data, "__len__") and not isinstance(data, torch.utils.data.IterableDataset):
-            sampler = EpochSampler(len(data), self.config.seed, True, dist_utils.rank(), dist_utils.world_size())
+        """(batches, sampler): a DataLoader the engine builds for a Dataset, or the caller's iterable of batches."""
+        if isinstance(data, IterableDataset):
+            return self._loader(data, collate_fn), None
+        if isinstance(data, Dataset) and hasattr(data, "__len__"):
+            keyed = bool(getattr(data, "keyed_items", False))
+            sampler = EpochSampler(len(data), self.config.seed, True, dist_utils.rank(), dist_utils.world_size(), keyed=keyed,
+                                   drop_last=self.config.drop_last and dist_utils.world_size() <= len(data))
             per_rank = len(sampler)
             if self.config.drop_last and per_rank < self.config.batch_size:
                 raise ValueError(
                     f"the dataset has {len(data)} items ({per_rank} per process), fewer than one batch of "
                     f"{self.config.batch_size}; lower batch_size or pass drop_last=False"
                 )
-            loader = DataLoader(
-                data,
-                batch_size=self.config.batch_size,
-                sampler=sampler,
-                drop_last=self.config.drop_last,
-                collate_fn=collate_fn,
-                num_workers=self.config.num_workers,
-                pin_memory=self.device.type == "cuda",
-                generator=torch.Generator(),
-            )
-            return loader, sampler
+            return self._loader(data, collate_fn, sampler), sampler
         if isinstance(data, Iterable):
+            _warn_unsharded(data)
             return data, getattr(data, "sampler", None)
-        raise TypeError(f"data must be a Dataset or an iterable of batches, got {type(data).__name__}")
+        raise TypeError(f"data must be a Dataset, an IterableDataset or an iterable of batches (a DataLoader), "
+                        f"got {type(data).__name__}")
+
+    def _loader(self, data, collate_fn, sampler=None) -> DataLoader:
+        workers = self.num_workers = resolve_num_workers(self.config, data)
+        # an IterableDataset's workers are made anew each epoch, so that they see its set_epoch
+        extra = dict(persistent_workers=sampler is not None, prefetch_factor=self.config.prefetch_factor,
+                     worker_init_fn=quiet_worker) if workers else {}
+        return DataLoader(data, batch_size=self.config.batch_size, sampler=sampler, drop_last=self.config.drop_last,
+                          collate_fn=collate_fn, num_workers=workers, pin_memory=self.device.type == "cuda",
+                          generator=torch.Generator(), **extra)
 
     def _batches_per_epoch(self) -> Optional[int]:
         try:
@@ -147,6 +200,14 @@ class _Trainer:
         by_epochs = epochs * per_epoch if (epochs and per_epoch) else None
         candidates = [s for s in (self.config.steps, by_epochs) if s]
         return min(candidates) if candidates else None
+
+    def _say_data(self) -> None:
+        """One line on how the data is read: workers, or the main process."""
+        workers = getattr(self, "num_workers", None)
+        if workers is None:
+            return
+        how = f"{workers} worker process{'es' if workers > 1 else ''}" if workers else "the training process"
+        self._say(f"batches of {self.config.batch_size} made by {how}")
 
     # -- checkpoints ------------------------------------------------------- #
     def payload(self) -> Dict[str, Any]:
@@ -245,7 +306,14 @@ class _Trainer:
         self._window.setdefault("loss", []).append(loss)
         for k, v in metrics.items():
             self._window.setdefault(k, []).append(_scalar(v))
-        self._window_samples += batch_size_of(batch) * dist_utils.world_size()
+        samples = batch_size_of(batch) * dist_utils.world_size()
+        self._window_samples += samples
+        self._line.add(loss, samples)
+
+    def _waited(self, seconds: float) -> None:
+        """Time spent waiting for the next batch (the data pipeline behind the training step)."""
+        self._window_wait += seconds
+        self._line.wait += seconds
 
     def _flush_log(self, bar) -> None:
         if not self._window:
@@ -255,11 +323,13 @@ class _Trainer:
         entry.update({k: float(np.mean(v)) for k, v in self._window.items()})
         entry["lr"] = self.optimizer.param_groups[0]["lr"]
         entry["samples_per_s"] = self._window_samples / max(elapsed, 1e-9)
+        entry["data_wait"] = min(1.0, self._window_wait / max(elapsed, 1e-9))
         entry["elapsed_s"] = self.elapsed()
         self.history.append(entry)
         self._write_jsonl(entry)
-        bar.set_postfix(loss=f"{entry['loss']:.4f}", samples_s=f"{entry['samples_per_s']:.0f}")
-        self._window, self._window_samples = {}, 0
+        if bar.bar is not None:
+            bar.set_postfix(**_postfix(entry["loss"], entry["samples_per_s"], entry["data_wait"]))
+        self._window, self._window_samples, self._window_wait = {}, 0, 0.0
         self._window_start = time.perf_counter()
 
     def _write_jsonl(self, entry: Dict[str, Any]) -> None:
@@ -356,6 +426,9 @@ class _Trainer:
             return iter(self.loader)
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(self.state.epoch)
+        dataset = getattr(self.loader, "dataset", None)
+        if isinstance(dataset, IterableDataset) and hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(self.state.epoch)
         batches = iter(self.loader)
         for _ in range(start):  # fast-forward a user loader to the saved position
             next(batches, None)
@@ -369,8 +442,8 @@ class _Trainer:
             seed_everything(self.config.seed)  # a fresh start, also when resume found no checkpoint
         self.model.train()
         show = self.config.verbose and dist_utils.is_main_process()
-        bar = tqdm(total=self.state.max_steps, initial=self.state.step, unit="step", disable=None if show else True,
-                   dynamic_ncols=True)
+        bar = Progress("training", "step", total=self.state.max_steps, initial=self.state.step, verbose=show)
+        self._say_data()
         reason = self._loop(bar)  # a signal before step 1 (set-up, restore) stops here too, after a checkpoint
         self._flush_log(bar)
         bar.close()
@@ -410,11 +483,19 @@ class _Trainer:
 
     def _run_epoch(self, bar) -> Optional[str]:
         saw_batch = False
-        for batch in self._epoch_batches():
+        batches = self._epoch_batches()
+        while True:
+            asked = time.perf_counter()
+            batch = next(batches, _END)
+            self._waited(time.perf_counter() - asked)
+            if batch is _END:
+                break
             saw_batch = True
             if self.train_step(batch):
                 self.state.step += 1
                 self.state.batch_in_epoch += 1
+                if bar.due():
+                    bar.set_postfix(**self._line.postfix())
                 bar.update(1)
                 self._after_step()
                 self._periodic(bar)
@@ -448,9 +529,14 @@ class _Trainer:
 
 
 def guard_output_dir(config: TrainConfig) -> None:
-    """Never mix two runs in one folder: checkpoints there need ``resume`` (continue) or ``overwrite`` (replace)."""
-    if not config.output_dir or config.resume or not dist_utils.is_main_process():
+    """Never mix two runs in one folder: checkpoints there need ``resume`` (continue) or ``overwrite`` (replace).
+    Under torchrun rank 0 alone checks and clears the folder, and every rank raises what it raised."""
+    if not config.output_dir or config.resume:
         return
+    dist_utils.main_process_first(_guard_output_dir, config)
+
+
+def _guard_output_dir(config: TrainConfig) -> None:
     if not checkpoint_candidates(config.output_dir):
         return
     if not config.overwrite:
@@ -499,6 +585,7 @@ def fit(
         config = TrainConfig(**{**asdict(config), **overrides})
     if config.batch_size is None:
         config = TrainConfig(**{**asdict(config), "batch_size": DEFAULT_BATCH_SIZE})
+    dist_utils.init_if_launched()  # before the folder is touched: rank 0 alone prepares it
     guard_output_dir(config)
     outer_rng = rng_state()
     try:

@@ -58,3 +58,22 @@ def test_fit_under_torchrun_matches_single_process_training(tmp_path):
         assert torch.allclose(single[k], p0[k], atol=1e-5), k
     start = ddp_workers.train(str(tmp_path / "none"), batch_size=16, steps=1)
     assert any(not torch.allclose(start[k], p0[k]) for k in start)
+
+
+def _torchrun_run_folder(out, mode):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           str(HERE / "ddp_run_folder.py"), str(out), mode]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=HERE)
+
+
+@pytest.mark.slow
+def test_ranks_never_race_on_the_run_folder(tmp_path):
+    out = tmp_path / "run"
+    for _ in range(2):  # a new folder, then the same folder replaced
+        proc = _torchrun_run_folder(out, "overwrite")
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+        assert "rank 0 trained" in proc.stdout and "rank 1 trained" in proc.stdout
+        assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "config.json", "metrics.jsonl"]
+    proc = _torchrun_run_folder(out, "keep")  # neither resume nor overwrite: every rank refuses, none hangs
+    assert proc.returncode != 0
+    assert proc.stdout.count("FileExistsError") == 2 and "already holds a run" in proc.stdout

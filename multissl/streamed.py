@@ -1,0 +1,75 @@
+"""Data sets read from disk item by item while training: the contract every modality's streaming data set keeps.
+
+A :class:`StreamedDataset` decodes item ``i`` when it is asked for (in a DataLoader
+worker process), never the whole set before the first step. It keeps three promises:
+
+- **per-item randomness from the key**: the engine's sampler passes a
+  :class:`~multissl.engine.data.SampleKey` (index, epoch, seed) and the item's random
+  crop, offset, flip ... come from ``key.rng()``, so a batch does not depend on which
+  worker made it, and a run resumed mid-epoch sees exactly the batches it would have;
+- **a corrupt item never ends a run**: when :meth:`load` raises one of
+  :attr:`decode_errors`, a warning names the item (``describe``) and the next index
+  (then the one after ...) is used in its place, so batches keep their size;
+- **the engine knows it streams** (``streams = True``): it gets worker processes by
+  default (:func:`~multissl.engine.data.default_num_workers`).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Set, Tuple
+
+from torch.utils.data import Dataset
+
+from .engine.data import SampleKey, as_key
+
+MAX_SUBSTITUTES = 32
+
+
+class StreamedDataset(Dataset):
+    """Base class: subclasses define ``__len__``, :meth:`load` and :meth:`describe`, and set :attr:`decode_errors`.
+
+    ``dataset[i]`` or ``dataset[SampleKey(i, epoch, seed)]`` returns ``load(key)``
+    for item i, or for the first readable item after it (with a warning naming
+    each unreadable one, once per process).
+    """
+
+    keyed_items = True
+    streams = True
+    decode_errors: Tuple[type, ...] = (OSError, ValueError)
+
+    def load(self, key: SampleKey) -> Any:
+        """Item ``key.index``, with its randomness drawn from ``key.rng()``."""
+        raise NotImplementedError
+
+    def describe(self, index: int) -> str:
+        """What item ``index`` is, for warnings (e.g. its file name)."""
+        return f"item {index}"
+
+    @property
+    def unreadable(self) -> Set[int]:
+        """Indices this process found unreadable so far."""
+        if not hasattr(self, "_unreadable"):
+            self._unreadable: Set[int] = set()
+        return self._unreadable
+
+    def __getitem__(self, key: Any) -> Any:
+        key = as_key(key)
+        n = len(self)
+        if not -n <= key.index < n:
+            raise IndexError(f"item {key.index} out of range for {n} items")
+        first = key.index % n
+        for step in range(min(n, MAX_SUBSTITUTES)):
+            index = (first + step) % n
+            if index in self.unreadable:
+                continue
+            try:
+                return self.load(key._replace(index=index))
+            except self.decode_errors as err:
+                self.unreadable.add(index)
+                warnings.warn(f"skipping unreadable {self.describe(index)}: {type(err).__name__}: {err}", RuntimeWarning,
+                              stacklevel=2)
+        raise RuntimeError(f"{MAX_SUBSTITUTES} items in a row from {self.describe(first)} on could not be read "
+                           "(see the warnings); is the data set readable?")
+
+
+__all__ = ["MAX_SUBSTITUTES", "StreamedDataset"]

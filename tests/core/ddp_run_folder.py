@@ -1,0 +1,31 @@
+"""Run under torchrun by test_distributed.py: every rank prepares one run folder and trains into it."""
+import sys
+import time
+
+import torch
+import torch.distributed as dist
+
+from multissl.engine import TrainConfig, fit
+from multissl.run import prepare_run_folder, write_run_config
+from multissl.toy import ToyContrastiveTask
+
+from ddp_workers import fixed_pairs
+
+if __name__ == "__main__":
+    out, overwrite = sys.argv[1], sys.argv[2] == "overwrite"
+    try:
+        if int(__import__("os").environ["RANK"]) == 1:
+            time.sleep(0.5)  # the slower rank arrives after rank 0 wrote the config: no race either way
+        prepare_run_folder(out, "vision", "toy", {"train": {}}, overwrite=overwrite)
+        write_run_config(out, "vision", "toy", 0, {"train": {}})
+        torch.manual_seed(0)
+        task = ToyContrastiveTask(6, hidden=16, out_dim=8, temperature=0.5)
+        fit(task, fixed_pairs(), torch.optim.SGD(task.parameters(), lr=0.5),
+            TrainConfig(steps=3, batch_size=8, output_dir=out, overwrite=overwrite, verbose=False))
+        print(f"rank {dist.get_rank()} trained", flush=True)
+    except FileExistsError as err:
+        print(f"rank {dist.get_rank()}: FileExistsError: {err}", flush=True)
+        sys.exit(3)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

@@ -1,0 +1,176 @@
+"""The engine on data read item by item: keyed randomness, workers, exact resume, bad items, shards, users' loaders."""
+import io
+import re
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, IterableDataset, TensorDataset
+
+from multissl import progress
+from multissl.engine import TrainConfig, fit
+from multissl.engine.data import EpochSampler, SampleKey, Shard, current_shard, default_num_workers
+from multissl.streamed import StreamedDataset
+
+
+class NoisyPoints(StreamedDataset):
+    """Item i: a fixed point plus noise drawn from the item's key; items in ``broken`` fail to 'decode'."""
+
+    def __init__(self, n=48, d=4, broken=()):
+        self.points = torch.randn(n, d, generator=torch.Generator().manual_seed(5))
+        self.broken = set(broken)
+
+    def __len__(self):
+        return len(self.points)
+
+    def load(self, key: SampleKey):
+        if key.index in self.broken:
+            raise OSError("truncated file")
+        noise = torch.from_numpy(key.rng().normal(size=self.points.shape[1]).astype(np.float32))
+        return self.points[key.index] + 0.1 * noise, key.index
+
+    def describe(self, index):
+        return f"point file p{index}.bin"
+
+
+class Regression(nn.Module):
+    def __init__(self, d=4):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = nn.Linear(d, 1)
+
+    def forward(self, batch):
+        x, _ = batch
+        return ((self.lin(x) - x.sum(1, keepdim=True)) ** 2).mean()
+
+
+def _train(tmp_path, name, workers, steps, resume=None, data=None, **kw):
+    task = Regression()
+    opt = torch.optim.SGD(task.parameters(), lr=0.05)
+    cfg = TrainConfig(steps=steps, batch_size=8, num_workers=workers, output_dir=str(tmp_path / name), verbose=False,
+                      checkpoint_every=3, resume=resume, seed=2, **kw)
+    fit(task, data if data is not None else NoisyPoints(), opt, cfg)
+    return task.lin.weight.detach().clone()
+
+
+def test_keyed_items_do_not_depend_on_workers():
+    data = NoisyPoints()
+    sampler = EpochSampler(len(data), seed=3, keyed=True)
+    sampler.set_epoch(2)
+    keys = list(sampler)
+    assert all(k.epoch == 2 and k.seed == 3 for k in keys)
+    batches = {}
+    for workers in (0, 2):
+        loader = DataLoader(data, batch_size=8, sampler=sampler, num_workers=workers)
+        batches[workers] = [b[0] for b in loader]
+    assert all(torch.equal(a, b) for a, b in zip(batches[0], batches[2]))
+    other_epoch = data[SampleKey(keys[0].index, 3, 3)][0]
+    assert not torch.equal(other_epoch, data[keys[0]][0])  # a new epoch draws new noise
+
+
+@pytest.mark.slow
+def test_resume_mid_epoch_with_two_workers_gives_bit_identical_weights(tmp_path):
+    whole = _train(tmp_path, "whole", workers=2, steps=10)
+    _train(tmp_path, "cut", workers=2, steps=4)  # checkpoints at 3 and the end (4): mid-epoch (6 batches/epoch)
+    resumed = _train(tmp_path, "cut", workers=2, steps=10, resume="auto")
+    assert torch.equal(whole, resumed)
+    assert torch.equal(whole, _train(tmp_path, "no_workers", workers=0, steps=10))
+
+
+def test_an_unreadable_item_is_replaced_by_the_next_with_a_warning_naming_it():
+    data = NoisyPoints(broken={3})
+    with pytest.warns(RuntimeWarning, match=r"skipping unreadable point file p3\.bin: OSError: truncated file"):
+        x, index = data[3]
+    assert index == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert data[3][1] == 4  # known bad: no second warning in this process
+    with pytest.raises(RuntimeError, match="could not be read"):
+        with pytest.warns(RuntimeWarning):
+            NoisyPoints(n=40, broken=range(40))[0]
+
+
+def test_a_run_with_unreadable_items_in_workers_keeps_its_batch_size(tmp_path):
+    seen = []
+
+    class Counting(Regression):
+        def forward(self, batch):
+            seen.append(len(batch[0]))
+            return super().forward(batch)
+
+    task = Counting()
+    cfg = TrainConfig(steps=6, batch_size=8, num_workers=2, verbose=False)
+    fit(task, NoisyPoints(broken={0, 7, 20}), torch.optim.SGD(task.parameters(), lr=0.05), cfg)
+    assert seen == [8] * 6
+
+
+@pytest.mark.parametrize("n, world", [(48, 2), (50, 4), (7, 3)])
+def test_rank_shares_are_disjoint_and_cover_the_epoch(n, world):
+    dropped = [list(EpochSampler(n, seed=1, rank=r, world_size=world, drop_last=True)) for r in range(world)]
+    flat = sum(dropped, [])
+    assert len(flat) == len(set(flat)) == n - n % world  # disjoint; only the remainder waits for another epoch
+    padded = [list(EpochSampler(n, seed=1, rank=r, world_size=world)) for r in range(world)]
+    assert set(sum(padded, [])) == set(range(n)) and all(len(p) == -(-n // world) for p in padded)
+
+
+class CountingStream(IterableDataset):
+    """Yields (x, i) for the items of its shard; a user's IterableDataset would do the same with its files."""
+
+    def __init__(self, n=64):
+        self.n = n
+        self.epochs = []
+
+    def set_epoch(self, epoch):
+        self.epochs.append(epoch)
+
+    def __iter__(self):
+        for i in current_shard().take(range(self.n)):
+            yield torch.full((4,), float(i)), i
+
+
+def test_workers_of_an_iterable_read_disjoint_shards_that_cover_it():
+    loader = DataLoader(CountingStream(), batch_size=None, num_workers=2)
+    seen = [int(i) for _, i in loader]
+    assert sorted(seen) == list(range(64))
+    assert Shard(1, 4).take(list(range(10))) == [1, 5, 9]
+    assert list(Shard(0, 3).take(iter(range(7)))) == [0, 3, 6]
+
+
+def test_a_user_iterable_dataset_and_a_user_dataloader_both_train():
+    task = Regression()
+    stream = CountingStream()
+    result = fit(task, stream, torch.optim.SGD(task.parameters(), lr=1e-4), TrainConfig(epochs=2, batch_size=8, verbose=False))
+    assert result.step == 16 and stream.epochs == [0, 1]  # the engine batched the items; set_epoch each epoch
+    points = NoisyPoints()
+    loader = DataLoader(TensorDataset(points.points, torch.arange(48)), batch_size=12, shuffle=True)
+    result = fit(task, loader, torch.optim.SGD(task.parameters(), lr=1e-3), TrainConfig(steps=5, verbose=False))
+    assert result.step == 5 and result.history[-1]["step"] == 5
+
+
+def test_default_workers_only_for_data_read_from_disk(monkeypatch):
+    assert default_num_workers(False) == 0
+    monkeypatch.setattr("multissl.engine.data.usable_cpus", lambda: 16)
+    assert default_num_workers(True) == 8
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
+    assert default_num_workers(True) == 3
+    monkeypatch.setattr("multissl.engine.data.usable_cpus", lambda: 2)
+    assert default_num_workers(True) == 1
+    with pytest.raises(ValueError, match="num_workers must be >= 0"):
+        TrainConfig(num_workers=-1)
+
+
+def test_progress_lines_in_a_log_show_step_loss_rate_and_data_wait(monkeypatch, capsys):
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.0)
+    monkeypatch.setattr("multissl.engine.data.usable_cpus", lambda: 2)
+    log = io.StringIO()
+    monkeypatch.setattr("sys.stderr", log)
+    task = Regression()
+    result = fit(task, NoisyPoints(), torch.optim.SGD(task.parameters(), lr=0.05), TrainConfig(steps=4, batch_size=8, log_every=2))
+    lines = [l for l in log.getvalue().splitlines() if l.startswith("[multissl] training:")]
+    assert len(lines) >= 3
+    assert re.search(r"training: 4 / 4 steps \(100%\), [\d.]+ steps/s, .*loss [\d.]+, samples/s [\d.]+, waiting for data \d+%",
+                     lines[-1]), lines[-1]
+    assert "batches of 8 made by 1 worker process" in capsys.readouterr().out  # a data set read from disk: a worker
+    assert all(0 <= h["data_wait"] <= 1 for h in result.history)
