@@ -7,6 +7,7 @@ the total is known, the share done and the time left.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any, Optional, TextIO
@@ -27,6 +28,18 @@ def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def process_age_s() -> Optional[float]:
+    """Seconds since this process started (Linux: from /proc), None where that cannot be read."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 class Progress:
@@ -110,4 +123,4 @@ class Progress:
         self.close()
 
 
-__all__ = ["LOG_EVERY_S", "Progress"]
+__all__ = ["LOG_EVERY_S", "Progress", "process_age_s"]

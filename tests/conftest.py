@@ -6,6 +6,13 @@ import torch
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _file_index_in_a_temporary_folder(tmp_path_factory):
+    """The tests never write multissl's file indexes into the user's cache folder."""
+    os.environ["MULTISSL_CACHE"] = str(tmp_path_factory.mktemp("multissl-cache"))
+    yield
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

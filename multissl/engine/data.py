@@ -6,6 +6,11 @@ with ``keyed_items = True`` (such as :class:`multissl.streamed.StreamedDataset`)
 :class:`SampleKey` instead of a bare index, so that its per-item randomness comes from
 (seed, epoch, index) and not from a worker's generator: batches are then the same with
 any number of workers, and a run resumed mid-epoch sees exactly the batches it would have.
+
+A data set that makes its own batches (e.g. windows grouped by speaker) defines
+``batch_sampler(batch_size, seed, rank, world_size)``, returning a sampler of lists of
+keys with ``counts_batches = True``, a ``seed`` attribute, ``set_epoch(epoch, start_batch)``
+and ``__len__`` (batches per rank and epoch); the engine then builds the loader around it.
 """
 from __future__ import annotations
 

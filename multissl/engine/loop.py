@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from .. import distributed as dist_utils
 from ..allocator import keep_freed_memory
-from ..progress import Progress
+from ..progress import Progress, process_age_s
 from ..schedules import training_progress
 from .checkpoints import Checkpointer, atomic_write_bytes, checkpoint_candidates, load_checkpoint, load_newest_readable
 from .signals import StopSignals, TrainingInterrupted
@@ -131,6 +131,7 @@ class _Trainer:
         self._window_wait = 0.0  # seconds spent waiting for batches since the last log entry
         self._window_start = time.perf_counter()
         self._line = _LineWindow()
+        self._first_step_done = False
 
     # -- set-up ------------------------------------------------------------ #
     def _wrap(self, task: nn.Module) -> nn.Module:
@@ -143,6 +144,9 @@ class _Trainer:
         """(batches, sampler): a DataLoader the engine builds for a Dataset, or the caller's iterable of batches."""
         if isinstance(data, IterableDataset):
             return self._loader(data, collate_fn), None
+        if isinstance(data, Dataset) and callable(getattr(data, "batch_sampler", None)):
+            sampler = data.batch_sampler(self.config.batch_size, self.config.seed, dist_utils.rank(), dist_utils.world_size())
+            return self._loader(data, collate_fn, batch_sampler=sampler), sampler
         if isinstance(data, Dataset) and hasattr(data, "__len__"):
             keyed = bool(getattr(data, "keyed_items", False))
             sampler = EpochSampler(len(data), self.config.seed, True, dist_utils.rank(), dist_utils.world_size(), keyed=keyed,
@@ -160,14 +164,15 @@ class _Trainer:
         raise TypeError(f"data must be a Dataset, an IterableDataset or an iterable of batches (a DataLoader), "
                         f"got {type(data).__name__}")
 
-    def _loader(self, data, collate_fn, sampler=None) -> DataLoader:
+    def _loader(self, data, collate_fn, sampler=None, batch_sampler=None) -> DataLoader:
         workers = self.num_workers = resolve_num_workers(self.config, data)
         # an IterableDataset's workers are made anew each epoch, so that they see its set_epoch
-        extra = dict(persistent_workers=sampler is not None, prefetch_factor=self.config.prefetch_factor,
+        extra = dict(persistent_workers=not isinstance(data, IterableDataset), prefetch_factor=self.config.prefetch_factor,
                      worker_init_fn=quiet_worker) if workers else {}
-        return DataLoader(data, batch_size=self.config.batch_size, sampler=sampler, drop_last=self.config.drop_last,
-                          collate_fn=collate_fn, num_workers=workers, pin_memory=self.device.type == "cuda",
-                          generator=torch.Generator(), **extra)
+        batching = dict(batch_sampler=batch_sampler) if batch_sampler is not None else dict(
+            batch_size=self.config.batch_size, sampler=sampler, drop_last=self.config.drop_last)
+        return DataLoader(data, collate_fn=collate_fn, num_workers=workers, pin_memory=self.device.type == "cuda",
+                          generator=torch.Generator(), **batching, **extra)
 
     def _batches_per_epoch(self) -> Optional[int]:
         try:
@@ -200,6 +205,16 @@ class _Trainer:
         by_epochs = epochs * per_epoch if (epochs and per_epoch) else None
         candidates = [s for s in (self.config.steps, by_epochs) if s]
         return min(candidates) if candidates else None
+
+    def _log_first_step(self) -> None:
+        """metrics.jsonl event ``first_step``: seconds from the process's start (and from fit's) to this process's first step."""
+        self._first_step_done = True
+        since_process = process_age_s()
+        entry = {"event": "first_step", "step": self.state.step, "fit_s": round(time.perf_counter() - self.start_time, 3),
+                 "process_s": None if since_process is None else round(since_process, 3)}
+        self._write_jsonl(entry)
+        if since_process is not None:
+            self._say(f"step {self.state.step} done {since_process:.1f} s after the process started")
 
     def _say_data(self) -> None:
         """One line on how the data is read: workers, or the main process."""
@@ -280,7 +295,7 @@ class _Trainer:
         if seed != self.config.seed:
             self._say(f"resuming with the checkpoint's seed {seed} (not {self.config.seed}) for the data order")
         self.data_seed = seed
-        if isinstance(self.sampler, EpochSampler):
+        if isinstance(self.sampler, EpochSampler) or getattr(self.sampler, "counts_batches", False):
             self.sampler.seed = seed
 
     def _resolve_resume(self, resume: str):
@@ -420,6 +435,9 @@ class _Trainer:
 
     def _epoch_batches(self):
         start = self.state.batch_in_epoch
+        if getattr(self.sampler, "counts_batches", False):  # a data set's own batch sampler: restarts at a batch
+            self.sampler.set_epoch(self.state.epoch, start)
+            return iter(self.loader)
         if isinstance(self.sampler, EpochSampler):
             self.sampler.set_epoch(self.state.epoch, start * self.config.batch_size)
             self.loader.generator.manual_seed(self.data_seed * 7_919 + self.state.epoch)
@@ -494,6 +512,8 @@ class _Trainer:
             if self.train_step(batch):
                 self.state.step += 1
                 self.state.batch_in_epoch += 1
+                if not self._first_step_done:
+                    self._log_first_step()
                 if bar.due():
                     bar.set_postfix(**self._line.postfix())
                 bar.update(1)
@@ -564,9 +584,15 @@ def fit(
     Args:
         task: ``nn.Module`` with ``forward(batch) -> loss | (loss, metrics) | {"loss": ...}``.
         data: a map-style ``Dataset`` (fit builds the loader: shuffled per
-            epoch from the seed, sharded under DDP, exactly resumable) or any
-            iterable of batches such as a ``DataLoader`` (resumed by skipping
-            the batches already seen in the interrupted epoch).
+            epoch from the seed, sharded under DDP, exactly resumable; a data
+            set with ``keyed_items`` gets :class:`~multissl.engine.data.SampleKey`
+            keys, one with ``streams`` worker processes by default, one with a
+            ``batch_sampler(batch_size, seed, rank, world_size)`` method its own
+            batches, see :mod:`multissl.engine.data`), an ``IterableDataset``
+            (batched by fit; it shards itself with
+            :func:`~multissl.engine.data.current_shard`) or any iterable of
+            batches such as a ``DataLoader`` (resumed by skipping the batches
+            already seen in the interrupted epoch).
         optimizer: built on ``task.parameters()``.
         config: :class:`TrainConfig`; keyword ``overrides`` replace its fields.
         scheduler: stepped after every optimizer step.

@@ -174,3 +174,62 @@ def test_progress_lines_in_a_log_show_step_loss_rate_and_data_wait(monkeypatch, 
                      lines[-1]), lines[-1]
     assert "batches of 8 made by 1 worker process" in capsys.readouterr().out  # a data set read from disk: a worker
     assert all(0 <= h["data_wait"] <= 1 for h in result.history)
+
+
+class PairedBatches:
+    """A data set's own batch sampler: batches of two neighbouring items, this rank's share, restartable."""
+
+    counts_batches = True
+
+    def __init__(self, n, batch_size, seed, rank, world_size):
+        self.n, self.batch_size, self.seed, self.rank, self.world = n, batch_size, seed, rank, world_size
+        self.epoch, self.start = 0, 0
+
+    def set_epoch(self, epoch, start_batch=0):
+        self.epoch, self.start = epoch, start_batch
+
+    def _batches(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        firsts = rng.permutation(self.n // 2) * 2
+        batches = [[SampleKey(int(i) + j, self.epoch, self.seed) for i in firsts[k:k + self.batch_size // 2] for j in (0, 1)]
+                   for k in range(0, len(firsts) - self.batch_size // 2 + 1, self.batch_size // 2)]
+        return batches[self.rank::self.world]
+
+    def __len__(self):
+        return len(self._batches()) - self.start
+
+    def __iter__(self):
+        return iter(self._batches()[self.start:])
+
+
+class PairedPoints(NoisyPoints):
+    def batch_sampler(self, batch_size, seed, rank, world_size):
+        return PairedBatches(len(self), batch_size, seed, rank, world_size)
+
+
+def test_a_data_sets_own_batches_train_with_workers_and_resume_exactly(tmp_path):
+    seen = []
+
+    class Pairs(Regression):
+        def forward(self, batch):
+            seen.append(batch[1].tolist())
+            return super().forward(batch)
+
+    task = Pairs()
+    fit(task, PairedPoints(), torch.optim.SGD(task.parameters(), lr=0.05), TrainConfig(steps=2, batch_size=8, num_workers=2,
+                                                                                        verbose=False))
+    assert all(b[0::2] == [i - 1 for i in b[1::2]] and b[0] % 2 == 0 for b in seen)
+    whole = _train(tmp_path, "pairs_whole", workers=2, steps=8, data=PairedPoints())
+    _train(tmp_path, "pairs_cut", workers=2, steps=4, data=PairedPoints())
+    assert torch.equal(whole, _train(tmp_path, "pairs_cut", workers=2, steps=8, resume="auto", data=PairedPoints()))
+    shares = [[k.index for b in PairedBatches(48, 8, 1, r, 2) for k in b] for r in range(2)]
+    assert not set(shares[0]) & set(shares[1]) and len(shares[0]) + len(shares[1]) == 48
+
+
+def test_the_first_step_is_timed_in_the_metrics(tmp_path, capsys):
+    import json
+
+    _train(tmp_path, "timed", workers=0, steps=2)
+    events = [json.loads(l) for l in (tmp_path / "timed" / "metrics.jsonl").read_text().splitlines()]
+    first = [e for e in events if e.get("event") == "first_step"]
+    assert len(first) == 1 and first[0]["step"] == 1 and 0 <= first[0]["fit_s"] <= first[0]["process_s"]
