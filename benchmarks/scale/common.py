@@ -1,0 +1,95 @@
+"""What the data-scale sections share: timing a command to its first training step, its peak memory, results."""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+
+@dataclass
+class Section:
+    """One section's results: table rows and the targets it checks (``{"name", "value", "target", "met"}``)."""
+
+    name: str
+    rows: List[Dict[str, Any]] = field(default_factory=list)
+    targets: List[Dict[str, Any]] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+
+    def target(self, name: str, value: Any, target: str, met: bool) -> None:
+        self.targets.append({"section": self.name, "name": name, "value": value, "target": target, "met": bool(met)})
+
+
+@dataclass
+class CommandRun:
+    """A command run to its end: wall seconds, seconds to its first step (from metrics.jsonl), peak memory (MiB).
+
+    ``peak_rss_mb``: the command's own process (its high-water mark, from ``wait4``);
+    ``peak_tree_mb``: the largest sum over the process and its DataLoader workers, sampled every 0.1 s.
+    """
+
+    wall_s: float
+    first_step_s: Optional[float]
+    peak_rss_mb: float
+    peak_tree_mb: float
+    returncode: int
+    stderr_tail: str
+
+
+def _tree_rss_mb(proc: "psutil.Process") -> float:
+    import psutil
+
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return total / 2**20
+
+
+def run_command(cmd: Sequence[str], run_dir: Path, env: Optional[Dict[str, str]] = None, timeout: float = 3600) -> CommandRun:
+    """Run ``cmd`` (a multissl command writing run folder ``run_dir``) and measure it (:class:`CommandRun`)."""
+    import psutil
+
+    start = time.perf_counter()
+    err_file = Path(run_dir).parent / f".{Path(run_dir).name}.stderr"
+    with open(err_file, "w") as err:
+        popen = subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})})
+        proc, tree_peak = psutil.Process(popen.pid), 0.0
+        while True:
+            pid, status, usage = os.wait4(popen.pid, os.WNOHANG)  # this child's own rusage, not every child's
+            if pid:
+                break
+            try:
+                tree_peak = max(tree_peak, _tree_rss_mb(proc))
+            except psutil.Error:
+                pass
+            if time.perf_counter() - start > timeout:
+                popen.kill()
+            time.sleep(0.1)
+    popen.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    return CommandRun(wall, first_step_seconds(run_dir), usage.ru_maxrss / 1024, tree_peak, popen.returncode,
+                      err_file.read_text()[-3000:])
+
+
+def first_step_seconds(run_dir: Path) -> Optional[float]:
+    """Seconds from the process start to the first training step (the engine's ``first_step`` event)."""
+    metrics = Path(run_dir) / "metrics.jsonl"
+    if not metrics.is_file():
+        return None
+    for line in metrics.read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("event") == "first_step":
+            return entry.get("process_s")
+    return None
+
+
+def multissl_command(*args: str) -> List[str]:
+    return [sys.executable, "-m", "multissl", *args]
