@@ -15,6 +15,7 @@ worker process), never the whole set before the first step. It keeps three promi
 """
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any, Set, Tuple
 
@@ -23,6 +24,28 @@ from torch.utils.data import Dataset
 from .engine.data import SampleKey, as_key
 
 MAX_SUBSTITUTES = 32
+MEMORY_BUDGET_BYTES = 2 * 2**30  # data sets that decode to less are held in memory by default
+DATA_MODES = ("auto", "memory", "stream")
+
+
+def memory_budget() -> int:
+    """Bytes of decoded data a modality holds in memory by default: :data:`MEMORY_BUDGET_BYTES`, at most a
+    quarter of this machine's RAM."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return MEMORY_BUDGET_BYTES
+    return min(MEMORY_BUDGET_BYTES, ram // 4)
+
+
+def choose_data_mode(mode: str, decoded_bytes: int) -> str:
+    """``"memory"`` or ``"stream"``: ``mode`` itself, or for ``"auto"`` memory when ``decoded_bytes`` fits
+    :func:`memory_budget` (a ValueError names the choices for anything else)."""
+    if mode not in DATA_MODES:
+        raise ValueError(f"data_mode must be one of {DATA_MODES}, got {mode!r}")
+    if mode != "auto":
+        return mode
+    return "memory" if decoded_bytes <= memory_budget() else "stream"
 
 
 class StreamedDataset(Dataset):
@@ -72,4 +95,4 @@ class StreamedDataset(Dataset):
                            "(see the warnings); is the data set readable?")
 
 
-__all__ = ["MAX_SUBSTITUTES", "StreamedDataset"]
+__all__ = ["DATA_MODES", "MAX_SUBSTITUTES", "MEMORY_BUDGET_BYTES", "StreamedDataset", "choose_data_mode", "memory_budget"]

@@ -233,3 +233,14 @@ def test_the_first_step_is_timed_in_the_metrics(tmp_path, capsys):
     events = [json.loads(l) for l in (tmp_path / "timed" / "metrics.jsonl").read_text().splitlines()]
     first = [e for e in events if e.get("event") == "first_step"]
     assert len(first) == 1 and first[0]["step"] == 1 and 0 <= first[0]["fit_s"] <= first[0]["process_s"]
+
+
+def test_data_mode_auto_holds_in_memory_what_fits(monkeypatch):
+    from multissl import streamed
+
+    monkeypatch.setattr(streamed, "memory_budget", lambda: 1000)
+    assert streamed.choose_data_mode("auto", 1000) == "memory"
+    assert streamed.choose_data_mode("auto", 1001) == "stream"
+    assert streamed.choose_data_mode("memory", 10**12) == "memory" and streamed.choose_data_mode("stream", 1) == "stream"
+    with pytest.raises(ValueError, match="data_mode must be one of"):
+        streamed.choose_data_mode("ram", 1)
