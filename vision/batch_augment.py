@@ -215,7 +215,15 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, apply: torch.Tensor) -> 
 
 
 def augment_views(x: torch.Tensor, config: ViewConfig, size: int = 0) -> torch.Tensor:
-    """One augmented view of every image: (B, C, H, W) in [0, 1] -> (B, C, size, size) (size 0: H)."""
+    """One augmented view of every image: (B, C, H, W) in [0, 1] -> (B, C, size, size) (size 0: H).
+
+    The geometric part (:func:`crop_views`) then the colour part (:func:`colour_views`).
+    """
+    return colour_views(crop_views(x, config, size), config)
+
+
+def crop_views(x: torch.Tensor, config: ViewConfig, size: int = 0) -> torch.Tensor:
+    """The geometric half of a view: random resized crop and flip, (B, C, H, W) -> (B, C, size, size) (size 0: H)."""
     if x.ndim != 4:
         raise ValueError(f"images must have shape (B, C, H, W), got {tuple(x.shape)}")
     b, c, h, w = x.shape
@@ -225,7 +233,13 @@ def augment_views(x: torch.Tensor, config: ViewConfig, size: int = 0) -> torch.T
     device = x.device
     boxes = crop_boxes(b, h, w, (config.min_scale, config.max_scale), device=device)
     flip = (torch.rand(b, device=device) < 0.5) if config.flip else torch.zeros(b, dtype=torch.bool, device=device)
-    out = resized_crop(x, boxes, size, flip)
+    return resized_crop(x, boxes, size, flip)
+
+
+def colour_views(out: torch.Tensor, config: ViewConfig) -> torch.Tensor:
+    """The colour half of a view on crops (B, C, S, S) in [0, 1]: jitter, grayscale, blur (S >= blur_min_size), solarisation."""
+    b, c, size = out.shape[0], out.shape[1], out.shape[-1]
+    device = out.device
     if any(config.jitter) and config.jitter_p > 0:
         out = color_jitter(out, config.jitter, torch.rand(b, device=device) < config.jitter_p)
     if c == 3 and config.grayscale_p > 0:
@@ -239,6 +253,21 @@ def augment_views(x: torch.Tensor, config: ViewConfig, size: int = 0) -> torch.T
     return out
 
 
-__all__ = ["ViewConfig", "augment_views", "byol_views", "color_jitter", "crop_boxes", "gaussian_blur", "grayscale",
+def make_views(x: torch.Tensor, configs) -> list:
+    """One view per config of every image.
+
+    ``x`` (B, C, H, W) in [0, 1]: each view is cut and coloured here (:func:`augment_views`);
+    ``x`` (B, V, C, S, S): views already cropped and flipped (in the data loader's workers, from
+    the original images), so only their colour part is applied, view i with ``configs[i]``.
+    """
+    if x.ndim == 5:
+        if x.shape[1] != len(configs):
+            raise ValueError(f"a batch of pre-cropped views (B, V, C, S, S) needs V = {len(configs)}, got {tuple(x.shape)}")
+        return [colour_views(x[:, i], config) for i, config in enumerate(configs)]
+    return [augment_views(x, config) for config in configs]
+
+
+__all__ = ["ViewConfig", "augment_views", "byol_views", "color_jitter", "colour_views", "crop_boxes", "crop_views", "gaussian_blur",
+           "grayscale", "make_views",
            "hsv_to_rgb", "jitter_parameters", "jitter_with", "moco_v1_views", "moco_v2_views", "resized_crop", "rgb_to_hsv", "simclr_views",
            "resize_square", "uniform"]

@@ -35,15 +35,15 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Set, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from multissl.files import is_hidden
-
 from .batch_augment import resize_square
+from .decode import DECODE_ERRORS, HIGH_DEPTH_MODES, high_depth_to_uint8, image_size, read_image  # noqa: F401 (re-exported)
+from .image_files import IMAGE_SUFFIXES, TEST_FOLDERS, ImageList, ImageListing, is_list_file, list_images  # noqa: F401
 
 TORCHVISION_SETS = {
     "cifar10": "CIFAR10",
@@ -55,19 +55,8 @@ TORCHVISION_SETS = {
 }
 SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "ihc.png", "hubble_deep_field.jpg",
                   "motorcycle_left.png", "motorcycle_right.png", "color.png", "retina.jpg")
-DEFAULT_FOLDER_SIDE = 32  # folders whose images differ in size are resized to this side unless image_size is given
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-TEST_FOLDERS = ("test", "val", "valid", "validation")
-HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
-
-
-def _decode_errors() -> tuple:
-    from PIL import Image, UnidentifiedImageError
-
-    return (OSError, UnidentifiedImageError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
-
-
-DECODE_ERRORS = _decode_errors()  # what Pillow raises for a corrupt, truncated or oversized file
+DEFAULT_FOLDER_SIDE = 96  # folders of images of several sizes train at this side unless image_size is given ...
+MIN_DEFAULT_SIDE = 32  # ... or at their median short side when smaller, but not below this
 
 
 @dataclass
@@ -140,8 +129,8 @@ def load_images(spec: str, root: Optional[str] = None, image_size: Optional[int]
         splits = _load_skimage_crops(image_size or 64, seed)
     elif spec.lower() in TORCHVISION_SETS:
         splits = _load_torchvision(spec.lower(), root)
-    elif path.is_dir():
-        splits = _load_folder(path, image_size, seed)
+    elif path.is_dir() or is_list_file(path):
+        splits = _load_listing(path, image_size, seed)
     else:
         raise FileNotFoundError(
             f"data {spec!r} is neither an .npz file, a folder, 'digits', 'shapes', 'skimage' nor one of {sorted(TORCHVISION_SETS)}"
@@ -356,120 +345,53 @@ def _load_torchvision(name: str, root: Optional[str]) -> ImageSplits:
     return ImageSplits(*splits, [str(c) for c in classes], name)
 
 
-def _read_folder(folder: Path, size: int, classes: List[str]):
-    """Every image under ``folder``'s class sub-folders (``classes``; ``[""]``: the folder itself, unlabelled),
-    decoded to RGB at ``size`` x ``size``; unreadable files are skipped with a warning naming them."""
-    images, labels = [], []
-    for label, file in _image_files(folder, classes):
-        pixels = read_image(file, size)
-        if pixels is not None:
-            images.append(pixels)
+def _decode_list(images: ImageList, size: int, where: str) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Every listed image decoded to RGB at ``size`` x ``size`` (unreadable files skipped with a warning naming them):
+    (N, 3, size, size) uint8 and (N,) labels."""
+    pixels, labels = [], []
+    for file, label in zip(images.files, images.labels.tolist()):
+        rgb = read_image(file, size)
+        if rgb is not None:
+            pixels.append(rgb)
             labels.append(label)
-    if not images:
-        where = "the class folders of " if classes != [""] else ""
-        raise ValueError(f"no readable images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {where}{folder}")
-    _warn_empty_classes(folder, classes, labels)
-    return _nhwc_to_tensor(str(folder), np.stack(images)), torch.tensor(labels)
+    if images.files and not pixels:
+        raise ValueError(f"no readable images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {where}")
+    if not pixels:
+        return torch.zeros(0, 3, size, size, dtype=torch.uint8), torch.zeros(0, dtype=torch.long)
+    return _nhwc_to_tensor(where, np.stack(pixels)), torch.tensor(labels, dtype=torch.long)
 
 
-def read_image(file: Path, size: int) -> Optional[np.ndarray]:
-    """``file`` as (size, size, 3) uint8 RGB, upright by its EXIF orientation; None (and a warning) if unreadable.
-
-    16-bit, 32-bit integer and float images are scaled to 8 bits (Pillow's own conversion clips them at 255).
-    """
-    from PIL import Image, ImageOps
-
-    try:
-        with Image.open(file) as img:
-            img = ImageOps.exif_transpose(img)
-            if img.mode in HIGH_DEPTH_MODES:
-                img = Image.fromarray(high_depth_to_uint8(np.asarray(img), img.mode))
-            rgb = img.convert("RGB")
-            rgb = rgb if rgb.size == (size, size) else rgb.resize((size, size), Image.BILINEAR)
-            return np.asarray(rgb)
-    except DECODE_ERRORS as err:
-        warnings.warn(f"skipping unreadable image {file}: {type(err).__name__}: {err}")
-        return None
+SIZE_SAMPLE = 64  # images whose headers decide a folder's training side
 
 
-def high_depth_to_uint8(a: np.ndarray, mode: str) -> np.ndarray:
-    """A grey image of Pillow mode ``I;16*`` (full 16-bit range), ``I`` or ``F`` as uint8.
-
-    Values already in [0, 255] stay; ``F`` in [0, 1] and ``I`` in [0, 65535] are scaled to [0, 255];
-    any other range is stretched from its minimum to its maximum.
-    """
-    a = np.nan_to_num(a.astype(np.float64))
-    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
-    if mode.startswith("I;16") or (mode == "I" and lo >= 0 and 255 < hi <= 65535):
-        a = a * (255.0 / 65535.0)
-    elif mode == "F" and lo >= 0 and hi <= 1:
-        a = a * 255.0
-    elif lo < 0 or hi > 255:
-        a = (a - lo) * (255.0 / (hi - lo))
-    return np.clip(np.round(a), 0, 255).astype(np.uint8)
-
-
-def _class_folders(folder: Path) -> List[str]:
-    """The visible sub-folders of ``folder``, sorted."""
-    return sorted(d.name for d in folder.iterdir() if d.is_dir() and not is_hidden(d, folder))
-
-
-def _is_image_file(file: Path) -> bool:
-    return file.suffix.lower() in IMAGE_SUFFIXES and file.is_file()
-
-
-def _image_files(folder: Path, classes: List[str]):
-    """``(label, file)`` for the images under each class folder; hidden files are skipped with one warning."""
-    hidden = []
-    for label, cls in enumerate(classes):
-        for file in sorted((folder / cls).rglob("*")):
-            if not _is_image_file(file):
-                continue
-            if not is_hidden(file, folder):
-                yield label, file
-            else:
-                hidden.append(file)
-    if hidden:
-        warnings.warn(f"skipped {len(hidden)} hidden image file(s) under {folder} (names starting with '.' or in "
-                      f"__MACOSX, e.g. {hidden[0]})")
-
-
-def _warn_empty_classes(folder: Path, classes: List[str], labels: List[int]) -> None:
-    counts = np.bincount(np.asarray(labels, np.int64), minlength=len(classes))
-    empty = [classes[i] for i in np.flatnonzero(counts == 0)]
-    if empty:
-        warnings.warn(f"{folder}: {len(empty)} class folder(s) hold no readable image: {empty[:10]}")
-
-
-def folder_image_sizes(folders: List[Path], classes: List[str]) -> Set[Tuple[int, int]]:
-    """The (width, height) sizes of the images in ``folders``' class sub-folders (only headers are read).
-
-    Unreadable files are left to the loader (which skips them with a warning).
-    """
-    from PIL import Image
-
-    sizes = set()
-    for folder in folders:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the loader warns about hidden files
-            files = list(_image_files(folder, classes))
-        for _, file in files:
-            try:
-                with Image.open(file) as img:
-                    sizes.add(img.size)
-            except DECODE_ERRORS:
-                continue
+def sampled_sizes(files: List[Path], seed: int = 0, count: int = SIZE_SAMPLE) -> List[Tuple[int, int]]:
+    """(width, height) of up to ``count`` images drawn from ``files`` (headers only; unreadable ones left out)."""
+    if len(files) > count:
+        files = [files[int(i)] for i in np.random.default_rng(seed).choice(len(files), count, replace=False)]
+    sizes = []
+    for file in files:
+        try:
+            sizes.append(image_size(file))
+        except DECODE_ERRORS:
+            continue
     return sizes
 
 
-def _square_side(sizes: Set[Tuple[int, int]]) -> Optional[int]:
-    """The side when ``sizes`` (width, height) is one square size, else None."""
-    (w, h), = sizes if len(sizes) == 1 else ((0, 1),)
-    return w if w == h else None
+def default_side(sizes: List[Tuple[int, int]]) -> int:
+    """The training side of images of ``sizes`` (width, height) when none is asked for: their side when they are
+    all one square size; else :data:`DEFAULT_FOLDER_SIDE` (96) but never above their median short side (rounded
+    down to a multiple of 8), and at least :data:`MIN_DEFAULT_SIDE` (32)."""
+    if sizes and len(set(sizes)) == 1 and sizes[0][0] == sizes[0][1]:
+        return sizes[0][0]
+    if not sizes:
+        return DEFAULT_FOLDER_SIDE
+    short = float(np.median([min(w, h) for w, h in sizes]))
+    return max(MIN_DEFAULT_SIDE, min(DEFAULT_FOLDER_SIDE, int(short) // 8 * 8))
 
 
-def describe_sizes(sizes: Set[Tuple[int, int]]) -> str:
+def describe_sizes(sizes) -> str:
     """``"64x64"``, or ``"3 sizes, 40x30 to 1024x768"`` (smallest and largest by area) for (width, height) sizes."""
+    sizes = set(sizes)
     if len(sizes) == 1:
         (w, h), = sizes
         return f"{w}x{h}"
@@ -477,62 +399,34 @@ def describe_sizes(sizes: Set[Tuple[int, int]]) -> str:
     return f"{len(sizes)} sizes, {small[0]}x{small[1]} to {large[0]}x{large[1]}"
 
 
-def _folder_side(folders: List[Path], classes: List[str], size: Optional[int]) -> Tuple[int, str]:
-    """The side to read ``folders`` at (``size``, else their common square side, else 32) and what it replaces
-    (:func:`describe_sizes`, "" when nothing is resized). A folder of several sizes resized to the default side
-    gets a warning: nobody chose that size."""
-    sizes = folder_image_sizes(folders, classes)
-    side = size or _square_side(sizes) or DEFAULT_FOLDER_SIDE
-    if not sizes or sizes == {(side, side)}:
+def listing_side(listing: ImageListing, size: Optional[int], seed: int = 0) -> Tuple[int, str]:
+    """The side to train ``listing`` at (``size``, else :func:`default_side` of a sample of its images) and what
+    that replaces (:func:`describe_sizes` of the sample, "" when nothing is resized). A folder of several sizes
+    resized to the default side gets a warning: nobody chose that size."""
+    sizes = sampled_sizes(listing.train.files + listing.test.files, seed)
+    side = size or default_side(sizes)
+    if not sizes or set(sizes) == {(side, side)}:
         return side, ""
     if size is None:
-        warnings.warn(f"{folders[0].parent if len(folders) > 1 else folders[0]}: images of {describe_sizes(sizes)} are resized "
-                      f"to {side}x{side} (aspect ratio not kept); --image-size / image_size= sets the side")
+        sampled = f" (a sample of {len(sizes)})" if len(sizes) == SIZE_SAMPLE else ""
+        warnings.warn(f"{listing.name}: images of {describe_sizes(sizes)}{sampled} are resized to {side}x{side} (aspect ratio not "
+                      f"kept); --image-size / image_size= sets the side")
     return side, describe_sizes(sizes)
 
 
-def _load_folder(path: Path, size: Optional[int], seed: int) -> ImageSplits:
-    """An ImageFolder tree: ``train/`` + ``test/`` (or ``val/``...), else class folders split 80/20,
-    else (no sub-folders) a flat folder of unlabelled images."""
-    test_dir = next((path / d for d in TEST_FOLDERS if (path / d).is_dir()), None)
-    if (path / "train").is_dir() and test_dir is not None:
-        classes = _class_folders(path / "train")
-        _warn_unknown_classes(test_dir, classes)
-        size, source = _folder_side([path / "train", test_dir], classes, size)
-        x_train, y_train = _read_folder(path / "train", size, classes)
-        x_test, y_test = _read_folder(test_dir, size, classes)
-        return ImageSplits(x_train, y_train, x_test, y_test, classes, path.name, source)
-    root = path / "train" if (path / "train").is_dir() else path
-    classes = _class_folders(root)
-    if not classes:
-        return _load_flat_folder(path, size)
-    _warn_loose_images(root)
-    size, source = _folder_side([root], classes, size)
-    x, y = _read_folder(root, size, classes)
-    return ImageSplits(*_split(x, y, seed), classes, path.name, source)
+def _load_listing(path: Path, size: Optional[int], seed: int) -> ImageSplits:
+    """A folder or list file (:func:`~multissl.vision.image_files.list_images`) decoded into memory at one side."""
+    listing = list_images(path, seed)
+    return decode_listing(listing, *listing_side(listing, size, seed), where=str(path))
 
 
-def _load_flat_folder(path: Path, size: Optional[int]) -> ImageSplits:
-    """A folder of images without class folders: unlabelled training images (no test split)."""
-    if not any(_is_image_file(f) for f in path.iterdir()):
-        raise ValueError(f"{path} has neither class sub-folders nor images (expected an ImageFolder layout "
-                         f"{path}/<class>/<image>, or a folder of unlabelled images)")
-    size, source = _folder_side([path], [""], size)
-    x, _ = _read_folder(path, size, [""])
-    empty = torch.zeros(0, dtype=torch.long)
-    return ImageSplits(x, empty, x[:0], empty, [], path.name, source)
-
-
-def _warn_loose_images(root: Path) -> None:
-    loose = [f for f in root.iterdir() if _is_image_file(f) and not is_hidden(f, root)]
-    if loose:
-        warnings.warn(f"{root}: {len(loose)} image(s) lie outside the class folders and are left out (e.g. {loose[0].name})")
-
-
-def _warn_unknown_classes(test_dir: Path, classes: List[str]) -> None:
-    unknown = sorted(set(_class_folders(test_dir)) - set(classes))
-    if unknown:
-        warnings.warn(f"{test_dir}: {len(unknown)} folder(s) are not classes of train/ and are left out: {unknown[:10]}")
+def decode_listing(listing: ImageListing, side: int, source_size: str = "", where: str = "") -> ImageSplits:
+    """Every image of ``listing`` decoded into memory at ``side`` x ``side`` (``source_size``: what they were)."""
+    x_train, y_train = _decode_list(listing.train, side, where or listing.name)
+    x_test, y_test = _decode_list(listing.test, side, where or listing.name)
+    if not listing.classes:
+        y_train = torch.zeros(0, dtype=torch.long)
+    return ImageSplits(x_train, y_train, x_test, y_test, listing.classes, listing.name, source_size)
 
 
 __all__ = ["ImageSplits", "ImageTensorDataset", "describe_splits", "load_images", "match_channels", "resize_splits", "skimage_photos", "to_float", "TORCHVISION_SETS"]

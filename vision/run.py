@@ -15,10 +15,11 @@ from .tasks.base import PretextTask
 
 
 def save_run_config(run_dir, method: str, settings: Recipe, in_channels: int, image_size: int, num_classes: int,
-                    seed: int, data: str, preset: str = "32px") -> Dict[str, Any]:
-    """Write ``run_dir/config.json`` for a vision run (``preset``: the image-size preset used) and return the record."""
+                    seed: int, data: str, preset: str = "32px", data_mode: str = "memory") -> Dict[str, Any]:
+    """Write ``run_dir/config.json`` for a vision run (``preset``: the image-size preset used; ``data_mode``: how the
+    data was read, memory, stream or user) and return the record."""
     path = write_run_config(run_dir, "vision", method, seed, settings.to_dict(), in_channels=in_channels,
-                            image_size=image_size, num_classes=num_classes, data=data, preset=preset)
+                            image_size=image_size, num_classes=num_classes, data=data, preset=preset, data_mode=data_mode)
     return read_run_config(path.parent)
 
 

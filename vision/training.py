@@ -16,13 +16,18 @@ from pathlib import Path
 from typing import Any, List, Optional, Tuple, Union
 
 import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 
+from multissl import distributed as dist_utils
 from multissl.engine import FitResult, TrainConfig, fit
 from multissl.presets import Recipe
 from multissl.run import Run, prepare_run_folder, seeded_build
 from multissl.schedules import SHAPES, LRSchedule
 
-from .data import ImageSplits, load_images
+from .data import ImageSplits, describe_splits
+from .streaming import ImageStreams, open_images
+from .user_data import UserImages
 from .encoder import BackboneConfig
 from .registry import AUTO_PRESET, TRAIN_DEFAULTS, build_task, preset_for, preset_values, task_spec
 from .run import save_run_config, vision_run
@@ -79,14 +84,21 @@ def recipe(method: str, task: Any = None, backbone: Any = None, optim: Any = Non
     return base.apply(given, overrides)
 
 
-def _splits(data: Union[str, Path, ImageSplits], root: Optional[str], image_size: Optional[int], seed: int) -> Tuple[ImageSplits, str]:
+def _open_data(data: Any, root: Optional[str], image_size: Optional[int], seed: int, data_mode: str):
+    """``(images, spec, how)``: the data as :class:`ImageSplits` (in memory), :class:`ImageStreams` (read from disk
+    while training) or :class:`UserImages` (a user's Dataset or DataLoader); what to record; how it is read."""
     if isinstance(data, ImageSplits):
-        return data, data.name or "ImageSplits"
-    return load_images(str(data), root, image_size, seed=seed), str(data)
+        return data, data.name or "ImageSplits", "held in memory (ImageSplits given)"
+    if isinstance(data, (Dataset, DataLoader)) or (not isinstance(data, (str, Path)) and hasattr(data, "__iter__")):
+        images = UserImages.of(data, image_size)
+        return images, images.name, "the user's data, read by its own loader" if isinstance(data, DataLoader) else \
+            "the user's data set, batched by the engine"
+    images, how = open_images(str(data), root, image_size, seed, data_mode)
+    return images, str(data), how
 
 
 def train(
-    data: Union[str, Path, ImageSplits],
+    data: Union[str, Path, ImageSplits, Dataset, DataLoader],
     output: Optional[Union[str, Path]],
     method: str,
     *,
@@ -97,48 +109,73 @@ def train(
     root: Optional[str] = None,
     image_size: Optional[int] = None,
     preset: str = AUTO_PRESET,
+    data_mode: str = "auto",
     callbacks=(),
     **overrides: Any,
 ) -> Run:
     """Train vision method ``method`` on the train split of ``data``; write the run folder ``output``.
 
     Args:
-        data: an ``.npz`` (x_train, y_train, x_test, y_test), an ImageFolder
-            root, ``"digits"``, ``"shapes"``, ``"skimage"``, a torchvision name with
-            ``root``, or loaded :class:`ImageSplits`.
+        data: an ImageFolder root or a folder of images, a list file of image
+            paths (and labels), an ``.npz`` (x_train, y_train, x_test, y_test) or
+            ``.npy`` of images, ``"digits"``, ``"shapes"``, ``"skimage"``, a
+            torchvision name with ``root``, loaded :class:`ImageSplits`, or your own
+            ``Dataset`` / ``IterableDataset`` / ``DataLoader`` (items ``(image (C, H, W)
+            uint8, label)``, label -1 when unknown; a DataLoader yields such batches;
+            ``image_size`` is then required unless a Dataset's first item shows it).
         output: the run folder (None: train without writing anything).
         method: a registry name (``multissl vision methods``): ``"simclr"``, ``"rotation"`` ...
         task, backbone, optim, train: partial section configs or dicts; only
             the fields you set replace the method's defaults.
-        image_size: resize images to this side first.
+        image_size: the training side (crop size); default: the images' side when
+            they all have one square size, else 96 (at most their median short side).
         preset: image-size preset, ``"auto"`` (``"64px"`` for images of 64 pixels
             or more, else ``"32px"``), ``"32px"`` or ``"64px"``; recorded in the run.
+        data_mode: ``"auto"`` (held in memory when decoded at the training side it
+            fits the memory budget and the images are not much larger than that;
+            else read from disk in worker processes), ``"memory"`` or ``"stream"``.
         **overrides: any field of any section by name (``max_minutes=5``, ``temperature=0.2``).
     Returns:
         the :class:`~multissl.run.Run` (``.model`` trained, ``.initial``, ``.result``).
     """
     seed = recipe(method, task, backbone, optim, train, **overrides).train.seed
-    splits, data_spec = _splits(data, root, image_size, seed)
-    size = splits.image_size[0]
+    images, data_spec, how = _open_data(data, root, image_size, seed, data_mode)
+    size = images.image_size[0]
     preset = preset_for(size) if preset == AUTO_PRESET else preset
     settings = recipe(method, task, backbone, optim, train, preset, **overrides)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(output) if output is not None else None})
     if output is not None:
         prepare_run_folder(output, "vision", method, settings.to_dict(), engine.resume, engine.overwrite)
-    num_classes = len(splits.classes) if splits.has_labels else 0
+    num_classes = len(images.classes) if images.has_labels else 0
 
     def build() -> PretextTask:
-        return build_task(method, settings.task, settings.backbone, splits.channels, size, num_classes)
+        return build_task(method, settings.task, settings.backbone, images.channels, size, num_classes)
 
     net = seeded_build(build, engine.seed)  # the initialisation is part of the run: load_run rebuilds it from the seed
+    _say(f"data {describe_images(images)}; {how}", engine.verbose)
     record = None
     if output is not None:
-        record = save_run_config(output, method, settings, splits.channels, size, num_classes, engine.seed, data_spec, preset)
+        record = save_run_config(output, method, settings, images.channels, size, num_classes, engine.seed, data_spec, preset,
+                                 data_mode=_mode_of(images))
     optimizer, scheduler = make_optimizer(net, settings.optim)
-    result = fit(net, splits.train_dataset(), optimizer, engine, scheduler=scheduler, callbacks=callbacks,
-                 metadata={"task": method})
+    dataset = images.train_dataset() if isinstance(images, (ImageSplits, UserImages)) else images.train_dataset(net.view_crops())
+    result = fit(net, dataset, optimizer, engine, scheduler=scheduler, callbacks=callbacks, metadata={"task": method})
     return vision_run(Path(output) if output is not None else None, method, net.eval(), seeded_build(build, engine.seed).eval(),
                       record or {}, result, image_size=size)
+
+
+def describe_images(images) -> str:
+    """One line on the data a run trains on (in memory, streamed or the user's)."""
+    return describe_splits(images) if isinstance(images, ImageSplits) else images.describe()
+
+
+def _mode_of(images) -> str:
+    return "memory" if isinstance(images, ImageSplits) else "stream" if isinstance(images, ImageStreams) else "user"
+
+
+def _say(message: str, verbose: bool) -> None:
+    if verbose and dist_utils.is_main_process():
+        tqdm.write(f"[multissl] {message}")
 
 
 def train_task(name: str, splits: ImageSplits, task_config: Optional[TaskConfig] = None, backbone: Optional[BackboneConfig] = None,

@@ -183,6 +183,12 @@ class PretextTask(nn.Module):
         """Frozen representation for probes: (B, C, H, W) in [0, 1] -> (B, D·pool²)."""
         return self.encoder.probe_features(to_float(x), pool)
 
+    def view_crops(self) -> Optional[List[Any]]:
+        """The geometric half of each view the method makes (a :class:`~multissl.vision.streaming.CropSpec` per view),
+        for data decoded in worker processes, which then cut the views from the original images; None for methods
+        that take whole images (the default). A batch of such views is (B, V, C, S, S)."""
+        return None
+
     def lr_scales(self) -> List[Tuple[List[nn.Parameter], float]]:
         """Trainable parameters grouped by learning-rate multiplier: ``[(params, scale)]``.
 
@@ -193,6 +199,13 @@ class PretextTask(nn.Module):
 
     def train_metadata(self) -> Dict[str, Any]:
         return {"task": self.name}
+
+
+def crop_specs(views) -> List[Any]:
+    """The worker-side crop of each view config (its scale range and flip)."""
+    from ..streaming import CropSpec
+
+    return [CropSpec(v.min_scale, v.max_scale, v.flip) for v in views]
 
 
 def detached_call(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:

@@ -32,10 +32,10 @@ from multissl.losses import byol_loss
 from multissl.momentum import cosine_schedule, momentum_copy, update_momentum
 from multissl.schedules import cosine_momentum
 
-from ..batch_augment import augment_views, byol_views
+from ..batch_augment import byol_views, make_views
 from ..data import to_float
 from ..encoder import Backbone
-from .base import PretextTask, ProbedTaskConfig
+from .base import PretextTask, ProbedTaskConfig, crop_specs
 
 
 @dataclass
@@ -72,6 +72,9 @@ class BYOL(PretextTask):
         self.views = byol_views(config.crop_min_scale)
         self.register_buffer("tau", torch.tensor(config.tau_base))
 
+    def view_crops(self):
+        return crop_specs(self.views)
+
     def lr_scales(self):
         """The predictor trains at ``predictor_lr_scale`` times the base learning rate."""
         predictor = list(self.predictor.parameters())
@@ -83,7 +86,7 @@ class BYOL(PretextTask):
         x = to_float(batch[0])
         if len(x) < 2:
             raise ValueError(f"byol needs at least 2 images per batch (batch norm), got {len(x)}")
-        v1, v2 = augment_views(x, self.views[0]), augment_views(x, self.views[1])
+        v1, v2 = make_views(x, self.views)
         features = self.online["encoder"].features(torch.cat([v1, v2]))
         p1, p2 = self.predictor(self.online["projector"](features)).chunk(2)
         with torch.no_grad():

@@ -39,10 +39,10 @@ from multissl.losses import info_nce
 from multissl.momentum import momentum_copy, update_momentum
 from multissl.sampling import MemoryQueue
 
-from ..batch_augment import augment_views, moco_v1_views, moco_v2_views
+from ..batch_augment import make_views, moco_v1_views, moco_v2_views
 from ..data import to_float
 from ..encoder import Backbone
-from .base import PretextTask, ProbedTaskConfig
+from .base import PretextTask, ProbedTaskConfig, crop_specs
 
 
 @dataclass
@@ -81,6 +81,9 @@ class MoCo(PretextTask):
         self.queue = MemoryQueue(config.queue_size, config.proj_out)
         self.views = moco_v2_views() if config.v2_augment else moco_v1_views()
 
+    def view_crops(self):
+        return crop_specs([self.views, self.views])
+
     def _check_queue(self, batch_size: int) -> None:
         global_batch = batch_size * dist_utils.world_size()
         if self.config.queue_size % global_batch:
@@ -116,7 +119,7 @@ class MoCo(PretextTask):
     def forward(self, batch):
         x = to_float(batch[0])
         self._check_queue(len(x))
-        q_view, k_view = augment_views(x, self.views), augment_views(x, self.views)
+        q_view, k_view = make_views(x, [self.views, self.views])
         features, q = self.embed_queries(q_view)
         k = self.embed_keys(k_view)
         loss = info_nce(q, k, self.queue.keys.clone(), temperature=self.config.temperature, normalize=False)

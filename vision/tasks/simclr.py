@@ -15,10 +15,10 @@ import torch
 from multissl.heads import SimCLRProjectionHead
 from multissl.losses import NTXentLoss
 
-from ..batch_augment import augment_views, simclr_views
+from ..batch_augment import make_views, simclr_views
 from ..data import to_float
 from ..encoder import Backbone
-from .base import PretextTask, ProbedTaskConfig
+from .base import PretextTask, ProbedTaskConfig, crop_specs
 
 
 @dataclass
@@ -51,10 +51,13 @@ class SimCLR(PretextTask):
         self.criterion = NTXentLoss(config.temperature, chunk_size=config.chunk_size)
         self.views = simclr_views(config.color_strength)
 
+    def view_crops(self):
+        return crop_specs([self.views, self.views])
+
     def forward(self, batch):
         x = to_float(batch[0])
         check_contrastive_batch(self.name, x)
-        views = torch.cat([augment_views(x, self.views), augment_views(x, self.views)])
+        views = torch.cat(make_views(x, [self.views, self.views]))
         features = self.encoder.features(views)
         z0, z1 = self.projector(features).chunk(2)
         loss = self.criterion(z0, z1)
