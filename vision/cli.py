@@ -8,7 +8,8 @@
   efficiency RUN DATA            label-efficiency curve: linear / fine-tune / supervised at --fractions (table, JSON, picture)
   transfer RUN DATA [DATA ...]   linear probes of the run on several data sets vs random init and raw pixels
 
-DATA is an .npz (x_train, y_train, x_test, y_test), an ImageFolder root, 'digits',
+DATA is an ImageFolder root or a folder of images, a list file of image paths (and
+labels), an .npz (x_train, y_train, x_test, y_test) or .npy of images, 'digits',
 'skimage' or a torchvision name with --root. `--data DATA` still works (deprecated).
 """
 from __future__ import annotations
@@ -17,8 +18,11 @@ import argparse
 import sys
 
 from multissl.cliutils import add_command_group, add_deprecated_command, add_recipe_arguments, recipe_overrides, write_json_file
+from multissl.streamed import DATA_MODES
 
-DATA_HELP = ".npz with x_train/y_train/x_test/y_test, an ImageFolder root, 'digits', 'shapes' (generated), 'skimage', or a torchvision name (cifar10, stl10, ...) with --root"
+DATA_HELP = ("an ImageFolder root or a folder of images, a list file of image paths (and labels), an .npz with "
+             "x_train/y_train/x_test/y_test or an .npy of images, 'digits', 'shapes' (generated), 'skimage', or a torchvision "
+             "name (cifar10, stl10, ...) with --root")
 
 
 def register(subparsers) -> None:
@@ -37,7 +41,14 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", nargs="?", default=None, help=DATA_HELP)
     parser.add_argument("--data", dest="data_flag", default=None, help="deprecated spelling of the DATA argument")
     parser.add_argument("--root", help="folder of a torchvision data set (nothing is downloaded)")
-    parser.add_argument("--image-size", type=int, default=None, help="resize images to this side (default: keep; a folder of images of one square size keeps it, other folders: 32)")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="the training side: images are resized to it, or crops of it are cut from the originals "
+                             "(default: the images' side when they all have one square size, else 96, at most their median "
+                             "short side)")
+    parser.add_argument("--data-mode", choices=DATA_MODES, default="auto",
+                        help="auto: hold the images in memory at the training side when they fit and are not much larger "
+                             "than it, else decode them from disk in worker processes while training; memory; stream "
+                             "(default: auto)")
 
 
 def _data(args) -> str:
@@ -99,7 +110,8 @@ def _cmd_train(args) -> int:
     from .training import recipe, train
 
     overrides = recipe_overrides(args, recipe(args.task_name))
-    run = train(_data(args), args.output, args.task_name, root=args.root, image_size=args.image_size, preset=args.preset, **overrides)
+    run = train(_data(args), args.output, args.task_name, root=args.root, image_size=args.image_size, preset=args.preset,
+                data_mode=args.data_mode, **overrides)
     result = run.result
     print(f"trained {args.task_name} ({run.config.get('preset', '32px')} preset) for {result.step} steps ({result.stop_reason}, "
           f"{result.elapsed_s:.0f} s); run folder: {args.output}")
@@ -120,15 +132,16 @@ def _register_probe(group) -> None:
 
 
 def _load_for_run(run, args):
-    """DATA as the run's network takes it (its training side unless --image-size, its channels); says so on stderr."""
-    from .data import describe_splits
-    from .run import load_for_run
+    """DATA as the run's network takes it (its training side unless --image-size, its channels), held in memory or
+    streamed (--data-mode); says so on stderr."""
+    from .run import open_for_run
+    from .training import describe_images
 
-    splits = load_for_run(run, _data(args), args.root, args.image_size)
+    images = open_for_run(run, _data(args), args.root, args.image_size, args.data_mode)
     side = run.config.get("image_size")
-    size_note = "the run's training size" if splits.image_size == (side, side) else f"the run was trained on {side}x{side}"
-    print(f"data {describe_splits(splits)}; {size_note}", file=sys.stderr, flush=True)
-    return splits
+    size_note = "the run's training size" if images.image_size == (side, side) else f"the run was trained on {side}x{side}"
+    print(f"data {describe_images(images)}; {size_note}", file=sys.stderr, flush=True)
+    return images
 
 
 def _cmd_probe(args) -> int:
@@ -157,13 +170,13 @@ def _register_picture(group) -> None:
 
 def _cmd_picture(args) -> int:
     from .pictures import save_task_picture
+    from .probe import first_images
     from .run import load_run
 
     run = load_run(args.run)
     task = run.model
-    splits = _load_for_run(run, args)
-    images = splits.x_test[: args.count] if len(splits.x_test) else splits.x_train[: args.count]
-    written = save_task_picture(task, images, args.output)
+    data = _load_for_run(run, args)
+    written = save_task_picture(task, first_images(data, args.count), args.output)
     if not written:
         raise ValueError(f"method {run.method!r} has no reconstruction picture (dae, context-encoder and split-brain do)")
     print(f"wrote {written[0]}")

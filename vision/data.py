@@ -1,6 +1,7 @@
 """Image data for the vision tasks: arrays in memory, image folders, torchvision data sets.
 
-Everything is loaded into :class:`ImageSplits`: uint8 image tensors
+:func:`load_images` loads everything into :class:`ImageSplits` (the in-memory path;
+:mod:`multissl.vision.streaming` reads large sets from disk while training): uint8 image tensors
 (N, C, H, W) and int64 labels for a train and a test split. Tasks turn the
 uint8 batches into floats in [0, 1] themselves (on the training device).
 
@@ -16,16 +17,14 @@ uint8 batches into floats in [0, 1] themselves (on the training device).
   from ``seed``; ``image_size`` draws them at that side);
 - ``skimage``: random crops of the colour photographs in scikit-image's wheel
   (unlabelled, for patch-based tasks; no test split);
-- a folder: an ``ImageFolder`` tree (``class/image.png``), with ``train/``
-  and ``test/`` (or ``val/``, ``valid/``, ``validation/``) sub-folders if
-  present, else an 80/20 split (of ``train/`` alone when there is no test
-  folder); a folder of images without class folders is unlabelled training
-  data (no test split). Images are resized to ``image_size`` (default: their
-  own side when every image is square and of one size, e.g. 64 for
-  Tiny-ImageNet; else 32), turned upright by their EXIF orientation, and
-  16-bit / float images scaled to 8 bits. Hidden files (``.name``,
-  ``__MACOSX``) are skipped; unreadable images, empty class folders and
-  images outside the class folders are reported by a warning naming them;
+- a folder or a list file of image paths (see :mod:`multissl.vision.image_files`):
+  an ``ImageFolder`` tree, a flat folder of unlabelled images, or a list with
+  optional labels. Images are resized to ``image_size`` (default
+  :func:`default_side`: their own side when every image is square and of one
+  size, e.g. 64 for Tiny-ImageNet; else 96, at most their median short side),
+  turned upright by their EXIF orientation, and 16-bit / float images scaled to
+  8 bits (:mod:`multissl.vision.decode`); unreadable images are skipped with a
+  warning naming them;
 - a torchvision data-set name (``cifar10``, ``cifar100``, ``stl10``,
   ``mnist``, ``fashionmnist``, ``svhn``) with ``root`` pointing to where
   torchvision stored it (nothing is downloaded).
@@ -167,6 +166,16 @@ def match_channels(splits: ImageSplits, channels: int) -> ImageSplits:
     convert = _grey_to_rgb if channels == 3 else _rgb_to_grey
     return ImageSplits(convert(splits.x_train), splits.y_train, convert(splits.x_test), splits.y_test, splits.classes,
                        splits.name, splits.source_size)
+
+
+def convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """(N, C, H, W) uint8 with ``channels`` channels: grey repeated to RGB, RGB to grey by luminance (unchanged when
+    it has them already)."""
+    if x.shape[1] == channels:
+        return x
+    if {x.shape[1], channels} != {1, 3}:
+        raise ValueError(f"images of {x.shape[1]} channel(s) cannot become {channels} channel(s)")
+    return _grey_to_rgb(x) if channels == 3 else _rgb_to_grey(x)
 
 
 def _grey_to_rgb(x: torch.Tensor) -> torch.Tensor:
@@ -429,4 +438,4 @@ def decode_listing(listing: ImageListing, side: int, source_size: str = "", wher
     return ImageSplits(x_train, y_train, x_test, y_test, listing.classes, listing.name, source_size)
 
 
-__all__ = ["ImageSplits", "ImageTensorDataset", "describe_splits", "load_images", "match_channels", "resize_splits", "skimage_photos", "to_float", "TORCHVISION_SETS"]
+__all__ = ["ImageSplits", "ImageTensorDataset", "convert_channels", "describe_splits", "load_images", "match_channels", "resize_splits", "skimage_photos", "to_float", "TORCHVISION_SETS"]

@@ -9,13 +9,16 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
+import numpy as np
 import torch
+from torch.utils.data import DataLoader
 
+from multissl.engine.data import default_num_workers
 from multissl.evaluation import knn_accuracy, linear_probe
 
-from .data import ImageSplits, to_float
+from .data import ImageSplits, convert_channels, to_float
 from .tasks.base import PretextTask
 
 
@@ -80,28 +83,73 @@ def check_probe_labels(splits: ImageSplits) -> None:
                          f"{len(splits.y_train)} are of class {name!r}")
 
 
-def evaluate(task: PretextTask, random_task: PretextTask, splits: ImageSplits, pool: int = 1, knn_k: int = 20,
+def first_images(data, count: int) -> torch.Tensor:
+    """The first ``count`` test images of in-memory or streamed data (train images when there is no test split):
+    (count, C, S, S) uint8."""
+    if isinstance(data, ImageSplits):
+        return data.x_test[:count] if len(data.x_test) else data.x_train[:count]
+    dataset = data.test_dataset() if len(data.test) else data.train_dataset()
+    return torch.stack([dataset[i][0] for i in range(min(count, len(dataset)))])
+
+
+def split_features(task: PretextTask, data, split: str, pool: int = 1, batch_size: int = 256) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(features (N, D), labels (N,)) of split ``"train"`` or ``"test"`` of in-memory :class:`ImageSplits` or of streamed
+    :class:`ImageStreams` (decoded in worker processes; grey or RGB converted to the network's channels)."""
+    if isinstance(data, ImageSplits):
+        images, labels = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
+        return task_features(task, images, pool, batch_size), labels
+    dataset = data.train_dataset() if split == "train" else data.test_dataset()
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=default_num_workers(True))
+    device = next(task.parameters()).device
+    features: Optional[torch.Tensor] = None
+    labels = torch.empty(len(dataset), dtype=torch.long)
+    done = 0
+    for images, batch_labels in loader:
+        part = task_features(task, convert_channels(images, task.in_channels), pool, batch_size, device)
+        if features is None:
+            features = torch.empty(len(dataset), part.shape[1])
+        features[done:done + len(part)] = part
+        labels[done:done + len(part)] = batch_labels
+        done += len(part)
+    return features, labels
+
+
+def check_stream_labels(data) -> None:
+    """:func:`check_probe_labels` for streamed data (labels are known without decoding)."""
+    if isinstance(data, ImageSplits):
+        return check_probe_labels(data)
+    if not data.has_labels:
+        raise ValueError(f"data set {data.name!r} has no labels to probe with")
+    if len(np.unique(data.train_labels)) < 2:
+        raise ValueError(f"data set {data.name!r}: probes need training images of at least 2 classes")
+
+
+def evaluate(task: PretextTask, random_task: PretextTask, splits, pool: int = 1, knn_k: int = 20,
              seed: int = 0, pixels: bool = True, verbose: bool = False) -> Dict[str, float]:
     """Probe ``task`` and ``random_task`` (same architecture, untrained) and raw pixels.
 
+    ``splits``: in-memory :class:`ImageSplits`, or streamed :class:`~multissl.vision.streaming.ImageStreams`
+    (features taken batch by batch; the raw-pixel probe needs images in memory and is skipped for them).
     Returns ``linear_acc, knn_acc, random_linear_acc, random_knn_acc`` and,
     with ``pixels``, ``pixels_linear_acc, pixels_knn_acc``. ``verbose``: one
     line per probe on stderr (features' shape, seconds), as the pixel probe of
     a large data set takes minutes.
     """
-    check_probe_labels(splits)
+    check_stream_labels(splits)
     results: Dict[str, float] = {}
     for prefix, name, model in (("", "trained encoder", task), ("random_", "random init", random_task)):
         with _stage(name, verbose) as note:
-            train = task_features(model, splits.x_train, pool)
-            test = task_features(model, splits.x_test, pool)
+            train, y_train = split_features(model, splits, "train", pool)
+            test, y_test = split_features(model, splits, "test", pool)
             note(train.shape)
-            for key, value in probe_scores(train, splits.y_train, test, splits.y_test, knn_k, seed).items():
+            for key, value in probe_scores(train, y_train, test, y_test, knn_k, seed).items():
                 results[prefix + key] = value
-    if pixels:
+    if pixels and isinstance(splits, ImageSplits):
         with _stage("raw pixels", verbose) as note:
             note((len(splits.x_train), splits.x_train[0].numel()))
             results.update({f"pixels_{k}": v for k, v in pixel_scores(splits, knn_k, seed).items()})
+    elif pixels and verbose:
+        print("probing raw pixels: skipped (the data is streamed from disk, not held in memory)", file=sys.stderr, flush=True)
     return results
 
 
@@ -137,4 +185,4 @@ def probe_run(run_dir, splits: ImageSplits, pool: int = 1, pixels: bool = False,
     return evaluate(task, random_task, splits, pool=pool, pixels=pixels)
 
 
-__all__ = ["check_image_size", "check_probe_labels", "evaluate", "features", "pixel_scores", "probe_run", "probe_scores", "task_features"]
+__all__ = ["check_image_size", "check_probe_labels", "evaluate", "features", "first_images", "split_features", "pixel_scores", "probe_run", "probe_scores", "task_features"]

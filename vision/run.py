@@ -89,4 +89,17 @@ def load_for_run(run: Run, data, root: Optional[str] = None, image_size: Optiona
     return match_channels(data, int(run.config.get("in_channels", data.channels)))
 
 
-__all__ = ["build_from_config", "load_for_run", "load_run", "read_run_config", "save_run_config", "vision_run"]
+def open_for_run(run: Run, data, root: Optional[str] = None, image_size: Optional[int] = None, data_mode: str = "auto"):
+    """Like :func:`load_for_run`, but a large data set comes back streamed (:class:`ImageStreams`, decoded in worker
+    processes when its features are taken) instead of decoded into memory; ``data_mode`` as in ``vision.train``."""
+    from .streaming import ImageStreams, open_images
+
+    if isinstance(data, ImageSplits):
+        return load_for_run(run, data)
+    images, _ = open_images(str(data), root, image_size or run.config.get("image_size"), data_mode=data_mode)
+    if isinstance(images, ImageStreams):
+        return images
+    return match_channels(images, int(run.config.get("in_channels", images.channels)))
+
+
+__all__ = ["build_from_config", "load_for_run", "load_run", "open_for_run", "read_run_config", "save_run_config", "vision_run"]

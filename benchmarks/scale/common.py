@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 
 @dataclass
@@ -30,27 +30,30 @@ class CommandRun:
     """A command run to its end: wall seconds, seconds to its first step (from metrics.jsonl), peak memory (MiB).
 
     ``peak_rss_mb``: the command's own process (its high-water mark, from ``wait4``);
-    ``peak_tree_mb``: the largest sum over the process and its DataLoader workers, sampled every 0.1 s.
+    ``peak_tree_mb``: the largest sum over the process and its children (DataLoader workers, torchrun's
+    ranks), sampled every 0.1 s; ``peak_process_mb``: the largest single process of that tree, sampled.
     """
 
     wall_s: float
     first_step_s: Optional[float]
     peak_rss_mb: float
     peak_tree_mb: float
+    peak_process_mb: float
     returncode: int
     stderr_tail: str
 
 
-def _tree_rss_mb(proc: "psutil.Process") -> float:
+def _tree_rss_mb(proc: "psutil.Process") -> Tuple[float, float]:
+    """(sum, largest) RSS in MiB over ``proc`` and its descendants."""
     import psutil
 
-    total = 0
+    sizes = []
     for p in [proc, *proc.children(recursive=True)]:
         try:
-            total += p.memory_info().rss
+            sizes.append(p.memory_info().rss)
         except psutil.Error:
             continue
-    return total / 2**20
+    return sum(sizes) / 2**20, max(sizes, default=0) / 2**20
 
 
 def run_command(cmd: Sequence[str], run_dir: Path, env: Optional[Dict[str, str]] = None, timeout: float = 3600) -> CommandRun:
@@ -61,13 +64,14 @@ def run_command(cmd: Sequence[str], run_dir: Path, env: Optional[Dict[str, str]]
     err_file = Path(run_dir).parent / f".{Path(run_dir).name}.stderr"
     with open(err_file, "w") as err:
         popen = subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})})
-        proc, tree_peak = psutil.Process(popen.pid), 0.0
+        proc, tree_peak, process_peak = psutil.Process(popen.pid), 0.0, 0.0
         while True:
             pid, status, usage = os.wait4(popen.pid, os.WNOHANG)  # this child's own rusage, not every child's
             if pid:
                 break
             try:
-                tree_peak = max(tree_peak, _tree_rss_mb(proc))
+                total, largest = _tree_rss_mb(proc)
+                tree_peak, process_peak = max(tree_peak, total), max(process_peak, largest)
             except psutil.Error:
                 pass
             if time.perf_counter() - start > timeout:
@@ -75,7 +79,7 @@ def run_command(cmd: Sequence[str], run_dir: Path, env: Optional[Dict[str, str]]
             time.sleep(0.1)
     popen.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
-    return CommandRun(wall, first_step_seconds(run_dir), usage.ru_maxrss / 1024, tree_peak, popen.returncode,
+    return CommandRun(wall, first_step_seconds(run_dir), usage.ru_maxrss / 1024, tree_peak, process_peak, popen.returncode,
                       err_file.read_text()[-3000:])
 
 
@@ -93,3 +97,31 @@ def first_step_seconds(run_dir: Path) -> Optional[float]:
 
 def multissl_command(*args: str) -> List[str]:
     return [sys.executable, "-m", "multissl", *args]
+
+
+def steady_samples_per_s(run_dir: Path, skip_steps: int = 10) -> Optional[float]:
+    """Mean samples/s of the metrics.jsonl windows logged after step ``skip_steps`` (warm-up excluded), weighted by steps."""
+    metrics = Path(run_dir) / "metrics.jsonl"
+    if not metrics.is_file():
+        return None
+    entries = [json.loads(line) for line in metrics.read_text().splitlines()]
+    windows = [e for e in entries if "samples_per_s" in e and e["step"] > skip_steps]
+    if not windows:
+        return None
+    seconds = samples = 0.0
+    previous = skip_steps
+    for e in windows:
+        steps = e["step"] - previous
+        seconds += steps / e["samples_per_s"]
+        samples += steps
+        previous = e["step"]
+    return samples / seconds  # the batch is constant: sum(steps) / sum(steps / rate) is the rate over all those steps
+
+
+def data_wait_share(run_dir: Path, skip_steps: int = 10) -> Optional[float]:
+    """Mean share of time spent waiting for data over the windows logged after step ``skip_steps``."""
+    metrics = Path(run_dir) / "metrics.jsonl"
+    if not metrics.is_file():
+        return None
+    values = [e["data_wait"] for e in map(json.loads, metrics.read_text().splitlines()) if "data_wait" in e and e["step"] > skip_steps]
+    return sum(values) / len(values) if values else None

@@ -50,14 +50,15 @@ def _scalar(v: Any) -> float:
 _END = object()
 
 
-def _postfix(loss: float, samples_per_s: float, data_wait: float) -> Dict[str, str]:
-    return {"loss": f"{loss:.4f}", "samples/s": f"{samples_per_s:.1f}", "waiting for data": f"{100 * data_wait:.0f}%"}
+def _postfix(loss: float, samples_per_s: float, data_wait: float, unit: str = "samples") -> Dict[str, str]:
+    return {"loss": f"{loss:.4f}", f"{unit}/s": f"{samples_per_s:.1f}", "waiting for data": f"{100 * data_wait:.0f}%"}
 
 
 class _LineWindow:
     """Loss, samples and data-wait time since the last progress line."""
 
-    def __init__(self):
+    def __init__(self, unit: str = "samples"):
+        self.unit = unit
         self.reset()
 
     def reset(self) -> None:
@@ -72,7 +73,7 @@ class _LineWindow:
     def postfix(self) -> Dict[str, str]:
         """The values of the next line (then the window starts anew)."""
         elapsed = max(time.perf_counter() - self.start, 1e-9)
-        values = _postfix(self.loss_sum / max(self.steps, 1), self.samples / elapsed, min(1.0, self.wait / elapsed))
+        values = _postfix(self.loss_sum / max(self.steps, 1), self.samples / elapsed, min(1.0, self.wait / elapsed), self.unit)
         self.reset()
         return values
 
@@ -130,7 +131,7 @@ class _Trainer:
         self._window_samples = 0
         self._window_wait = 0.0  # seconds spent waiting for batches since the last log entry
         self._window_start = time.perf_counter()
-        self._line = _LineWindow()
+        self._line = _LineWindow(getattr(task, "sample_unit", "samples"))  # e.g. "images" for the vision methods
         self._first_step_done = False
 
     # -- set-up ------------------------------------------------------------ #
@@ -343,7 +344,7 @@ class _Trainer:
         self.history.append(entry)
         self._write_jsonl(entry)
         if bar.bar is not None:
-            bar.set_postfix(**_postfix(entry["loss"], entry["samples_per_s"], entry["data_wait"]))
+            bar.set_postfix(**_postfix(entry["loss"], entry["samples_per_s"], entry["data_wait"], self._line.unit))
         self._window, self._window_samples, self._window_wait = {}, 0, 0.0
         self._window_start = time.perf_counter()
 
@@ -582,7 +583,8 @@ def fit(
     """Train ``task`` on ``data``.
 
     Args:
-        task: ``nn.Module`` with ``forward(batch) -> loss | (loss, metrics) | {"loss": ...}``.
+        task: ``nn.Module`` with ``forward(batch) -> loss | (loss, metrics) | {"loss": ...}``; an attribute
+            ``sample_unit`` (e.g. ``"images"``) names what the progress lines count per second.
         data: a map-style ``Dataset`` (fit builds the loader: shuffled per
             epoch from the seed, sharded under DDP, exactly resumable; a data
             set with ``keyed_items`` gets :class:`~multissl.engine.data.SampleKey`

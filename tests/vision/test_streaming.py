@@ -210,3 +210,18 @@ def test_a_user_dataset_and_a_user_dataloader_train(tmp_path):
     with pytest.raises(ValueError, match="needs image_size="):
         vision.train(loader, tmp_path / "dl", "simclr", **common)
     assert vision.train(loader, tmp_path / "dl", "simclr", image_size=16, **common).result.step == 2
+
+
+def test_probe_and_picture_of_a_streamed_folder(tmp_path, capsys):
+    from multissl.cli import main
+
+    folder = _photo_folder(tmp_path / "photos", per_class=10)
+    common = ["--image-size", "32", "--steps", "1", "--batch-size", "8", "--arch", "resnet10", "--width", "8", "--no-verbose"]
+    assert main(["vision", "train", "dae", str(folder), "-o", str(tmp_path / "dae"), *common]) == 0
+    assert main(["vision", "probe", str(tmp_path / "dae"), str(folder), "--data-mode", "stream", "--json",
+                 str(tmp_path / "probe.json")]) == 0
+    scores = json.loads((tmp_path / "probe.json").read_text())
+    assert {"linear_acc", "knn_acc", "random_linear_acc", "random_knn_acc"} <= set(scores) and "pixels_linear_acc" not in scores
+    assert "probing raw pixels: skipped (the data is streamed from disk" in capsys.readouterr().err
+    assert main(["vision", "picture", str(tmp_path / "dae"), str(folder), "-o", str(tmp_path / "p.png"), "--count", "3"]) == 0
+    assert (tmp_path / "p.png").is_file()

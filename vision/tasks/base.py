@@ -79,6 +79,7 @@ class PretextTask(nn.Module):
     """
 
     name = "task"
+    sample_unit = "images"  # what the engine's progress lines count
     needs_color = False
     config_class: type = TaskConfig
 
