@@ -7,6 +7,7 @@ Each section generates its own data (or reads ../shared/data) and checks its tar
   step, peak memory, steady images/s against a plain torchvision pipeline on the same cores;
 - audio: 20 and 400 generated utterances of 30 s: time to the first step and peak memory;
 - video: time to the first step on ../shared/data/natural-video, against the library before streaming;
+- vision_quality: SimCLR on Tiny-ImageNet at 64 px, streamed vs in memory at equal steps (linear probe);
 - probes: a linear probe and kNN on 200,000 x 512 features, memory beyond the features.
 
     python benchmarks/data_scale.py                  # every section (about an hour on 2 cores)
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import RESULTS, machine, markdown_table  # noqa: E402
 
-SECTIONS = ("vision", "audio", "video", "probes")
+SECTIONS = ("vision", "vision_quality", "audio", "video", "probes")
 
 
 def main(argv=None) -> dict:

@@ -53,7 +53,9 @@ class StreamedDataset(Dataset):
 
     ``dataset[i]`` or ``dataset[SampleKey(i, epoch, seed)]`` returns ``load(key)``
     for item i, or for the first readable item after it (with a warning naming
-    each unreadable one, once per process).
+    each unreadable one, once per process). A bare index is epoch 0 of seed 0: in a
+    DataLoader of your own, use ``EpochSampler(len(data), seed, keyed=True)`` and
+    its ``set_epoch`` for new draws each epoch (:func:`~multissl.engine.fit` does).
     """
 
     keyed_items = True
