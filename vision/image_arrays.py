@@ -56,9 +56,12 @@ def member_header(path: Path, key: Optional[str] = None) -> Tuple[Tuple[int, ...
         with open(path, "rb") as f:
             shape, dtype, _, _ = _npy_header(f)
             return shape, dtype
-    with zipfile.ZipFile(path) as archive, archive.open(_member_name(path, key)) as f:
-        shape, dtype, _, _ = _npy_header(f)
-        return shape, dtype
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(_member_name(path, key)) as f:
+            shape, dtype, _, _ = _npy_header(f)
+            return shape, dtype
+    except zipfile.BadZipFile:
+        raise ValueError(f"{path} is not an .npz archive (np.savez writes one; a single array belongs in an .npy file)") from None
 
 
 def open_member(path: Path, key: Optional[str] = None) -> np.ndarray:
