@@ -90,7 +90,7 @@ def _subsample_sentence(ids, start, stop, keep_threshold, state, out):
 
 
 @njit(nogil=True, cache=True, fastmath=_FAST)
-def _sg_ns_window_shared(syn0, syn1neg, sent, n, i, b, center, neg_table, negative, alpha,
+def _sg_ns_window_shared(syn0, syn1neg, lockf, locked, sent, n, i, b, center, neg_table, negative, alpha,
                          state, outs, labels, grads, delta_in, compute_loss, stats):
     """One skip-gram window with shared negatives (pWord2Vec)."""
     dim = syn0.shape[1]
@@ -151,8 +151,9 @@ def _sg_ns_window_shared(syn0, syn1neg, sent, n, i, b, center, neg_table, negati
         if j == i:
             continue
         c = sent[j]
+        lock = lockf[c] if locked else np.float32(1.0)
         for d in range(dim):
-            syn0[c, d] += delta_in[m, d]
+            syn0[c, d] += lock * delta_in[m, d]
         m += 1
     stats[STAT_LOSS] += loss
     stats[STAT_PAIRS] += m
@@ -214,8 +215,8 @@ def _hs_pair(h, syn1, target, codes, points, code_lengths, alpha, neu1e, compute
 
 
 @njit(nogil=True, cache=True, fastmath=_FAST)
-def train_chunk(ids, syn0, syn1neg, syn1, keep_threshold, neg_table, codes, points, code_lengths,
-                sg, hs, negative, window, shared_negatives, cbow_mean, alpha, min_alpha,
+def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, codes, points, code_lengths,
+                sg, hs, negative, window, shrink_windows, shared_negatives, cbow_mean, alpha, min_alpha,
                 position, total_words, key, compute_loss, stats):
     """Train on one chunk of sentences (``-1``-separated int32 ids).
 
@@ -224,6 +225,9 @@ def train_chunk(ids, syn0, syn1neg, syn1, keep_threshold, neg_table, codes, poin
         syn0: (V, D) float32 input vectors; syn1neg: (V, D) output vectors for
             negative sampling ((0, D) when ``negative == 0``); syn1: (V, D)
             inner-node vectors for hierarchical softmax ((0, D) unless ``hs``).
+        lockf: (1,) or (V,) float32 factor of every update of a word's input vector
+            (gensim's ``vectors_lockf``; (1,) = 1.0 leaves them alone).
+        shrink_windows: draw each word's window in 1..window (else always ``window``).
         keep_threshold: (V,) uint64, keep probability * 2**32 (subsampling).
         neg_table: packed alias table of the noise distribution.
         codes, points, code_lengths: Huffman codes (V, L) uint8, inner nodes
@@ -245,6 +249,9 @@ def train_chunk(ids, syn0, syn1neg, syn1, keep_threshold, neg_table, codes, poin
     h = np.empty(dim, np.float32)
     neu1e = np.empty(dim, np.float32)
     words_seen = 0
+    locked = not (lockf.shape[0] == 1 and lockf[0] == 1.0)
+    if lockf.shape[0] == 1 and locked:  # one factor for every word: a (V,) view of it
+        lockf = np.full(syn0.shape[0], lockf[0], np.float32)
     start = 0
     while start < n_total:
         stop = start
@@ -260,7 +267,7 @@ def train_chunk(ids, syn0, syn1neg, syn1, keep_threshold, neg_table, codes, poin
             for i in range(n):
                 r = splitmix64(state)
                 state += _GOLDEN
-                b = window - (np.int64(((r >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32)))
+                b = window - (np.int64(((r >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32))) if shrink_windows else window
                 word = sent[i]
                 lo = max(i - b, 0)
                 hi = min(i + b + 1, n)
@@ -268,8 +275,9 @@ def train_chunk(ids, syn0, syn1neg, syn1, keep_threshold, neg_table, codes, poin
                     continue
                 if sg:
                     if negative > 0 and shared_negatives and not hs:
-                        state = _sg_ns_window_shared(syn0, syn1neg, sent, n, i, b, word, neg_table, negative,
-                                                     a, state, outs, labels, grads, delta_in, compute_loss, stats)
+                        state = _sg_ns_window_shared(syn0, syn1neg, lockf, locked, sent, n, i, b, word, neg_table,
+                                                     negative, a, state, outs, labels, grads, delta_in, compute_loss,
+                                                     stats)
                         continue
                     for j in range(lo, hi):
                         if j == i:
@@ -285,8 +293,9 @@ def train_chunk(ids, syn0, syn1neg, syn1, keep_threshold, neg_table, codes, poin
                             l2, state = _ns_pair(syn1neg, word, neg_table, negative, a, state, h, neu1e,
                                                  compute_loss)
                             loss += l2
+                        lock = lockf[c] if locked else np.float32(1.0)
                         for d in range(dim):
-                            syn0[c, d] += neu1e[d]
+                            syn0[c, d] += lock * neu1e[d]
                         stats[STAT_LOSS] += loss
                         stats[STAT_PAIRS] += 1
                 else:
@@ -320,8 +329,9 @@ def train_chunk(ids, syn0, syn1neg, syn1, keep_threshold, neg_table, codes, poin
                         if j == i:
                             continue
                         c = sent[j]
+                        lock = lockf[c] if locked else np.float32(1.0)
                         for d in range(dim):
-                            syn0[c, d] += neu1e[d]
+                            syn0[c, d] += lock * neu1e[d]
                     stats[STAT_LOSS] += loss
                     stats[STAT_PAIRS] += 1
         start = stop + 1
@@ -335,7 +345,7 @@ def chunk_key(seed_key, epoch, chunk_index):
 
 
 @njit(nogil=True, cache=True)
-def generate_pairs(ids, keep_threshold, window, sg, key, out_center, out_context, out_alpha_pos):
+def generate_pairs(ids, keep_threshold, window, sg, key, out_center, out_context, out_alpha_pos, shrink_windows=True):
     """Training examples of a chunk for the torch backend.
 
     Skip-gram: one row per (context -> centre) pair: ``out_center`` gets the
@@ -360,7 +370,7 @@ def generate_pairs(ids, keep_threshold, window, sg, key, out_center, out_context
             for i in range(n):
                 r = splitmix64(state)
                 state += _GOLDEN
-                b = window - (np.int64(((r >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32)))
+                b = window - (np.int64(((r >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32))) if shrink_windows else window
                 lo = max(i - b, 0)
                 hi = min(i + b + 1, n)
                 if hi - lo <= 1:

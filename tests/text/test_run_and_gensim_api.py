@@ -88,8 +88,6 @@ def test_count_mismatch_warns_epochs_override_and_argument_checks(sentences):
         model.train(corpus_iterable=sentences, sentences=sentences)
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         model.epochs = 0
-    with pytest.raises(NotImplementedError, match="update=True"):
-        model.build_vocab(sentences, update=True)
 
 
 # ----------------------------------------------------------------- run folder
