@@ -370,7 +370,9 @@ def _blocks(path: Path, errors: str, block_bytes: int) -> Iterator[Tuple[bytes, 
                 yield _checked(chunk, path, errors, line_no, line_start), True
                 return
             chunk += data
-            cut = chunk.rfind(b"\n") + 1 or _between_tokens(chunk)
+            cut = chunk.rfind(b"\n") + 1 or _between_tokens(chunk, 16 * block_bytes)
+            if not cut:  # one token so far: read on
+                continue
             block, chunk = chunk[:cut], chunk[cut:]
             yield _checked(block, path, errors, line_no, line_start), False
             newlines = block.count(b"\n")
@@ -378,16 +380,29 @@ def _blocks(path: Path, errors: str, block_bytes: int) -> Iterator[Tuple[bytes, 
             line_no += newlines
 
 
-def _between_tokens(chunk: bytes) -> int:
-    """Where to cut a line longer than a block: after its last space or tab, else at a UTF-8 character
-    boundary near the end (one token longer than a block is cut in two)."""
-    cut = max(chunk.rfind(b" "), chunk.rfind(b"\t")) + 1
-    if cut:
+def _between_tokens(chunk: bytes, longest_token: int) -> int:
+    """Where to cut a line longer than a block: after its last white space (not a carriage return, which may
+    start a line end); 0 (read on) when there is none, unless ``chunk`` is longer than ``longest_token``: then
+    at a UTF-8 character boundary near its end (the token is cut in two)."""
+    cut = _after_last_space(np.frombuffer(chunk, np.uint8))
+    if cut or len(chunk) <= longest_token:
         return cut
     cut = max(len(chunk) - 4, 1)
     while cut > 1 and chunk[cut] & 0xC0 == 0x80:  # a continuation byte: not a character's first
         cut -= 1
     return cut
+
+
+@njit(nogil=True, cache=True)
+def _after_last_space(buf):
+    """The position after the last white space character of ``buf`` other than a carriage return (0: none)."""
+    n = buf.shape[0]
+    for i in range(n - 1, -1, -1):
+        if _CLASSES[buf[i]] and buf[i] != 13:
+            length = _space_length(buf, i, n)
+            if length:
+                return i + length
+    return 0
 
 
 def _checked(block: bytes, path: Path, errors: str, line_no: int, line_start: int) -> bytes:

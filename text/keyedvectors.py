@@ -35,7 +35,7 @@ class KeyedVectors:
     """
 
     def __init__(self, index_to_key: Sequence[str], vectors: np.ndarray, counts: Optional[np.ndarray] = None):
-        vectors = np.asarray(vectors)
+        vectors = np.asanyarray(vectors)  # a np.memmap stays one
         if vectors.ndim != 2:
             raise ValueError(f"vectors must have shape (V, D), got {vectors.shape}")
         if len(index_to_key) != len(vectors):
