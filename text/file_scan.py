@@ -40,6 +40,7 @@ PathLike = Union[str, Path]
 BLOCK_BYTES = 4 << 20
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
+_HASH, _START, _LENGTH, _COUNT = range(4)  # the columns of a table record (one cache line for two records)
 # sizes[...] slots of the kernel's running totals
 _IDS, _ARENA, _LIVE, _TOKENS, _SENTENCES, _SENT_TOKENS, _PENDING, _MIN_REDUCE = range(8)
 LONE_CR, NEED_SPACE = 1, 2  # kernel status: a carriage return not followed by a line feed; a full table
@@ -77,61 +78,63 @@ def _space_length(buf, i, n):
 
 
 @njit(nogil=True, cache=True)
-def _rehash(slots, hashes, counts, n_ids):
+def _rehash(slots, records, n_ids):
     """Fill ``slots`` (all of it) with the live ids."""
     slots[:] = -1
     mask = np.uint64(slots.shape[0] - 1)
     for k in range(n_ids):
-        if counts[k] < 0:  # pruned
+        if records[k, _COUNT] < 0:  # pruned
             continue
-        s = hashes[k] & mask
+        s = np.uint64(records[k, _HASH]) & mask
         while slots[s] >= 0:
             s = (s + np.uint64(1)) & mask
         slots[s] = k
 
 
 @njit(nogil=True, cache=True)
-def _compact(hashes, starts, lengths, counts, arena, n_ids):
+def _compact(records, arena, n_ids):
     """Drop pruned entries (ids renumbered in order, bytes moved down); returns the new id count and arena use."""
     k = 0
     used = 0
     for old in range(n_ids):
-        if counts[old] < 0:
+        if records[old, _COUNT] < 0:
             continue
-        start, length = starts[old], lengths[old]
+        start, length = records[old, _START], records[old, _LENGTH]
         for b in range(length):
             arena[used + b] = arena[start + b]
-        hashes[k], starts[k], lengths[k], counts[k] = hashes[old], used, length, counts[old]
+        records[k, _HASH] = records[old, _HASH]
+        records[k, _START] = used
+        records[k, _LENGTH] = length
+        records[k, _COUNT] = records[old, _COUNT]
         used += length
         k += 1
     return k, used
 
 
 @njit(nogil=True, cache=True)
-def _prune(slots, hashes, starts, lengths, counts, arena, sizes):
+def _prune(slots, records, arena, sizes):
     """gensim's pruning: drop the words seen fewer than ``min_reduce`` times so far."""
     min_reduce = sizes[_MIN_REDUCE]
     n_ids = sizes[_IDS]
     for k in range(n_ids):
-        if 0 <= counts[k] < min_reduce:
-            counts[k] = -1
+        if 0 <= records[k, _COUNT] < min_reduce:
+            records[k, _COUNT] = -1
             sizes[_LIVE] -= 1
     sizes[_MIN_REDUCE] = min_reduce + 1
     if sizes[_LIVE] * 2 < n_ids:
-        sizes[_IDS], sizes[_ARENA] = _compact(hashes, starts, lengths, counts, arena, n_ids)
-    _rehash(slots, hashes, counts, sizes[_IDS])
+        sizes[_IDS], sizes[_ARENA] = _compact(records, arena, n_ids)
+    _rehash(slots, records, sizes[_IDS])
 
 
 @njit(nogil=True, cache=True)
-def scan_block(buf, position, final, slots, hashes, starts, lengths, counts, arena, sizes, out, written,
-               chunk_ends, ends, max_sentence_length, chunk_words, max_vocab_size, insert):
+def scan_block(buf, position, final, slots, records, arena, sizes, out, written, chunk_ends, ends,
+               max_sentence_length, chunk_words, max_vocab_size, insert):
     """Tokenise, count and encode ``buf[position:]`` (whole lines; or, of a longer line, a part cut at white space).
 
     Args:
         buf: (B,) uint8 UTF-8 bytes; ``final``: the file ends with this block.
-        slots: (S,) int32 hash table of ids (-1 empty, S a power of two); hashes (I,) uint64,
-            starts (I,) int64, lengths (I,) int32, counts (I,) int64 (-1: pruned): per id;
-            arena: (A,) uint8 the ids' bytes.
+        slots: (S,) int32 hash table of ids (-1 empty, S a power of two); records: (I, 4) int64 per id
+            (hash, first byte in ``arena``, byte length, count; a count of -1: pruned); arena: (A,) uint8.
         sizes: (8,) int64 running totals (ids, arena bytes, live ids, tokens, sentences, tokens of the
             open sentence, raw words of the open chunk, the next pruning's threshold).
         out: (>= B + 2,) int32 receives the ids from ``written`` on (``-1`` after each sentence);
@@ -153,7 +156,7 @@ def scan_block(buf, position, final, slots, hashes, starts, lengths, counts, are
             if c == 10 and sizes[_SENT_TOKENS] > 0:
                 written, ends = _end_sentence(sizes, out, written, chunk_ends, ends, chunk_words)
                 if max_vocab_size > 0 and sizes[_LIVE] > max_vocab_size:
-                    _prune(slots, hashes, starts, lengths, counts, arena, sizes)
+                    _prune(slots, records, arena, sizes)
             i += 1
             continue
         kind = _CLASSES[c]
@@ -170,26 +173,26 @@ def scan_block(buf, position, final, slots, hashes, starts, lengths, counts, are
                 break
             h = (h ^ np.uint64(c)) * _FNV_PRIME
             j += 1
-        token = _find(buf, i, j, h, slots, hashes, starts, lengths, arena)
+        token = _find(buf, i, j, h, slots, records, arena)
         if token < 0 and insert:
-            if not _has_room(j - i, slots, hashes, arena, sizes):
+            if not _has_room(j - i, slots, records, arena, sizes):
                 return NEED_SPACE, i, written, ends
-            token = _insert(buf, i, j, h, slots, hashes, starts, lengths, counts, arena, sizes)
+            token = _insert(buf, i, j, h, slots, records, arena, sizes)
         sizes[_TOKENS] += 1
         sizes[_SENT_TOKENS] += 1
         if token >= 0:
-            counts[token] += 1
+            records[token, _COUNT] += 1
             out[written] = token
             written += 1
         if sizes[_SENT_TOKENS] == max_sentence_length:
             written, ends = _end_sentence(sizes, out, written, chunk_ends, ends, chunk_words)
             if max_vocab_size > 0 and sizes[_LIVE] > max_vocab_size:
-                _prune(slots, hashes, starts, lengths, counts, arena, sizes)
+                _prune(slots, records, arena, sizes)
         i = j
     if final and sizes[_SENT_TOKENS] > 0:
         written, ends = _end_sentence(sizes, out, written, chunk_ends, ends, chunk_words)
         if max_vocab_size > 0 and sizes[_LIVE] > max_vocab_size:
-            _prune(slots, hashes, starts, lengths, counts, arena, sizes)
+            _prune(slots, records, arena, sizes)
     return 0, n, written, ends
 
 
@@ -208,16 +211,17 @@ def _end_sentence(sizes, out, written, chunk_ends, ends, chunk_words):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _find(buf, i, j, h, slots, hashes, starts, lengths, arena):
+def _find(buf, i, j, h, slots, records, arena):
     mask = np.uint64(slots.shape[0] - 1)
     s = h & mask
     length = j - i
+    key = np.int64(h)
     while True:
         k = slots[s]
         if k < 0:
             return -1
-        if hashes[k] == h and lengths[k] == length:
-            start = starts[k]
+        if records[k, _HASH] == key and records[k, _LENGTH] == length:
+            start = records[k, _START]
             same = True
             for b in range(length):
                 if arena[start + b] != buf[i + b]:
@@ -229,19 +233,22 @@ def _find(buf, i, j, h, slots, hashes, starts, lengths, arena):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _has_room(length, slots, hashes, arena, sizes):
+def _has_room(length, slots, records, arena, sizes):
     k = sizes[_IDS]
-    return k < hashes.shape[0] and sizes[_ARENA] + length <= arena.shape[0] and 2 * (k + 1) <= slots.shape[0]
+    return k < records.shape[0] and sizes[_ARENA] + length <= arena.shape[0] and 2 * (k + 1) <= slots.shape[0]
 
 
 @njit(nogil=True, cache=True)
-def _insert(buf, i, j, h, slots, hashes, starts, lengths, counts, arena, sizes):
+def _insert(buf, i, j, h, slots, records, arena, sizes):
     k = sizes[_IDS]
     used = sizes[_ARENA]
     length = j - i
     for b in range(length):
         arena[used + b] = buf[i + b]
-    hashes[k], starts[k], lengths[k], counts[k] = h, used, length, 0
+    records[k, _HASH] = np.int64(h)
+    records[k, _START] = used
+    records[k, _LENGTH] = length
+    records[k, _COUNT] = 0
     sizes[_IDS] = k + 1
     sizes[_ARENA] = used + length
     sizes[_LIVE] += 1
@@ -254,27 +261,31 @@ def _insert(buf, i, j, h, slots, hashes, starts, lengths, counts, arena, sizes):
 
 
 @njit(nogil=True, cache=True)
-def _fill(words_bytes, offsets, slots, hashes, starts, lengths, counts, arena, sizes):
+def _fill(words_bytes, offsets, slots, records, arena, sizes):
     """Put the words ``words_bytes[offsets[k]:offsets[k+1]]`` in the table as ids 0..K-1 (the table has room)."""
     for k in range(offsets.shape[0] - 1):
         i, j = offsets[k], offsets[k + 1]
         h = _FNV_OFFSET
         for p in range(i, j):
             h = (h ^ np.uint64(words_bytes[p])) * _FNV_PRIME
-        _insert(words_bytes, i, j, h, slots, hashes, starts, lengths, counts, arena, sizes)
+        _insert(words_bytes, i, j, h, slots, records, arena, sizes)
 
 
 @njit(nogil=True, cache=True)
-def _joined_lines(ids, starts, lengths, arena):
+def _joined_lines(ids, records, arena):
     """The bytes of ``ids``, a line feed between two."""
-    out = np.empty(np.sum(lengths[ids]) + ids.shape[0] - 1, np.uint8)
+    total = ids.shape[0] - 1
+    for k in ids:
+        total += records[k, _LENGTH]
+    out = np.empty(total, np.uint8)
     p = 0
     for n, k in enumerate(ids):
         if n:
             out[p] = 10
             p += 1
-        out[p : p + lengths[k]] = arena[starts[k] : starts[k] + lengths[k]]
-        p += lengths[k]
+        start, length = records[k, _START], records[k, _LENGTH]
+        out[p : p + length] = arena[start : start + length]
+        p += length
     return out
 
 
@@ -289,10 +300,7 @@ class _Table:
 
     def __init__(self, capacity: int = 1 << 18, arena_bytes: int = 4 << 20):
         self.slots = np.full(2 * capacity, -1, np.int32)
-        self.hashes = np.zeros(capacity, np.uint64)
-        self.starts = np.zeros(capacity, np.int64)
-        self.lengths = np.zeros(capacity, np.int32)
-        self.counts = np.zeros(capacity, np.int64)
+        self.records = np.zeros((capacity, 4), np.int64)
         self.arena = np.zeros(arena_bytes, np.uint8)
         self.sizes = np.zeros(8, np.int64)
         self.sizes[_MIN_REDUCE] = 1
@@ -305,22 +313,21 @@ class _Table:
         offsets[1:] = np.cumsum([len(e) for e in encoded])
         table = cls(max(1 << 10, 1 << int(np.ceil(np.log2(len(words) + 1)))), int(offsets[-1]) + 1)
         data = np.frombuffer(b"".join(encoded), np.uint8) if encoded else np.zeros(0, np.uint8)
-        _fill(data, offsets, table.slots, table.hashes, table.starts, table.lengths, table.counts, table.arena,
-              table.sizes)
+        _fill(data, offsets, table.slots, table.records, table.arena, table.sizes)
         return table
 
     def grow(self, token_bytes: int) -> None:
         """Double what is full (ids, bytes, slots) for one more token of at most ``token_bytes``."""
         ids = int(self.sizes[_IDS])
-        if ids >= len(self.hashes):
-            size = 2 * len(self.hashes)
-            self.hashes, self.starts = _grown(self.hashes, size), _grown(self.starts, size)
-            self.lengths, self.counts = _grown(self.lengths, size), _grown(self.counts, size)
+        if ids >= len(self.records):
+            records = np.zeros((2 * len(self.records), 4), np.int64)
+            records[: len(self.records)] = self.records
+            self.records = records
         if self.sizes[_ARENA] + token_bytes > len(self.arena):
             self.arena = _grown(self.arena, max(2 * len(self.arena), int(self.sizes[_ARENA]) + token_bytes))
         if 2 * (ids + 1) > len(self.slots):
             self.slots = np.empty(2 * len(self.slots), np.int32)
-            _rehash(self.slots, self.hashes, self.counts, ids)
+            _rehash(self.slots, self.records, ids)
 
     def scan(self, buf: np.ndarray, final: bool, max_sentence_length: int, chunk_words: int, max_vocab_size: int,
              insert: bool) -> Tuple[int, np.ndarray, np.ndarray]:
@@ -330,8 +337,8 @@ class _Table:
         position = written = ends = 0
         while True:
             status, position, written, ends = scan_block(
-                buf, position, final, self.slots, self.hashes, self.starts, self.lengths, self.counts, self.arena,
-                self.sizes, out, written, chunk_ends, ends, max_sentence_length, chunk_words, max_vocab_size, insert)
+                buf, position, final, self.slots, self.records, self.arena, self.sizes, out, written, chunk_ends, ends,
+                max_sentence_length, chunk_words, max_vocab_size, insert)
             if status != NEED_SPACE:
                 return status, out[:written], chunk_ends[:ends]
             self.grow(len(buf) - position)
@@ -339,12 +346,12 @@ class _Table:
     def words(self) -> Tuple[List[str], np.ndarray]:
         """The live words in id order and their counts."""
         n = int(self.sizes[_IDS])
-        counts = self.counts[:n]
+        counts = self.records[:n, _COUNT]
         live = np.flatnonzero(counts >= 0)
         if not len(live):
             return [], counts[live].copy()
         # a word holds no white space: one line each, decoded at once
-        lines = _joined_lines(live, self.starts, self.lengths, self.arena)
+        lines = _joined_lines(live, self.records, self.arena)
         return lines.tobytes().decode("utf-8").split("\n"), counts[live].copy()
 
     @property
@@ -355,7 +362,7 @@ class _Table:
 
 def _blocks(path: Path, errors: str, block_bytes: int) -> Iterator[Tuple[bytes, bool]]:
     """``(block, last)``: the file's bytes in blocks ending after a line feed (or, inside a line longer
-    than a block, after a space or tab), checked to be UTF-8 (``errors``: repaired), without a BOM;
+    than a block, after white space), checked to be UTF-8 (``errors``: repaired), without a BOM;
     the last block (possibly empty) says so."""
     line_no = 1  # of the block's first byte
     line_start = 0  # where that line starts, counted from the block's first byte (<= 0)
@@ -466,7 +473,10 @@ def scan_file(path: PathLike, errors: str = "strict", max_sentence_length: int =
     """
     path = Path(path)
     identity = file_identity(path, errors, max_sentence_length, chunk_words)
-    table = _Table() if vocabulary is None else _Table.of_words(vocabulary)
+    if vocabulary is not None:
+        table = _Table.of_words(vocabulary)
+    else:  # a bounded count table starts at its bound (gensim's max_vocab_size bounds memory while counting)
+        table = _Table(1 << 18 if not max_vocab_size else min(1 << 18, 1 << int(np.ceil(np.log2(max_vocab_size + 2)))))
     insert = vocabulary is None
     encoded = EncodedCorpus() if (keep_ids or not insert) else None
     try:
