@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import warnings
 
+LOG_PREFIX = "[multissl.text]"  # starts the lines the library prints (verbose=True)
 LOGGER = logging.getLogger("multissl.text")
 LOGGER.addHandler(logging.NullHandler())  # a library logs only where the application asks for it
 
@@ -40,4 +41,4 @@ def log_warning(message: str, also_warn: bool = False) -> None:
         warnings.warn(message, UserWarning, stacklevel=3)
 
 
-__all__ = ["CorpusTypeError", "EmptyWordListError", "LOGGER", "NoVocabularyError", "log_warning"]
+__all__ = ["CorpusTypeError", "EmptyWordListError", "LOGGER", "LOG_PREFIX", "NoVocabularyError", "log_warning"]

@@ -44,8 +44,6 @@ vocabulary growth), ``trim_rule``, ``predict_output_word``, ``score``,
 """
 from __future__ import annotations
 
-import queue
-import threading
 import time
 import warnings
 from dataclasses import fields
@@ -59,15 +57,14 @@ from multissl.progress import Progress
 
 from .config import Word2VecConfig
 from .corpus import LineCorpus, corpus_sentences
-from .encoded import EncodedCorpus, interleaved_order
-from .errors import CorpusTypeError, NoVocabularyError, log_warning
+from .encoded import EncodedCorpus
+from .errors import LOG_PREFIX, CorpusTypeError, NoVocabularyError, log_warning
 from .file_scan import FileScan, file_identity, scan_file
+from .hogwild import CountingCorpus as _CountingCorpus, PassTotals as _PassTotals
 from .keyedvectors import KeyedVectors
-from .vocab import (RawCounts, Vocab, count_words, empty_vocabulary_message, encode_chunks, huffman_tree, select_words,
-                    update_vocab)
+from .vocab import RawCounts, Vocab, count_words, empty_vocabulary_message, huffman_tree, select_words, update_vocab
 
 PathLike = Union[str, Path]
-LOG_PREFIX = "[multissl.text]"
 
 
 def _call_on_class_only(*args, **kwargs):
@@ -576,7 +573,7 @@ class Word2Vec:
             given = expected.get(name)
             if given is not None and int(given) != actual:
                 warnings.warn(f"supplied {what} count {name}={int(given)} did not equal the corpus's count ({actual}); "
-                              "the learning rate decays as if the corpus had the supplied count", UserWarning, stacklevel=4)
+                              "the learning rate decays as if the corpus had the supplied count", UserWarning, stacklevel=5)
         expected["checked"] = True
 
     def _same_corpus(self, sentences, corpus_file) -> bool:
@@ -624,160 +621,16 @@ class Word2Vec:
             self._scan = None
 
     def _train_numba(self, sentences, corpus_file, deadline: Optional[float] = None) -> None:
-        from .kernels import NUM_STATS, chunk_key, train_chunk
+        from .hogwild import train_epochs
 
-        cfg, st = self.config, self.state
-        workers = int(cfg.workers)
-        interleave = cfg.interleave and workers > 1
         encoded, totals = self._encoded_file(sentences, corpus_file)
         corpus = None
         if encoded is None:
+            cfg = self.config
             corpus = _CountingCorpus(corpus_sentences(sentences, corpus_file, cfg.errors, cfg.max_sentence_length))
             totals = corpus
-            encoded = EncodedCorpus() if (st["epochs"] - st["epoch"] > 1 or interleave) else None
-            if encoded is not None and interleave:
-                self._say("encoding the corpus into word ids (once per train call, for the interleaved order) ...")
-                for _ in self._encoded(corpus, encoded):  # the whole corpus, so that every epoch can be interleaved
-                    pass
-                encoded.complete = True
-        jobs: "queue.Queue" = queue.Queue(maxsize=2 * workers)
-        done: "queue.Queue" = queue.Queue()
-        seed_key = np.uint64(cfg.seed % 2**64)
-        syn1neg = self.syn1neg if cfg.negative else np.zeros((1, cfg.vector_size), np.float32)
-        syn1 = self.syn1 if cfg.hs else np.zeros((1, cfg.vector_size), np.float32)
-        syn0 = self.wv.vectors
-        lockf = np.ascontiguousarray(self.wv.vectors_lockf, np.float32)
-        alpha, min_alpha = float(st.get("alpha", cfg.alpha)), float(st.get("min_alpha", cfg.min_alpha))
-
-        def work():
-            while True:
-                job = jobs.get()
-                if job is None:
-                    return
-                index, ids, position, key = job
-                stats = np.zeros(NUM_STATS, np.float64)
-                try:
-                    train_chunk(ids, syn0, syn1neg, syn1, lockf, self._keep_threshold, self._neg_table, self._codes,
-                                self._points, self._code_lengths, cfg.sg, cfg.hs, cfg.negative, cfg.window,
-                                cfg.shrink_windows, cfg.shared_negatives, cfg.cbow_mean, alpha, min_alpha,
-                                float(position), st["total_words"], key, cfg.compute_loss, stats)
-                except BaseException as err:  # reported to the main thread
-                    done.put((index, err))
-                    continue
-                done.put((index, stats))
-
-        threads = [threading.Thread(target=work, name=f"word2vec-{i}", daemon=True) for i in range(workers)]
-        for t in threads:
-            t.start()
-        total = int(st["total_words"])
-        bar = Progress("word2vec", "word", total=total, initial=min(st["position"], total), verbose=cfg.verbose,
-                       prefix=LOG_PREFIX)
-        pending = 0
-        interrupted: Optional[BaseException] = None
-        out_of_time = False
-
-        def collect(block: bool) -> None:
-            nonlocal pending
-            while pending:
-                try:
-                    index, result = done.get(block=block, timeout=None if block else 0)
-                except queue.Empty:
-                    return
-                pending -= 1
-                if isinstance(result, BaseException):
-                    raise result
-                for k in range(len(result)):
-                    st["epoch_stats"][k] += float(result[k])
-                bar.update(int(result[3]))
-                if cfg.compute_loss and result[1]:
-                    bar.set_postfix(loss=f"{result[0] / result[1]:.3f}")
-                for cb in self.callbacks:
-                    if hasattr(cb, "on_chunk_end"):
-                        cb.on_chunk_end(self, result)
-                if block:
-                    block = pending > 0
-
-        try:
-            while st["epoch"] < st["epochs"]:
-                if st["chunk"] == 0:
-                    self._call("on_epoch_begin")
-                started = time.perf_counter()
-                if encoded is not None and encoded.complete:
-                    source = encoded.chunks(interleaved_order(len(encoded), workers) if interleave else None)
-                else:
-                    source = self._encoded(corpus, encoded)
-                for index, (ids, n_words) in enumerate(source):
-                    if index < st["chunk"]:
-                        continue
-                    if deadline is not None and time.perf_counter() > deadline:
-                        out_of_time = True
-                        break
-                    key = np.uint64(chunk_key(seed_key, np.uint64(self.epochs_trained), np.uint64(index)))
-                    jobs.put((index, ids, st["position"], key))
-                    pending += 1
-                    st["chunk"] = index + 1
-                    st["position"] += n_words
-                    collect(block=False)
-                while pending:
-                    collect(block=True)
-                st["epoch_seconds"] += time.perf_counter() - started
-                if out_of_time:
-                    break
-                if encoded is not None:
-                    encoded.complete = True
-                self._check_counts(totals)
-                self._end_epoch()
-        except BaseException as err:
-            interrupted = err
-        finally:
-            try:
-                while pending:
-                    collect(block=True)
-            except BaseException as err:
-                interrupted = interrupted or err
-            for _ in threads:
-                jobs.put(None)
-            for t in threads:
-                t.join()
-            bar.close()
-            if encoded is not None and (self._scan is None or encoded is not self._scan.ids):
-                encoded.close()
-        if interrupted is not None:
-            if isinstance(interrupted, KeyboardInterrupt):
-                warnings.warn(
-                    f"training interrupted in epoch {st['epoch'] + 1}/{st['epochs']} after {st['position']} words; "
-                    "call train() again to continue", RuntimeWarning, stacklevel=3)
-            raise interrupted
-        self.stopped_early = out_of_time
-
-    def _end_epoch(self) -> None:
-        st = self.state
-        loss, pairs, trained, words = st["epoch_stats"]
-        seconds = st["epoch_seconds"]
-        entry = {"epoch": self.epochs_trained + 1, "loss": loss, "examples": pairs,
-                 "mean_loss": loss / pairs if pairs else float("nan"), "trained_words": trained, "words": words,
-                 "seconds": seconds, "words_per_s": words / seconds if seconds else float("nan")}
-        if not self.config.compute_loss:
-            entry["loss"] = entry["mean_loss"] = float("nan")
-        self.training_log.append(entry)
-        self.epochs_trained += 1
-        st["epoch"] += 1
-        st["chunk"] = 0
-        st["epoch_stats"] = [0.0, 0.0, 0.0, 0.0]
-        st["epoch_seconds"] = 0.0
-        self._say(f"epoch {entry['epoch']}: mean loss {entry['mean_loss']:.4f} over {int(pairs)} examples, "
-                  f"{entry['words_per_s']:.0f} words/s")
-        self._call("on_epoch_end")
-
-    def _encoded(self, corpus, cache: Optional[EncodedCorpus]) -> Iterator[Tuple[np.ndarray, int]]:
-        if cache is not None:
-            cache.reset()
-        for ids, n in encode_chunks(corpus, self.vocab.key_to_index, self.config.chunk_words):
-            if cache is not None:
-                cache.append(ids, n)
-            yield ids, n
-        if cache is not None:
-            cache.finish()
+        kept = self._scan is not None and encoded is self._scan.ids  # freed when this train() call finishes
+        self.stopped_early = train_epochs(self, encoded, corpus, totals, deadline, keep_encoded=kept)
 
     def get_latest_training_loss(self) -> float:
         """Summed loss of the last finished epoch (gensim's name; see ``training_log``)."""
@@ -900,34 +753,6 @@ def _one_corpus_iterable(corpus_iterable, sentences):
     if corpus_iterable is not None and sentences is not None:
         raise ValueError("pass the corpus once: corpus_iterable= or sentences= (the same argument), not both")
     return corpus_iterable if corpus_iterable is not None else sentences
-
-
-class _PassTotals:
-    """Sentences and tokens of one complete pass over a corpus (``passes`` = how many were counted)."""
-
-    def __init__(self, passes: int = 0, sentences: int = 0, words: int = 0):
-        self.passes, self.sentences, self.words = passes, sentences, words
-
-    @classmethod
-    def of(cls, counts: RawCounts) -> "_PassTotals":
-        return cls(1, counts.num_sentences, counts.total_words)
-
-
-class _CountingCorpus(_PassTotals):
-    """A restartable sentence stream that counts the sentences and tokens of each complete pass."""
-
-    def __init__(self, corpus: Iterable[Sequence[str]]):
-        super().__init__()
-        self.corpus = corpus
-
-    def __iter__(self) -> Iterator[Sequence[str]]:
-        sentences = words = 0
-        for sentence in self.corpus:
-            sentences += 1
-            words += len(sentence)
-            yield sentence
-        self.passes += 1
-        self.sentences, self.words = sentences, words
 
 
 def _pruning_note(counts: RawCounts, max_vocab_size: Optional[int]) -> str:
