@@ -54,15 +54,8 @@ STAT_LOSS, STAT_PAIRS, STAT_TRAINED_WORDS, STAT_WORDS = 0, 1, 2, 3
 NUM_STATS = 4
 
 
-@njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _dot(a, i, b, j, dim):
-    s = np.float32(0.0)
-    for d in range(dim):
-        s += a[i, d] * b[j, d]
-    return s
-
-
 OUT_BLOCK = 6  # outputs a window processes in one pass (the centre + negative=5, the usual setting)
+HOT_ROWS = 1024  # output rows of the most frequent words each thread trains in its own copy during a chunk
 SIGMOID_RANGE, SIGMOID_STEPS = 12.0, 2048  # sigmoid(x) tabulated on [-12, 12]; 0 or 1 beyond (error < 7e-6)
 SOFTPLUS_RANGE, SOFTPLUS_STEPS = 16.0, 4096  # log(1 + exp(-u)) tabulated on [0, 16]; 0 beyond (error < 2e-7)
 
@@ -128,6 +121,12 @@ def _subsample_sentence(ids, start, stop, keep_threshold, state, out):
 
 
 @njit(inline="always", nogil=True, cache=True)
+def _out_row(syn1neg, hot, t):
+    """Output row of word ``t``: the chunk's own copy for the hot rows (the first ``len(hot)``), else the shared one."""
+    return hot[t] if t < hot.shape[0] else syn1neg[t]
+
+
+@njit(inline="always", nogil=True, cache=True)
 def _draw_negatives(neg_table, negative, state, out):
     """``negative`` noise words into ``out``; returns the stream's state."""
     for k in range(negative):
@@ -138,23 +137,23 @@ def _draw_negatives(neg_table, negative, state, out):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _next_negatives(syn1neg, syn0, sent, n, i, window, neg_table, negative, state, negs, next_negs):
+def _next_negatives(syn1neg, hot, syn0, sent, n, i, window, neg_table, negative, state, negs, next_negs):
     """Hand the noise words drawn for word ``i`` to ``negs``, draw the next word's and prefetch the rows it
     will read: their output rows, the next centre word's, and the input row of the word entering its window."""
     for k in range(negative):
         negs[k] = next_negs[k]
     state = _draw_negatives(neg_table, negative, state, next_negs)
     for k in range(negative):
-        prefetch_row(syn1neg, next_negs[k])
+        prefetch_row(hot if next_negs[k] < hot.shape[0] else syn1neg, next_negs[k])
     if i + 1 < n:
-        prefetch_row(syn1neg, sent[i + 1])
+        prefetch_row(hot if sent[i + 1] < hot.shape[0] else syn1neg, sent[i + 1])
         if i + 1 + window < n:
             prefetch_row(syn0, sent[i + 1 + window])
     return state
 
 
 @njit(nogil=True, cache=True, fastmath=_FAST)
-def _sg_ns_window_shared(syn0, syn1neg, lockf, locked, sent, n, i, b, center, negs, negative, alpha,
+def _sg_ns_window_shared(syn0, syn1neg, hot, lockf, locked, sent, n, i, b, center, negs, negative, alpha,
                          outs, labels, grads, delta_in, compute_loss, stats):
     """One skip-gram window with shared negatives (pWord2Vec); ``negs`` the window's noise words.
 
@@ -166,12 +165,12 @@ def _sg_ns_window_shared(syn0, syn1neg, lockf, locked, sent, n, i, b, center, ne
     lo = max(i - b, 0)
     hi = min(i + b + 1, n)
     if n_out <= OUT_BLOCK:
-        m, loss = _window_grads_blocked(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in,
-                                        compute_loss)
+        m, loss = _window_grads_blocked(syn0, syn1neg, hot, sent, lo, hi, i, outs, labels, n_out, alpha, grads,
+                                        delta_in, compute_loss)
     else:
-        m, loss = _window_grads(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in,
+        m, loss = _window_grads(syn0, syn1neg, hot, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in,
                                 compute_loss)
-    _update_outputs(syn0, syn1neg, sent, lo, hi, i, outs, n_out, grads)
+    _update_outputs(syn0, syn1neg, hot, sent, lo, hi, i, outs, n_out, grads)
     m = 0
     for j in range(lo, hi):
         if j == i:
@@ -204,10 +203,12 @@ def _window_outputs(center, negs, negative, outs, labels):
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _window_grads_blocked(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in, compute_loss):
+def _window_grads_blocked(syn0, syn1neg, hot, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in,
+                          compute_loss):
     """:func:`_window_grads` for at most ``OUT_BLOCK`` outputs: each context row is read once for all six logits
     and each delta is written once (the compiler keeps six rows in flight); the unused outputs get zero gradients."""
-    o0, o1, o2, o3, o4, o5 = outs[0], outs[1], outs[2], outs[3], outs[4], outs[5]
+    w0, w1, w2 = _out_row(syn1neg, hot, outs[0]), _out_row(syn1neg, hot, outs[1]), _out_row(syn1neg, hot, outs[2])
+    w3, w4, w5 = _out_row(syn1neg, hot, outs[3]), _out_row(syn1neg, hot, outs[4]), _out_row(syn1neg, hot, outs[5])
     dim = syn0.shape[1]
     m = 0
     loss = 0.0
@@ -218,12 +219,12 @@ def _window_grads_blocked(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, a
         f0 = f1 = f2 = f3 = f4 = f5 = np.float32(0.0)
         for d in range(dim):
             x = syn0[c, d]
-            f0 += x * syn1neg[o0, d]
-            f1 += x * syn1neg[o1, d]
-            f2 += x * syn1neg[o2, d]
-            f3 += x * syn1neg[o3, d]
-            f4 += x * syn1neg[o4, d]
-            f5 += x * syn1neg[o5, d]
+            f0 += x * w0[d]
+            f1 += x * w1[d]
+            f2 += x * w2[d]
+            f3 += x * w3[d]
+            f4 += x * w4[d]
+            f5 += x * w5[d]
         logits = (f0, f1, f2, f3, f4, f5)
         for k in range(OUT_BLOCK):
             if k < n_out:
@@ -235,14 +236,13 @@ def _window_grads_blocked(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, a
                 grads[m, k] = np.float32(0.0)
         g0, g1, g2, g3, g4, g5 = grads[m, 0], grads[m, 1], grads[m, 2], grads[m, 3], grads[m, 4], grads[m, 5]
         for d in range(dim):
-            delta_in[m, d] = (g0 * syn1neg[o0, d] + g1 * syn1neg[o1, d] + g2 * syn1neg[o2, d] + g3 * syn1neg[o3, d]
-                              + g4 * syn1neg[o4, d] + g5 * syn1neg[o5, d])
+            delta_in[m, d] = g0 * w0[d] + g1 * w1[d] + g2 * w2[d] + g3 * w3[d] + g4 * w4[d] + g5 * w5[d]
         m += 1
     return m, loss
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _window_grads(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in, compute_loss):
+def _window_grads(syn0, syn1neg, hot, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in, compute_loss):
     """``grads`` (contexts, outputs) and the input deltas ``delta_in`` (contexts, dim) of a window, from the
     vectors before its update; returns (contexts, loss)."""
     dim = syn0.shape[1]
@@ -253,7 +253,10 @@ def _window_grads(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, gr
             continue
         c = sent[j]
         for k in range(n_out):
-            f = _dot(syn0, c, syn1neg, outs[k], dim)
+            row = _out_row(syn1neg, hot, outs[k])
+            f = np.float32(0.0)
+            for d in range(dim):
+                f += syn0[c, d] * row[d]
             if compute_loss:
                 loss += _softplus(-f) if labels[k] > 0 else _softplus(f)
             grads[m, k] = (labels[k] - _sigmoid(f)) * alpha
@@ -261,19 +264,19 @@ def _window_grads(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, gr
             delta_in[m, d] = np.float32(0.0)
         for k in range(n_out):
             g = grads[m, k]
-            o = outs[k]
+            row = _out_row(syn1neg, hot, outs[k])
             for d in range(dim):
-                delta_in[m, d] += g * syn1neg[o, d]
+                delta_in[m, d] += g * row[d]
         m += 1
     return m, loss
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _update_outputs(syn0, syn1neg, sent, lo, hi, i, outs, n_out, grads):
+def _update_outputs(syn0, syn1neg, hot, sent, lo, hi, i, outs, n_out, grads):
     """``syn1neg[outs] += grads.T @ syn0[context]``, two context rows per pass."""
     dim = syn0.shape[1]
     for k in range(n_out):
-        row = syn1neg[outs[k]]
+        row = _out_row(syn1neg, hot, outs[k])
         m = 0
         held, held_g = -1, np.float32(0.0)
         for j in range(lo, hi):
@@ -307,21 +310,22 @@ def _six_distinct_rows(target, negs, negative):
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _ns_block(syn1neg, target, negs, alpha, h, neu1e, compute_loss):
+def _ns_block(syn1neg, hot, target, negs, alpha, h, neu1e, compute_loss):
     """:func:`_ns_pair` for a centre word and five different noise words (the usual case): the six logits in one
     pass over ``h``, the six rows and ``neu1e`` updated in another (the same result as in turn, the rows being
     different)."""
-    o0, o1, o2, o3, o4, o5 = target, negs[0], negs[1], negs[2], negs[3], negs[4]
+    w0, w1, w2 = _out_row(syn1neg, hot, target), _out_row(syn1neg, hot, negs[0]), _out_row(syn1neg, hot, negs[1])
+    w3, w4, w5 = _out_row(syn1neg, hot, negs[2]), _out_row(syn1neg, hot, negs[3]), _out_row(syn1neg, hot, negs[4])
     dim = h.shape[0]
     f0 = f1 = f2 = f3 = f4 = f5 = np.float32(0.0)
     for d in range(dim):
         x = h[d]
-        f0 += x * syn1neg[o0, d]
-        f1 += x * syn1neg[o1, d]
-        f2 += x * syn1neg[o2, d]
-        f3 += x * syn1neg[o3, d]
-        f4 += x * syn1neg[o4, d]
-        f5 += x * syn1neg[o5, d]
+        f0 += x * w0[d]
+        f1 += x * w1[d]
+        f2 += x * w2[d]
+        f3 += x * w3[d]
+        f4 += x * w4[d]
+        f5 += x * w5[d]
     loss = 0.0
     if compute_loss:
         loss = _softplus(-f0) + _softplus(f1) + _softplus(f2) + _softplus(f3) + _softplus(f4) + _softplus(f5)
@@ -329,20 +333,20 @@ def _ns_block(syn1neg, target, negs, alpha, h, neu1e, compute_loss):
     g1, g2, g3, g4, g5 = (-_sigmoid(f1) * alpha, -_sigmoid(f2) * alpha, -_sigmoid(f3) * alpha, -_sigmoid(f4) * alpha,
                           -_sigmoid(f5) * alpha)
     for d in range(dim):
-        x0, x1, x2, x3, x4, x5 = syn1neg[o0, d], syn1neg[o1, d], syn1neg[o2, d], syn1neg[o3, d], syn1neg[o4, d], syn1neg[o5, d]
+        x0, x1, x2, x3, x4, x5 = w0[d], w1[d], w2[d], w3[d], w4[d], w5[d]
         neu1e[d] += g0 * x0 + g1 * x1 + g2 * x2 + g3 * x3 + g4 * x4 + g5 * x5
         x = h[d]
-        syn1neg[o0, d] = x0 + g0 * x
-        syn1neg[o1, d] = x1 + g1 * x
-        syn1neg[o2, d] = x2 + g2 * x
-        syn1neg[o3, d] = x3 + g3 * x
-        syn1neg[o4, d] = x4 + g4 * x
-        syn1neg[o5, d] = x5 + g5 * x
+        w0[d] = x0 + g0 * x
+        w1[d] = x1 + g1 * x
+        w2[d] = x2 + g2 * x
+        w3[d] = x3 + g3 * x
+        w4[d] = x4 + g4 * x
+        w5[d] = x5 + g5 * x
     return loss
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _ns_pair(syn1neg, target_first, negs, negative, alpha, h, neu1e, compute_loss):
+def _ns_pair(syn1neg, hot, target_first, negs, negative, alpha, h, neu1e, compute_loss):
     """Negative-sampling update of the output rows of ``target_first`` and noise words ``negs`` for input
     vector ``h`` (dim,); accumulates the input gradient into ``neu1e``, returns the loss."""
     dim = h.shape[0]
@@ -356,7 +360,7 @@ def _ns_pair(syn1neg, target_first, negs, negative, alpha, h, neu1e, compute_los
             if t == target_first:
                 continue
             label = np.float32(0.0)
-        row = syn1neg[t]
+        row = _out_row(syn1neg, hot, t)
         f = np.float32(0.0)
         for d in range(dim):
             f += h[d] * row[d]
@@ -394,7 +398,7 @@ def _hs_pair(h, syn1, target, codes, points, code_lengths, alpha, neu1e, compute
 @njit(nogil=True, cache=True, fastmath=_FAST)
 def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, codes, points, code_lengths,
                 sg, hs, negative, window, shrink_windows, shared_negatives, cbow_mean, alpha, min_alpha,
-                position, total_words, key, compute_loss, stats):
+                position, total_words, key, compute_loss, stats, hot_rows=0):
     """Train on one chunk of sentences (``-1``-separated int32 ids).
 
     Args:
@@ -413,6 +417,9 @@ def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, code
         total_words: words of the whole run (all epochs).
         key: uint64 seed of this chunk's random stream.
         stats: (4,) float64, incremented: loss, pairs, trained words, words.
+        hot_rows: the first ``hot_rows`` output rows (the most frequent words, which every thread's noise
+            words keep hitting) are trained in a copy of this chunk's own, whose change is added to the
+            shared rows at the end of the chunk: threads stop fighting over those cache lines (0: off).
     """
     dim = syn0.shape[1]
     n_total = ids.shape[0]
@@ -428,6 +435,8 @@ def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, code
     negs = np.empty(max(negative, 1), np.int64)
     next_negs = np.empty(max(negative, 1), np.int64)
     ahead = negative > 0 and (not sg or (shared_negatives and not hs))  # noise words drawn one word ahead
+    hot = syn1neg[: min(hot_rows, syn1neg.shape[0]) if negative > 0 else 0].copy()
+    snapshot = hot.copy()
     if ahead:
         state = _draw_negatives(neg_table, negative, state, next_negs)
     words_seen = 0
@@ -456,25 +465,35 @@ def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, code
                 if hi - lo <= 1:
                     continue
                 if ahead:
-                    state = _next_negatives(syn1neg, syn0, sent, n, i, window, neg_table, negative, state, negs,
+                    state = _next_negatives(syn1neg, hot, syn0, sent, n, i, window, neg_table, negative, state, negs,
                                             next_negs)
                 if sg:
                     if ahead:
-                        _sg_ns_window_shared(syn0, syn1neg, lockf, locked, sent, n, i, b, word, negs, negative, a,
+                        _sg_ns_window_shared(syn0, syn1neg, hot, lockf, locked, sent, n, i, b, word, negs, negative, a,
                                              outs, labels, grads, delta_in, compute_loss, stats)
                     else:
-                        state = _sg_pairs(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, neg_table, codes,
-                                          points, code_lengths, hs, negative, a, state, negs, h, neu1e, compute_loss,
-                                          stats)
+                        state = _sg_pairs(syn0, syn1neg, hot, syn1, lockf, locked, sent, lo, hi, i, word, neg_table,
+                                          codes, points, code_lengths, hs, negative, a, state, negs, h, neu1e,
+                                          compute_loss, stats)
                 else:
-                    _cbow_word(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, negs, codes, points,
+                    _cbow_word(syn0, syn1neg, hot, syn1, lockf, locked, sent, lo, hi, i, word, negs, codes, points,
                                code_lengths, hs, negative, cbow_mean, a, h, neu1e, compute_loss, stats)
         start = stop + 1
+    _merge_hot_rows(syn1neg, hot, snapshot)
     return state
 
 
 @njit(nogil=True, cache=True, fastmath=_FAST)
-def _sg_pairs(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, neg_table, codes, points, code_lengths,
+def _merge_hot_rows(syn1neg, hot, snapshot):
+    """Add what this chunk changed in its copy of the hot output rows to the shared rows (which other threads
+    may have changed meanwhile: their changes stay)."""
+    for t in range(hot.shape[0]):
+        for d in range(hot.shape[1]):
+            syn1neg[t, d] += hot[t, d] - snapshot[t, d]
+
+
+@njit(nogil=True, cache=True, fastmath=_FAST)
+def _sg_pairs(syn0, syn1neg, hot, syn1, lockf, locked, sent, lo, hi, i, word, neg_table, codes, points, code_lengths,
               hs, negative, a, state, negs, h, neu1e, compute_loss, stats):
     """word2vec.c's skip-gram: each context word in turn predicts ``word``, with its own noise words."""
     dim = syn0.shape[1]
@@ -490,7 +509,7 @@ def _sg_pairs(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, neg_tab
             loss += _hs_pair(h, syn1, word, codes, points, code_lengths, a, neu1e, compute_loss)
         if negative > 0:
             state = _draw_negatives(neg_table, negative, state, negs)
-            loss += _ns_pair(syn1neg, word, negs, negative, a, h, neu1e, compute_loss)
+            loss += _ns_pair(syn1neg, hot, word, negs, negative, a, h, neu1e, compute_loss)
         lock = lockf[c] if locked else np.float32(1.0)
         for d in range(dim):
             syn0[c, d] += lock * neu1e[d]
@@ -500,7 +519,7 @@ def _sg_pairs(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, neg_tab
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _cbow_word(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, negs, codes, points, code_lengths,
+def _cbow_word(syn0, syn1neg, hot, syn1, lockf, locked, sent, lo, hi, i, word, negs, codes, points, code_lengths,
                hs, negative, cbow_mean, a, h, neu1e, compute_loss, stats):
     """CBOW: the mean (``cbow_mean``; else the sum) of the context vectors predicts ``word``; every context
     vector receives the whole error, as in word2vec.c."""
@@ -525,9 +544,9 @@ def _cbow_word(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, negs, 
         loss += _hs_pair(h, syn1, word, codes, points, code_lengths, a, neu1e, compute_loss)
     if negative > 0:
         if _six_distinct_rows(word, negs, negative):
-            loss += _ns_block(syn1neg, word, negs, a, h, neu1e, compute_loss)
+            loss += _ns_block(syn1neg, hot, word, negs, a, h, neu1e, compute_loss)
         else:
-            loss += _ns_pair(syn1neg, word, negs, negative, a, h, neu1e, compute_loss)
+            loss += _ns_pair(syn1neg, hot, word, negs, negative, a, h, neu1e, compute_loss)
     if not cbow_mean:
         inv = np.float32(1.0) / np.float32(count)
         for d in range(dim):
