@@ -36,11 +36,10 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
     ``keep_encoded``: leave ``encoded`` open (its owner frees it). Returns whether the deadline stopped it.
     A ``KeyboardInterrupt`` (or a callback's) lets the chunks in flight finish and is raised again.
     """
-    from .kernels import HOT_ROWS, NUM_STATS, chunk_key, train_chunk
+    from .kernels import NUM_STATS, chunk_key, train_chunk
 
     cfg, st = model.config, model.state
     workers = int(cfg.workers)
-    hot_rows = HOT_ROWS if workers > 1 else 0  # one thread has no one to share rows with
     interleave = cfg.interleave and workers > 1
     if encoded is None:
         encoded = EncodedCorpus() if (st["epochs"] - st["epoch"] > 1 or interleave) else None
@@ -69,7 +68,7 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
                 train_chunk(ids, syn0, syn1neg, syn1, lockf, model._keep_threshold, model._neg_table, model._codes,
                             model._points, model._code_lengths, cfg.sg, cfg.hs, cfg.negative, cfg.window,
                             cfg.shrink_windows, cfg.shared_negatives, cfg.cbow_mean, alpha, min_alpha,
-                            float(position), st["total_words"], key, cfg.compute_loss, stats, hot_rows)
+                            float(position), st["total_words"], key, cfg.compute_loss, stats)
             except BaseException as err:  # reported to the main thread
                 done.put((index, err))
                 continue

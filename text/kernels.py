@@ -55,7 +55,6 @@ NUM_STATS = 4
 
 
 OUT_BLOCK = 6  # outputs a window processes in one pass (the centre + negative=5, the usual setting)
-HOT_ROWS = 1024  # output rows of the most frequent words each thread trains in its own copy during a chunk
 SIGMOID_RANGE, SIGMOID_STEPS = 12.0, 2048  # sigmoid(x) tabulated on [-12, 12]; 0 or 1 beyond (error < 7e-6)
 SOFTPLUS_RANGE, SOFTPLUS_STEPS = 16.0, 4096  # log(1 + exp(-u)) tabulated on [0, 16]; 0 beyond (error < 2e-7)
 
@@ -121,12 +120,6 @@ def _subsample_sentence(ids, start, stop, keep_threshold, state, out):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _out_row(syn1neg, hot, t):
-    """Output row of word ``t``: the chunk's own copy for the hot rows (the first ``len(hot)``), else the shared one."""
-    return hot[t] if t < hot.shape[0] else syn1neg[t]
-
-
-@njit(inline="always", nogil=True, cache=True)
 def _draw_negatives(neg_table, negative, state, out):
     """``negative`` noise words into ``out``; returns the stream's state."""
     for k in range(negative):
@@ -137,23 +130,23 @@ def _draw_negatives(neg_table, negative, state, out):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _next_negatives(syn1neg, hot, syn0, sent, n, i, window, neg_table, negative, state, negs, next_negs):
+def _next_negatives(syn1neg, syn0, sent, n, i, window, neg_table, negative, state, negs, next_negs):
     """Hand the noise words drawn for word ``i`` to ``negs``, draw the next word's and prefetch the rows it
     will read: their output rows, the next centre word's, and the input row of the word entering its window."""
     for k in range(negative):
         negs[k] = next_negs[k]
     state = _draw_negatives(neg_table, negative, state, next_negs)
     for k in range(negative):
-        prefetch_row(hot if next_negs[k] < hot.shape[0] else syn1neg, next_negs[k])
+        prefetch_row(syn1neg, next_negs[k])
     if i + 1 < n:
-        prefetch_row(hot if sent[i + 1] < hot.shape[0] else syn1neg, sent[i + 1])
+        prefetch_row(syn1neg, sent[i + 1])
         if i + 1 + window < n:
             prefetch_row(syn0, sent[i + 1 + window])
     return state
 
 
 @njit(nogil=True, cache=True, fastmath=_FAST)
-def _sg_ns_window_shared(syn0, syn1neg, hot, lockf, locked, sent, n, i, b, center, negs, negative, alpha,
+def _sg_ns_window_shared(syn0, syn1neg, lockf, locked, sent, n, i, b, center, negs, negative, alpha,
                          outs, labels, grads, delta_in, compute_loss, stats):
     """One skip-gram window with shared negatives (pWord2Vec); ``negs`` the window's noise words.
 
@@ -165,12 +158,12 @@ def _sg_ns_window_shared(syn0, syn1neg, hot, lockf, locked, sent, n, i, b, cente
     lo = max(i - b, 0)
     hi = min(i + b + 1, n)
     if n_out <= OUT_BLOCK:
-        m, loss = _window_grads_blocked(syn0, syn1neg, hot, sent, lo, hi, i, outs, labels, n_out, alpha, grads,
+        m, loss = _window_grads_blocked(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads,
                                         delta_in, compute_loss)
     else:
-        m, loss = _window_grads(syn0, syn1neg, hot, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in,
+        m, loss = _window_grads(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in,
                                 compute_loss)
-    _update_outputs(syn0, syn1neg, hot, sent, lo, hi, i, outs, n_out, grads)
+    _update_outputs(syn0, syn1neg, sent, lo, hi, i, outs, n_out, grads)
     m = 0
     for j in range(lo, hi):
         if j == i:
@@ -203,12 +196,12 @@ def _window_outputs(center, negs, negative, outs, labels):
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _window_grads_blocked(syn0, syn1neg, hot, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in,
+def _window_grads_blocked(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in,
                           compute_loss):
     """:func:`_window_grads` for at most ``OUT_BLOCK`` outputs: each context row is read once for all six logits
     and each delta is written once (the compiler keeps six rows in flight); the unused outputs get zero gradients."""
-    w0, w1, w2 = _out_row(syn1neg, hot, outs[0]), _out_row(syn1neg, hot, outs[1]), _out_row(syn1neg, hot, outs[2])
-    w3, w4, w5 = _out_row(syn1neg, hot, outs[3]), _out_row(syn1neg, hot, outs[4]), _out_row(syn1neg, hot, outs[5])
+    w0, w1, w2 = syn1neg[outs[0]], syn1neg[outs[1]], syn1neg[outs[2]]
+    w3, w4, w5 = syn1neg[outs[3]], syn1neg[outs[4]], syn1neg[outs[5]]
     dim = syn0.shape[1]
     m = 0
     loss = 0.0
@@ -242,7 +235,7 @@ def _window_grads_blocked(syn0, syn1neg, hot, sent, lo, hi, i, outs, labels, n_o
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _window_grads(syn0, syn1neg, hot, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in, compute_loss):
+def _window_grads(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in, compute_loss):
     """``grads`` (contexts, outputs) and the input deltas ``delta_in`` (contexts, dim) of a window, from the
     vectors before its update; returns (contexts, loss)."""
     dim = syn0.shape[1]
@@ -253,7 +246,7 @@ def _window_grads(syn0, syn1neg, hot, sent, lo, hi, i, outs, labels, n_out, alph
             continue
         c = sent[j]
         for k in range(n_out):
-            row = _out_row(syn1neg, hot, outs[k])
+            row = syn1neg[outs[k]]
             f = np.float32(0.0)
             for d in range(dim):
                 f += syn0[c, d] * row[d]
@@ -264,7 +257,7 @@ def _window_grads(syn0, syn1neg, hot, sent, lo, hi, i, outs, labels, n_out, alph
             delta_in[m, d] = np.float32(0.0)
         for k in range(n_out):
             g = grads[m, k]
-            row = _out_row(syn1neg, hot, outs[k])
+            row = syn1neg[outs[k]]
             for d in range(dim):
                 delta_in[m, d] += g * row[d]
         m += 1
@@ -272,11 +265,11 @@ def _window_grads(syn0, syn1neg, hot, sent, lo, hi, i, outs, labels, n_out, alph
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _update_outputs(syn0, syn1neg, hot, sent, lo, hi, i, outs, n_out, grads):
+def _update_outputs(syn0, syn1neg, sent, lo, hi, i, outs, n_out, grads):
     """``syn1neg[outs] += grads.T @ syn0[context]``, two context rows per pass."""
     dim = syn0.shape[1]
     for k in range(n_out):
-        row = _out_row(syn1neg, hot, outs[k])
+        row = syn1neg[outs[k]]
         m = 0
         held, held_g = -1, np.float32(0.0)
         for j in range(lo, hi):
@@ -310,12 +303,12 @@ def _six_distinct_rows(target, negs, negative):
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _ns_block(syn1neg, hot, target, negs, alpha, h, neu1e, compute_loss):
+def _ns_block(syn1neg, target, negs, alpha, h, neu1e, compute_loss):
     """:func:`_ns_pair` for a centre word and five different noise words (the usual case): the six logits in one
     pass over ``h``, the six rows and ``neu1e`` updated in another (the same result as in turn, the rows being
     different)."""
-    w0, w1, w2 = _out_row(syn1neg, hot, target), _out_row(syn1neg, hot, negs[0]), _out_row(syn1neg, hot, negs[1])
-    w3, w4, w5 = _out_row(syn1neg, hot, negs[2]), _out_row(syn1neg, hot, negs[3]), _out_row(syn1neg, hot, negs[4])
+    w0, w1, w2 = syn1neg[target], syn1neg[negs[0]], syn1neg[negs[1]]
+    w3, w4, w5 = syn1neg[negs[2]], syn1neg[negs[3]], syn1neg[negs[4]]
     dim = h.shape[0]
     f0 = f1 = f2 = f3 = f4 = f5 = np.float32(0.0)
     for d in range(dim):
@@ -346,7 +339,7 @@ def _ns_block(syn1neg, hot, target, negs, alpha, h, neu1e, compute_loss):
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _ns_pair(syn1neg, hot, target_first, negs, negative, alpha, h, neu1e, compute_loss):
+def _ns_pair(syn1neg, target_first, negs, negative, alpha, h, neu1e, compute_loss):
     """Negative-sampling update of the output rows of ``target_first`` and noise words ``negs`` for input
     vector ``h`` (dim,); accumulates the input gradient into ``neu1e``, returns the loss."""
     dim = h.shape[0]
@@ -360,7 +353,7 @@ def _ns_pair(syn1neg, hot, target_first, negs, negative, alpha, h, neu1e, comput
             if t == target_first:
                 continue
             label = np.float32(0.0)
-        row = _out_row(syn1neg, hot, t)
+        row = syn1neg[t]
         f = np.float32(0.0)
         for d in range(dim):
             f += h[d] * row[d]
@@ -398,7 +391,7 @@ def _hs_pair(h, syn1, target, codes, points, code_lengths, alpha, neu1e, compute
 @njit(nogil=True, cache=True, fastmath=_FAST)
 def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, codes, points, code_lengths,
                 sg, hs, negative, window, shrink_windows, shared_negatives, cbow_mean, alpha, min_alpha,
-                position, total_words, key, compute_loss, stats, hot_rows=0):
+                position, total_words, key, compute_loss, stats):
     """Train on one chunk of sentences (``-1``-separated int32 ids).
 
     Args:
@@ -417,9 +410,6 @@ def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, code
         total_words: words of the whole run (all epochs).
         key: uint64 seed of this chunk's random stream.
         stats: (4,) float64, incremented: loss, pairs, trained words, words.
-        hot_rows: the first ``hot_rows`` output rows (the most frequent words, which every thread's noise
-            words keep hitting) are trained in a copy of this chunk's own, whose change is added to the
-            shared rows at the end of the chunk: threads stop fighting over those cache lines (0: off).
     """
     dim = syn0.shape[1]
     n_total = ids.shape[0]
@@ -435,8 +425,9 @@ def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, code
     negs = np.empty(max(negative, 1), np.int64)
     next_negs = np.empty(max(negative, 1), np.int64)
     ahead = negative > 0 and (not sg or (shared_negatives and not hs))  # noise words drawn one word ahead
-    hot = syn1neg[: min(hot_rows, syn1neg.shape[0]) if negative > 0 else 0].copy()
-    snapshot = hot.copy()
+    # the counters are written for every word: in memory of this thread's own (the caller's small array may share
+    # a cache line with another thread's), added to ``stats`` at the end
+    counters = np.zeros(NUM_STATS, np.float64)
     if ahead:
         state = _draw_negatives(neg_table, negative, state, next_negs)
     words_seen = 0
@@ -453,8 +444,8 @@ def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, code
             a = _alpha_at(alpha, min_alpha, position + words_seen, total_words)
             n, state = _subsample_sentence(ids, start, stop, keep_threshold, state, sent)
             words_seen += length
-            stats[STAT_WORDS] += length
-            stats[STAT_TRAINED_WORDS] += n
+            counters[STAT_WORDS] += length
+            counters[STAT_TRAINED_WORDS] += n
             for i in range(n):
                 r = splitmix64(state)
                 state += _GOLDEN
@@ -465,35 +456,27 @@ def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, code
                 if hi - lo <= 1:
                     continue
                 if ahead:
-                    state = _next_negatives(syn1neg, hot, syn0, sent, n, i, window, neg_table, negative, state, negs,
+                    state = _next_negatives(syn1neg, syn0, sent, n, i, window, neg_table, negative, state, negs,
                                             next_negs)
                 if sg:
                     if ahead:
-                        _sg_ns_window_shared(syn0, syn1neg, hot, lockf, locked, sent, n, i, b, word, negs, negative, a,
-                                             outs, labels, grads, delta_in, compute_loss, stats)
+                        _sg_ns_window_shared(syn0, syn1neg, lockf, locked, sent, n, i, b, word, negs, negative, a,
+                                             outs, labels, grads, delta_in, compute_loss, counters)
                     else:
-                        state = _sg_pairs(syn0, syn1neg, hot, syn1, lockf, locked, sent, lo, hi, i, word, neg_table,
+                        state = _sg_pairs(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, neg_table,
                                           codes, points, code_lengths, hs, negative, a, state, negs, h, neu1e,
-                                          compute_loss, stats)
+                                          compute_loss, counters)
                 else:
-                    _cbow_word(syn0, syn1neg, hot, syn1, lockf, locked, sent, lo, hi, i, word, negs, codes, points,
-                               code_lengths, hs, negative, cbow_mean, a, h, neu1e, compute_loss, stats)
+                    _cbow_word(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, negs, codes, points,
+                               code_lengths, hs, negative, cbow_mean, a, h, neu1e, compute_loss, counters)
         start = stop + 1
-    _merge_hot_rows(syn1neg, hot, snapshot)
+    for k in range(NUM_STATS):
+        stats[k] += counters[k]
     return state
 
 
 @njit(nogil=True, cache=True, fastmath=_FAST)
-def _merge_hot_rows(syn1neg, hot, snapshot):
-    """Add what this chunk changed in its copy of the hot output rows to the shared rows (which other threads
-    may have changed meanwhile: their changes stay)."""
-    for t in range(hot.shape[0]):
-        for d in range(hot.shape[1]):
-            syn1neg[t, d] += hot[t, d] - snapshot[t, d]
-
-
-@njit(nogil=True, cache=True, fastmath=_FAST)
-def _sg_pairs(syn0, syn1neg, hot, syn1, lockf, locked, sent, lo, hi, i, word, neg_table, codes, points, code_lengths,
+def _sg_pairs(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, neg_table, codes, points, code_lengths,
               hs, negative, a, state, negs, h, neu1e, compute_loss, stats):
     """word2vec.c's skip-gram: each context word in turn predicts ``word``, with its own noise words."""
     dim = syn0.shape[1]
@@ -509,7 +492,7 @@ def _sg_pairs(syn0, syn1neg, hot, syn1, lockf, locked, sent, lo, hi, i, word, ne
             loss += _hs_pair(h, syn1, word, codes, points, code_lengths, a, neu1e, compute_loss)
         if negative > 0:
             state = _draw_negatives(neg_table, negative, state, negs)
-            loss += _ns_pair(syn1neg, hot, word, negs, negative, a, h, neu1e, compute_loss)
+            loss += _ns_pair(syn1neg, word, negs, negative, a, h, neu1e, compute_loss)
         lock = lockf[c] if locked else np.float32(1.0)
         for d in range(dim):
             syn0[c, d] += lock * neu1e[d]
@@ -519,7 +502,7 @@ def _sg_pairs(syn0, syn1neg, hot, syn1, lockf, locked, sent, lo, hi, i, word, ne
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _cbow_word(syn0, syn1neg, hot, syn1, lockf, locked, sent, lo, hi, i, word, negs, codes, points, code_lengths,
+def _cbow_word(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, negs, codes, points, code_lengths,
                hs, negative, cbow_mean, a, h, neu1e, compute_loss, stats):
     """CBOW: the mean (``cbow_mean``; else the sum) of the context vectors predicts ``word``; every context
     vector receives the whole error, as in word2vec.c."""
@@ -544,9 +527,9 @@ def _cbow_word(syn0, syn1neg, hot, syn1, lockf, locked, sent, lo, hi, i, word, n
         loss += _hs_pair(h, syn1, word, codes, points, code_lengths, a, neu1e, compute_loss)
     if negative > 0:
         if _six_distinct_rows(word, negs, negative):
-            loss += _ns_block(syn1neg, hot, word, negs, a, h, neu1e, compute_loss)
+            loss += _ns_block(syn1neg, word, negs, a, h, neu1e, compute_loss)
         else:
-            loss += _ns_pair(syn1neg, hot, word, negs, negative, a, h, neu1e, compute_loss)
+            loss += _ns_pair(syn1neg, word, negs, negative, a, h, neu1e, compute_loss)
     if not cbow_mean:
         inv = np.float32(1.0) / np.float32(count)
         for d in range(dim):
