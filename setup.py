@@ -57,7 +57,8 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "dev": ["pytest>=7", "pytest-timeout>=2", "psutil>=5", "wheel>=0.38"],
+        # testfixtures: gensim's own test_word2vec.py (run against multissl.text in tests/text) imports it
+        "dev": ["pytest>=7", "pytest-timeout>=2", "psutil>=5", "wheel>=0.38", "testfixtures>=6"],
     },
     entry_points={"console_scripts": ["multissl=multissl.cli:command"]},
     classifiers=[

@@ -1,9 +1,11 @@
 """multissl.text: word2vec (skip-gram, CBOW) and n-gram language models.
 
-- :class:`Word2Vec` — gensim-style model (``Word2Vec(corpus_file=...)``, or gensim 4's
+- :class:`Word2Vec` — a drop-in replacement for gensim's (``Word2Vec(corpus_file=...)``, gensim 4's
   ``build_vocab(corpus_iterable=...)`` + ``train(..., total_examples=model.corpus_count,
-  epochs=model.epochs)``), numba Hogwild backend (default) or torch; :class:`Word2VecConfig`.
-- :class:`KeyedVectors` — lookups, ``most_similar``, word2vec text/binary I/O, ``to_gensim``.
+  epochs=model.epochs)``, ``build_vocab(update=True)``, ``trim_rule``, ``predict_output_word``,
+  ``score``, ``save``/``load(mmap=)``), numba Hogwild backend (default) or torch; :class:`Word2VecConfig`.
+- :class:`KeyedVectors` — gensim 4's lookups, ``most_similar(_cosmul)``, evaluations, word2vec
+  text/binary I/O, gensim's KeyedVectors files, ``to_gensim``.
 - :func:`train` — ``train(data, output, method="skipgram"|"cbow", **overrides) -> Run``: a run
   folder (``config.json``, ``vectors.bin``, ``checkpoints/``, ``metrics.jsonl``) on the core's
   run layer; :func:`load_run` (``.model``, ``.initial``), :func:`recipe` (the merged settings),
@@ -19,10 +21,13 @@ from .evaluate import evaluate_all, evaluate_word_analogies, evaluate_word_pairs
 from .keyedvectors import KeyedVectors
 from .ngram import NGramLM
 from .training import METHODS, TextTrainConfig, load_run, recipe, train
-from .vocab import Vocab, huffman_tree
+from .vocab import RULE_DEFAULT, RULE_DISCARD, RULE_KEEP, Vocab, huffman_tree
 from .word2vec import Word2Vec
 
 __all__ = [
+    "RULE_DEFAULT",
+    "RULE_DISCARD",
+    "RULE_KEEP",
     "KeyedVectors",
     "LineCorpus",
     "METHODS",

@@ -3,6 +3,9 @@
   multissl text train [skipgram|cbow] CORPUS -o RUN [--epochs 5 ...]   train into a run folder (RUN/vectors.bin ...)
   multissl text eval RUN|vectors.bin [--json out.json]              analogies + similarity tables
   multissl text neighbors RUN|vectors.bin WORD [WORD ...]            nearest neighbours
+  multissl text predict RUN|model WORD [WORD ...]                    likeliest centre words of a context
+  multissl text update RUN|model CORPUS -o model.npz                 add a corpus's new words, train on it
+  multissl text score RUN|model CORPUS                               log-probability of each sentence (hs=1)
   multissl text ngram CORPUS [--test FILE]                           unigram/bigram perplexities
 """
 from __future__ import annotations
@@ -23,6 +26,9 @@ def register(subparsers) -> None:
     _register_train(sub)
     _register_eval(sub)
     _register_neighbors(sub)
+    _register_predict(sub)
+    _register_update(sub)
+    _register_score(sub)
     _register_ngram(sub)
 
 
@@ -154,6 +160,8 @@ def _register_eval(sub) -> None:
                                    "(no 'V D' header line), or a model saved by --save-model (.npz)")
     p.add_argument("--text-format", action="store_true", help="the vector file is in the text format")
     p.add_argument("--restrict-vocab", type=int, default=30000, help="analogies: search the N most frequent words")
+    p.add_argument("--analogy-method", choices=("3CosAdd", "3CosMul"), default="3CosAdd",
+                   help="analogies: nearest to b - a + c (3CosAdd, gensim's most_similar) or 3CosMul (most_similar_cosmul)")
     p.add_argument("--analogies", default=None, help="analogy file (default: gensim's questions-words.txt)")
     p.add_argument("--pairs", nargs="*", default=None, help="word-pair files (default: gensim's wordsim353.tsv, simlex999.txt)")
     p.add_argument("--json", default=None, help="write the scores to this JSON file")
@@ -166,8 +174,8 @@ def _eval(args) -> int:
     kv = _load_vectors(args.vectors, args.text_format)
     analogies = args.analogies or gensim_datapath("questions-words.txt")
     pair_files = args.pairs or [gensim_datapath("wordsim353.tsv"), gensim_datapath("simlex999.txt")]
-    accuracy, sections = evaluate_word_analogies(kv, analogies, args.restrict_vocab)
-    print(f"Analogies ({Path(analogies).name}, restrict_vocab={args.restrict_vocab})\n")
+    accuracy, sections = evaluate_word_analogies(kv, analogies, args.restrict_vocab, method=args.analogy_method)
+    print(f"Analogies ({Path(analogies).name}, {args.analogy_method}, restrict_vocab={args.restrict_vocab})\n")
     print("| section | correct | answered | accuracy | skipped (OOV) |\n|---|---|---|---|---|")
     for s in sections:
         answered = len(s["correct"]) + len(s["incorrect"])
@@ -211,6 +219,7 @@ def _register_neighbors(sub) -> None:
     p.add_argument("words", nargs="+", help="query words")
     p.add_argument("--text-format", action="store_true", help="the vector file is in the text format")
     p.add_argument("-n", "--topn", type=_positive_int, default=10, help="neighbours per word")
+    p.add_argument("--cosmul", action="store_true", help="rank by 3CosMul (gensim's most_similar_cosmul) instead of cosine")
     p.set_defaults(func=_neighbors)
 
 
@@ -230,9 +239,96 @@ def _neighbors(args) -> int:
     if missing:
         raise ValueError(f"not in the vocabulary of {args.vectors} (in any case): {', '.join(missing)}")
     for word, key in keys.items():
-        pairs = kv.most_similar(key, topn=args.topn)
+        pairs = (kv.most_similar_cosmul if args.cosmul else kv.most_similar)(key, topn=args.topn)
         label = word if key == word else f"{word} (as {key})"
         print(f"{label}: " + ", ".join(f"{w} ({s:.3f})" for w, s in pairs))
+    return 0
+
+
+# ------------------------------------------------------------------ whole models: predict, update, score
+MODEL_HELP = ("a run folder of `text train` (its last checkpoint), a model saved by --save-model / Word2Vec.save (.npz), "
+              "or a gensim Word2Vec model file")
+
+
+def _load_model(path: str):
+    """The whole Word2Vec of a run folder, a model file of this library, or a gensim model file."""
+    from .training import newest_readable_checkpoint
+    from .word2vec import Word2Vec
+
+    folder = Path(path)
+    if folder.is_dir():
+        found = newest_readable_checkpoint(folder)
+        if found is None:
+            raise FileNotFoundError(f"{folder} holds no model checkpoint (checkpoints/last.npz); it is not a text run folder")
+        return found[1]
+    return Word2Vec.load(folder)
+
+
+def _register_predict(sub) -> None:
+    p = sub.add_parser("predict", help="the likeliest centre words of context words (negative-sampling models)",
+                       description="Print the words the model finds likeliest in the middle of the given context "
+                                   "words, with their probabilities (gensim's predict_output_word).")
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument("words", nargs="+", help="context words")
+    p.add_argument("-n", "--topn", type=_positive_int, default=10, help="words to print")
+    p.set_defaults(func=_predict)
+
+
+def _predict(args) -> int:
+    model = _load_model(args.model)
+    predicted = model.predict_output_word(args.words, topn=args.topn)
+    if predicted is None:
+        raise ValueError(f"none of {', '.join(args.words)} is in the vocabulary of {args.model}")
+    print(", ".join(f"{w} ({p:.4f})" for w, p in predicted))
+    return 0
+
+
+def _register_update(sub) -> None:
+    p = sub.add_parser("update", help="add a corpus's new words to a trained model and train on the corpus",
+                       description="Online training: the words of CORPUS reaching --min-count that the model lacks "
+                                   "get fresh vectors, the counts grow, and the model trains --epochs on CORPUS "
+                                   "(gensim's build_vocab(update=True) + train). Writes the whole model to -o.")
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument("corpus", help="text file, one sentence per line")
+    p.add_argument("-o", "--output", required=True, help="the updated model (.npz, Word2Vec.save's format)")
+    p.add_argument("--epochs", type=_positive_int, default=None, help="passes over CORPUS (default: the model's epochs)")
+    p.add_argument("--min-count", type=int, default=None, help="new words need this count in CORPUS (default: the model's)")
+    p.add_argument("--vectors", default=None, help="also write the vectors in word2vec's binary format (.bin) to this path")
+    p.set_defaults(func=_update)
+
+
+def _update(args) -> int:
+    prepare_output_file(args.output, "-o")
+    model = _load_model(args.model)
+    before = len(model.wv)
+    model.build_vocab(corpus_file=args.corpus, update=True, min_count=args.min_count)
+    model.train(corpus_file=args.corpus, total_words=model.corpus_total_words, epochs=args.epochs or model.epochs)
+    written = [str(model.save(args.output))]
+    if args.vectors:
+        written.append(str(model.wv.save_word2vec_format(args.vectors, binary=True)))
+    print(f"{len(model.wv) - before} new words ({len(model.wv)} in all); trained {args.epochs or model.epochs} epochs "
+          f"on {model.corpus_total_words} tokens; wrote {', '.join(written)}")
+    return 0
+
+
+def _register_score(sub) -> None:
+    p = sub.add_parser("score", help="log-probability of each sentence of a corpus (hierarchical-softmax models)",
+                       description="Print, one per line, the log-probability each sentence of CORPUS has under the "
+                                   "model (gensim's Word2Vec.score; the model must be trained with --hs 1).")
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument("corpus", help="text file, one sentence per line")
+    p.add_argument("--json", default=None, help="also write the scores to this JSON file")
+    p.set_defaults(func=_score)
+
+
+def _score(args) -> int:
+    from .corpus import LineCorpus
+
+    model = _load_model(args.model)
+    scores = model.score(LineCorpus(args.corpus, errors=model.config.errors))
+    print("\n".join(f"{s:.4f}" for s in scores.tolist()))
+    if args.json:
+        write_json_file(args.json, {"corpus": str(args.corpus), "scores": scores.tolist()})
     return 0
 
 

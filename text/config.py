@@ -22,7 +22,7 @@ class Word2VecConfig:
 
     vector_size: int = field(default=100, metadata={"help": "dimension of the word vectors"})
     window: int = field(default=5, metadata={"help": "maximum distance between the centre and a context word"})
-    min_count: int = field(default=5, metadata={"help": "ignore words seen fewer times"})
+    min_count: int = field(default=5, metadata={"help": "ignore words seen fewer times (0 or 1: keep every word)"})
     sg: int = field(default=1, metadata={"help": "1: skip-gram, 0: CBOW", "choices": (0, 1)})
     negative: int = field(default=5, metadata={"help": "noise words per positive (0: no negative sampling)"})
     ns_exponent: float = field(default=0.75, metadata={"help": "noise distribution is count**ns_exponent"})
@@ -38,6 +38,10 @@ class Word2VecConfig:
                                                                          "may keep far fewer words, use --max-final-vocab to size the vocabulary"})
     max_final_vocab: Optional[int] = field(default=None, metadata={"help": "raise min_count until at most this many words remain"})
     backend: str = field(default="numba", metadata={"help": "numba (CPU, Hogwild threads) or torch (GPU/CPU)", "choices": BACKENDS})
+    shrink_windows: bool = field(default=True, metadata={"help": "draw each word's window size uniformly in 1..window "
+                                                                 "(word2vec.c); False: always the full window"})
+    sorted_vocab: int = field(default=1, metadata={"help": "1: vocabulary sorted by decreasing count; 0: in order of first "
+                                                         "appearance", "choices": (0, 1)})
     cbow_mean: int = field(default=1, metadata={"help": "CBOW: 1 uses the mean of the context vectors, 0 their sum", "choices": (0, 1)})
     shared_negatives: bool = field(default=True, metadata={"help": "skip-gram: one set of negatives per window, updates as matrix products (pWord2Vec)"})
     interleave: bool = field(default=True, metadata={"help": "threads train on `workers` distant parts of the corpus at once, as word2vec.c's threads do (the corpus is encoded to a temporary file first)"})
@@ -52,19 +56,26 @@ class Word2VecConfig:
     def __post_init__(self):
         self.validate()
 
-    def validate(self) -> None:
-        positive = ("vector_size", "window", "epochs", "workers", "max_sentence_length", "chunk_words", "batch_size", "min_count")
+    def validate(self, relations: bool = True) -> None:
+        """ValueError for a bad setting. ``relations=False`` leaves out the checks between fields
+        (``min_alpha <= alpha``), which an attribute assignment may break until the next one restores them."""
+        positive = ("vector_size", "window", "epochs", "workers", "max_sentence_length", "chunk_words", "batch_size")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, (int,)) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.min_count, int) or isinstance(self.min_count, bool) or self.min_count < 0:
+            raise ValueError(f"min_count must be a non-negative integer, got {self.min_count!r}")
         if self.negative < 0:
             raise ValueError(f"negative must be >= 0, got {self.negative}")
-        if self.hs not in (0, 1) or self.sg not in (0, 1) or self.cbow_mean not in (0, 1):
-            raise ValueError(f"sg, hs and cbow_mean must be 0 or 1, got sg={self.sg}, hs={self.hs}, cbow_mean={self.cbow_mean}")
+        if any(getattr(self, name) not in (0, 1) for name in ("sg", "hs", "cbow_mean", "sorted_vocab")):
+            raise ValueError(f"sg, hs, cbow_mean and sorted_vocab must be 0 or 1, got sg={self.sg}, hs={self.hs}, "
+                             f"cbow_mean={self.cbow_mean}, sorted_vocab={self.sorted_vocab}")
         if self.negative == 0 and not self.hs:
             raise ValueError("with negative=0 hierarchical softmax must be on (hs=1); nothing would be trained")
-        if not (self.alpha > 0) or self.min_alpha < 0 or self.min_alpha > self.alpha:
+        if not (self.alpha > 0) or self.min_alpha < 0:
+            raise ValueError(f"need alpha > 0 and min_alpha >= 0, got alpha={self.alpha}, min_alpha={self.min_alpha}")
+        if relations and self.min_alpha > self.alpha:
             raise ValueError(f"need 0 <= min_alpha <= alpha and alpha > 0, got alpha={self.alpha}, min_alpha={self.min_alpha}")
         if self.sample < 0:
             raise ValueError(f"sample must be >= 0, got {self.sample}")

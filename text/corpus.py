@@ -27,6 +27,8 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, List, Sequence, Tuple, Union
 
+from .errors import CorpusTypeError
+
 MAX_SENTENCE_LENGTH = 10_000
 ERROR_POLICIES = ("strict", "replace", "ignore")
 LINE_BLOCK_BYTES = 1 << 20  # longer lines are read in pieces
@@ -199,11 +201,13 @@ def iter_sentences(sentences: Iterable[Sequence[str]], max_sentence_length: int 
                    check_first: int = 1000) -> Iterator[Sequence[str]]:
     """Yield the sentences of a token-list iterable, splitting long ones.
 
-    The first ``check_first`` sentences are checked to be sequences of
-    ``str`` (a plain string instead of a token list is a common mistake).
+    The first ``check_first`` sentences are checked to be sequences of ``str``
+    (:class:`~multissl.text.errors.CorpusTypeError`, a ``TypeError`` as in gensim, naming
+    the sentence and token). A sentence given as a plain string is a sequence of
+    characters, as in gensim (which warns about it while counting).
     """
     if isinstance(sentences, (str, bytes)):
-        raise ValueError("sentences must be an iterable of token lists, got a single string; split it into tokens")
+        raise CorpusTypeError("sentences must be an iterable of token lists, got a single string; split it into tokens")
     for index, sentence in enumerate(sentences):
         if index < check_first:
             _check_sentence(sentence, index)
@@ -212,30 +216,32 @@ def iter_sentences(sentences: Iterable[Sequence[str]], max_sentence_length: int 
 
 
 def _check_sentence(sentence, index: int) -> None:
-    if isinstance(sentence, (str, bytes)):
-        raise ValueError(
-            f"sentence {index} is a {type(sentence).__name__} ({str(sentence)[:40]!r}), not a list of tokens; "
-            "pass e.g. [line.split() for line in lines]"
-        )
-    if not hasattr(sentence, "__len__"):
-        raise ValueError(f"sentence {index} is a {type(sentence).__name__}, not a list of tokens")
+    if isinstance(sentence, str):
+        return
+    if isinstance(sentence, bytes) or not hasattr(sentence, "__len__"):
+        raise CorpusTypeError(f"sentence {index} is a {type(sentence).__name__}, not a list of tokens; "
+                              "pass e.g. [line.split() for line in lines]")
     for position, token in enumerate(sentence):
         if not isinstance(token, str):
-            raise ValueError(f"sentence {index}, token {position} is a {type(token).__name__} ({token!r}), not a str")
+            raise CorpusTypeError(f"sentence {index}, token {position} is a {type(token).__name__} ({token!r}), "
+                                  "not a str")
 
 
 def corpus_sentences(sentences=None, corpus_file=None, errors: str = "strict",
-                     max_sentence_length: int = MAX_SENTENCE_LENGTH) -> Iterable[Sequence[str]]:
-    """The restartable sentence stream of exactly one of ``sentences`` / ``corpus_file``."""
+                     max_sentence_length: int = MAX_SENTENCE_LENGTH, one_pass: bool = False) -> Iterable[Sequence[str]]:
+    """The sentence stream of exactly one of ``sentences`` / ``corpus_file``: restartable, unless ``one_pass``
+    (counting a vocabulary reads the corpus once: a generator will do)."""
     if (sentences is None) == (corpus_file is None):
         raise ValueError("pass exactly one of sentences= (an iterable of token lists) or corpus_file= (a path)")
     if corpus_file is not None:
         return LineCorpus(corpus_file, max_sentence_length, errors)
-    if isinstance(sentences, Iterator):
-        raise ValueError(
+    if isinstance(sentences, Iterator) and not one_pass:
+        raise CorpusTypeError(
             "sentences is a one-shot iterator (e.g. a generator); training reads the corpus once per epoch, "
             "so pass a restartable iterable such as a list or multissl.text.LineCorpus"
         )
+    if not isinstance(sentences, Iterable):
+        raise CorpusTypeError(f"sentences must be an iterable of token lists, got a {type(sentences).__name__}")
     return _Checked(sentences, max_sentence_length)
 
 

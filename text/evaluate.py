@@ -2,11 +2,12 @@
 
 - :func:`evaluate_word_analogies`: "a is to b as c is to ?" by 3CosAdd
   (the nearest unit vector to ``b - a + c`` among the ``restrict_vocab``
-  most frequent words, the question words excluded); accuracy per section and
-  in total over the questions whose four words are known.
+  most frequent words, the question words excluded) or 3CosMul; accuracy per
+  section and in total over the questions whose four words are known.
 - :func:`evaluate_word_pairs`: Pearson and Spearman correlation between
   cosine similarities and human scores (WordSim-353, SimLex-999) and the
-  fraction of pairs skipped as out-of-vocabulary.
+  fraction of pairs skipped as out-of-vocabulary; :func:`pair_correlations`
+  the same as gensim returns it.
 
 gensim's wheel ships the usual files: ``datapath("questions-words.txt")``,
 ``datapath("wordsim353.tsv")`` and ``datapath("simlex999.txt")``
@@ -63,8 +64,11 @@ def read_analogies(path: PathLike) -> List[Tuple[str, List[Tuple[str, str, str, 
 
 
 def evaluate_word_analogies(kv, path: PathLike, restrict_vocab: int = 30000, case_insensitive: bool = True,
-                            batch: int = 512):
+                            batch: int = 512, method: str = "3CosAdd", dummy4unknown: bool = False):
     """Analogy accuracy of ``kv`` (a :class:`~multissl.text.KeyedVectors`).
+
+    ``method``: ``"3CosAdd"`` (the nearest unit vector to ``b - a + c``) or ``"3CosMul"``
+    (the word maximising ``cos'(x, b) cos'(x, c) / (cos'(x, a) + 1e-6)``, ``cos' = (1 + cos) / 2``).
 
     Returns:
         ``(accuracy, sections)``: ``accuracy`` = correct / answered over all
@@ -72,8 +76,10 @@ def evaluate_word_analogies(kv, path: PathLike, restrict_vocab: int = 30000, cas
         "incorrect"}`` (lists of question tuples, as gensim's) ending with
         ``"Total accuracy"``, plus ``"accuracy"`` and ``"oov"`` per section.
         Questions with a word outside the first ``restrict_vocab`` words are
-        skipped (counted in ``oov``).
+        skipped (counted in ``oov``), or with ``dummy4unknown`` counted as wrong.
     """
+    if method not in ("3CosAdd", "3CosMul"):
+        raise ValueError(f"unknown analogy method {method!r}; choose 3CosAdd (most_similar) or 3CosMul (most_similar_cosmul)")
     ok = _ok_vocab(kv, restrict_vocab, case_insensitive)
     limit = min(int(restrict_vocab), len(kv))
     normed = kv.get_normed_vectors()[:limit]
@@ -90,8 +96,7 @@ def evaluate_word_analogies(kv, path: PathLike, restrict_vocab: int = 30000, cas
         for start in range(0, len(known), batch):
             part = known[start : start + batch]
             idx = np.array([[ok[w] for w in nq] for _, nq in part], np.int64).reshape(-1, 4)
-            target = normed[idx[:, 1]] - normed[idx[:, 0]] + normed[idx[:, 2]]
-            sims = target @ normed.T  # (Q, limit)
+            sims = _analogy_scores(normed, idx, method)  # (Q, limit)
             for row, (_, nq) in enumerate(part):
                 for w in nq[:3]:
                     sims[row, variants[w]] = -np.inf
@@ -99,6 +104,9 @@ def evaluate_word_analogies(kv, path: PathLike, restrict_vocab: int = 30000, cas
             predicted = sims.argmax(1)
             for row, (q, nq) in enumerate(part):
                 (correct if upper[predicted[row]] == nq[3] else incorrect).append(tuple(nq) if case_insensitive else q)
+        if dummy4unknown:
+            incorrect += [tuple(nq) if case_insensitive else q for q, nq in zip(questions, norm_q)
+                          if not all(w in ok for w in nq)]
         results.append({"section": name, "correct": correct, "incorrect": incorrect,
                         "accuracy": _ratio(len(correct), len(correct) + len(incorrect)),
                         "oov": len(questions) - len(known)})
@@ -108,6 +116,15 @@ def evaluate_word_analogies(kv, path: PathLike, restrict_vocab: int = 30000, cas
     results.append({"section": "Total accuracy", "correct": all_correct, "incorrect": all_incorrect,
                     "accuracy": accuracy, "oov": sum(s["oov"] for s in results)})
     return accuracy, results
+
+
+def _analogy_scores(normed: np.ndarray, idx: np.ndarray, method: str) -> np.ndarray:
+    """(Q, V) scores of every word as the answer to questions ``idx`` (Q, 4) (a, b, c, expected)."""
+    a, b, c = (normed[idx[:, k]] for k in range(3))
+    if method == "3CosAdd":
+        return (b - a + c) @ normed.T
+    shifted = [(1 + v @ normed.T) / 2 for v in (a, b, c)]
+    return shifted[1] * shifted[2] / (shifted[0] + np.float32(1e-6))
 
 
 def _ratio(a: int, b: int) -> float:
@@ -128,6 +145,31 @@ def evaluate_word_pairs(kv, path: PathLike, restrict_vocab: int = 300000, case_i
     """
     from scipy import stats
 
+    gold, model, oov = _scored_pairs(kv, path, restrict_vocab, case_insensitive, delimiter, False)
+    total = len(gold) + oov
+    if len(gold) < 2:
+        return PairsResult(float("nan"), float("nan"), _ratio(oov, total), len(gold))
+    return PairsResult(float(stats.pearsonr(gold, model)[0]), float(stats.spearmanr(gold, model)[0]),
+                       _ratio(oov, total), len(gold))
+
+
+def pair_correlations(kv, path: PathLike, restrict_vocab: int = 300000, case_insensitive: bool = True,
+                      delimiter: Optional[str] = "\t", dummy4unknown: bool = False):
+    """gensim's ``evaluate_word_pairs`` result: ``(pearson, spearman, oov_percent)``, the first two scipy's
+    results (coefficient, p-value); ``dummy4unknown`` scores pairs with an unknown word 0 instead of skipping
+    them. ValueError when no pair is usable."""
+    from scipy import stats
+
+    gold, model, oov = _scored_pairs(kv, path, restrict_vocab, case_insensitive, delimiter, dummy4unknown)
+    if not gold:
+        raise ValueError(f"{path}: no similarity judgement with both words in the vocabulary ({oov} pairs unknown)")
+    oov_percent = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
+    return stats.pearsonr(gold, model), stats.spearmanr(gold, model), oov_percent
+
+
+def _scored_pairs(kv, path: PathLike, restrict_vocab: int, case_insensitive: bool, delimiter: Optional[str],
+                  dummy4unknown: bool) -> Tuple[List[float], List[float], int]:
+    """(human scores, cosines, number of pairs with an unknown word) of a word-pair file."""
     ok = _ok_vocab(kv, restrict_vocab, case_insensitive)
     normed = kv.get_normed_vectors()
     gold, model = [], []
@@ -137,14 +179,13 @@ def evaluate_word_pairs(kv, path: PathLike, restrict_vocab: int = 300000, case_i
             a, b = a.upper(), b.upper()
         if a not in ok or b not in ok:
             oov += 1
+            if dummy4unknown:
+                gold.append(score)
+                model.append(0.0)
             continue
         gold.append(score)
         model.append(float(normed[ok[a]] @ normed[ok[b]]))
-    total = len(gold) + oov
-    if len(gold) < 2:
-        return PairsResult(float("nan"), float("nan"), _ratio(oov, total), len(gold))
-    return PairsResult(float(stats.pearsonr(gold, model)[0]), float(stats.spearmanr(gold, model)[0]),
-                       _ratio(oov, total), len(gold))
+    return gold, model, oov
 
 
 def _read_pairs(path: PathLike, delimiter: Optional[str] = None) -> Iterator[Tuple[str, str, float]]:
@@ -201,4 +242,5 @@ def evaluate_all(kv, restrict_vocab: int = 30000) -> Dict[str, float]:
     }
 
 
-__all__ = ["PairsResult", "evaluate_all", "evaluate_word_analogies", "evaluate_word_pairs", "gensim_datapath", "read_analogies"]
+__all__ = ["PairsResult", "evaluate_all", "evaluate_word_analogies", "evaluate_word_pairs", "gensim_datapath",
+           "pair_correlations", "read_analogies"]

@@ -24,7 +24,14 @@ from the current vectors, then the input and output updates are applied as two
 small matrix products. Without it, every (context, centre) pair draws its own
 noise words and is updated in turn, as word2vec.c does.
 
-Loss: every kernel adds the exact objective of the pairs it processes,
+Speed: the sigmoid and the loss's ``softplus`` are read from tables with
+linear interpolation (errors below 2e-6 and 1e-6; word2vec.c and gensim read
+an uninterpolated table and skip the updates beyond +-6); and the noise words
+of the next centre word are drawn one word ahead, so that their output rows
+and the next centre word's can be prefetched (:mod:`multissl.text.prefetch`)
+while the current word trains.
+
+Loss: every kernel adds the objective of the pairs it processes,
 ``softplus(-s_pos) + sum_k softplus(s_neg_k)`` (negative sampling) or
 ``sum_nodes softplus(-(1 - 2 code) s)`` (hierarchical softmax), evaluated with
 the vectors before the pair's update; ``stats`` returns the sum and the count.
@@ -36,6 +43,8 @@ from numba import njit
 
 from multissl.sampling import alias_draw, splitmix64
 
+from .prefetch import prefetch_row
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 # fastmath without "nnan"/"ninf": exp may overflow to inf and must stay correct.
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -45,26 +54,47 @@ STAT_LOSS, STAT_PAIRS, STAT_TRAINED_WORDS, STAT_WORDS = 0, 1, 2, 3
 NUM_STATS = 4
 
 
+OUT_BLOCK = 6  # outputs a window processes in one pass (the centre + negative=5, the usual setting)
+SIGMOID_RANGE, SIGMOID_STEPS = 12.0, 2048  # sigmoid(x) tabulated on [-12, 12]; 0 or 1 beyond (error < 7e-6)
+SOFTPLUS_RANGE, SOFTPLUS_STEPS = 16.0, 4096  # log(1 + exp(-u)) tabulated on [0, 16]; 0 beyond (error < 2e-7)
+
+
+def _sigmoid_table() -> np.ndarray:
+    x = np.arange(SIGMOID_STEPS + 2) * (2 * SIGMOID_RANGE / SIGMOID_STEPS) - SIGMOID_RANGE
+    return (1.0 / (1.0 + np.exp(-x))).astype(np.float32)
+
+
+def _softplus_tail_table() -> np.ndarray:
+    return np.log1p(np.exp(-np.arange(SOFTPLUS_STEPS + 2) * (SOFTPLUS_RANGE / SOFTPLUS_STEPS)))
+
+
+_SIGMOID = _sigmoid_table()
+_SOFTPLUS_TAIL = _softplus_tail_table()
+
+
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
-def _dot(a, i, b, j, dim):
-    s = np.float32(0.0)
-    for d in range(dim):
-        s += a[i, d] * b[j, d]
-    return s
-
-
-@njit(inline="always", nogil=True, cache=True)
 def _sigmoid(x):
-    return np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
+    """1 / (1 + exp(-x)) (float32), interpolated in a table."""
+    if x >= np.float32(SIGMOID_RANGE):
+        return np.float32(1.0)
+    if x <= np.float32(-SIGMOID_RANGE):
+        return np.float32(0.0)
+    pos = (x + np.float32(SIGMOID_RANGE)) * np.float32(SIGMOID_STEPS / (2 * SIGMOID_RANGE))
+    k = np.int64(pos)
+    return _SIGMOID[k] + (pos - np.float32(k)) * (_SIGMOID[k + 1] - _SIGMOID[k])
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
 def _softplus(x):
-    """log(1 + exp(x)), stable for any x (float64)."""
+    """log(1 + exp(x)) (float64) = max(x, 0) + log(1 + exp(-|x|)), the second term interpolated in a table."""
     x = np.float64(x)
-    if x > 0.0:
-        return x + np.log1p(np.exp(-x))
-    return np.log1p(np.exp(x))
+    u = -x if x < 0.0 else x
+    tail = 0.0
+    if u < SOFTPLUS_RANGE:
+        pos = u * (SOFTPLUS_STEPS / SOFTPLUS_RANGE)
+        k = np.int64(pos)
+        tail = _SOFTPLUS_TAIL[k] + (pos - k) * (_SOFTPLUS_TAIL[k + 1] - _SOFTPLUS_TAIL[k])
+    return (x if x > 0.0 else 0.0) + tail
 
 
 @njit(nogil=True, cache=True)
@@ -89,26 +119,126 @@ def _subsample_sentence(ids, start, stop, keep_threshold, state, out):
     return n, state
 
 
+@njit(inline="always", nogil=True, cache=True)
+def _draw_negatives(neg_table, negative, state, out):
+    """``negative`` noise words into ``out``; returns the stream's state."""
+    for k in range(negative):
+        r = splitmix64(state)
+        state += _GOLDEN
+        out[k] = alias_draw(neg_table, r)
+    return state
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _next_negatives(syn1neg, syn0, sent, n, i, window, neg_table, negative, state, negs, next_negs):
+    """Hand the noise words drawn for word ``i`` to ``negs``, draw the next word's and prefetch the rows it
+    will read: their output rows, the next centre word's, and the input row of the word entering its window."""
+    for k in range(negative):
+        negs[k] = next_negs[k]
+    state = _draw_negatives(neg_table, negative, state, next_negs)
+    for k in range(negative):
+        prefetch_row(syn1neg, next_negs[k])
+    if i + 1 < n:
+        prefetch_row(syn1neg, sent[i + 1])
+        if i + 1 + window < n:
+            prefetch_row(syn0, sent[i + 1 + window])
+    return state
+
+
 @njit(nogil=True, cache=True, fastmath=_FAST)
-def _sg_ns_window_shared(syn0, syn1neg, sent, n, i, b, center, neg_table, negative, alpha,
-                         state, outs, labels, grads, delta_in, compute_loss, stats):
-    """One skip-gram window with shared negatives (pWord2Vec)."""
-    dim = syn0.shape[1]
-    # output rows: centre + negatives (a negative equal to the centre is dropped)
+def _sg_ns_window_shared(syn0, syn1neg, lockf, locked, sent, n, i, b, center, negs, negative, alpha,
+                         outs, labels, grads, delta_in, compute_loss, stats):
+    """One skip-gram window with shared negatives (pWord2Vec); ``negs`` the window's noise words.
+
+    All logits come from the vectors before the window's update: ``grads`` (2b, K+1) =
+    (label - sigmoid(syn0[context] . syn1neg[out])) * alpha, then ``syn0[context] += grads @ syn1neg[outs]``
+    and ``syn1neg[outs] += grads.T @ syn0[context]``.
+    """
+    n_out = _window_outputs(center, negs, negative, outs, labels)
+    lo = max(i - b, 0)
+    hi = min(i + b + 1, n)
+    if n_out <= OUT_BLOCK:
+        m, loss = _window_grads_blocked(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads,
+                                        delta_in, compute_loss)
+    else:
+        m, loss = _window_grads(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in,
+                                compute_loss)
+    _update_outputs(syn0, syn1neg, sent, lo, hi, i, outs, n_out, grads)
+    m = 0
+    for j in range(lo, hi):
+        if j == i:
+            continue
+        c = sent[j]
+        lock = lockf[c] if locked else np.float32(1.0)
+        row = syn0[c]
+        for d in range(row.shape[0]):
+            row[d] += lock * delta_in[m, d]
+        m += 1
+    stats[STAT_LOSS] += loss
+    stats[STAT_PAIRS] += m
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _window_outputs(center, negs, negative, outs, labels):
+    """Output rows of a window, the centre's first (label 1), then the noise words other than the centre
+    (label 0); up to ``OUT_BLOCK`` the rest of ``outs`` repeats the centre (read, never written). Returns how many."""
     outs[0] = center
     labels[0] = np.float32(1.0)
     n_out = 1
     for k in range(negative):
-        r = splitmix64(state)
-        state += _GOLDEN
-        t = alias_draw(neg_table, r)
-        if t == center:
+        if negs[k] != center:
+            outs[n_out] = negs[k]
+            labels[n_out] = np.float32(0.0)
+            n_out += 1
+    for k in range(n_out, OUT_BLOCK):
+        outs[k] = center
+    return n_out
+
+
+@njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
+def _window_grads_blocked(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in,
+                          compute_loss):
+    """:func:`_window_grads` for at most ``OUT_BLOCK`` outputs: each context row is read once for all six logits
+    and each delta is written once (the compiler keeps six rows in flight); the unused outputs get zero gradients."""
+    w0, w1, w2 = syn1neg[outs[0]], syn1neg[outs[1]], syn1neg[outs[2]]
+    w3, w4, w5 = syn1neg[outs[3]], syn1neg[outs[4]], syn1neg[outs[5]]
+    dim = syn0.shape[1]
+    m = 0
+    loss = 0.0
+    for j in range(lo, hi):
+        if j == i:
             continue
-        outs[n_out] = t
-        labels[n_out] = np.float32(0.0)
-        n_out += 1
-    lo = max(i - b, 0)
-    hi = min(i + b + 1, n)
+        c = sent[j]
+        f0 = f1 = f2 = f3 = f4 = f5 = np.float32(0.0)
+        for d in range(dim):
+            x = syn0[c, d]
+            f0 += x * w0[d]
+            f1 += x * w1[d]
+            f2 += x * w2[d]
+            f3 += x * w3[d]
+            f4 += x * w4[d]
+            f5 += x * w5[d]
+        logits = (f0, f1, f2, f3, f4, f5)
+        for k in range(OUT_BLOCK):
+            if k < n_out:
+                f = logits[k]
+                if compute_loss:
+                    loss += _softplus(-f) if k == 0 else _softplus(f)
+                grads[m, k] = (labels[k] - _sigmoid(f)) * alpha
+            else:
+                grads[m, k] = np.float32(0.0)
+        g0, g1, g2, g3, g4, g5 = grads[m, 0], grads[m, 1], grads[m, 2], grads[m, 3], grads[m, 4], grads[m, 5]
+        for d in range(dim):
+            delta_in[m, d] = g0 * w0[d] + g1 * w1[d] + g2 * w2[d] + g3 * w3[d] + g4 * w4[d] + g5 * w5[d]
+        m += 1
+    return m, loss
+
+
+@njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
+def _window_grads(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in, compute_loss):
+    """``grads`` (contexts, outputs) and the input deltas ``delta_in`` (contexts, dim) of a window, from the
+    vectors before its update; returns (contexts, loss)."""
+    dim = syn0.shape[1]
     m = 0
     loss = 0.0
     for j in range(lo, hi):
@@ -116,56 +246,102 @@ def _sg_ns_window_shared(syn0, syn1neg, sent, n, i, b, center, neg_table, negati
             continue
         c = sent[j]
         for k in range(n_out):
-            f = _dot(syn0, c, syn1neg, outs[k], dim)
+            row = syn1neg[outs[k]]
+            f = np.float32(0.0)
+            for d in range(dim):
+                f += syn0[c, d] * row[d]
             if compute_loss:
                 loss += _softplus(-f) if labels[k] > 0 else _softplus(f)
             grads[m, k] = (labels[k] - _sigmoid(f)) * alpha
-        m += 1
-    # input deltas from the (not yet updated) output rows
-    m = 0
-    for j in range(lo, hi):
-        if j == i:
-            continue
         for d in range(dim):
             delta_in[m, d] = np.float32(0.0)
         for k in range(n_out):
             g = grads[m, k]
-            o = outs[k]
+            row = syn1neg[outs[k]]
             for d in range(dim):
-                delta_in[m, d] += g * syn1neg[o, d]
+                delta_in[m, d] += g * row[d]
         m += 1
-    # output updates from the (not yet updated) input rows
+    return m, loss
+
+
+@njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
+def _update_outputs(syn0, syn1neg, sent, lo, hi, i, outs, n_out, grads):
+    """``syn1neg[outs] += grads.T @ syn0[context]``, two context rows per pass."""
+    dim = syn0.shape[1]
     for k in range(n_out):
-        o = outs[k]
+        row = syn1neg[outs[k]]
         m = 0
+        held, held_g = -1, np.float32(0.0)
         for j in range(lo, hi):
             if j == i:
                 continue
-            c = sent[j]
-            g = grads[m, k]
-            for d in range(dim):
-                syn1neg[o, d] += g * syn0[c, d]
+            if held < 0:
+                held, held_g = sent[j], grads[m, k]
+            else:
+                c, g = sent[j], grads[m, k]
+                for d in range(dim):
+                    row[d] += held_g * syn0[held, d] + g * syn0[c, d]
+                held = -1
             m += 1
-    m = 0
-    for j in range(lo, hi):
-        if j == i:
-            continue
-        c = sent[j]
-        for d in range(dim):
-            syn0[c, d] += delta_in[m, d]
-        m += 1
-    stats[STAT_LOSS] += loss
-    stats[STAT_PAIRS] += m
-    return state
+        if held >= 0:
+            for d in range(dim):
+                row[d] += held_g * syn0[held, d]
 
 
-@njit(nogil=True, cache=True, fastmath=_FAST)
-def _ns_pair(syn1neg, target_first, neg_table, negative, alpha, state,
-             h, neu1e, compute_loss):
-    """Negative-sampling update of the output rows for input vector ``h`` (dim,).
+@njit(inline="always", nogil=True, cache=True)
+def _six_distinct_rows(target, negs, negative):
+    """Whether the centre word and its noise words are ``OUT_BLOCK`` different rows (the blocked update's case)."""
+    if negative + 1 != OUT_BLOCK:
+        return False
+    for k in range(negative):
+        if negs[k] == target:
+            return False
+        for q in range(k):
+            if negs[q] == negs[k]:
+                return False
+    return True
 
-    Accumulates the input gradient into ``neu1e``; returns (loss, state).
-    """
+
+@njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
+def _ns_block(syn1neg, target, negs, alpha, h, neu1e, compute_loss):
+    """:func:`_ns_pair` for a centre word and five different noise words (the usual case): the six logits in one
+    pass over ``h``, the six rows and ``neu1e`` updated in another (the same result as in turn, the rows being
+    different)."""
+    w0, w1, w2 = syn1neg[target], syn1neg[negs[0]], syn1neg[negs[1]]
+    w3, w4, w5 = syn1neg[negs[2]], syn1neg[negs[3]], syn1neg[negs[4]]
+    dim = h.shape[0]
+    f0 = f1 = f2 = f3 = f4 = f5 = np.float32(0.0)
+    for d in range(dim):
+        x = h[d]
+        f0 += x * w0[d]
+        f1 += x * w1[d]
+        f2 += x * w2[d]
+        f3 += x * w3[d]
+        f4 += x * w4[d]
+        f5 += x * w5[d]
+    loss = 0.0
+    if compute_loss:
+        loss = _softplus(-f0) + _softplus(f1) + _softplus(f2) + _softplus(f3) + _softplus(f4) + _softplus(f5)
+    g0 = (np.float32(1.0) - _sigmoid(f0)) * alpha
+    g1, g2, g3, g4, g5 = (-_sigmoid(f1) * alpha, -_sigmoid(f2) * alpha, -_sigmoid(f3) * alpha, -_sigmoid(f4) * alpha,
+                          -_sigmoid(f5) * alpha)
+    for d in range(dim):
+        x0, x1, x2, x3, x4, x5 = w0[d], w1[d], w2[d], w3[d], w4[d], w5[d]
+        neu1e[d] += g0 * x0 + g1 * x1 + g2 * x2 + g3 * x3 + g4 * x4 + g5 * x5
+        x = h[d]
+        w0[d] = x0 + g0 * x
+        w1[d] = x1 + g1 * x
+        w2[d] = x2 + g2 * x
+        w3[d] = x3 + g3 * x
+        w4[d] = x4 + g4 * x
+        w5[d] = x5 + g5 * x
+    return loss
+
+
+@njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
+def _ns_pair(syn1neg, target_first, negs, negative, alpha, h, neu1e, compute_loss):
+    """Negative-sampling update of the output rows of ``target_first`` and noise words ``negs`` for input
+    vector ``h`` (dim,); accumulates the input gradient into ``neu1e``, returns the loss."""
     dim = h.shape[0]
     loss = 0.0
     for k in range(negative + 1):
@@ -173,23 +349,22 @@ def _ns_pair(syn1neg, target_first, neg_table, negative, alpha, state,
             t = target_first
             label = np.float32(1.0)
         else:
-            r = splitmix64(state)
-            state += _GOLDEN
-            t = alias_draw(neg_table, r)
+            t = negs[k - 1]
             if t == target_first:
                 continue
             label = np.float32(0.0)
+        row = syn1neg[t]
         f = np.float32(0.0)
         for d in range(dim):
-            f += h[d] * syn1neg[t, d]
+            f += h[d] * row[d]
         if compute_loss:
             loss += _softplus(-f) if k == 0 else _softplus(f)
         g = (label - _sigmoid(f)) * alpha
         for d in range(dim):
-            neu1e[d] += g * syn1neg[t, d]
-        for d in range(dim):
-            syn1neg[t, d] += g * h[d]
-    return loss, state
+            x = row[d]
+            neu1e[d] += g * x
+            row[d] = x + g * h[d]
+    return loss
 
 
 @njit(nogil=True, cache=True, fastmath=_FAST)
@@ -214,8 +389,8 @@ def _hs_pair(h, syn1, target, codes, points, code_lengths, alpha, neu1e, compute
 
 
 @njit(nogil=True, cache=True, fastmath=_FAST)
-def train_chunk(ids, syn0, syn1neg, syn1, keep_threshold, neg_table, codes, points, code_lengths,
-                sg, hs, negative, window, shared_negatives, cbow_mean, alpha, min_alpha,
+def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, codes, points, code_lengths,
+                sg, hs, negative, window, shrink_windows, shared_negatives, cbow_mean, alpha, min_alpha,
                 position, total_words, key, compute_loss, stats):
     """Train on one chunk of sentences (``-1``-separated int32 ids).
 
@@ -224,6 +399,9 @@ def train_chunk(ids, syn0, syn1neg, syn1, keep_threshold, neg_table, codes, poin
         syn0: (V, D) float32 input vectors; syn1neg: (V, D) output vectors for
             negative sampling ((0, D) when ``negative == 0``); syn1: (V, D)
             inner-node vectors for hierarchical softmax ((0, D) unless ``hs``).
+        lockf: (1,) or (V,) float32 factor of every update of a word's input vector
+            (gensim's ``vectors_lockf``; (1,) = 1.0 leaves them alone).
+        shrink_windows: draw each word's window in 1..window (else always ``window``).
         keep_threshold: (V,) uint64, keep probability * 2**32 (subsampling).
         neg_table: packed alias table of the noise distribution.
         codes, points, code_lengths: Huffman codes (V, L) uint8, inner nodes
@@ -238,13 +416,24 @@ def train_chunk(ids, syn0, syn1neg, syn1, keep_threshold, neg_table, codes, poin
     state = key
     sent = np.empty(n_total + 1, np.int32)
     max_ctx = 2 * window
-    outs = np.empty(negative + 1, np.int64)
-    labels = np.empty(negative + 1, np.float32)
-    grads = np.empty((max_ctx, negative + 1), np.float32)
+    outs = np.empty(max(negative + 1, OUT_BLOCK), np.int64)
+    labels = np.zeros(max(negative + 1, OUT_BLOCK), np.float32)
+    grads = np.empty((max_ctx, max(negative + 1, OUT_BLOCK)), np.float32)
     delta_in = np.empty((max_ctx, dim), np.float32)
     h = np.empty(dim, np.float32)
     neu1e = np.empty(dim, np.float32)
+    negs = np.empty(max(negative, 1), np.int64)
+    next_negs = np.empty(max(negative, 1), np.int64)
+    ahead = negative > 0 and (not sg or (shared_negatives and not hs))  # noise words drawn one word ahead
+    # the counters are written for every word: in memory of this thread's own (the caller's small array may share
+    # a cache line with another thread's), added to ``stats`` at the end
+    counters = np.zeros(NUM_STATS, np.float64)
+    if ahead:
+        state = _draw_negatives(neg_table, negative, state, next_negs)
     words_seen = 0
+    locked = not (lockf.shape[0] == 1 and lockf[0] == 1.0)
+    if lockf.shape[0] == 1 and locked:  # one factor for every word: a (V,) view of it
+        lockf = np.full(syn0.shape[0], lockf[0], np.float32)
     start = 0
     while start < n_total:
         stop = start
@@ -255,77 +444,106 @@ def train_chunk(ids, syn0, syn1neg, syn1, keep_threshold, neg_table, codes, poin
             a = _alpha_at(alpha, min_alpha, position + words_seen, total_words)
             n, state = _subsample_sentence(ids, start, stop, keep_threshold, state, sent)
             words_seen += length
-            stats[STAT_WORDS] += length
-            stats[STAT_TRAINED_WORDS] += n
+            counters[STAT_WORDS] += length
+            counters[STAT_TRAINED_WORDS] += n
             for i in range(n):
                 r = splitmix64(state)
                 state += _GOLDEN
-                b = window - (np.int64(((r >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32)))
+                b = window - (np.int64(((r >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32))) if shrink_windows else window
                 word = sent[i]
                 lo = max(i - b, 0)
                 hi = min(i + b + 1, n)
                 if hi - lo <= 1:
                     continue
+                if ahead:
+                    state = _next_negatives(syn1neg, syn0, sent, n, i, window, neg_table, negative, state, negs,
+                                            next_negs)
                 if sg:
-                    if negative > 0 and shared_negatives and not hs:
-                        state = _sg_ns_window_shared(syn0, syn1neg, sent, n, i, b, word, neg_table, negative,
-                                                     a, state, outs, labels, grads, delta_in, compute_loss, stats)
-                        continue
-                    for j in range(lo, hi):
-                        if j == i:
-                            continue
-                        c = sent[j]
-                        for d in range(dim):
-                            h[d] = syn0[c, d]
-                            neu1e[d] = np.float32(0.0)
-                        loss = 0.0
-                        if hs:
-                            loss += _hs_pair(h, syn1, word, codes, points, code_lengths, a, neu1e, compute_loss)
-                        if negative > 0:
-                            l2, state = _ns_pair(syn1neg, word, neg_table, negative, a, state, h, neu1e,
-                                                 compute_loss)
-                            loss += l2
-                        for d in range(dim):
-                            syn0[c, d] += neu1e[d]
-                        stats[STAT_LOSS] += loss
-                        stats[STAT_PAIRS] += 1
+                    if ahead:
+                        _sg_ns_window_shared(syn0, syn1neg, lockf, locked, sent, n, i, b, word, negs, negative, a,
+                                             outs, labels, grads, delta_in, compute_loss, counters)
+                    else:
+                        state = _sg_pairs(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, neg_table,
+                                          codes, points, code_lengths, hs, negative, a, state, negs, h, neu1e,
+                                          compute_loss, counters)
                 else:
-                    for d in range(dim):
-                        h[d] = np.float32(0.0)
-                        neu1e[d] = np.float32(0.0)
-                    count = 0
-                    for j in range(lo, hi):
-                        if j == i:
-                            continue
-                        c = sent[j]
-                        for d in range(dim):
-                            h[d] += syn0[c, d]
-                        count += 1
-                    if cbow_mean:
-                        inv = np.float32(1.0) / np.float32(count)
-                        for d in range(dim):
-                            h[d] *= inv
-                    loss = 0.0
-                    if hs:
-                        loss += _hs_pair(h, syn1, word, codes, points, code_lengths, a, neu1e, compute_loss)
-                    if negative > 0:
-                        l2, state = _ns_pair(syn1neg, word, neg_table, negative, a, state, h, neu1e,
-                                             compute_loss)
-                        loss += l2
-                    if not cbow_mean:
-                        inv = np.float32(1.0) / np.float32(count)
-                        for d in range(dim):
-                            neu1e[d] *= inv
-                    for j in range(lo, hi):
-                        if j == i:
-                            continue
-                        c = sent[j]
-                        for d in range(dim):
-                            syn0[c, d] += neu1e[d]
-                    stats[STAT_LOSS] += loss
-                    stats[STAT_PAIRS] += 1
+                    _cbow_word(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, negs, codes, points,
+                               code_lengths, hs, negative, cbow_mean, a, h, neu1e, compute_loss, counters)
         start = stop + 1
+    for k in range(NUM_STATS):
+        stats[k] += counters[k]
     return state
+
+
+@njit(nogil=True, cache=True, fastmath=_FAST)
+def _sg_pairs(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, neg_table, codes, points, code_lengths,
+              hs, negative, a, state, negs, h, neu1e, compute_loss, stats):
+    """word2vec.c's skip-gram: each context word in turn predicts ``word``, with its own noise words."""
+    dim = syn0.shape[1]
+    for j in range(lo, hi):
+        if j == i:
+            continue
+        c = sent[j]
+        for d in range(dim):
+            h[d] = syn0[c, d]
+            neu1e[d] = np.float32(0.0)
+        loss = 0.0
+        if hs:
+            loss += _hs_pair(h, syn1, word, codes, points, code_lengths, a, neu1e, compute_loss)
+        if negative > 0:
+            state = _draw_negatives(neg_table, negative, state, negs)
+            loss += _ns_pair(syn1neg, word, negs, negative, a, h, neu1e, compute_loss)
+        lock = lockf[c] if locked else np.float32(1.0)
+        for d in range(dim):
+            syn0[c, d] += lock * neu1e[d]
+        stats[STAT_LOSS] += loss
+        stats[STAT_PAIRS] += 1
+    return state
+
+
+@njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
+def _cbow_word(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, negs, codes, points, code_lengths,
+               hs, negative, cbow_mean, a, h, neu1e, compute_loss, stats):
+    """CBOW: the mean (``cbow_mean``; else the sum) of the context vectors predicts ``word``; every context
+    vector receives the whole error, as in word2vec.c."""
+    dim = syn0.shape[1]
+    for d in range(dim):
+        h[d] = np.float32(0.0)
+        neu1e[d] = np.float32(0.0)
+    count = 0
+    for j in range(lo, hi):
+        if j == i:
+            continue
+        row = syn0[sent[j]]
+        for d in range(dim):
+            h[d] += row[d]
+        count += 1
+    if cbow_mean:
+        inv = np.float32(1.0) / np.float32(count)
+        for d in range(dim):
+            h[d] *= inv
+    loss = 0.0
+    if hs:
+        loss += _hs_pair(h, syn1, word, codes, points, code_lengths, a, neu1e, compute_loss)
+    if negative > 0:
+        if _six_distinct_rows(word, negs, negative):
+            loss += _ns_block(syn1neg, word, negs, a, h, neu1e, compute_loss)
+        else:
+            loss += _ns_pair(syn1neg, word, negs, negative, a, h, neu1e, compute_loss)
+    if not cbow_mean:
+        inv = np.float32(1.0) / np.float32(count)
+        for d in range(dim):
+            neu1e[d] *= inv
+    for j in range(lo, hi):
+        if j == i:
+            continue
+        c = sent[j]
+        lock = lockf[c] if locked else np.float32(1.0)
+        row = syn0[c]
+        for d in range(dim):
+            row[d] += lock * neu1e[d]
+    stats[STAT_LOSS] += loss
+    stats[STAT_PAIRS] += 1
 
 
 @njit(nogil=True, cache=True)
@@ -335,7 +553,7 @@ def chunk_key(seed_key, epoch, chunk_index):
 
 
 @njit(nogil=True, cache=True)
-def generate_pairs(ids, keep_threshold, window, sg, key, out_center, out_context, out_alpha_pos):
+def generate_pairs(ids, keep_threshold, window, sg, key, out_center, out_context, out_alpha_pos, shrink_windows=True):
     """Training examples of a chunk for the torch backend.
 
     Skip-gram: one row per (context -> centre) pair: ``out_center`` gets the
@@ -360,7 +578,7 @@ def generate_pairs(ids, keep_threshold, window, sg, key, out_center, out_context
             for i in range(n):
                 r = splitmix64(state)
                 state += _GOLDEN
-                b = window - (np.int64(((r >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32)))
+                b = window - (np.int64(((r >> np.uint64(32)) * np.uint64(window)) >> np.uint64(32))) if shrink_windows else window
                 lo = max(i - b, 0)
                 hi = min(i + b + 1, n)
                 if hi - lo <= 1:

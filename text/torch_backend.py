@@ -109,6 +109,7 @@ class ExampleStream:
         self.key_to_index = model.vocab.key_to_index
         self.keep_threshold = model._keep_threshold
         self.window = cfg.window
+        self.shrink_windows = bool(cfg.shrink_windows)
         self.sg = cfg.sg
         self.negative = cfg.negative
         self.batch_size = batch_size
@@ -156,7 +157,8 @@ class ExampleStream:
         inputs = np.empty(n_max, np.int64)
         context = np.empty((n_max, 1 if self.sg else 2 * self.window), np.int64)
         word_pos = np.empty(n_max, np.int64)
-        rows = generate_pairs(ids, self.keep_threshold, self.window, self.sg, key, inputs, context, word_pos)
+        rows = generate_pairs(ids, self.keep_threshold, self.window, self.sg, key, inputs, context, word_pos,
+                              self.shrink_windows)
         order = rng.permutation(rows)
         progress = np.minimum((position + word_pos[order]) / max(self.total_words, 1.0), 1.0)
         scale = ((self.alpha - (self.alpha - self.min_alpha) * progress) / self.alpha).astype(np.float32)

@@ -72,6 +72,7 @@ def _python_defaults():
     from multissl.audio.probes import ProbeConfig
     from multissl.text.evaluate import evaluate_word_analogies
     from multissl.text.keyedvectors import KeyedVectors
+    from multissl.text.scoring import predict_output_word
     from multissl.text.ngram import NGramLM
     from multissl.video.synthetic import SynthConfig
 
@@ -79,7 +80,8 @@ def _python_defaults():
         sig = inspect.signature(fn).parameters
         return {cli: sig[py].default for cli, py in rename.items()}
 
-    yield ("text", "eval"), params(evaluate_word_analogies, restrict_vocab="restrict_vocab")
+    yield ("text", "eval"), params(evaluate_word_analogies, restrict_vocab="restrict_vocab", analogy_method="method")
+    yield ("text", "predict"), params(predict_output_word, topn="topn")
     yield ("text", "neighbors"), params(KeyedVectors.most_similar, topn="topn")
     yield ("text", "ngram"), params(NGramLM.__init__, k="k", discount="discount", min_count="min_count")
     yield ("audio", "synth"), params(audio.synthesize_corpus, speakers="num_speakers", utterances="utterances_per_speaker",

@@ -35,10 +35,13 @@ def test_compressed_corpus_files(tmp_path):
 
 
 @pytest.mark.parametrize("param, value", [("vector_size", 0), ("vector_size", -3), ("window", 0), ("epochs", 0),
-                                          ("workers", 0), ("min_count", 0)])
+                                          ("workers", 0)])
 def test_bad_hyperparameters(param, value):
     with pytest.raises(ValueError, match=f"{param} must be a positive integer, got {value}"):
         Word2Vec(**{param: value})
+    with pytest.raises(ValueError, match="min_count must be a non-negative integer, got -1"):
+        Word2Vec(min_count=-1)
+    assert Word2Vec(min_count=0).min_count == 0  # gensim's "keep every word"
 
 
 def test_other_bad_parameters(tmp_path):
@@ -57,12 +60,18 @@ def test_other_bad_parameters(tmp_path):
 
 
 def test_sentences_must_be_token_lists():
-    with pytest.raises(ValueError, match="sentence 1 is a str"):
-        Word2Vec([["a", "b"], "c d e"], min_count=1, verbose=False)
+    # a plain string is a sequence of one-character words, as in gensim, which warns about it
+    with pytest.warns(UserWarning, match=r"should be a list of words.*Sentence 1 \('c d e'\)"):
+        model = Word2Vec([["a", "b"], "c d e"], min_count=1, verbose=False)
+    assert sorted(model.wv.index_to_key) == [" ", "a", "b", "c", "d", "e"]
+    with pytest.raises(TypeError, match="sentence 0, token 1 is a int"):  # gensim's error type, and a ValueError
+        Word2Vec([["a", 3]], min_count=1, verbose=False)
     with pytest.raises(ValueError, match="sentence 0, token 1 is a int"):
         Word2Vec([["a", 3]], min_count=1, verbose=False)
-    with pytest.raises(ValueError, match="one-shot iterator"):
+    with pytest.raises(TypeError, match="one-shot iterator"):
         Word2Vec((s for s in [["a", "b"]]), min_count=1, verbose=False)
+    with pytest.raises(TypeError, match="sentence 0 is a NoneType"):
+        Word2Vec([None, ["a"]], min_count=1, verbose=False)
 
 
 def test_bad_model_file(tmp_path):

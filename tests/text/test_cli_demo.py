@@ -46,3 +46,25 @@ def test_demo_part(tmp_path):
     assert (tmp_path / section.pictures[0]).stat().st_size > 10_000
     assert section.metrics["ws353_spearman"] > section.metrics["ws353_spearman_random"] + 0.05
     assert section.metrics["last_mean_loss"] < section.metrics["first_mean_loss"]
+
+
+def test_predict_update_score_commands(corpus_file, tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    assert main(["text", "train", "cbow", str(corpus_file), "-o", str(tmp_path / "run"), "--epochs", "1",
+                 "--min-count", "3", "--vector-size", "16", "--hs", "1", "--workers", "1", "--no-verbose",
+                 "--save-model", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["text", "predict", str(tmp_path / "run"), "police", "said", "-n", "4"]) == 0
+    assert capsys.readouterr().out.count("(") == 4
+    more = tmp_path / "more.txt"
+    more.write_text("zebras graze quietly\nzebras graze loudly\nthe zebras graze\n")
+    assert main(["text", "update", str(model), str(more), "-o", str(tmp_path / "grown.npz"), "--min-count", "2",
+                 "--vectors", str(tmp_path / "grown.bin")]) == 0
+    assert "2 new words" in capsys.readouterr().out
+    assert main(["text", "neighbors", str(tmp_path / "grown.bin"), "zebras", "--cosmul", "-n", "2"]) == 0
+    capsys.readouterr()
+    assert main(["text", "score", str(tmp_path / "grown.npz"), str(more)]) == 0
+    scores = [float(x) for x in capsys.readouterr().out.split()]
+    assert len(scores) == 3 and all(s < 0 for s in scores)
+    assert main(["text", "eval", str(tmp_path / "grown.bin"), "--analogy-method", "3CosMul"]) == 0
+    assert "3CosMul" in capsys.readouterr().out

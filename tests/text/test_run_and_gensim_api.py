@@ -88,8 +88,6 @@ def test_count_mismatch_warns_epochs_override_and_argument_checks(sentences):
         model.train(corpus_iterable=sentences, sentences=sentences)
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         model.epochs = 0
-    with pytest.raises(NotImplementedError, match="update=True"):
-        model.build_vocab(sentences, update=True)
 
 
 # ----------------------------------------------------------------- run folder
@@ -150,7 +148,7 @@ def test_tiny_budget_stops_early_with_a_checkpoint(corpus_file):
 
 
 def test_budget_spent_mid_epoch_resumes_to_the_uninterrupted_result(corpus_file, monkeypatch):
-    w2v_module = sys.modules["multissl.text.word2vec"]
+    clocked = [sys.modules["multissl.text.word2vec"], sys.modules["multissl.text.hogwild"]]  # the model, its loop
 
     class Clock:  # every reading of word2vec's clock is one second later: the budget ends mid-epoch
         now = 0.0
@@ -161,7 +159,9 @@ def test_budget_spent_mid_epoch_resumes_to_the_uninterrupted_result(corpus_file,
 
     reference = text.train(corpus_file, corpus_file.parent / "reference", **SMALL)
     run_dir = corpus_file.parent / "run"
-    monkeypatch.setattr(w2v_module, "time", Clock())
+    clock = Clock()
+    for module in clocked:
+        monkeypatch.setattr(module, "time", clock)
     stopped = text.train(corpus_file, run_dir, **SMALL, max_minutes=0.2)  # 12 "seconds" of the fake clock
     monkeypatch.undo()
     progress = json.loads((run_dir / "checkpoints" / "last.json").read_text())

@@ -168,13 +168,13 @@ def test_long_sentences_are_split_not_truncated():
 
 
 def test_interleaved_chunk_order_covers_every_chunk_once():
-    from multissl.text.word2vec import _interleaved
+    from multissl.text.encoded import interleaved_order
 
     for n, parts in [(7, 2), (10, 3), (1, 4), (0, 2), (5, 1)]:
-        order = _interleaved(n, parts)
+        order = interleaved_order(n, parts)
         assert sorted(order) == list(range(n))
-    assert _interleaved(6, 2) == [0, 3, 1, 4, 2, 5]
-    assert _interleaved(4, 1) == [0, 1, 2, 3]
+    assert interleaved_order(6, 2) == [0, 3, 1, 4, 2, 5]
+    assert interleaved_order(4, 1) == [0, 1, 2, 3]
 
 
 def test_interleave_off_trains_in_corpus_order(toy_corpus):
