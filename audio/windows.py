@@ -131,7 +131,8 @@ class RandomWindows(StreamedDataset):
     from segment ``i % len(segments)``, at an offset drawn from the item's
     key (``dataset[i]`` is epoch 0, seed 0). A window that cannot be read
     (a truncated or corrupt file) or holds non-finite samples is replaced by
-    the next item with a warning naming the file. ``streams`` follows the
+    the next item with a warning naming the file, and the file's other
+    windows are skipped from then on in this process. ``streams`` follows the
     folder: read from disk, the engine gives it worker processes.
     """
 
@@ -155,6 +156,7 @@ class RandomWindows(StreamedDataset):
         fewest = int(np.bincount(self.speakers)[np.unique(self.speakers)].min())
         self.repeats = int(repeats) if repeats else max(covering, math.ceil(min_per_speaker / fewest))
         self.streams = folder.streams
+        self._unreadable_files: Dict[int, Exception] = {}  # utterance -> the error its first bad window raised
 
     def __len__(self) -> int:
         return len(self.segments) * self.repeats
@@ -168,6 +170,18 @@ class RandomWindows(StreamedDataset):
 
     def load(self, key: SampleKey) -> Dict[str, torch.Tensor]:
         which = key.index % len(self.segments)
+        seg = self.segments[which]
+        if seg.index in self._unreadable_files:  # one bad window condemns its file: the same warning, read no further
+            raise self._unreadable_files[seg.index].with_traceback(None)
+        try:
+            wave = self._crop(which, key)
+        except self.decode_errors as err:
+            self._unreadable_files[seg.index] = err
+            raise
+        return {"wave": torch.from_numpy(wave), "speaker": torch.tensor(self.speaker_of(key.index))}
+
+    def _crop(self, which: int, key: SampleKey) -> np.ndarray:
+        """(window,) float32 samples of segment ``which`` at the key's offset (zero-padded when it is shorter)."""
         seg, (start, stop) = self.segments[which], self.bounds[which]
         if stop - start >= self.window:
             start += int(key.rng().integers(0, stop - start - self.window + 1))
@@ -175,12 +189,11 @@ class RandomWindows(StreamedDataset):
         else:
             crop = np.pad(self.folder.span(seg.index, start, stop), (0, self.window - (stop - start)))
         if not np.all(np.isfinite(crop)):
-            raise ValueError(f"non-finite samples in samples {start}-{start + self.window}")
-        return {"wave": torch.from_numpy(np.array(crop, dtype=np.float32)), "speaker": torch.tensor(self.speaker_of(key.index))}
+            raise ValueError("non-finite samples")
+        return np.array(crop, dtype=np.float32)
 
     def describe(self, index: int) -> str:
-        seg = self.segments[index % len(self.segments)]
-        return f"audio file {self.folder.items[seg.index].path} (window {index})"
+        return f"audio file {self.folder.items[self.segments[index % len(self.segments)].index].path}"
 
 
 def cut_segments(folder: AudioFolder, segments: Sequence[Segment]) -> List[np.ndarray]:
