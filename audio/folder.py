@@ -70,6 +70,7 @@ from multissl.engine.data import usable_cpus
 from multissl.file_index import FileIndex
 from multissl.files import is_hidden_name
 from multissl import streamed
+from multissl.distributed import main_process_first
 
 from .io import AUDIO_EXTENSIONS, DECODED, SOUNDFILE, AudioReadError, audio_info, read_audio, read_span, resampled_length
 
@@ -321,6 +322,14 @@ def read_phone_names(root: Path) -> Optional[List[str]]:
     return [names.get(i, str(i)) for i in range(max(names) + 1)] if names else None
 
 
+def _header_facts(root: Path, files: List[Path], verbose: bool) -> Tuple[List[Dict[str, Any]], Dict[str, int]]:
+    """(:func:`~multissl.audio.io.audio_info` of every file, from the file index where unchanged; how many were
+    reused and measured). Under torchrun rank 0 reads the headers and hands them to the other ranks."""
+    index = FileIndex("audio-info", root, version=1)
+    facts = index.facts(files, audio_info, workers=usable_cpus(), desc="reading audio headers", verbose=verbose)
+    return facts, {"reused": index.reused, "measured": index.measured}
+
+
 class AudioFolder(Dataset):
     """Speech files under ``root`` as mono float32 waveforms at ``sample_rate``, held in memory or read from disk.
 
@@ -384,10 +393,7 @@ class AudioFolder(Dataset):
 
     def _index(self, items: List[UtteranceInfo], verbose: bool) -> Tuple[List[UtteranceInfo], List[Dict[str, Any]]]:
         """The items whose header reads and holds samples, with their headers (from the file index where unchanged)."""
-        index = FileIndex("audio-info", self.root, version=1)
-        facts = index.facts([it.path for it in items], audio_info, workers=usable_cpus(), desc="reading audio headers",
-                            verbose=verbose)
-        self.index_counts = {"reused": index.reused, "measured": index.measured}
+        facts, self.index_counts = main_process_first(_header_facts, self.root, [it.path for it in items], verbose)
         kept, infos = [], []
         for it, info in zip(items, facts):
             if "error" in info:
