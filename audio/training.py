@@ -29,23 +29,17 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 import torch
-from torch.utils.data import DataLoader, Dataset, IterableDataset
-from tqdm.auto import tqdm
-
-from multissl import distributed as dist_utils
-from multissl.engine import DEFAULT_BATCH_SIZE, TrainConfig, fit, load_checkpoint
+from multissl.engine import TrainConfig, fit, load_checkpoint
 from multissl.presets import Recipe, preset_recipe
 from multissl.run import Run, prepare_run_folder, read_run_config, seeded_build, stored_recipe, write_run_config
 from multissl.schedules import LRSchedule
 
 from .cpc import CPC, CPCConfig
 from .folder import AudioFolder
-from .speaker_batches import SpeakerGrouped
-from .user_data import UserItems, UserStream
-from .windows import RandomWindows, split_segments
+from .training_data import training_data
 
 METHODS = ("cpc",)
 DEFAULT_PRESET = "cpu"
@@ -88,84 +82,6 @@ def recipe(preset: str = DEFAULT_PRESET, model: Any = None, options: Any = None,
     base = preset_recipe(PRESETS, preset, Recipe(**{name: cls() for name, cls in SECTIONS.items()}))
     given = {k: v for k, v in {"model": model, "options": options, "train": train}.items() if v is not None}
     return base.apply(given, overrides)
-
-
-def _group_size(config: CPCConfig, options: CPCTrainOptions, batch_size: int) -> int:
-    """Windows per speaker group in a batch (0: plain shuffled batches)."""
-    group = options.speaker_group_size or (4 if config.negatives == "speaker" else 0)
-    if group and batch_size % group:
-        raise ValueError(f"batch_size {batch_size} must be a multiple of speaker_group_size {group}")
-    return group
-
-
-def folder_data(folder: AudioFolder, config: CPCConfig, options: CPCTrainOptions, batch_size: int) -> Tuple[Dataset, Dict]:
-    """(training windows of ``folder`` less the held-out utterances, speaker-grouped when asked; the data record)."""
-    split = split_segments(folder, options.holdout, options.split_seed)
-    group = _group_size(config, options, batch_size)
-    windows = RandomWindows(folder, split.train, config.window, min_per_speaker=max(1, group))
-    record = {"root": str(Path(folder.root).resolve()), "speaker_pattern": folder.speaker_pattern, "utterances": len(folder),
-              "speakers": folder.num_speakers, "seconds": round(folder.seconds(), 1), "split": split.describe(),
-              "data_mode": folder.data_mode, "data_mode_reason": folder.data_mode_reason}
-    return (SpeakerGrouped(windows, windows.item_speakers(), group) if group else windows), record
-
-
-def user_data(data: Any, config: CPCConfig, options: CPCTrainOptions, batch_size: int) -> Tuple[Any, Dict]:
-    """(a user's Dataset / IterableDataset with checked items, or their DataLoader as it is; the data record)."""
-    needs_speaker = config.negatives == "speaker"
-    group = _group_size(config, options, batch_size)
-    kind = next(k for k in (DataLoader, IterableDataset, Dataset) if isinstance(data, k)).__name__
-    record = {"source": kind, "type": f"{type(data).__module__}.{type(data).__qualname__}",
-              "items": len(data) if kind == "Dataset" else None, "data_mode": None}
-    if kind == "DataLoader":
-        return data, record
-    if kind == "IterableDataset":
-        if options.speaker_group_size:
-            raise ValueError("speaker_group_size groups the items of a map-style Dataset; an IterableDataset is batched "
-                             "in the order it yields: yield the windows of one speaker one after another instead")
-        return UserStream(data, config.window, needs_speaker), record
-    items = UserItems(data, config.window, needs_speaker)
-    if not group or hasattr(items, "batch_sampler"):
-        return items, record
-    speakers = getattr(data, "speakers", None)
-    if speakers is None:
-        raise ValueError(f"speaker-grouped batches (negatives='speaker' or speaker_group_size) need every item's speaker "
-                         f"before the items are read: give {type(data).__name__} a `speakers` sequence (one speaker index "
-                         "per item), or pass a DataLoader whose batches are grouped by speaker")
-    return SpeakerGrouped(items, speakers, group), record
-
-
-def _say(message: str, verbose: bool) -> None:
-    if verbose and dist_utils.is_main_process():
-        tqdm.write(f"[multissl] {message}")
-
-
-def _training_data(data: Any, folder: Optional[AudioFolder], speaker_pattern: Optional[str], data_mode: str,
-                   settings: Recipe, verbose: bool) -> Tuple[Any, Dict, Optional[AudioFolder]]:
-    """(what fit trains on, the config's data record, the folder read or None) for any ``data`` train accepts."""
-    config, options = settings.model, settings.options
-    batch_size = settings.train.batch_size or DEFAULT_BATCH_SIZE
-    if isinstance(data, (Dataset, DataLoader)) and not isinstance(data, AudioFolder) and folder is None:
-        if data_mode != "auto":
-            raise ValueError(f"data_mode={data_mode!r} applies to folders of audio files; a {type(data).__name__} is read "
-                             "as it is")
-        batches, record = user_data(data, config, options, batch_size)
-        _say(f"audio data: a {record['source']} ({record['type']}"
-             f"{'' if record['items'] is None else ', %d items' % record['items']}), read as it is", verbose)
-        return batches, record, None
-    if not isinstance(data, (str, Path, AudioFolder)) and folder is None:
-        raise TypeError(f"data must be a folder of audio files, an AudioFolder, a torch Dataset, IterableDataset or "
-                        f"DataLoader; got {type(data).__name__}")
-    folder = folder or (data if isinstance(data, AudioFolder) else None)
-    if folder is None:
-        folder = AudioFolder(data, config.sample_rate, speaker_pattern, data_mode=data_mode, verbose=verbose)
-    elif data_mode not in ("auto", folder.data_mode):
-        raise ValueError(f"data_mode={data_mode!r}, but the AudioFolder given is {folder.data_mode!r}: build it with "
-                         f"AudioFolder(..., data_mode={data_mode!r})")
-    if folder.sample_rate != config.sample_rate:
-        raise ValueError(f"folder sample rate {folder.sample_rate} differs from the model's {config.sample_rate}")
-    _say(f"audio data: {folder.describe_data()}", verbose)
-    batches, record = folder_data(folder, config, options, batch_size)
-    return batches, record, folder
 
 
 def build_model(config: CPCConfig, init_seed: int) -> CPC:
@@ -216,7 +132,7 @@ def train(
     out = Path(output)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(out)})
     prepare_run_folder(out, "audio", method, settings.to_dict(), engine.resume, engine.overwrite)
-    batches, data_record, folder = _training_data(data, folder, speaker_pattern, data_mode, settings, engine.verbose)
+    batches, data_record, folder = training_data(data, folder, speaker_pattern, data_mode, settings, engine.verbose)
     net = build_model(config, opts.init_seed)
     record_path = write_run_config(out, "audio", method, opts.init_seed, settings.to_dict(), preset=preset, data=data_record)
     optimizer = torch.optim.Adam(net.parameters(), lr=opts.learning_rate)
