@@ -95,6 +95,32 @@ def _measure_once(work: Path, n: int, mode: str) -> Dict[str, Dict]:
     return done
 
 
+def setup_seconds(folder: Path, cache: Path) -> Dict[str, float]:
+    """Seconds of the streamed set-up in this process, without the noise of a whole command: the folder with an
+    empty and with a kept file index, the split and windows, and 16 windows read by seeking."""
+    import os
+    import time
+
+    from multissl.audio.folder import AudioFolder
+    from multissl.audio.windows import RandomWindows, split_segments
+    from multissl.engine.data import SampleKey
+
+    shutil.rmtree(cache, ignore_errors=True)
+    os.environ["MULTISSL_CACHE"] = str(cache)
+    out, start = {}, time.perf_counter()
+    for index in ("built", "reused"):
+        audio = AudioFolder(folder, RATE, data_mode="stream")
+        out[f"folder_index_{index}_s"] = round(time.perf_counter() - start, 3)
+        start = time.perf_counter()
+    windows = RandomWindows(audio, split_segments(audio, 0.2).train, 20480)
+    out["split_and_windows_s"] = round(time.perf_counter() - start, 3)
+    start = time.perf_counter()
+    for i in range(16):
+        windows[SampleKey(i * 7919 % len(windows), 0, 0)]
+    out["16_windows_s"] = round(time.perf_counter() - start, 3)
+    return out
+
+
 def run(args, work: Path) -> Section:
     section = Section("audio")
     (work / "runs").mkdir(parents=True, exist_ok=True)
@@ -114,6 +140,9 @@ def run(args, work: Path) -> Section:
                        f"<= {FIRST_STEP_RATIO}", ratio <= FIRST_STEP_RATIO)
         section.target(f"{mode} (index {index}): peak memory growth 20 -> 400 utterances (MB)", round(growth),
                        f"< {RSS_GROWTH_MB:.0f}", growth < RSS_GROWTH_MB)
+    for n in SIZES:
+        section.notes.append(f"streamed set-up in process, {n} utterances: "
+                             f"{setup_seconds(work / f'utterances-{n}', work / 'cache' / f'setup-{n}')}")
     for row in section.rows:
         if row["asked"] == "auto":
             section.notes.append(f"auto on {row['utterances']} utterances: {row['data_mode']} ({row['why']})")
