@@ -3,7 +3,8 @@
 - data: :class:`AudioFolder` (LibriSpeech layout or a speaker pattern; held in memory or read from disk,
   ``data_mode``), :class:`RandomWindows`, :class:`SpeakerGroupedBatches`, :func:`split_segments`;
 - a synthetic corpus: :func:`synthesize_corpus` (espeak-ng);
-- training: :func:`train` (``train(data, output, method="cpc", preset="cpu", **overrides) -> Run``),
+- training: :func:`train` (``train(data, output, method="cpc", preset="cpu", **overrides) -> Run``; ``data`` a folder,
+  or a user's torch Dataset / IterableDataset / DataLoader, see :mod:`multissl.audio.user_data`),
   :func:`recipe` (the merged settings), :func:`load_run`; the model :class:`CPC`, :class:`CPCConfig`;
 - features: :func:`embed` (frames (T, D) and the pooled (D,) embedding), :func:`mfcc_frames`;
 - evaluation: :mod:`multissl.audio.probes`, :mod:`multissl.audio.clusters`; speaker identification with few
