@@ -61,6 +61,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------- train
 def _register_train(sub, name: str = "train", help_text: str = "train CPC on a folder of speech"):
+    from multissl.streamed import DATA_MODES
+
     from .training import DEFAULT_PRESET, PRESETS, recipe
 
     p = sub.add_parser(name, help=help_text,
@@ -73,6 +75,9 @@ def _register_train(sub, name: str = "train", help_text: str = "train CPC on a f
     p.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET,
                    help="cpu: small model that learns speakers in minutes on 2 cores; paper: the paper's sizes (default: cpu)")
     p.add_argument("--speaker-pattern", default=None, help=PATTERN_HELP)
+    p.add_argument("--data-mode", choices=DATA_MODES, default="auto",
+                   help="auto: decode the audio into memory when it fits the memory budget (2 GiB, at most a quarter of "
+                        "RAM), else read each training window from disk in worker processes; memory; stream (default: auto)")
     add_recipe_arguments(p, recipe(DEFAULT_PRESET), {"model": "model", "options": "optimiser and data", "train": "training loop"})
     p.set_defaults(func=_cmd_train)
     return p
@@ -89,7 +94,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .training import recipe, train
 
     overrides = recipe_overrides(args, recipe(args.preset))
-    run = train(args.data, args.output, args.method, args.preset, speaker_pattern=args.speaker_pattern, **overrides)
+    run = train(args.data, args.output, args.method, args.preset, speaker_pattern=args.speaker_pattern,
+                data_mode=args.data_mode, **overrides)
     last = [h for h in run.result.history if "loss" in h]
     summary = f"loss {last[-1]['loss']:.3f}, prediction accuracy {last[-1].get('acc', float('nan')):.3f}" if last else "no step logged"
     print(f"trained {run.result.step} steps in {run.result.elapsed_s / 60:.1f} min ({run.result.stop_reason}); {summary}; "
@@ -136,7 +142,8 @@ def _register_cluster(sub) -> None:
 
 
 def _same_data(record, data) -> bool:
-    return Path(record["data"]["root"]).resolve() == Path(data).resolve()
+    root = (record.get("data") or {}).get("root")  # none for a run trained on a user's Dataset
+    return root is not None and Path(root).resolve() == Path(data).resolve()
 
 
 def _evaluation_setup(args: argparse.Namespace):

@@ -136,15 +136,24 @@ class CPC(nn.Module):
 
 
 def _unpack(batch):
+    """(wave (B, N) float, speakers (B,) ints or None) of a batch; a clear error for anything else."""
     if isinstance(batch, torch.Tensor):
-        return batch, None
-    if isinstance(batch, dict):
+        wave, speakers = batch, None
+    elif isinstance(batch, dict):
         if "wave" not in batch:
             raise ValueError(f"a CPC batch dict needs a 'wave' (B, N) entry, got keys {sorted(batch)}")
-        return batch["wave"], batch.get("speaker")
-    if isinstance(batch, (list, tuple)) and batch:
-        return batch[0], (batch[1] if len(batch) > 1 else None)
-    raise ValueError(f"a CPC batch must be a (B, N) tensor or a dict with 'wave', got {type(batch).__name__}")
+        wave, speakers = batch["wave"], batch.get("speaker")
+    elif isinstance(batch, (list, tuple)) and batch:
+        wave, speakers = batch[0], (batch[1] if len(batch) > 1 else None)
+    else:
+        raise ValueError(f"a CPC batch must be a (B, N) tensor or a dict with 'wave', got {type(batch).__name__}")
+    if not isinstance(wave, torch.Tensor) or not wave.is_floating_point() or wave.ndim != 2:
+        kind = f"shape {tuple(wave.shape)} {wave.dtype}" if isinstance(wave, torch.Tensor) else type(wave).__name__
+        raise ValueError(f"a CPC batch's wave must be a (B, N) float tensor, got {kind}")
+    if speakers is not None and (not isinstance(speakers, torch.Tensor) or tuple(speakers.shape) != wave.shape[:1]):
+        shape = tuple(speakers.shape) if isinstance(speakers, torch.Tensor) else type(speakers).__name__
+        raise ValueError(f"a CPC batch's speakers must be a ({len(wave)},) tensor of speaker ids, got {shape}")
+    return wave, speakers
 
 
 __all__ = ["CPC", "CPCConfig", "CPCContext", "CPCCriterion", "CPCEncoder", "ChannelNorm", "NEGATIVE_MODES", "NORMS"]

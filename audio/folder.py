@@ -33,12 +33,22 @@ Phone labels: ``root/phone_labels.txt`` (one line per utterance:
 CPC_audio LibriSpeech subset and as written by :mod:`multissl.audio.synth`),
 with optional names in ``root/phones.txt`` (``<index> <name>`` per line).
 
+Lengths come from the files' headers (``soundfile.info``), measured once and
+kept in the core's :class:`~multissl.file_index.FileIndex` (a second read of
+the folder reads no file). ``data_mode`` decides whether the waveforms are
+decoded into memory up front or read from disk window by window
+(:func:`multissl.streamed.choose_data_mode`: "auto" holds them in memory when
+their float32 size at ``sample_rate`` fits the core's budget).
+
 Bad input policy: a folder without audio files, or a speaker pattern that
 matches no file, raises ``ValueError``; files the pattern does not match are
-left out with one warning; a corrupt or unreadable file, an empty file
-(0 samples) and a silent one (peak below 1e-4) are skipped with one warning
-each, naming the file. Short files are kept: training windows pad them with
-zeros (see :mod:`multissl.audio.windows`).
+left out with one warning; a file whose header cannot be read and an empty
+file (0 samples) are skipped with one warning each, naming the file. Held in
+memory, a file that does not decode and a silent one (peak below 1e-4) are
+skipped the same way; streamed, a window that cannot be read is replaced by
+the next one with a warning naming the file (silence is not checked: that
+would decode every file). Short files are kept: training windows pad them
+with zeros (see :mod:`multissl.audio.windows`).
 """
 from __future__ import annotations
 
@@ -49,16 +59,20 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from multissl.engine.data import usable_cpus
+from multissl.file_index import FileIndex
 from multissl.files import is_hidden_name
+from multissl import streamed
+from multissl.distributed import main_process_first
 
-from .io import AUDIO_EXTENSIONS, AudioReadError, read_audio
+from .io import AUDIO_EXTENSIONS, DECODED, SOUNDFILE, AudioReadError, audio_info, read_audio, read_span, resampled_length
 
 SILENCE_PEAK = 1e-4
 _TEMPLATE_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -308,21 +322,36 @@ def read_phone_names(root: Path) -> Optional[List[str]]:
     return [names.get(i, str(i)) for i in range(max(names) + 1)] if names else None
 
 
+def _header_facts(root: Path, files: List[Path], verbose: bool) -> Tuple[List[Dict[str, Any]], Dict[str, int]]:
+    """(:func:`~multissl.audio.io.audio_info` of every file, from the file index where unchanged; how many were
+    reused and measured). Under torchrun rank 0 reads the headers and hands them to the other ranks."""
+    index = FileIndex("audio-info", root, version=1)
+    facts = index.facts(files, audio_info, workers=usable_cpus(), desc="reading audio headers", verbose=verbose)
+    return facts, {"reused": index.reused, "measured": index.measured}
+
+
 class AudioFolder(Dataset):
-    """Speech files under ``root`` as mono float32 waveforms at ``sample_rate``.
+    """Speech files under ``root`` as mono float32 waveforms at ``sample_rate``, held in memory or read from disk.
 
     Args:
         root: folder searched recursively for wav/flac/ogg/... files.
         sample_rate: every file is resampled to this rate.
         speaker_pattern: regex or ``{field}`` template (see the module docstring).
         extensions: file suffixes to take.
-        preload: read and keep every waveform in memory (needed to skip
-            corrupt files up front; a small corpus takes a few hundred MB).
-        verbose: progress bar while reading.
+        data_mode: "memory" decodes every file up front and keeps the
+            waveforms; "stream" keeps only their lengths and reads what is
+            asked for (:meth:`span` by seeking); "auto" (default) is memory
+            when the waveforms' float32 size fits
+            :func:`multissl.streamed.memory_budget`, else stream.
+        verbose: progress bars while indexing and reading.
+        preload: older spelling: True is ``data_mode="memory"``, False ``"stream"``.
 
     ``folder[i]`` is ``(waveform (N,) float32 tensor, speaker index)``.
-    Attributes: ``items`` (:class:`UtteranceInfo`), ``speakers`` (sorted
-    names; ``speaker_ids[i]`` indexes it), ``phone_labels`` and ``phone_names``.
+    Attributes: ``items`` (:class:`UtteranceInfo`), ``infos`` (each file's
+    header: frames, samplerate, channels, reader), ``lengths`` ((N,) samples
+    at ``sample_rate``), ``speakers`` (sorted names; ``speaker_ids[i]``
+    indexes it), ``phone_labels``, ``phone_names``, ``data_mode`` ("memory"
+    or "stream") and ``data_mode_reason`` (one line: the choice and why).
     """
 
     def __init__(
@@ -331,60 +360,128 @@ class AudioFolder(Dataset):
         sample_rate: int = 16000,
         speaker_pattern: Optional[str] = None,
         extensions: Sequence[str] = AUDIO_EXTENSIONS,
-        preload: bool = True,
+        data_mode: str = "auto",
         verbose: bool = False,
+        preload: Optional[bool] = None,
     ):
         if sample_rate <= 0:
             raise ValueError(f"sample_rate must be > 0, got {sample_rate}")
+        if preload is not None:
+            data_mode = "memory" if preload else "stream"
+        if data_mode not in streamed.DATA_MODES:
+            raise ValueError(f"data_mode must be one of {streamed.DATA_MODES}, got {data_mode!r}")
         self.root = Path(root)
         self.sample_rate = int(sample_rate)
         self.speaker_pattern = speaker_pattern
         items = label_speakers(self.root, find_audio_files(self.root, extensions), speaker_pattern)
+        items, infos = self._index(items, verbose)
+        lengths = [resampled_length(f["frames"], f["samplerate"], self.sample_rate) for f in infos]
+        decoded_bytes = 4 * sum(lengths)
+        self.data_mode = streamed.choose_data_mode(data_mode, decoded_bytes)
+        self.data_mode_reason = self._reason(data_mode, decoded_bytes)
         self._waves: Optional[List[np.ndarray]] = None
-        if preload:
-            items, self._waves = self._read_all(items, verbose)
-        self.items = items
+        if self.data_mode == "memory":
+            items, infos, self._waves = self._read_all(items, infos, verbose)
+            lengths = [len(w) for w in self._waves]
+        self.items, self.infos = items, infos
+        self.lengths = np.array(lengths, dtype=np.int64)
         self.speakers = sorted({it.speaker for it in items})
         index = {s: i for i, s in enumerate(self.speakers)}
         self.speaker_ids = np.array([index[it.speaker] for it in items], dtype=np.int64)
         self.phone_labels = read_phone_labels(self.root)
         self.phone_names = read_phone_names(self.root)
 
-    def _read_all(self, items: List[UtteranceInfo], verbose: bool):
-        kept, waves = [], []
-        for it in tqdm(items, desc="reading audio", unit="file", disable=None if verbose else True):
+    def _index(self, items: List[UtteranceInfo], verbose: bool) -> Tuple[List[UtteranceInfo], List[Dict[str, Any]]]:
+        """The items whose header reads and holds samples, with their headers (from the file index where unchanged)."""
+        facts, self.index_counts = main_process_first(_header_facts, self.root, [it.path for it in items], verbose)
+        kept, infos = [], []
+        for it, info in zip(items, facts):
+            if "error" in info:
+                warnings.warn(f"skipping unreadable audio file {it.path}: {info['error']}", stacklevel=4)
+            elif info["frames"] == 0:
+                warnings.warn(f"skipping empty audio file {it.path} (0 samples)", stacklevel=4)
+            else:
+                kept.append(it)
+                infos.append(info)
+        if not kept:
+            raise ValueError(f"none of the {len(items)} audio files under {self.root} could be used (see the warnings)")
+        decoded = [it.path for it, info in zip(kept, infos) if info["reader"] == DECODED]
+        if decoded:
+            warnings.warn(f"soundfile cannot read {len(decoded)} of the {len(kept)} audio files (e.g. {decoded[0]}): their "
+                          "lengths came from decoding them (once; kept in the file index), and read from disk each window "
+                          "of them decodes its whole file", stacklevel=4)
+        return kept, infos
+
+    def _reason(self, asked: str, decoded_bytes: int) -> str:
+        """Why the data is held in memory or streamed, e.g. "733 MiB as float32 at 16000 Hz fits the 2.0 GiB memory budget"."""
+        size = f"{decoded_bytes / 2**20:,.0f} MiB as float32 at {self.sample_rate} Hz"
+        if asked != "auto":
+            return f"data_mode={asked!r}; {size}"
+        verdict = "fits" if self.data_mode == "memory" else "is above"
+        return f"{size} {verdict} the {streamed.memory_budget() / 2**30:.1f} GiB memory budget, data_mode='auto'"
+
+    def _read_all(self, items: List[UtteranceInfo], infos: List[Dict[str, Any]], verbose: bool):
+        kept, kept_infos, waves = [], [], []
+        for it, info in tqdm(list(zip(items, infos)), desc="reading audio", unit="file", disable=None if verbose else True):
             wave = self._read_checked(it)
             if wave is not None:
                 kept.append(it)
+                kept_infos.append(info)
                 waves.append(wave)
         if not kept:
             raise ValueError(f"none of the {len(items)} audio files under {self.root} could be used (see the warnings)")
-        return kept, waves
+        return kept, kept_infos, waves
 
     def _read_checked(self, it: UtteranceInfo) -> Optional[np.ndarray]:
         try:
             wave = read_audio(it.path, self.sample_rate)
         except AudioReadError as err:
-            warnings.warn(f"skipping unreadable audio file {it.path}: {err}", stacklevel=4)
+            warnings.warn(f"skipping unreadable audio file {it.path}: {err}", stacklevel=5)
             return None
         if len(wave) == 0:
-            warnings.warn(f"skipping empty audio file {it.path} (0 samples)", stacklevel=4)
+            warnings.warn(f"skipping empty audio file {it.path} (0 samples)", stacklevel=5)
             return None
         if not np.all(np.isfinite(wave)) or float(np.abs(wave).max()) < SILENCE_PEAK:
-            warnings.warn(f"skipping silent or non-finite audio file {it.path} (peak {float(np.abs(wave).max()):.2g})", stacklevel=4)
+            warnings.warn(f"skipping silent or non-finite audio file {it.path} (peak {float(np.abs(wave).max()):.2g})", stacklevel=5)
             return None
         return wave
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def wave(self, i: int) -> np.ndarray:
-        """Waveform of item ``i``: (N,) float32 at ``sample_rate``."""
+    @property
+    def streams(self) -> bool:
+        """True when the waveforms are read from disk as they are asked for (``data_mode == "stream"``)."""
+        return self._waves is None
+
+    def _check_index(self, i: int) -> int:
         if not -len(self) <= i < len(self):
             raise IndexError(f"item {i} out of range for {len(self)} utterances")
+        return i % len(self)
+
+    def wave(self, i: int) -> np.ndarray:
+        """Waveform of item ``i``: (N,) float32 at ``sample_rate`` (decoded now when streaming)."""
+        i = self._check_index(i)
         if self._waves is not None:
             return self._waves[i]
         return read_audio(self.items[i].path, self.sample_rate)
+
+    def span(self, i: int, start: int, stop: int) -> np.ndarray:
+        """Samples [start, stop) of item ``i`` at ``sample_rate``: (stop - start,) float32.
+
+        Streaming, only those samples are read (:func:`~multissl.audio.io.read_span`,
+        by seeking; a file soundfile cannot read is decoded whole). Raises
+        :class:`~multissl.audio.io.AudioReadError` naming the file when it cannot.
+        """
+        i = self._check_index(i)
+        if not 0 <= start <= stop <= self.lengths[i]:
+            raise ValueError(f"samples [{start}, {stop}) are outside {self.items[i].path} ({self.lengths[i]} samples)")
+        if self._waves is not None:
+            return self._waves[i][start:stop]
+        info = self.infos[i]
+        if info["reader"] == SOUNDFILE:
+            return read_span(self.items[i].path, start, stop, self.sample_rate, info)
+        return read_audio(self.items[i].path, self.sample_rate)[start:stop]
 
     def __getitem__(self, i: int):
         return torch.from_numpy(self.wave(i)), int(self.speaker_ids[i])
@@ -394,19 +491,21 @@ class AudioFolder(Dataset):
         return [it.utterance for it in self.items]
 
     @property
-    def lengths(self) -> np.ndarray:
-        """(N,) number of samples of every utterance (reads the files if not preloaded)."""
-        return np.array([len(self.wave(i)) for i in range(len(self))], dtype=np.int64)
-
-    @property
     def num_speakers(self) -> int:
         return len(self.speakers)
 
     def seconds(self) -> float:
         return float(self.lengths.sum()) / self.sample_rate
 
+    def describe_data(self) -> str:
+        """One line: how many files and hours, and whether they are held in memory or streamed, and why."""
+        how = "held in memory" if self.data_mode == "memory" else "read from disk window by window"
+        return (f"{len(self)} audio files ({self.seconds() / 3600:.2f} h, {self.num_speakers} speakers) under {self.root}: "
+                f"{how} ({self.data_mode_reason})")
+
     def __repr__(self) -> str:
-        return f"AudioFolder({str(self.root)!r}, utterances={len(self)}, speakers={self.num_speakers}, sample_rate={self.sample_rate})"
+        return (f"AudioFolder({str(self.root)!r}, utterances={len(self)}, speakers={self.num_speakers}, "
+                f"sample_rate={self.sample_rate}, data_mode={self.data_mode!r})")
 
 
 __all__ = ["AudioFolder", "SpeakerTable", "UtteranceInfo", "compile_speaker_pattern", "find_audio_files", "label_speakers",

@@ -1,8 +1,11 @@
 """Train CPC on a folder of speech with the core engine, and load the run back.
 
-:func:`train` reads the folder, holds out the probe's test utterances (so
-that the speaker probe later tests on audio CPC never saw), draws random
-windows from the rest and runs :func:`multissl.engine.fit`. The run folder is
+:func:`train` reads the folder (lengths from the file index; the waveforms
+held in memory or read window by window, see ``data_mode``), holds out the
+probe's test utterances (so that the speaker probe later tests on audio CPC
+never saw), draws random windows from the rest and runs
+:func:`multissl.engine.fit`. It also trains on a user's own ``Dataset``,
+``IterableDataset`` or ``DataLoader`` (:mod:`multissl.audio.user_data`). The run folder is
 the core's (:mod:`multissl.run`): ``config.json`` (everything needed to
 rebuild the model and its random initialisation), ``checkpoints/`` and
 ``metrics.jsonl``. :func:`load_run` returns a :class:`multissl.run.Run`.
@@ -29,7 +32,6 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 import torch
-
 from multissl.engine import TrainConfig, fit, load_checkpoint
 from multissl.presets import Recipe, preset_recipe
 from multissl.run import Run, prepare_run_folder, read_run_config, seeded_build, stored_recipe, write_run_config
@@ -37,7 +39,7 @@ from multissl.schedules import LRSchedule
 
 from .cpc import CPC, CPCConfig
 from .folder import AudioFolder
-from .windows import RandomWindows, SpeakerGroupedBatches, split_segments
+from .training_data import training_data
 
 METHODS = ("cpc",)
 DEFAULT_PRESET = "cpu"
@@ -82,15 +84,6 @@ def recipe(preset: str = DEFAULT_PRESET, model: Any = None, options: Any = None,
     return base.apply(given, overrides)
 
 
-def _loader(dataset: RandomWindows, config: CPCConfig, options: CPCTrainOptions, train: TrainConfig):
-    group = options.speaker_group_size or (4 if config.negatives == "speaker" else 0)
-    if not group:
-        return dataset
-    if train.batch_size % group:
-        raise ValueError(f"batch_size {train.batch_size} must be a multiple of speaker_group_size {group}")
-    return SpeakerGroupedBatches(dataset, train.batch_size, group, seed=train.seed)
-
-
 def build_model(config: CPCConfig, init_seed: int) -> CPC:
     """A CPC model whose initial weights depend only on ``init_seed`` (the global RNG is left unchanged)."""
     return seeded_build(lambda: CPC(config), init_seed)
@@ -107,19 +100,27 @@ def train(
     train: Any = None,
     speaker_pattern: Optional[str] = None,
     folder: Optional[AudioFolder] = None,
+    data_mode: str = "auto",
     **overrides: Any,
 ) -> Run:
     """Train CPC on the audio under ``data`` and write the run folder ``output``.
 
     Args:
-        data: a folder of audio files (LibriSpeech layout, or ``speaker_pattern``).
+        data: a folder of audio files (LibriSpeech layout, or ``speaker_pattern``),
+            an :class:`AudioFolder`, or a user's torch ``Dataset`` /
+            ``IterableDataset`` (items ``{"wave": (window,) float, "speaker": int}``
+            or ``(wave, speaker)``) or ``DataLoader`` (batches ``{"wave": (B, N),
+            "speaker": (B,)}``); see :mod:`multissl.audio.user_data`.
         output: the run folder to write.
         method: ``"cpc"`` (the only audio method).
         preset: ``"cpu"`` (default) or ``"paper"``.
         model, options, train: partial :class:`CPCConfig`,
             :class:`CPCTrainOptions` and :class:`~multissl.engine.TrainConfig`
             (or dicts); only the fields you set replace the preset's.
-        folder: a preloaded :class:`AudioFolder` instead of re-reading ``data``.
+        folder: an :class:`AudioFolder` already read instead of re-reading ``data``.
+        data_mode: for a folder: ``"auto"`` (waveforms in memory when they fit the
+            core's budget, else read from disk window by window), ``"memory"`` or
+            ``"stream"``; the choice is printed and kept in config.json's ``"data"``.
         **overrides: any field of those sections by name (``max_minutes=1``, ``window=10240``).
     Returns:
         the :class:`~multissl.run.Run` (``.model`` trained, ``.initial``, ``.result``).
@@ -131,22 +132,15 @@ def train(
     out = Path(output)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(out)})
     prepare_run_folder(out, "audio", method, settings.to_dict(), engine.resume, engine.overwrite)
-    folder = folder or AudioFolder(data, config.sample_rate, speaker_pattern, verbose=engine.verbose)
-    if folder.sample_rate != config.sample_rate:
-        raise ValueError(f"folder sample rate {folder.sample_rate} differs from the model's {config.sample_rate}")
-    split = split_segments(folder, opts.holdout, opts.split_seed)
-    dataset = RandomWindows(folder, split.train, config.window)
+    batches, data_record, folder = training_data(data, folder, speaker_pattern, data_mode, settings, engine.verbose)
     net = build_model(config, opts.init_seed)
-    data_record = {"root": str(Path(folder.root).resolve()), "speaker_pattern": speaker_pattern, "utterances": len(folder),
-                   "speakers": folder.num_speakers, "seconds": round(folder.seconds(), 1), "split": split.describe()}
     record_path = write_run_config(out, "audio", method, opts.init_seed, settings.to_dict(), preset=preset, data=data_record)
     optimizer = torch.optim.Adam(net.parameters(), lr=opts.learning_rate)
     scheduler = LRSchedule(optimizer, opts.lr_schedule, opts.warmup_steps)
-    result = fit(net, _loader(dataset, config, opts, engine), optimizer, engine, scheduler=scheduler,
-                 metadata={"run": read_run_config(out)})
+    result = fit(net, batches, optimizer, engine, scheduler=scheduler, metadata={"run": read_run_config(out)})
     record = read_run_config(record_path.parent)
     return Run(out, "audio", method, net.eval(), build_model(config, opts.init_seed).eval(), record, result,
-               {"folder": folder})
+               {"folder": folder} if folder is not None else {})
 
 
 def train_cpc(data, output_dir, config: Optional[CPCConfig] = None, options: Optional[CPCTrainOptions] = None,

@@ -3,25 +3,32 @@
 A :class:`Segment` is a stretch of one utterance (by default all of it).
 :func:`split_segments` holds out whole utterances per speaker; a speaker with
 a single utterance has it split in time instead (head for training, tail for
-testing), so every speaker is on both sides and no audio is on both.
+testing), so every speaker is on both sides and no audio is on both. Both
+need only the utterances' lengths (the folder's index), never their samples.
 
 :class:`RandomWindows` draws training windows: item i is a window of
-``window`` samples at a random offset in segment ``i % len(segments)``
-(offsets come from torch's global generator, which :func:`multissl.engine.fit`
-seeds and checkpoints, so runs are reproducible and resume exactly). Segments
+``window`` samples at a random offset in segment ``i % len(segments)``. It is
+a :class:`multissl.streamed.StreamedDataset`: the offset comes from the
+item's key (seed, epoch, index), so a window does not depend on the worker
+that reads it and a run resumed mid-epoch sees exactly the windows it would
+have; from a streamed folder only the window's samples are read. Segments
 shorter than the window are zero-padded on the right, with one warning saying
-how many. :class:`SpeakerGroupedBatches` makes batches of groups of windows
-that share one speaker, for same-speaker negatives.
+how many. :class:`~multissl.audio.speaker_batches.SpeakerGroupedBatches`
+makes batches of groups of windows that share one speaker, for same-speaker
+negatives.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+
+from multissl.engine.data import SampleKey
+from multissl.streamed import StreamedDataset
 
 from .folder import AudioFolder
 
@@ -36,6 +43,11 @@ class Segment:
 
     def cut(self, wave: np.ndarray) -> np.ndarray:
         return wave[self.start:self.stop]
+
+    def bounds(self, length: int) -> Tuple[int, int]:
+        """(start, stop) of this segment in an utterance of ``length`` samples (as :meth:`cut` takes them)."""
+        start, stop, _ = slice(self.start, self.stop).indices(length)
+        return start, max(start, stop)
 
 
 @dataclass
@@ -71,7 +83,7 @@ def split_segments(folder: AudioFolder, test_fraction: float = 0.2, seed: int = 
         members = sorted(np.flatnonzero(folder.speaker_ids == s).tolist(), key=lambda i: names[i])
         if len(members) == 1:
             i = members[0]
-            cut = int(len(folder.wave(i)) * (1 - test_fraction))
+            cut = int(int(folder.lengths[i]) * (1 - test_fraction))
             train.append(Segment(i, 0, cut))
             test.append(Segment(i, cut, None))
             timed.append(speaker)
@@ -110,27 +122,41 @@ def fixed_windows(wave: np.ndarray, window: int, min_fraction: float = 0.5, tail
     return out
 
 
-class RandomWindows(Dataset):
+class RandomWindows(StreamedDataset):
     """Random ``window``-sample crops of the given segments of ``folder``.
 
     ``len`` is ``len(segments) * repeats`` (default: enough repeats to cover
-    the audio about once per epoch). Item i: ``{"wave": (window,) float32,
-    "speaker": int}`` from segment ``i % len(segments)``.
+    the audio about once per epoch; at least ``min_per_speaker`` items of
+    every speaker). Item i: ``{"wave": (window,) float32, "speaker": () int64}``
+    from segment ``i % len(segments)``, at an offset drawn from the item's
+    key (``dataset[i]`` is epoch 0, seed 0). A window that cannot be read
+    (a truncated or corrupt file) or holds non-finite samples is replaced by
+    the next item with a warning naming the file, and the file's other
+    windows are skipped from then on in this process. ``streams`` follows the
+    folder: read from disk, the engine gives it worker processes.
     """
 
-    def __init__(self, folder: AudioFolder, segments: Sequence[Segment], window: int, repeats: Optional[int] = None):
+    decode_errors = (OSError, ValueError)  # AudioReadError is a ValueError
+
+    def __init__(self, folder: AudioFolder, segments: Sequence[Segment], window: int, repeats: Optional[int] = None,
+                 min_per_speaker: int = 1):
         if window <= 0:
             raise ValueError(f"window must be > 0, got {window}")
         if not segments:
             raise ValueError("no segments to draw training windows from")
         self.folder, self.segments, self.window = folder, list(segments), int(window)
-        self.lengths = np.array([len(s.cut(folder.wave(s.index))) for s in self.segments], dtype=np.int64)
+        self.bounds = np.array([s.bounds(int(folder.lengths[s.index])) for s in self.segments], dtype=np.int64)
+        self.lengths = self.bounds[:, 1] - self.bounds[:, 0]
         short = int((self.lengths < window).sum())
         if short:
             warnings.warn(f"{short} of {len(self.segments)} segments are shorter than the {window}-sample window; "
                           "their windows are zero-padded on the right", stacklevel=2)
-        self.repeats = int(repeats) if repeats else max(1, int(self.lengths.sum() // (window * len(self.segments))))
         self.speakers = np.array([folder.speaker_ids[s.index] for s in self.segments], dtype=np.int64)
+        covering = max(1, int(self.lengths.sum() // (window * len(self.segments))))
+        fewest = int(np.bincount(self.speakers)[np.unique(self.speakers)].min())
+        self.repeats = int(repeats) if repeats else max(covering, math.ceil(min_per_speaker / fewest))
+        self.streams = folder.streams
+        self._unreadable_files: Dict[int, Exception] = {}  # utterance -> the error its first bad window raised
 
     def __len__(self) -> int:
         return len(self.segments) * self.repeats
@@ -138,60 +164,41 @@ class RandomWindows(Dataset):
     def speaker_of(self, item: int) -> int:
         return int(self.speakers[item % len(self.segments)])
 
-    def __getitem__(self, item: int) -> Dict[str, torch.Tensor]:
-        seg = self.segments[item % len(self.segments)]
-        wave = seg.cut(self.folder.wave(seg.index))
-        if len(wave) >= self.window:
-            offset = int(torch.randint(0, len(wave) - self.window + 1, (1,)))
-            crop = wave[offset:offset + self.window]
+    def item_speakers(self) -> np.ndarray:
+        """(len(self),) the speaker index of every item."""
+        return np.tile(self.speakers, self.repeats)
+
+    def load(self, key: SampleKey) -> Dict[str, torch.Tensor]:
+        which = key.index % len(self.segments)
+        seg = self.segments[which]
+        if seg.index in self._unreadable_files:  # one bad window condemns its file: the same warning, read no further
+            raise self._unreadable_files[seg.index].with_traceback(None)
+        try:
+            wave = self._crop(which, key)
+        except self.decode_errors as err:
+            self._unreadable_files[seg.index] = err
+            raise
+        return {"wave": torch.from_numpy(wave), "speaker": torch.tensor(self.speaker_of(key.index))}
+
+    def _crop(self, which: int, key: SampleKey) -> np.ndarray:
+        """(window,) float32 samples of segment ``which`` at the key's offset (zero-padded when it is shorter)."""
+        seg, (start, stop) = self.segments[which], self.bounds[which]
+        if stop - start >= self.window:
+            start += int(key.rng().integers(0, stop - start - self.window + 1))
+            crop = self.folder.span(seg.index, start, start + self.window)
         else:
-            crop = np.pad(wave, (0, self.window - len(wave)))
-        return {"wave": torch.from_numpy(np.ascontiguousarray(crop, dtype=np.float32)), "speaker": torch.tensor(self.speaker_of(item))}
+            crop = np.pad(self.folder.span(seg.index, start, stop), (0, self.window - (stop - start)))
+        if not np.all(np.isfinite(crop)):
+            raise ValueError("non-finite samples")
+        return np.array(crop, dtype=np.float32)
 
-
-class SpeakerGroupedBatches:
-    """Batches of ``batch_size`` windows in groups of ``group_size`` that share one speaker.
-
-    Each batch takes ``batch_size // group_size`` different speakers (drawn
-    without replacement while possible) and ``group_size`` random items of
-    each. Iterating yields collated batches ``{"wave": (B, N), "speaker": (B,)}``;
-    an epoch has ``len(dataset) // batch_size`` batches, drawn from
-    (seed, epoch) so that it is reproducible; :func:`multissl.engine.fit`
-    calls ``sampler.set_epoch``.
-    """
-
-    def __init__(self, dataset: RandomWindows, batch_size: int, group_size: int = 4, seed: int = 0):
-        if group_size < 1 or batch_size % group_size:
-            raise ValueError(f"batch_size ({batch_size}) must be a multiple of group_size ({group_size})")
-        self.dataset, self.batch_size, self.group_size, self.seed = dataset, int(batch_size), int(group_size), int(seed)
-        speakers = np.array([dataset.speaker_of(i) for i in range(len(dataset))])
-        self.by_speaker = {int(s): np.flatnonzero(speakers == s) for s in np.unique(speakers)}
-        self.epoch = 0
-        self.sampler = self
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return max(1, len(self.dataset) // self.batch_size)
-
-    def batch_indices(self) -> Iterator[List[int]]:
-        rng = np.random.default_rng([self.seed, self.epoch])
-        speakers = np.array(sorted(self.by_speaker))
-        groups = self.batch_size // self.group_size
-        for _ in range(len(self)):
-            chosen = rng.choice(speakers, groups, replace=groups > len(speakers))
-            yield [int(i) for s in chosen for i in rng.choice(self.by_speaker[int(s)], self.group_size)]
-
-    def __iter__(self):
-        for indices in self.batch_indices():
-            items = [self.dataset[i] for i in indices]
-            yield {"wave": torch.stack([it["wave"] for it in items]), "speaker": torch.stack([it["speaker"] for it in items])}
+    def describe(self, index: int) -> str:
+        return f"audio file {self.folder.items[self.segments[index % len(self.segments)].index].path}"
 
 
 def cut_segments(folder: AudioFolder, segments: Sequence[Segment]) -> List[np.ndarray]:
     return [s.cut(folder.wave(s.index)) for s in segments]
 
 
-__all__ = ["TAILS", "RandomWindows", "Segment", "SpeakerGroupedBatches", "Split", "cut_segments", "fixed_windows", "split_segments"]
+__all__ = ["TAILS", "RandomWindows", "Segment", "Split", "cut_segments", "fixed_windows", "split_segments"]
 

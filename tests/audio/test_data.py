@@ -3,10 +3,13 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
 from multissl.audio.folder import AudioFolder, compile_speaker_pattern
 from multissl.audio.io import AudioReadError, read_audio
-from multissl.audio.windows import RandomWindows, SpeakerGroupedBatches, fixed_windows, split_segments
+from multissl.audio.speaker_batches import SpeakerGrouped
+from multissl.audio.windows import RandomWindows, fixed_windows, split_segments
+from multissl.engine.data import SampleKey
 
 
 def dominant_frequency(wave: np.ndarray, rate: int) -> float:
@@ -118,33 +121,37 @@ def test_split_holds_out_whole_utterances_and_splits_single_ones_in_time(shared_
     assert split_segments(folder, 0.25, seed=0) == split
 
 
-def test_random_windows_pad_short_segments_and_are_seeded(tiny_corpus):
+def test_random_windows_pad_short_segments_and_are_drawn_from_the_key(tiny_corpus):
     folder = AudioFolder(tiny_corpus)
     split = split_segments(folder, 0.25)
     with pytest.warns(UserWarning, match="zero-padded"):
         long = RandomWindows(folder, split.train, 16000 * 20)
     assert long[0]["wave"].shape == (320000,)
     ds = RandomWindows(folder, split.train, 4096)
+    keys = [SampleKey(i, epoch=2, seed=7) for i in range(5)]
     torch.manual_seed(1)
-    a = [ds[i]["wave"] for i in range(5)]
-    torch.manual_seed(1)
-    b = [ds[i]["wave"] for i in range(5)]
+    a = [ds[k]["wave"] for k in keys]
+    torch.manual_seed(2)  # torch's global generator plays no part
+    b = [ds[k]["wave"] for k in keys]
     assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not torch.equal(ds[SampleKey(0, epoch=3, seed=7)]["wave"], a[0])  # another epoch, another offset
     assert ds[3]["speaker"].item() == folder.speaker_ids[split.train[3].index]
 
 
 def test_speaker_grouped_batches(tiny_corpus):
     folder = AudioFolder(tiny_corpus)
     ds = RandomWindows(folder, split_segments(folder, 0.25).train, 2048, repeats=4)
-    batches = SpeakerGroupedBatches(ds, batch_size=8, group_size=4, seed=0)
-    first = list(batches)
-    assert len(first) == len(ds) // 8
-    for batch in first:
+    grouped = SpeakerGrouped(ds, ds.item_speakers(), group_size=4)
+    sampler = grouped.batch_sampler(batch_size=8, seed=0, rank=0, world_size=1)
+    batches = list(DataLoader(grouped, batch_sampler=sampler))
+    assert len(batches) == len(sampler) == len(ds) // 8  # 4 speakers x 12 items: every item once
+    for batch in batches:
         assert batch["wave"].shape == (8, 2048)
         groups = batch["speaker"].view(2, 4)
         assert (groups == groups[:, :1]).all()
+        assert groups[0, 0] != groups[1, 0]  # groups are dealt speaker by speaker
     with pytest.raises(ValueError, match="multiple of group_size"):
-        SpeakerGroupedBatches(ds, batch_size=6, group_size=4)
+        grouped.batch_sampler(batch_size=6, seed=0, rank=0, world_size=1)
 
 
 def test_fixed_windows_cover_without_overlap():
