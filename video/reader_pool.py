@@ -1,0 +1,80 @@
+"""A bounded pool of open video readers: the least recently used one is closed when another must open.
+
+A decoder left open keeps its buffers (a decord reader of a 1280 x 720 video holds tens
+of MB, more after large reads); a data set of thousands of videos cannot keep one open
+per video. :class:`ReaderPool` keeps at most ``capacity`` readers open in this process
+and closes the least recently used one before opening another. A pool belongs to the
+process that made it: in a forked child (a DataLoader worker) it starts empty, so that
+no two processes share a decoder or a file offset.
+"""
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Callable, Dict, Hashable
+
+from .io import VideoReader
+
+DEFAULT_OPEN_READERS = 4
+
+
+class ReaderPool:
+    """At most ``capacity`` open readers made by ``opener(key)``, least recently used closed first.
+
+    ``pool.get(key)`` returns the open reader of ``key`` (opening it, and closing the
+    least recently used one when the pool is full); ``open_count`` and ``most_open``
+    say how many are open now and were open at most.
+    """
+
+    def __init__(self, opener: Callable[[Hashable], VideoReader], capacity: int = DEFAULT_OPEN_READERS):
+        if capacity < 1:
+            raise ValueError(f"a reader pool holds at least 1 reader, got capacity={capacity}")
+        self.opener, self.capacity = opener, capacity
+        self._readers: "OrderedDict[Hashable, VideoReader]" = OrderedDict()
+        self._pid = os.getpid()
+        self.opened = self.most_open = 0
+
+    def _forget_if_forked(self) -> None:
+        if os.getpid() != self._pid:  # the parent's readers are the parent's: never read or close them here
+            self._readers = OrderedDict()
+            self._pid = os.getpid()
+            self.opened = self.most_open = 0
+
+    def get(self, key: Hashable) -> VideoReader:
+        self._forget_if_forked()
+        reader = self._readers.get(key)
+        if reader is not None:
+            self._readers.move_to_end(key)
+            return reader
+        while len(self._readers) >= self.capacity:
+            _, oldest = self._readers.popitem(last=False)
+            oldest.close()
+        reader = self.opener(key)
+        self._readers[key] = reader
+        self.opened += 1
+        self.most_open = max(self.most_open, len(self._readers))
+        return reader
+
+    def discard(self, key: Hashable) -> None:
+        """Close and forget the reader of ``key`` (after it failed: the next ``get`` opens it afresh)."""
+        self._forget_if_forked()
+        reader = self._readers.pop(key, None)
+        if reader is not None:
+            reader.close()
+
+    def close(self) -> None:
+        """Close every reader of this process."""
+        self._forget_if_forked()
+        while self._readers:
+            self._readers.popitem()[1].close()
+
+    @property
+    def open_count(self) -> int:
+        self._forget_if_forked()
+        return len(self._readers)
+
+    def __getstate__(self) -> Dict[str, object]:  # a pickled pool (spawned workers) starts empty
+        return {**self.__dict__, "_readers": OrderedDict(), "_pid": -1}
+
+
+__all__ = ["DEFAULT_OPEN_READERS", "ReaderPool"]
