@@ -49,12 +49,13 @@ import torch.nn.functional as F
 from torch.utils.data import get_worker_info
 
 from multissl.engine.data import SampleKey, usable_cpus
-from multissl.streamed import DATA_MODES, StreamedDataset, choose_data_mode, memory_budget
+from multissl import streamed
+from multissl.streamed import DATA_MODES, StreamedDataset, choose_data_mode
 
 from .clip_sampling import clip_offsets, clip_rejection, thumbnails
 from .frame_store import SharedFrames, background_fill_possible
 from .io import VideoDecodeError, VideoReader, list_videos, spread_evenly
-from .reader_pool import DEFAULT_OPEN_READERS, ReaderPool
+from .reader_pool import DEFAULT_OPEN_READERS, ReaderPool, keep_from_parent
 from .video_index import VideoFile, index_videos, open_reader
 
 PathLike = Union[str, Path]
@@ -257,6 +258,7 @@ class VideoFolder(StreamedDataset):
     def _decode_threads(self) -> "_DecodeThreads":
         """This process's decoding threads, each with its own share of the open readers."""
         if self._threads is None or self._threads.pid != os.getpid():
+            keep_from_parent(self._threads)  # a forked child never frees the parent's decoders (their threads are not here)
             self._threads = _DecodeThreads(self._open_reader, self.open_readers, decode_thread_count())
         return self._threads
 
@@ -286,11 +288,11 @@ class VideoFolder(StreamedDataset):
         return {"mode": self.data_mode, "why": self.data_mode_reason(), "decoded_mb": round(self.decoded_bytes() / 2**20, 1)}
 
     def data_mode_reason(self) -> str:
-        mb, budget = self.decoded_bytes() / 2**20, memory_budget() / 2**20
+        size = _megabytes(self.decoded_bytes())
         if self.config.data_mode != "auto":
-            return f"data_mode={self.config.data_mode} ({mb:.0f} MB of frames at the training size)"
+            return f"data_mode={self.config.data_mode} ({size} of frames at the training size)"
         relation = "fit within" if self.data_mode == "memory" else "exceed"
-        return f"auto: {mb:.0f} MB of frames at the training size {relation} the {budget:.0f} MB memory budget"
+        return f"auto: {size} of frames at the training size {relation} the {_megabytes(streamed.memory_budget())} memory budget"
 
     def summary(self) -> str:
         frames = sum(v.num_frames for v in self.videos)
@@ -455,6 +457,11 @@ class VideoFolder(StreamedDataset):
 
     def __getstate__(self) -> Dict[str, object]:  # a spawned worker streams: shared memory is shared by fork only
         return {**self.__dict__, "_store": None, "_threads": None}
+
+
+def _megabytes(count: int) -> str:
+    mb = count / 2**20
+    return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.2g} MB"
 
 
 def decode_thread_count() -> int:

@@ -5,7 +5,9 @@ of MB, more after large reads); a data set of thousands of videos cannot keep on
 per video. :class:`ReaderPool` keeps at most ``capacity`` readers open in this process
 and closes the least recently used one before opening another. A pool belongs to the
 process that made it: in a forked child (a DataLoader worker) it starts empty, so that
-no two processes share a decoder or a file offset.
+no two processes share a decoder or a file offset. The parent's readers are kept, never
+closed or freed, in the child (:func:`keep_from_parent`): freeing a decoder copied by fork
+would wait for its decoding threads, which fork does not copy.
 """
 from __future__ import annotations
 
@@ -16,6 +18,12 @@ from typing import Callable, Dict, Hashable
 from .io import VideoReader
 
 DEFAULT_OPEN_READERS = 4
+_FROM_PARENT: list = []
+
+
+def keep_from_parent(obj: object) -> None:
+    """Keep ``obj`` (readers a forked child inherited) referenced for the life of this process: never freed here."""
+    _FROM_PARENT.append(obj)
 
 
 class ReaderPool:
@@ -35,7 +43,8 @@ class ReaderPool:
         self.opened = self.most_open = 0
 
     def _forget_if_forked(self) -> None:
-        if os.getpid() != self._pid:  # the parent's readers are the parent's: never read or close them here
+        if os.getpid() != self._pid:  # the parent's readers are the parent's: never read, close or free them here
+            keep_from_parent(self._readers)
             self._readers = OrderedDict()
             self._pid = os.getpid()
             self.opened = self.most_open = 0
@@ -77,4 +86,4 @@ class ReaderPool:
         return {**self.__dict__, "_readers": OrderedDict(), "_pid": -1}
 
 
-__all__ = ["DEFAULT_OPEN_READERS", "ReaderPool"]
+__all__ = ["DEFAULT_OPEN_READERS", "ReaderPool", "keep_from_parent"]
