@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
@@ -56,7 +57,8 @@ class ColorizerOptions:
 
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
     color_frames: int = field(default=200, metadata={"help": "frames sampled to fit the ab colour clusters"})
-    backend: str = field(default="auto", metadata={"help": "video reader", "choices": ["auto", "decord", "pyav"]})
+    backend: str = field(default="auto", metadata={"help": "video reader: auto (PyAV, decord for files PyAV cannot open), pyav, "
+                                                           "decord", "choices": ["auto", "decord", "pyav"]})
     holdout_videos: int = field(default=0, metadata={"help": "keep the last N videos (sorted by path) out of training, for "
                                                             "evaluation (`video cycle`); recorded in config.json"})
 
@@ -146,7 +148,7 @@ def train(
     prepare_run_folder(output, "video", method, settings.to_dict(), engine.resume, engine.overwrite, files=("colour_clusters.json",))
     task = seeded_build(lambda: Colorizer(settings.model), engine.seed)
     data, record = _training_data(videos, settings, engine.verbose)
-    with isolated_rng(engine.seed):  # reading and sampling frames leaves the caller's generators alone
+    with isolated_rng(engine.seed), _one_torch_thread():  # reading and sampling frames leaves the caller's generators alone
         task.fit_colors(_colour_frames(data, settings.options.color_frames, settings.clips.crop, engine.seed), seed=engine.seed)
     evaluation = EVALUATION[preset]
     propagation = PropagationConfig(**evaluation["propagation"]).as_dict()
@@ -182,6 +184,18 @@ def _colour_frames(data: Any, count: int, crop: Optional[int], seed: int) -> tor
     """(N, 3, H, W) frames to fit the colour clusters on: a crop-sized window of cheap frames of the videos (the
     colours training sees), or frames of the user's clips."""
     return data.sample_frames(count, seed=seed, window=crop) if isinstance(data, VideoFolder) else clip_frames(data, count)
+
+
+@contextmanager
+def _one_torch_thread():
+    """torch on one thread: k-means on ~10^5 2-D points is hundreds of tiny operations, which more OpenMP threads
+    only synchronise (each waits for the others: many times slower on a machine busy with other work)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _write_colour_clusters(path: Path, centers: list) -> None:
