@@ -36,7 +36,6 @@ place, with a warning naming it). Videos shorter than a clip are skipped with a 
 from __future__ import annotations
 
 import os
-import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -46,7 +45,6 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import get_worker_info
 
 from multissl.engine.data import SampleKey, usable_cpus
 from multissl import streamed
@@ -55,12 +53,11 @@ from multissl.streamed import DATA_MODES, StreamedDataset, choose_data_mode
 from .clip_sampling import clip_offsets, clip_rejection, thumbnails
 from .frame_store import SharedFrames, background_fill_possible
 from .io import VideoDecodeError, VideoReader, list_videos, spread_evenly
-from .reader_pool import DEFAULT_OPEN_READERS, ReaderPool, keep_from_parent
+from .reader_pool import DEFAULT_OPEN_READERS, MAX_DECODE_THREADS, DecodeThreads, decode_thread_count, keep_from_parent
 from .video_index import VideoFile, index_videos, open_reader
 
 PathLike = Union[str, Path]
 CLIP_DRAWS = 5  # draws of a static clip or one across a scene cut before the full pass over its video
-MAX_DECODE_THREADS = 8
 
 
 @dataclass
@@ -201,7 +198,7 @@ class VideoFolder(StreamedDataset):
             folders), one video file, or a list of video files / frame folders.
         config: :class:`ClipConfig`.
         backend: ``"auto"`` (PyAV, decord for files PyAV cannot open), ``"pyav"`` or ``"decord"``.
-        verbose: a progress bar while measuring many new videos, and one line on the data.
+        verbose: a progress bar while measuring many new videos (:meth:`summary` is the line on the data).
         open_readers: readers each process keeps open (:class:`~multissl.video.reader_pool.ReaderPool`).
     ``len(dataset)`` is ``num_videos * clips_per_video``; item i comes from
     video ``i % num_videos``. ``dataset[i]`` or ``dataset[SampleKey(i, epoch, seed)]``.
@@ -220,7 +217,7 @@ class VideoFolder(StreamedDataset):
             raise ValueError(f"none of the {len(paths)} videos under {root} can be used (unreadable or too short)")
         self.data_mode = choose_data_mode(self.config.data_mode, self.decoded_bytes())
         self.open_readers = open_readers
-        self._threads: Optional[_DecodeThreads] = None
+        self._threads: Optional[DecodeThreads] = None
         self._broken: Dict[int, str] = {}  # this process's videos that failed to decode: video -> error
         self._usable: Dict[int, List[Tuple[int, int]]] = {}  # (start, gap) of every usable clip, after a full pass
         self._store: Optional[SharedFrames] = None
@@ -255,11 +252,11 @@ class VideoFolder(StreamedDataset):
     def _open_reader(self, v: int) -> VideoReader:
         return _open(self.videos[v])
 
-    def _decode_threads(self) -> "_DecodeThreads":
+    def _decode_threads(self) -> DecodeThreads:
         """This process's decoding threads, each with its own share of the open readers."""
         if self._threads is None or self._threads.pid != os.getpid():
             keep_from_parent(self._threads)  # a forked child never frees the parent's decoders (their threads are not here)
-            self._threads = _DecodeThreads(self._open_reader, self.open_readers, decode_thread_count())
+            self._threads = DecodeThreads(self._open_reader, self.open_readers, decode_thread_count())
         return self._threads
 
     # -- geometry ---------------------------------------------------------------- #
@@ -310,7 +307,10 @@ class VideoFolder(StreamedDataset):
 
     def __getitems__(self, keys: List[Any]) -> List[torch.Tensor]:
         """The items of a batch, decoded by a few threads of this process (decoders and torch release the GIL)."""
-        return self._decode_threads().map(self.__getitem__, keys)
+        items = self._decode_threads().map(self.__getitem__, keys)
+        if self._store is not None:
+            self._store.first_batch_made()
+        return items
 
     def describe(self, index: int) -> str:
         return f"video {self.videos[index % len(self.videos)].path}"
@@ -362,7 +362,8 @@ class VideoFolder(StreamedDataset):
         once per process)."""
         if v not in self._usable:
             video, offsets = self.videos[v], self.offsets(self.videos[v])
-            thumbs = torch.cat([thumbnails(chunk) for chunk in self._decode_video(v)])
+            in_memory = self._store is not None and self._store.filled(v)
+            thumbs = torch.cat([thumbnails(chunk) for chunk in ([self._store.frames(v)] if in_memory else self._decode_video(v))])
             self._usable[v] = [(start, gap) for gap in range(1, self.config.max_gap + 1)
                                for start in range(video.num_frames - gap * int(offsets[-1]))
                                if clip_rejection(thumbs[start + gap * offsets], self.config.min_motion, self.config.scene_cut) is None]
@@ -462,50 +463,6 @@ class VideoFolder(StreamedDataset):
 def _megabytes(count: int) -> str:
     mb = count / 2**20
     return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.2g} MB"
-
-
-def decode_thread_count() -> int:
-    """Threads that decode a batch's clips in this process: its share of the cores (cores / DataLoader workers,
-    rounded up: the training process mostly waits while clips are decoded), at most :data:`MAX_DECODE_THREADS`."""
-    info = get_worker_info()
-    workers = info.num_workers if info is not None else 1
-    return max(1, min(MAX_DECODE_THREADS, -(-usable_cpus() // workers)))
-
-
-class _DecodeThreads:
-    """A process's pool of decoding threads; each thread (and the caller's) has a :class:`ReaderPool` of its own
-    (readers are not thread-safe), together at most ``open_readers`` readers."""
-
-    def __init__(self, opener, open_readers: int, count: int):
-        self.pid, self.count = os.getpid(), max(1, min(count, open_readers - 1))
-        self.opener = opener
-        self.capacity = open_readers if self.count == 1 else max(1, open_readers // (self.count + 1))
-        self._local = threading.local()
-        self._pools: List[ReaderPool] = []
-        self._executor: Optional[ThreadPoolExecutor] = None
-
-    def pool(self) -> ReaderPool:
-        if not hasattr(self._local, "pool"):
-            self._local.pool = ReaderPool(self.opener, self.capacity)
-            self._pools.append(self._local.pool)
-        return self._local.pool
-
-    def map(self, fn, items: List[Any]) -> List[Any]:
-        if self.count == 1 or len(items) == 1:
-            return [fn(item) for item in items]
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.count, thread_name_prefix="multissl-decode")
-        return list(self._executor.map(fn, items))
-
-    def open_count(self) -> int:
-        return sum(p.open_count for p in self._pools)
-
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown()
-            self._executor = None
-        for pool in self._pools:
-            pool.close()
 
 
 def colour_frame_runs(video: VideoFile, share: int) -> List[List[int]]:

@@ -2,8 +2,10 @@
 
 :class:`SharedFrames` keeps every video's frames at the training size (uint8, (T, 3, H, W))
 in one anonymous shared memory mapping. It is filled in the background by one process
-(:meth:`SharedFrames.fill_in_background`, forked from the training process at a lower CPU
-priority), video after video, each decoded once from start to end; a video becomes
+(:meth:`SharedFrames.fill_in_background`, forked from the training process), video after
+video, each decoded once from start to end. The filler waits until the first batch is made
+(:meth:`SharedFrames.first_batch_made`, at most :data:`FILL_DELAY_S`), so that the first
+step does not wait for it, then takes its share of the cores; a video becomes
 readable (:meth:`SharedFrames.frames`) the moment it is complete, and until then a reader
 decodes the frames it needs itself. DataLoader workers forked later share the mapping:
 the frames are in memory once, however many workers read them.
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 
 EMPTY, FILLED, FAILED = 0, 1, -1
-FILLER_NICENESS = 10  # the filler yields the CPU to training and to the workers decoding what is not in memory yet
+FILL_DELAY_S = 30.0  # the longest the filler waits for the first batch before it starts
 
 
 def start_method() -> str:
@@ -52,6 +54,7 @@ class SharedFrames:
         self._buffer = mmap.mmap(-1, max(1, self.nbytes))  # MAP_SHARED | MAP_ANONYMOUS: forked children see every write
         self._state = multiprocessing.get_context(start_method()).Array("b", len(shapes))
         self._filler: Optional[multiprocessing.Process] = None
+        self._go = multiprocessing.get_context(start_method()).Event()
 
     def frames(self, v: int) -> torch.Tensor:
         """Video ``v``'s frames (T, 3, H, W) uint8, a view of the shared memory."""
@@ -96,8 +99,13 @@ class SharedFrames:
         if done != len(target):
             raise ValueError(f"video {v}: {done} frames decoded, {len(target)} expected")
 
+    def first_batch_made(self) -> None:
+        """Tell the background filler that training has its first batch (any process may call it)."""
+        if not self._go.is_set():
+            self._go.set()
+
     def fill_in_background(self, decode: Callable[[int], Iterator[torch.Tensor]]) -> None:
-        """Fill the store in a forked process at a lower CPU priority (it ends with its parent)."""
+        """Fill the store in a forked process, from the first batch on (it ends with its parent)."""
         context = multiprocessing.get_context("fork")
         self._filler = context.Process(target=_fill_from_child, args=(self, decode, os.getpid()), daemon=True,
                                        name="multissl-frame-filler")
@@ -116,10 +124,7 @@ class SharedFrames:
 
 
 def _fill_from_child(store: SharedFrames, decode: Callable[[int], Iterator[torch.Tensor]], parent: int) -> None:
-    try:
-        os.nice(FILLER_NICENESS)
-    except OSError:
-        pass
+    store._go.wait(FILL_DELAY_S)
     torch.set_num_threads(1)  # as DataLoader workers: no OpenMP pool inherited across fork
     for v in range(len(store.shapes)):
         if os.getppid() != parent:  # the training process is gone

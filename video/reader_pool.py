@@ -8,16 +8,26 @@ process that made it: in a forked child (a DataLoader worker) it starts empty, s
 no two processes share a decoder or a file offset. The parent's readers are kept, never
 closed or freed, in the child (:func:`keep_from_parent`): freeing a decoder copied by fork
 would wait for its decoding threads, which fork does not copy.
+
+:class:`DecodeThreads`: a few threads per process decode a batch's clips at once (decoders
+and torch release the GIL), each thread with a pool of its own.
 """
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
-from typing import Callable, Dict, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, Hashable, List, Optional
+
+from torch.utils.data import get_worker_info
+
+from multissl.engine.data import usable_cpus
 
 from .io import VideoReader
 
 DEFAULT_OPEN_READERS = 4
+MAX_DECODE_THREADS = 8
 _FROM_PARENT: list = []
 
 
@@ -86,4 +96,48 @@ class ReaderPool:
         return {**self.__dict__, "_readers": OrderedDict(), "_pid": -1}
 
 
-__all__ = ["DEFAULT_OPEN_READERS", "ReaderPool", "keep_from_parent"]
+def decode_thread_count() -> int:
+    """Threads that decode a batch's clips in this process: its share of the cores (cores / DataLoader workers,
+    rounded up: the training process mostly waits while clips are decoded), at most :data:`MAX_DECODE_THREADS`."""
+    info = get_worker_info()
+    workers = info.num_workers if info is not None else 1
+    return max(1, min(MAX_DECODE_THREADS, -(-usable_cpus() // workers)))
+
+
+class DecodeThreads:
+    """A process's pool of decoding threads; each thread (and the caller's) has a :class:`ReaderPool` of its own
+    (readers are not thread-safe), together at most ``open_readers`` readers."""
+
+    def __init__(self, opener, open_readers: int, count: int):
+        self.pid, self.count = os.getpid(), max(1, min(count, open_readers - 1))
+        self.opener = opener
+        self.capacity = open_readers if self.count == 1 else max(1, open_readers // (self.count + 1))
+        self._local = threading.local()
+        self._pools: List[ReaderPool] = []
+        self._executor: Optional[ThreadPoolExecutor] = None
+
+    def pool(self) -> ReaderPool:
+        if not hasattr(self._local, "pool"):
+            self._local.pool = ReaderPool(self.opener, self.capacity)
+            self._pools.append(self._local.pool)
+        return self._local.pool
+
+    def map(self, fn, items: List[Any]) -> List[Any]:
+        if self.count == 1 or len(items) == 1:
+            return [fn(item) for item in items]
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.count, thread_name_prefix="multissl-decode")
+        return list(self._executor.map(fn, items))
+
+    def open_count(self) -> int:
+        return sum(p.open_count for p in self._pools)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown()
+            self._executor = None
+        for pool in self._pools:
+            pool.close()
+
+
+__all__ = ["DEFAULT_OPEN_READERS", "DecodeThreads", "MAX_DECODE_THREADS", "ReaderPool", "decode_thread_count", "keep_from_parent"]

@@ -80,7 +80,7 @@ def test_frame_cache_returns_the_same_crops(tmp_path):
     assert cached.data_mode == "memory" and plain.data_mode == "stream"
     assert cached.cache_bytes == 16 * 3 * 40 * 56 and plain.cache_bytes == 0
     assert "data memory (data_mode=memory" in cached.summary() and "clips decoded when drawn" in plain.summary()
-    streamed = [cached[i] for i in range(4)]  # drawn before (or while) the frames are in memory
+    streamed = cached.__getitems__(list(range(4)))  # a first batch, drawn before the frames are in memory
     assert cached._store.wait(timeout=60) and cached._store.filled(0)
     for i in range(4):
         a, b = cached[i], plain[i]
