@@ -105,10 +105,17 @@ def recipe_from_args(args: argparse.Namespace):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    import sys
+
     from .training import recipe, train
 
     _set_threads(args)
-    run = train(args.videos, args.output, args.method, args.preset, **recipe_overrides(args, recipe(args.preset)))
+    overrides = recipe_overrides(args, recipe(args.preset))
+    if "cache" in overrides:  # the deprecated spelling of --data-mode
+        mode = {"yes": "memory", "no": "stream", "auto": "auto"}[overrides.pop("cache")]
+        print(f"multissl: warning: --cache is deprecated and will be removed; use --data-mode {mode}", file=sys.stderr)
+        overrides.setdefault("data_mode", mode)
+    run = train(args.videos, args.output, args.method, args.preset, **overrides)
     result = run.result
     losses = [h["loss"] for h in result.history if "loss" in h]
     summary = f"loss {losses[0]:.3f} -> {losses[-1]:.3f}, " if losses else ""

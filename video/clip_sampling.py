@@ -17,7 +17,11 @@ Motion is measured on small gray thumbnails (:func:`thumbnails`: short side
   are its motion); a clip spanning one is skipped (its target has no
   counterpart in the references).
 
-:func:`valid_starts` returns the first frames of the clips that pass both checks.
+:func:`valid_starts` returns the first frames of the clips that pass both checks, from the
+thumbnails of a whole video. Training checks each clip it draws on its own frames instead
+(:func:`clip_rejection`: nothing but the clip is decoded): the same motion, and a cut is one
+of the clip's steps above ``scene_cut`` and above ``CUT_RATIO`` times the median of its other
+steps (the clip's own frames stand in for the video's median).
 """
 from __future__ import annotations
 
@@ -116,6 +120,26 @@ def valid_starts(thumbs: torch.Tensor, offsets: np.ndarray, min_motion: float = 
     return np.flatnonzero(ok).astype(np.int64)
 
 
+def clip_rejection(thumbs: torch.Tensor, min_motion: float = 0.0, scene_cut: float = 0.0) -> Optional[str]:
+    """Why a clip is not trained on, from the thumbnails (T, h, w) of its own frames; None when it is usable.
+
+    ``"static"``: the mean difference between its consecutive frames is below ``min_motion``;
+    ``"across a scene cut"``: its largest step is above ``scene_cut`` and above ``CUT_RATIO`` times the
+    median of its other steps (a two-frame clip: above ``scene_cut``). 0 turns a check off.
+    """
+    jumps = frame_jumps(thumbs)
+    if len(jumps) == 0:
+        return None
+    if scene_cut > 0:
+        largest = int(np.argmax(jumps))
+        others = np.delete(jumps, largest)
+        if jumps[largest] > scene_cut and (len(others) == 0 or jumps[largest] > CUT_RATIO * np.median(others)):
+            return "across a scene cut"
+    if min_motion > 0 and jumps.mean() < min_motion:
+        return "static"
+    return None
+
+
 def spread(starts: np.ndarray, count: int) -> np.ndarray:
     """Up to ``count`` of ``starts`` evenly spread from the first to the last (deterministic)."""
     if len(starts) <= count:
@@ -124,5 +148,5 @@ def spread(starts: np.ndarray, count: int) -> np.ndarray:
     return np.asarray(starts, dtype=np.int64)[picks]
 
 
-__all__ = ["CUT_RATIO", "THUMBNAIL_SIDE", "clip_motion", "clip_offsets", "crosses_cut", "frame_jumps", "sampled_indices", "spread",
+__all__ = ["CUT_RATIO", "THUMBNAIL_SIDE", "clip_motion", "clip_offsets", "clip_rejection", "crosses_cut", "frame_jumps", "sampled_indices", "spread",
            "thumbnails", "valid_starts"]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from multissl.demo import DemoSection
 from multissl.engine import TrainConfig
+from multissl.engine.data import SampleKey
 from multissl.randomness import isolated_rng
 
 from .colorizer import ColorizerConfig
@@ -78,9 +79,9 @@ def _run(out_dir: Path, quick: bool, seed: int) -> DemoSection:
     masks = track_masks(seq.frames, seq.masks[0], methods["colorizer shipped"], propagation)
     overlay = plot_tracking(seq.frames, masks, out_dir / "video_tracking.png", seq.masks,
                             title="first mask propagated by the shipped colorizer's pointer")
-    data = VideoFolder(work / "bench" / "train", ClipConfig(short_side=256, crop=128, stride=2))
-    with isolated_rng(seed):  # the clips' random crops and flips
-        shown = [data[i] for i in range(2)]
+    data = VideoFolder(work / "bench" / "train", ClipConfig(short_side=256, crop=128, stride=2, data_mode="stream"))
+    shown = [data[SampleKey(i, 0, seed)] for i in range(2)]  # the clips' random crops and flips come from their keys
+    data.close()
     colour = plot_colorization(shipped.model, shown, out_dir / "video_colorization.png",
                                title="colours copied from the references by the learned pointer")
     jf = {m: round(100 * float(r["JF_mean"]), 1) for m, r in results.items()}

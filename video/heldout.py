@@ -18,7 +18,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 
-from multissl.randomness import isolated_rng
+from multissl.engine.data import SampleKey
 
 from .dataset import ClipConfig, VideoFolder
 from .io import list_videos
@@ -88,17 +88,18 @@ def colorization_accuracy(models: Mapping[str, torch.nn.Module], videos: Union[P
     """Colour accuracy of each :class:`~multissl.video.colorizer.Colorizer` on the same clips of ``videos``.
 
     Clips are cut as in training (``clips``, the run's :class:`ClipConfig`,
-    without flips), ``clips_per_video`` from each video, drawn with ``seed``.
+    without flips), ``clips_per_video`` from each video, drawn from the keys (i, epoch 0, ``seed``).
     Returns {name: accuracy in [0, 1]} plus ``"copy_previous"``: the share of
     target cells whose colour equals the same cell's in the last reference
     (measured with the first model's colour clusters).
     """
     if not models:
         raise ValueError("colorization_accuracy needs at least one model")
-    config = dataclasses.replace(clips if clips is not None else ClipConfig(), clips_per_video=clips_per_video, flip=False)
-    with isolated_rng(seed):
-        data = VideoFolder(videos, config)
-        batch = torch.stack([data[i] for i in range(len(data))])  # (N, T, 3, crop, crop)
+    config = dataclasses.replace(clips if clips is not None else ClipConfig(), clips_per_video=clips_per_video, flip=False,
+                                 data_mode="stream")
+    data = VideoFolder(videos, config)
+    batch = torch.stack(data.__getitems__([SampleKey(i, 0, seed) for i in range(len(data))]))  # (N, T, 3, crop, crop)
+    data.close()
     totals: Dict[str, float] = {name: 0.0 for name in [*models, "copy_previous"]}
     first = next(iter(models.values()))
     for i in range(0, len(batch), batch_size):

@@ -22,9 +22,11 @@ PyAV (its wheel bundles FFmpeg).
 """
 from __future__ import annotations
 
+import bisect
+import itertools
 import warnings
 from pathlib import Path
-from typing import Iterator, List, Sequence, Tuple, Union
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -124,85 +126,205 @@ class DecordReader(VideoReader):
         return np.stack([to_rgb(f, f"{self.path} frame {i}") for i, f in zip(idx, frames)])
 
 
-class PyAVReader(VideoReader):
-    """PyAV (FFmpeg) reader: decodes sequentially up to the largest requested index.
+class FrameTable(NamedTuple):
+    """Where the frames of a video file are, from one pass over its packets (no decoding).
 
-    The frame count is the number of video packets in the container, so a
-    truncated file reports the frames it really has.
+    ``pts_start`` / ``pts_step``: frame i is shown at ``pts_start + i * pts_step`` (a constant
+    frame rate); ``pts``: the sorted timestamps otherwise; both None when some packet has no
+    timestamp (such a file is decoded from its start). ``keyframes``: presentation indices
+    of the frames a decoder can start from (at most :data:`MAX_KEYFRAMES`, evenly spread).
+    """
+
+    num_frames: int
+    keyframes: Tuple[int, ...] = (0,)
+    pts_start: Optional[int] = None
+    pts_step: Optional[int] = None
+    pts: Optional[Tuple[int, ...]] = None
+
+    @property
+    def seekable(self) -> bool:
+        return self.pts_step is not None or self.pts is not None
+
+    def pts_of(self, index: int) -> int:
+        return self.pts_start + index * self.pts_step if self.pts_step is not None else self.pts[index]
+
+    def index_of(self, pts: Optional[int]) -> Optional[int]:
+        """The presentation index of a frame shown at ``pts`` (None when no frame is)."""
+        if pts is None:
+            return None
+        if self.pts_step is not None:
+            i, rest = divmod(pts - self.pts_start, self.pts_step)
+            return i if rest == 0 and 0 <= i < self.num_frames else None
+        i = bisect.bisect_left(self.pts, pts)
+        return i if i < len(self.pts) and self.pts[i] == pts else None
+
+
+MAX_KEYFRAMES = 64
+
+
+def _frame_table(timestamps: List[Optional[int]], key_timestamps: List[int]) -> FrameTable:
+    """The :class:`FrameTable` of a video from its packets' timestamps (decode order) and its keyframes'."""
+    count = len(timestamps)
+    if any(t is None for t in timestamps) or len(set(timestamps)) < count:
+        return FrameTable(count)
+    ordered = sorted(timestamps)
+    keys = sorted({bisect.bisect_left(ordered, t) for t in key_timestamps}) or [0]
+    keys = tuple(spread_evenly(keys, MAX_KEYFRAMES))
+    steps = np.diff(ordered)
+    if count == 1 or (steps[0] > 0 and np.all(steps == steps[0])):
+        return FrameTable(count, keys, int(ordered[0]), int(steps[0]) if count > 1 else 1)
+    return FrameTable(count, keys, pts=tuple(int(t) for t in ordered))
+
+
+def spread_evenly(items: Sequence, count: int) -> list:
+    """Up to ``count`` of ``items``, evenly spread from the first to the last."""
+    if len(items) <= count:
+        return list(items)
+    return [items[int(round(i * (len(items) - 1) / (count - 1)))] for i in range(count)] if count > 1 else [items[len(items) // 2]]
+
+
+def scan_video_file(path: PathLike) -> Tuple[FrameTable, float, Tuple[int, int]]:
+    """(frame table, frames per second, (H, W)) of a video file, from its packets alone (PyAV, no decoding).
+
+    Raises:
+        :class:`VideoDecodeError` when the file cannot be opened or holds no video frames.
+    """
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoDecodeError(f"{path} has no video stream")
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate
+            size = (int(stream.codec_context.height), int(stream.codec_context.width))
+            timestamps, keys = [], []
+            for packet in container.demux(stream):
+                if packet.size <= 0 or getattr(packet, "is_discard", False):
+                    continue
+                timestamps.append(packet.pts)
+                if packet.is_keyframe and packet.pts is not None:
+                    keys.append(packet.pts)
+    except VideoDecodeError:
+        raise
+    except Exception as err:  # av.error.* for unreadable containers
+        raise VideoDecodeError(f"PyAV cannot open {path}: {err}") from err
+    if not timestamps:
+        raise VideoDecodeError(f"{path} has no video frames")
+    return _frame_table(timestamps, keys), float(rate) if rate else 0.0, size
+
+
+class PyAVReader(VideoReader):
+    """PyAV (FFmpeg) reader: seeks to the keyframe before the first wanted frame and decodes forward from there.
+
+    The frame count is the number of video packets in the container, so a truncated file
+    reports the frames it really has. Frames are found by their timestamps
+    (:class:`FrameTable`, measured when the reader opens unless given); frames before the
+    first wanted one that nothing refers to are not decoded at all. A file whose packets
+    have no timestamps is decoded from its start. The container stays open between reads
+    (:meth:`close` releases it).
     """
 
     backend = "pyav"
 
-    def __init__(self, path: PathLike):
+    def __init__(self, path: PathLike, table: Optional[FrameTable] = None, fps: Optional[float] = None,
+                 size: Optional[Tuple[int, int]] = None):
+        self.path = Path(path)
+        if table is None or fps is None or size is None:
+            table, fps, size = scan_video_file(self.path)
+        self.table, self.fps, self.size = table, float(fps), (int(size[0]), int(size[1]))
+        self.num_frames = table.num_frames
+        self._container = None
+
+    def _open(self):
         import av
 
-        self.path = Path(path)
-        try:
-            with av.open(str(self.path)) as container:
-                if not container.streams.video:
-                    raise VideoDecodeError(f"{self.path} has no video stream")
-                stream = container.streams.video[0]
-                rate = stream.average_rate or stream.guessed_rate
-                self.fps = float(rate) if rate else 0.0
-                self.size = (int(stream.codec_context.height), int(stream.codec_context.width))
-                self.num_frames = sum(1 for p in container.demux(stream) if p.size > 0)
-        except VideoDecodeError:
-            raise
-        except Exception as err:  # av.error.* for unreadable containers
-            raise VideoDecodeError(f"PyAV cannot open {self.path}: {err}") from err
-        if self.num_frames == 0:
-            raise VideoDecodeError(f"{self.path} has no video frames")
+        if self._container is None:
+            try:
+                self._container = av.open(str(self.path))
+            except Exception as err:
+                raise VideoDecodeError(f"PyAV cannot open {self.path}: {err}") from err
+        return self._container, self._container.streams.video[0]
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
 
     def read(self, indices: Sequence[int]) -> np.ndarray:
-        import av
-
         idx = self.clamp(indices)
-        wanted = set(idx.tolist())
-        last = int(idx.max())
-        found = {}
-        try:
-            with av.open(str(self.path)) as container:
-                for i, frame in enumerate(container.decode(video=0)):
-                    if i in wanted:
-                        found[i] = frame.to_ndarray(format="rgb24")
-                    if i >= last:
-                        break
-        except Exception as err:
-            raise VideoDecodeError(f"PyAV cannot decode {self.path}: {err}") from err
-        missing = sorted(wanted - set(found))
-        if missing:
-            raise VideoDecodeError(f"{self.path}: frames {missing[:5]} could not be decoded (the file may be truncated)")
-        return np.stack([to_rgb(found[i]) for i in idx.tolist()])
+        found = dict(self._frames(np.unique(idx).tolist()))
+        return np.stack([found[i] for i in idx.tolist()])
 
     def iter_chunks(self, indices: Sequence[int], chunk: int = 32) -> Iterator[np.ndarray]:
-        """One decoding pass for increasing ``indices`` (``read`` per chunk would decode from the start each time)."""
+        """One decoding pass for increasing ``indices`` (repeated indices repeat the frame)."""
         idx = self.clamp(indices)
         if len(idx) == 0 or np.any(np.diff(idx) < 0):
             yield from super().iter_chunks(idx, chunk)
             return
-        import av
-
-        pending, out, pos = idx.tolist(), [], 0
-        try:
-            with av.open(str(self.path)) as container:
-                for i, frame in enumerate(container.decode(video=0)):
-                    if pos >= len(pending):
-                        break
-                    if i == pending[pos]:
-                        rgb = to_rgb(frame.to_ndarray(format="rgb24"))
-                        while pos < len(pending) and pending[pos] == i:  # repeated indices
-                            out.append(rgb)
-                            pos += 1
-                        if len(out) >= chunk:
-                            yield np.stack(out[:chunk])
-                            out = out[chunk:]
-        except Exception as err:
-            raise VideoDecodeError(f"PyAV cannot decode {self.path}: {err}") from err
-        if pos < len(pending):
-            raise VideoDecodeError(f"{self.path}: frames {pending[pos:pos + 5]} could not be decoded (the file may be truncated)")
+        pending, pos, out = idx.tolist(), 0, []
+        for i, rgb in self._frames(sorted(set(pending))):
+            while pos < len(pending) and pending[pos] == i:
+                out.append(rgb)
+                pos += 1
+            if len(out) >= chunk:
+                yield np.stack(out[:chunk])
+                out = out[chunk:]
         while out:
             yield np.stack(out[:chunk])
             out = out[chunk:]
+
+    def _frames(self, wanted: List[int]) -> Iterator[Tuple[int, np.ndarray]]:
+        """(index, (H, W, 3) uint8) of every index in ``wanted`` (sorted, unique), in order."""
+        try:
+            frames = self._seek_and_decode(wanted) if self.table.seekable else None
+            yield from (frames if frames is not None else self._decode_from_start(wanted))
+        except VideoDecodeError:
+            raise
+        except Exception as err:  # av.error.* on damaged data
+            self.close()
+            raise VideoDecodeError(f"PyAV cannot decode {self.path}: {err}") from err
+
+    def _seek_and_decode(self, wanted: List[int]) -> Optional[Iterator[Tuple[int, np.ndarray]]]:
+        """The wanted frames decoded from the keyframe before the first; None when the seek landed after it."""
+        container, stream = self._open()
+        target = self.table.pts_of(wanted[0])
+        container.seek(target, stream=stream, backward=True, any_frame=False)
+        decoded = self._decode_packets(container, stream, target)
+        for i, frame in decoded:
+            if i is not None and i >= wanted[0]:
+                return None if i > wanted[0] else self._collect(wanted, itertools.chain([(i, frame)], decoded))
+        return None
+
+    def _decode_from_start(self, wanted: List[int]) -> Iterator[Tuple[int, np.ndarray]]:
+        self.close()
+        container, stream = self._open()
+        counted = ((i, frame) for i, (_, frame) in enumerate(self._decode_packets(container, stream, None)))
+        return self._collect(wanted, counted)
+
+    def _decode_packets(self, container, stream, skip_before: Optional[int]):
+        """(presentation index or None, av frame) in presentation order; packets shown before ``skip_before``
+        that no other frame refers to are not decoded."""
+        context = stream.codec_context
+        for packet in container.demux(stream):
+            early = skip_before is not None and packet.pts is not None and packet.pts < skip_before
+            context.skip_frame = "NONREF" if early else "DEFAULT"
+            for frame in packet.decode():
+                yield self.table.index_of(frame.pts), frame
+        context.skip_frame = "DEFAULT"
+
+    def _collect(self, wanted: List[int], decoded) -> Iterator[Tuple[int, np.ndarray]]:
+        pos = 0
+        for i, frame in decoded:
+            if i is None or i < wanted[pos]:
+                continue
+            if i > wanted[pos]:
+                break
+            yield i, to_rgb(frame.to_ndarray(format="rgb24"))
+            pos += 1
+            if pos == len(wanted):
+                return
+        raise VideoDecodeError(f"{self.path}: frames {wanted[pos:pos + 5]} could not be decoded (the file may be truncated)")
 
 
 class FrameFolderReader(VideoReader):

@@ -25,12 +25,16 @@ from __future__ import annotations
 
 import json
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
 
 import torch
+from torch.utils.data import DataLoader, Dataset, IterableDataset
+from tqdm.auto import tqdm
 
+from multissl.distributed import is_main_process, main_process_first
 from multissl.engine import TrainConfig, fit, load_checkpoint
 from multissl.presets import Recipe, preset_recipe
 from multissl.randomness import isolated_rng
@@ -40,6 +44,7 @@ from .colorizer import Colorizer, ColorizerConfig
 from .dataset import ClipConfig, VideoFolder
 from .heldout import split_holdout
 from .propagation import PropagationConfig
+from .user_clips import checked, clip_frames, is_user_data
 
 PathLike = Union[str, Path]
 METHODS = ("colorizer",)
@@ -52,7 +57,8 @@ class ColorizerOptions:
 
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
     color_frames: int = field(default=200, metadata={"help": "frames sampled to fit the ab colour clusters"})
-    backend: str = field(default="auto", metadata={"help": "video reader", "choices": ["auto", "decord", "pyav"]})
+    backend: str = field(default="auto", metadata={"help": "video reader: auto (PyAV, decord for files PyAV cannot open), pyav, "
+                                                           "decord", "choices": ["auto", "decord", "pyav"]})
     holdout_videos: int = field(default=0, metadata={"help": "keep the last N videos (sorted by path) out of training, for "
                                                             "evaluation (`video cycle`); recorded in config.json"})
 
@@ -105,7 +111,7 @@ class ColorizerRun(Run):
 
 
 def train(
-    videos: Union[PathLike, Sequence[PathLike]],
+    videos: Union[PathLike, Sequence[PathLike], Dataset, IterableDataset, DataLoader],
     output: PathLike,
     method: str = "colorizer",
     preset: str = DEFAULT_PRESET,
@@ -116,11 +122,14 @@ def train(
     train: Any = None,
     **overrides: Any,
 ) -> ColorizerRun:
-    """Train a colorizer on every video under ``videos`` into the run folder ``output``.
+    """Train a colorizer on every video under ``videos`` (or on a user's own clips) into the run folder ``output``.
 
     Args:
-        videos: a folder of videos and frame folders (searched recursively), one video, or a list of them;
-            ``holdout_videos=N`` keeps the last N (sorted by path) out of training.
+        videos: a folder of videos and frame folders (searched recursively), one video, or a list of them
+            (``holdout_videos=N`` keeps the last N, sorted by path, out of training); or a user's torch
+            ``Dataset`` / ``IterableDataset`` of clips (T, 3, H, W) float RGB in [0, 1] (T >= 2, H and W
+            multiples of 8), or a ``DataLoader`` of batches (B, T, 3, H, W) of them
+            (:mod:`multissl.video.user_clips`; the ``clips`` settings then do not apply).
         method: ``"colorizer"`` (the only video method).
         preset: ``"cpu"`` (default) or ``"paper"``.
         model, clips, options, train: partial :class:`ColorizerConfig`,
@@ -128,7 +137,7 @@ def train(
             :class:`~multissl.engine.TrainConfig` (or dicts); only the fields
             you set replace the preset's. With ``max_minutes`` and neither
             ``steps`` nor ``epochs``, training runs until the time is spent.
-        **overrides: any field of those sections by name (``max_minutes=8``, ``crop=64``).
+        **overrides: any field of those sections by name (``max_minutes=8``, ``crop=64``, ``data_mode="stream"``).
     Returns:
         a :class:`ColorizerRun` (``.model``, ``.initial``, ``.result``, ``.propagation``).
     """
@@ -138,24 +147,64 @@ def train(
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(output)})
     prepare_run_folder(output, "video", method, settings.to_dict(), engine.resume, engine.overwrite, files=("colour_clusters.json",))
     task = seeded_build(lambda: Colorizer(settings.model), engine.seed)
-    sources, held_out = split_holdout(videos, settings.options.holdout_videos)
-    with isolated_rng(engine.seed):  # reading and sampling frames leaves the caller's generators alone
-        data = VideoFolder(sources, settings.clips, backend=settings.options.backend, verbose=engine.verbose)
-        task.fit_colors(data.sample_frames(settings.options.color_frames, seed=engine.seed), seed=engine.seed)
+    data, record = _training_data(videos, settings, engine.verbose)
+    with isolated_rng(engine.seed), _one_torch_thread():  # reading and sampling frames leaves the caller's generators alone
+        task.fit_colors(_colour_frames(data, settings.options.color_frames, settings.clips.crop, engine.seed), seed=engine.seed)
     evaluation = EVALUATION[preset]
     propagation = PropagationConfig(**evaluation["propagation"]).as_dict()
-    data_root = [str(v) for v in videos] if isinstance(videos, (list, tuple)) else str(videos)
     write_run_config(output, "video", method, engine.seed, settings.to_dict(), preset=preset, propagation=propagation,
-                     eval_short_side=evaluation["eval_short_side"], data=data_root,
-                     videos=[str(Path(r.path).resolve()) for r in data.readers],  # absolute: `video cycle` matches them from anywhere
-                     holdout_videos=[str(p.resolve()) for p in held_out], frame_cache_mb=round(data.cache_bytes / 2**20, 1))
-    (Path(output) / "colour_clusters.json").write_text(json.dumps(task.quantizer.centers.tolist()), encoding="utf-8")
+                     eval_short_side=evaluation["eval_short_side"], **record)
+    main_process_first(_write_colour_clusters, Path(output) / "colour_clusters.json", task.quantizer.centers.tolist())
     initial_state = {k: v.clone() for k, v in task.state_dict().items()}
     optimizer = torch.optim.Adam(task.parameters(), lr=settings.options.lr)
     result = fit(task, data, optimizer, engine, metadata={"preset": preset, "clips": settings.clips.as_dict()})
     initial = seeded_build(lambda: Colorizer(settings.model), engine.seed)
     initial.load_state_dict(initial_state)
     return ColorizerRun(Path(output), "video", method, task.eval(), initial.eval(), read_run_config(output), result)
+
+
+def _training_data(videos: Any, settings: Recipe, verbose: bool):
+    """(the data ``fit`` trains on, config.json's record of it); says on one line how clips are read."""
+    if is_user_data(videos):
+        if settings.options.holdout_videos:
+            raise ValueError("holdout_videos needs a folder of videos; hold clips out of your own data set yourself")
+        data = checked(videos)
+        _say(verbose, f"training on the clips of a user {type(videos).__name__} (data_mode does not apply)")
+        return data, {"data": {"source": f"user {type(videos).__name__}", "mode": "user data"}, "videos": [], "holdout_videos": []}
+    sources, held_out = split_holdout(videos, settings.options.holdout_videos)
+    data = VideoFolder(sources, settings.clips, backend=settings.options.backend, verbose=verbose)
+    _say(verbose, data.summary())
+    source = [str(v) for v in videos] if isinstance(videos, (list, tuple)) else str(videos)
+    return data, {"data": {"source": source, **data.data_record()},
+                  "videos": [str(Path(v.path).resolve()) for v in data.videos],  # absolute: `video cycle` matches them from anywhere
+                  "holdout_videos": [str(p.resolve()) for p in held_out]}
+
+
+def _colour_frames(data: Any, count: int, crop: Optional[int], seed: int) -> torch.Tensor:
+    """(N, 3, H, W) frames to fit the colour clusters on: a crop-sized window of cheap frames of the videos (the
+    colours training sees), or frames of the user's clips."""
+    return data.sample_frames(count, seed=seed, window=crop) if isinstance(data, VideoFolder) else clip_frames(data, count)
+
+
+@contextmanager
+def _one_torch_thread():
+    """torch on one thread: k-means on ~10^5 2-D points is hundreds of tiny operations, which more OpenMP threads
+    only synchronise (each waits for the others: many times slower on a machine busy with other work)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _write_colour_clusters(path: Path, centers: list) -> None:
+    path.write_text(json.dumps(centers), encoding="utf-8")
+
+
+def _say(verbose: bool, message: str) -> None:
+    if verbose and is_main_process():
+        tqdm.write(f"[multissl] {message}")
 
 
 def train_colorizer(videos, output, preset_name: str = "cpu", train_config: Optional[TrainConfig] = None,

@@ -11,8 +11,6 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
 from multissl.video import (ClipConfig, VideoFolder, evaluate_davis, format_table, generate_benchmark, list_sequences, load_run,
                             load_sequence, model_features, pixel_features, plot_colorization, plot_tracking, track_masks,
                             train)
@@ -40,9 +38,8 @@ def main() -> None:
     print(format_table(results))
     (out / "eval.json").write_text(json.dumps(results, indent=2))
 
-    torch.manual_seed(0)
-    data = VideoFolder(videos, ClipConfig(**run.config["clips"]))
-    plot_colorization(run.model, [data[i] for i in range(3)], out / "colorization.png")
+    data = VideoFolder(videos, ClipConfig(**{**run.config["recipe"]["clips"], "data_mode": "stream"}))
+    plot_colorization(run.model, [data[i] for i in range(3)], out / "colorization.png")  # items' crops come from their keys
     seq = load_sequence(davis, list_sequences(davis)[0])
     masks = track_masks(seq.frames, seq.masks[0], methods["model"], run.propagation)
     plot_tracking(seq.frames, masks, out / "tracking.png", seq.masks, title=seq.name)

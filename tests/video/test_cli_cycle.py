@@ -23,7 +23,7 @@ def test_train_holds_out_the_last_video(trained):
     assert config["recipe"]["options"]["holdout_videos"] == 1
     assert [p.split("/")[-1] for p in config["videos"]] == ["video_000.mp4", "video_001.mp4"]
     assert [p.split("/")[-1] for p in config["holdout_videos"]] == ["video_002.mp4"]
-    assert config["recipe"]["clips"]["fps"] == 12.0 and config["frame_cache_mb"] > 0
+    assert config["recipe"]["clips"]["fps"] == 12.0 and config["data"]["mode"] == "memory" and config["data"]["decoded_mb"] > 0
 
 
 def test_cycle_prints_the_table_on_held_out_videos(trained, tmp_path, capsys):

@@ -34,7 +34,7 @@ def test_hd_video_and_frame_folder_are_listed_and_read():
 def test_clips_of_a_176x144_video_and_a_frame_folder():
     ds = VideoFolder([NATURAL / "carphone_pristine.mp4", NATURAL / "tennis"],
                      ClipConfig(short_side=64, crop=48, fps=12.0, clips_per_video=2))
-    assert [tuple(c.shape[-2:]) for c in ds._cache] == [(64, 80), (64, 112)]
-    assert ds.offsets(ds.readers[0]).tolist() == [0, 2, 5, 7] and ds.offsets(ds.readers[1]).tolist() == [0, 2, 4, 6]
+    assert [ds.frame_size(v) for v in ds.videos] == [(64, 80), (64, 112)]
+    assert ds.offsets(ds.videos[0]).tolist() == [0, 2, 5, 7] and ds.offsets(ds.videos[1]).tolist() == [0, 2, 4, 6]
     assert ds[0].shape == ds[1].shape == (4, 3, 48, 48)
-    assert ds.cache_bytes == sum(c.numel() for c in ds._cache) > 0
+    assert ds.data_mode == "memory" and ds.cache_bytes == sum(v.num_frames * 3 * 64 * w for v, w in zip(ds.videos, (80, 112)))
