@@ -203,7 +203,7 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
         print(f"{name:>7}: {score_line(s)}")
     if any(s["not_scored"] for s in scores.values()):
         print("(k-means on about one utterance per speaker is perfect whatever the features; "
-              "`multissl audio probe` clusters the held-out windows instead)")
+              "`multissl audio probe` clusters 1.28 s pieces of the held-out audio instead)")
     print(f"wrote {path}")
     if args.json:
         write_json_file(args.json, scores)

@@ -23,10 +23,10 @@ every probe is the core's :func:`multissl.evaluation.linear_probe`.
 - clustering: k-means (k = number of speakers) NMI / ARI and the silhouette
   of all utterance embeddings, standardised per dimension
   (:func:`multissl.evaluation.clustering_scores`), when there are at least 2
-  utterances per speaker on average; else of the test split's windows (the
-  window probe's test set; with one utterance per speaker, k-means on
-  utterances is perfect whatever the features). ``clustered`` says which;
-  too few windows too: the scores are None and ``not_scored`` says why;
+  utterances per speaker on average; else of ``window``-sample pieces of the
+  held-out segments (with one utterance per speaker, k-means on utterances is
+  perfect whatever the features). ``clustered`` says which; too few pieces
+  too: the scores are None and ``not_scored`` says why;
 - frame-level phone accuracy where ``phone_labels.txt`` exists: frames of
   the labelled utterances, computed over the whole utterance, assigned to
   training or test by the segment their centre falls in. Frame and label
@@ -210,31 +210,36 @@ def speaker_scores(extractor: Extractor, data: ProbeData, verbose: bool = False)
     """Window- and utterance-level speaker probe accuracy and clustering scores of one extractor
     (``verbose``: progress bars over the waveforms of each pass)."""
     seed, bar = data.config.seed, (lambda desc: desc if verbose else None)
-    test_windows = pooled_features(extractor, data.test_windows, progress=bar("test windows"))
     window = linear_probe(pooled_features(extractor, data.train_windows, progress=bar("train windows")), data.train_window_speakers,
-                          test_windows, data.test_window_speakers, seed=seed)
+                          pooled_features(extractor, data.test_windows, progress=bar("test windows")), data.test_window_speakers,
+                          seed=seed)
     utt_train = pooled_features(extractor, data.segment_waves(data.split.train), progress=bar("train segments"))
     utt_test = pooled_features(extractor, data.segment_waves(data.split.test), progress=bar("test segments"))
     utterance = linear_probe(utt_train, data.segment_speakers(data.split.train), utt_test, data.segment_speakers(data.split.test), seed=seed)
-    clusters = speaker_clusters(extractor, data, test_windows, bar("utterances"))
+    clusters = speaker_clusters(extractor, data, bar("clustering"))
     return {"speaker_acc_window": window.accuracy, "speaker_acc_window_train": window.train_accuracy,
-            "speaker_acc_utterance": utterance.accuracy, **clusters, "dim": int(test_windows.shape[1])}
+            "speaker_acc_utterance": utterance.accuracy, **clusters, "dim": int(utt_test.shape[1])}
 
 
-def speaker_clusters(extractor: Extractor, data: ProbeData, test_windows: torch.Tensor, progress: Optional[str] = None) -> Dict:
+def speaker_clusters(extractor: Extractor, data: ProbeData, progress: Optional[str] = None) -> Dict:
     """k-means (k = number of speakers) of every utterance's pooled features when the folder has at least
-    :data:`~multissl.evaluation.probes.MIN_ITEMS_PER_CLUSTER` utterances per speaker on average, else of
-    ``test_windows`` (N_windows, 2D), the pooled test windows; both standardised per dimension. Returns
-    :func:`multissl.evaluation.clustering_report`'s record (``clustered``: ``"utterances"`` or ``"windows"``)."""
+    :data:`~multissl.evaluation.probes.MIN_ITEMS_PER_CLUSTER` utterances per speaker on average, else of the
+    pooled pieces of the held-out segments (:func:`chunk_pieces` of ``window`` samples: consecutive pieces, a
+    last one shorter than a quarter joined to the one before, so that no held-out audio is left out); both
+    standardised per dimension. Returns :func:`multissl.evaluation.clustering_report`'s record (``clustered``:
+    ``"utterances"`` or ``"pieces"``; too few pieces too: the scores are None and ``not_scored`` says why)."""
     folder, seed = data.folder, data.config.seed
     if len(folder) >= MIN_ITEMS_PER_CLUSTER * folder.num_speakers:
         whole = pooled_features(extractor, [folder.wave(i) for i in range(len(folder))], progress=progress)
         return clustering_report(standardized(whole), folder.speaker_ids, "utterances", seed=seed)
-    return clustering_report(standardized(test_windows), data.test_window_speakers, "windows", seed=seed)
+    pieces = chunk_pieces(data.segment_waves(data.split.test), data.config.window)
+    speakers = np.repeat(data.segment_speakers(data.split.test), [len(parts) for parts in pieces])
+    features = pooled_features(extractor, [piece for parts in pieces for piece in parts], progress=progress)
+    return clustering_report(standardized(features), speakers, "pieces", seed=seed)
 
 
 def clustering_cell(scores: Dict) -> str:
-    """What a table prints about a clustering: ``"753 windows"``, or why it was not scored."""
+    """What a table prints about a clustering: ``"567 pieces"``, or why it was not scored."""
     return scores.get("not_scored") or f"{scores.get('cluster_items')} {scores.get('clustered')}"
 
 

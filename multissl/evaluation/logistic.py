@@ -82,7 +82,9 @@ def moments(x: torch.Tensor, rows: Optional[torch.Tensor] = None) -> Tuple[torch
     mean = total / n
     squares = torch.zeros_like(total)
     for block in _blocks(x, rows):
-        squares += (block.double() - mean).pow(2).sum(0)
+        centred = block.double()
+        centred -= mean
+        squares += centred.square_().sum(0)
     std = (squares / max(1, n - 1)).sqrt().clamp_min(1e-6)
     return mean.float(), std.float()
 

@@ -102,28 +102,22 @@ def _one_folder_per_speaker(root, audio_file, utterances, seconds):
     return AudioFolder(root)
 
 
-def _clusters(data):
-    from multissl.audio.probes import pooled_features, speaker_clusters
-
-    return speaker_clusters(mfcc_extractor(), data, pooled_features(mfcc_extractor(), data.test_windows))
-
-
-def test_speaker_clustering_falls_back_to_windows_with_one_utterance_per_speaker(tmp_path, audio_file):
-    from multissl.audio.probes import clustering_cell
+def test_speaker_clustering_falls_back_to_held_out_pieces_with_one_utterance_per_speaker(tmp_path, audio_file):
+    from multissl.audio.probes import clustering_cell, speaker_clusters
 
     one_each = ProbeData.build(_one_folder_per_speaker(tmp_path / "one", audio_file, 1, 3.0),
                                ProbeConfig(window=4000, test_fraction=0.5))
-    scores = _clusters(one_each)
-    windows = len(one_each.test_windows)
-    assert scores["clustered"] == "windows" and scores["cluster_items"] == windows >= 8 and scores["clusters"] == 4
-    assert scores["nmi"] > 0.9 and scores["not_scored"] is None  # four tones: the windows cluster by speaker
-    assert clustering_cell(scores) == f"{windows} windows"
+    scores = speaker_clusters(mfcc_extractor(), one_each)
+    # 1.5 s held out per speaker: six 4000-sample pieces each (the last 0.25 s joins the one before)
+    assert scores["clustered"] == "pieces" and scores["cluster_items"] == 24 and scores["clusters"] == 4
+    assert scores["nmi"] > 0.9 and scores["not_scored"] is None  # four tones: the pieces cluster by speaker
+    assert clustering_cell(scores) == "24 pieces"
     two_each = ProbeData.build(_one_folder_per_speaker(tmp_path / "two", audio_file, 2, 1.0), ProbeConfig(window=4000))
-    scores = _clusters(two_each)
+    scores = speaker_clusters(mfcc_extractor(), two_each)
     assert scores["clustered"] == "utterances" and scores["cluster_items"] == 8
-    long_windows = ProbeData.build(one_each.folder, ProbeConfig(window=32000, test_fraction=0.5))  # one window each
-    scores = _clusters(long_windows)
-    assert scores["nmi"] is None and clustering_cell(scores) == "not scored: 4 windows for 4 clusters"
+    one_piece_each = ProbeData.build(one_each.folder, ProbeConfig(window=32000, test_fraction=0.5))
+    scores = speaker_clusters(mfcc_extractor(), one_piece_each)
+    assert scores["nmi"] is None and clustering_cell(scores) == "not scored: 4 pieces for 4 clusters"
 
 
 def test_probe_and_cluster_tables_print_why_a_clustering_is_not_scored():
@@ -132,9 +126,9 @@ def test_probe_and_cluster_tables_print_why_a_clustering_is_not_scored():
 
     refused = {"speaker_acc_window": 0.5, "nmi": None, "ari": None, "silhouette": None, "clustered": "utterances",
                "cluster_items": 251, "clusters": 251, "not_scored": "not scored: 251 utterances for 251 clusters"}
-    scored = {**refused, "nmi": 0.61, "ari": 0.2, "silhouette": 0.05, "clustered": "windows", "cluster_items": 700, "not_scored": None}
+    scored = {**refused, "nmi": 0.61, "ari": 0.2, "silhouette": 0.05, "clustered": "pieces", "cluster_items": 700, "not_scored": None}
     rows = _table({"cpc": refused, "mfcc": scored}).splitlines()
     assert rows[2].endswith("| - | - | - | not scored: 251 utterances for 251 clusters | - |")
-    assert rows[3].endswith("| 0.610 | 0.200 | 0.050 | 700 windows | - |")
+    assert rows[3].endswith("| 0.610 | 0.200 | 0.050 | 700 pieces | - |")
     assert score_line(refused) == "not scored: 251 utterances for 251 clusters"
     assert score_line(scored) == "NMI 0.610  ARI 0.200  silhouette 0.050"
