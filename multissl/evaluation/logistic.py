@@ -7,8 +7,8 @@ Above :data:`FULL_BATCH_MEMORY` of such copies (:func:`full_batch_bytes`) the sa
 is minimised here with minibatches, without copying the features:
 
 - the per-dimension mean and standard deviation come from one pass over the training rows
-  (float64 sums, :data:`STATS_ROWS` rows at a time), and each minibatch is standardised as it
-  is gathered;
+  (float64 sums over blocks of :func:`block_rows` rows, 32 MiB as float64), and each minibatch
+  is standardised as it is gathered;
 - the recipe is fixed: Adam, learning rate :data:`LEARNING_RATE` decayed to 0 with a cosine
   over the run, batches of :data:`BATCH_SIZE` rows (fewer on small sets: at least 10 steps an
   epoch), a seeded shuffle each epoch, and :func:`epochs_for` epochs (about
@@ -17,10 +17,10 @@ is minimised here with minibatches, without copying the features:
   fifths of the training rows for a quarter of the epochs (at least :data:`MIN_EPOCHS_SELECT`)
   and keeps the best on the held-out fifth, then refits on all the rows.
 
-The memory beyond the features is the weights (D, C), Adam's two copies of them, the
-per-epoch permutation (N,) int64 and one batch: a few MB at D = 2048, C = 1000. The
-accuracies are counted :data:`STATS_ROWS` rows at a time (no (N, C) logits), and the test
-log-probabilities (N_test, C) are made only when asked for.
+The memory beyond the features is the weights (D, C), their gradient and Adam's two copies,
+the per-epoch permutation (N,) int64, one batch and one block: about 150 MB at N = 1.28M,
+D = 2048, C = 1000. The accuracies are counted block by block (no (N, C) logits), and the
+test log-probabilities (N_test, C) are made only when asked for.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ LEARNING_RATE = 1e-2
 BATCH_SIZE = 1024
 TARGET_STEPS = 2000
 MIN_EPOCHS, MAX_EPOCHS, MIN_EPOCHS_SELECT = 10, 200, 3
-STATS_ROWS = 8192
+BLOCK_BYTES = 32 * 2**20  # float64 bytes of one block of rows (moments, predictions)
 ONE_THREAD_BELOW = 2**21  # multiply-adds of a step below which one thread is faster than waking the others
 WEIGHT_DECAY_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)  # penalties weight_decay="auto" chooses from (both solvers)
 
@@ -65,16 +65,21 @@ def _rows(x: torch.Tensor, rows: Optional[torch.Tensor]) -> int:
     return len(x) if rows is None else len(rows)
 
 
-def _blocks(x: torch.Tensor, rows: Optional[torch.Tensor], size: int = STATS_ROWS):
-    """Blocks of at most ``size`` rows of ``x`` (the rows ``rows`` when given), as float32 on ``x``'s device."""
-    n = _rows(x, rows)
+def block_rows(dim: int) -> int:
+    """Rows of ``dim`` values in a block of :data:`BLOCK_BYTES` as float64 (8,192 at D = 512)."""
+    return max(1, BLOCK_BYTES // (8 * dim))
+
+
+def _blocks(x: torch.Tensor, rows: Optional[torch.Tensor]):
+    """Blocks of :func:`block_rows` rows of ``x`` (the rows ``rows`` when given)."""
+    n, size = _rows(x, rows), block_rows(x.shape[1])
     for start in range(0, n, size):
         yield x[start:start + size] if rows is None else x[rows[start:start + size]]
 
 
 def moments(x: torch.Tensor, rows: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
     """Per-dimension mean (D,) and standard deviation (D,) (Bessel-corrected, at least 1e-6) of the rows ``rows``
-    of ``x`` (N, D) (all rows by default), from float64 sums over blocks of :data:`STATS_ROWS` rows."""
+    of ``x`` (N, D) (all rows by default), from float64 sums over blocks of :func:`block_rows` rows."""
     total = torch.zeros(x.shape[1], dtype=torch.float64)
     for block in _blocks(x, rows):
         total += block.sum(0, dtype=torch.float64)
@@ -100,10 +105,10 @@ class Standardized:
         return (self.x[index].to(self.device, non_blocking=True) - self.mean) / self.std
 
     def logit_blocks(self, weight: torch.Tensor, bias: torch.Tensor, rows: Optional[torch.Tensor] = None):
-        """(index (B,), logits (B, C)) for blocks of :data:`STATS_ROWS` of the rows ``rows`` (all by default)."""
-        n = _rows(self.x, rows)
-        for start in range(0, n, STATS_ROWS):
-            index = torch.arange(start, min(n, start + STATS_ROWS)) if rows is None else rows[start:start + STATS_ROWS]
+        """(index (B,), logits (B, C)) for blocks of :func:`block_rows` of the rows ``rows`` (all by default)."""
+        n, size = _rows(self.x, rows), block_rows(self.x.shape[1])
+        for start in range(0, n, size):
+            index = torch.arange(start, min(n, start + size)) if rows is None else rows[start:start + size]
             yield index, self.rows(index) @ weight + bias
 
 
@@ -182,5 +187,5 @@ def select_weight_decay(x: torch.Tensor, labels: torch.Tensor, classes: int, epo
 
 
 __all__ = ["BATCH_SIZE", "FULL_BATCH_MEMORY", "LEARNING_RATE", "MAX_EPOCHS", "ONE_THREAD_BELOW", "MIN_EPOCHS", "MIN_EPOCHS_SELECT",
-           "STATS_ROWS", "Standardized", "TARGET_STEPS", "WEIGHT_DECAY_GRID", "accuracy_of", "batch_size_for", "epochs_for",
+           "BLOCK_BYTES", "Standardized", "TARGET_STEPS", "WEIGHT_DECAY_GRID", "accuracy_of", "batch_size_for", "block_rows", "epochs_for",
            "fit_minibatch", "full_batch_bytes", "log_probs", "moments", "select_weight_decay", "threads_for"]
