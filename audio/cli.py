@@ -188,16 +188,16 @@ def _cmd_probe(args: argparse.Namespace) -> int:
 
 
 def _table(results) -> str:
-    from .probes import probe_table
+    from .probes import clustering_cell, probe_table
 
-    cols = ["speaker_acc_window", "speaker_acc_utterance", "nmi", "ari", "silhouette", "phone_acc"]
+    cols = ["speaker_acc_window", "speaker_acc_utterance", "nmi", "ari", "silhouette", ("clustering", "clustered"), "phone_acc"]
     if any("speaker_acc_frame" in r for r in results.values()):
         cols.insert(0, "speaker_acc_frame")
-    return probe_table(results, cols)
+    return probe_table({name: {**r, "clustering": clustering_cell(r)} for name, r in results.items()}, cols)
 
 
 def _cmd_cluster(args: argparse.Namespace) -> int:
-    from .clusters import cluster_scores, plot_speaker_clusters, utterance_embeddings
+    from .clusters import cluster_scores, plot_speaker_clusters, score_line, utterance_embeddings
 
     folder, extractors, _, _ = _evaluation_setup(args)
     if folder.num_speakers < 2:
@@ -207,7 +207,10 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
     scores = cluster_scores(embeddings, folder.speaker_ids, seed=args.seed)
     path = plot_speaker_clusters(embeddings, folder.speaker_ids, args.output, folder.speakers, scores, seed=args.seed)
     for name, s in scores.items():
-        print(f"{name:>7}: NMI {s['nmi']:.3f}  ARI {s['ari']:.3f}  silhouette {s['silhouette']:.3f}")
+        print(f"{name:>7}: {score_line(s)}")
+    if any(s["not_scored"] for s in scores.values()):
+        print("(k-means on about one utterance per speaker is perfect whatever the features; "
+              "`multissl audio probe` clusters 1.28 s pieces of the held-out audio instead)")
     print(f"wrote {path}")
     if args.json:
         write_json_file(args.json, scores)

@@ -1,9 +1,10 @@
 """Speaker clustering of utterance embeddings, and its picture.
 
 :func:`cluster_scores` gives k-means NMI / ARI and the silhouette for every
-feature extractor (core :func:`multissl.evaluation.clustering_scores`, k =
-number of speakers); :func:`plot_speaker_clusters` draws one t-SNE panel per
-extractor, side by side, points coloured by speaker (the CPC paper's
+feature extractor (core :func:`multissl.evaluation.clustering_report`, k =
+number of speakers), or, with fewer than 2 utterances per speaker on average,
+says that they are not scored; :func:`plot_speaker_clusters` draws one t-SNE
+panel per extractor, side by side, points coloured by speaker (the CPC paper's
 Figure 2), as a PNG.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import torch
 
-from multissl.evaluation import clustering_scores, standardized
+from multissl.evaluation import clustering_report, standardized
 
 from .folder import AudioFolder
 from .probes import Extractor, pooled_features
@@ -29,8 +30,17 @@ def utterance_embeddings(extractors: Dict[str, Extractor], folder: AudioFolder, 
 
 
 def cluster_scores(embeddings: Dict[str, torch.Tensor], speaker_ids: np.ndarray, seed: int = 0) -> Dict[str, Dict[str, float]]:
-    """{name: {"nmi", "ari", "silhouette"}} of k-means with k = number of speakers."""
-    return {name: clustering_scores(x, speaker_ids, seed=seed) for name, x in embeddings.items()}
+    """{name: {"nmi", "ari", "silhouette", "not_scored", ...}} of k-means of utterances (N, D) with k = number of speakers
+    (:func:`multissl.evaluation.clustering_report`: the scores are None and ``not_scored`` says why when there are
+    fewer than 2 utterances per speaker on average)."""
+    return {name: clustering_report(x, speaker_ids, "utterances", seed=seed) for name, x in embeddings.items()}
+
+
+def score_line(scores: Dict[str, float], digits: int = 3) -> str:
+    """``"NMI 0.912  ARI 0.803  silhouette 0.214"``, or the reason they were not scored."""
+    if scores.get("not_scored") or scores.get("nmi") is None:
+        return scores.get("not_scored") or "not scored"
+    return "  ".join(f"{label} {scores[key]:.{digits}f}" for key, label in (("nmi", "NMI"), ("ari", "ARI"), ("silhouette", "silhouette")))
 
 
 def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
@@ -73,7 +83,7 @@ def plot_speaker_clusters(
                        label=label, alpha=0.85, edgecolors="none")
         sub = f"{name}"
         if scores and name in scores:
-            sub += f"\nNMI {scores[name]['nmi']:.2f}  ARI {scores[name]['ari']:.2f}  silhouette {scores[name]['silhouette']:.2f}"
+            sub += "\n" + score_line(scores[name], digits=2)
         ax.set_title(sub, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -88,4 +98,4 @@ def plot_speaker_clusters(
     return path
 
 
-__all__ = ["cluster_scores", "plot_speaker_clusters", "utterance_embeddings"]
+__all__ = ["cluster_scores", "plot_speaker_clusters", "score_line", "utterance_embeddings"]

@@ -22,7 +22,11 @@ every probe is the core's :func:`multissl.evaluation.linear_probe`.
 - utterance-level speaker accuracy: one pooled vector per segment, same split;
 - clustering: k-means (k = number of speakers) NMI / ARI and the silhouette
   of all utterance embeddings, standardised per dimension
-  (:func:`multissl.evaluation.clustering_scores`);
+  (:func:`multissl.evaluation.clustering_scores`), when there are at least 2
+  utterances per speaker on average; else of ``window``-sample pieces of the
+  held-out segments (with one utterance per speaker, k-means on utterances is
+  perfect whatever the features). ``clustered`` says which; too few pieces
+  too: the scores are None and ``not_scored`` says why;
 - frame-level phone accuracy where ``phone_labels.txt`` exists: frames of
   the labelled utterances, computed over the whole utterance, assigned to
   training or test by the segment their centre falls in. Frame and label
@@ -39,7 +43,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from multissl.evaluation import clustering_scores, linear_probe, standardized
+from multissl.evaluation import clustering_report, linear_probe, standardized
+from multissl.evaluation.probes import MIN_ITEMS_PER_CLUSTER
 
 from .cpc import CPC
 from .embed import embed_many
@@ -211,11 +216,31 @@ def speaker_scores(extractor: Extractor, data: ProbeData, verbose: bool = False)
     utt_train = pooled_features(extractor, data.segment_waves(data.split.train), progress=bar("train segments"))
     utt_test = pooled_features(extractor, data.segment_waves(data.split.test), progress=bar("test segments"))
     utterance = linear_probe(utt_train, data.segment_speakers(data.split.train), utt_test, data.segment_speakers(data.split.test), seed=seed)
-    whole = standardized(pooled_features(extractor, [data.folder.wave(i) for i in range(len(data.folder))],
-                                         progress=bar("utterances")))
-    clusters = clustering_scores(whole, data.folder.speaker_ids, seed=seed)
+    clusters = speaker_clusters(extractor, data, bar("clustering"))
     return {"speaker_acc_window": window.accuracy, "speaker_acc_window_train": window.train_accuracy,
-            "speaker_acc_utterance": utterance.accuracy, **clusters, "dim": int(whole.shape[1])}
+            "speaker_acc_utterance": utterance.accuracy, **clusters, "dim": int(utt_test.shape[1])}
+
+
+def speaker_clusters(extractor: Extractor, data: ProbeData, progress: Optional[str] = None) -> Dict:
+    """k-means (k = number of speakers) of every utterance's pooled features when the folder has at least
+    :data:`~multissl.evaluation.probes.MIN_ITEMS_PER_CLUSTER` utterances per speaker on average, else of the
+    pooled pieces of the held-out segments (:func:`chunk_pieces` of ``window`` samples: consecutive pieces, a
+    last one shorter than a quarter joined to the one before, so that no held-out audio is left out); both
+    standardised per dimension. Returns :func:`multissl.evaluation.clustering_report`'s record (``clustered``:
+    ``"utterances"`` or ``"pieces"``; too few pieces too: the scores are None and ``not_scored`` says why)."""
+    folder, seed = data.folder, data.config.seed
+    if len(folder) >= MIN_ITEMS_PER_CLUSTER * folder.num_speakers:
+        whole = pooled_features(extractor, [folder.wave(i) for i in range(len(folder))], progress=progress)
+        return clustering_report(standardized(whole), folder.speaker_ids, "utterances", seed=seed)
+    pieces = chunk_pieces(data.segment_waves(data.split.test), data.config.window)
+    speakers = np.repeat(data.segment_speakers(data.split.test), [len(parts) for parts in pieces])
+    features = pooled_features(extractor, [piece for parts in pieces for piece in parts], progress=progress)
+    return clustering_report(standardized(features), speakers, "pieces", seed=seed)
+
+
+def clustering_cell(scores: Dict) -> str:
+    """What a table prints about a clustering: ``"567 pieces"``, or why it was not scored."""
+    return scores.get("not_scored") or f"{scores.get('cluster_items')} {scores.get('clustered')}"
 
 
 def frame_speaker_scores(extractor: Extractor, data: "ProbeData") -> Dict[str, float]:
@@ -290,8 +315,8 @@ def phone_scores(extractor: Extractor, data: ProbeData) -> Optional[Dict[str, fl
 
 
 def compare(extractors: Dict[str, Extractor], data: ProbeData, verbose: bool = False) -> Dict[str, Dict]:
-    """Every probe for every extractor: ``{name: {speaker_acc_window, speaker_acc_utterance, nmi, ari, silhouette, phone_acc,
-    speaker_acc_frame (with frames=True), ...}}``."""
+    """Every probe for every extractor: ``{name: {speaker_acc_window, speaker_acc_utterance, nmi, ari, silhouette, clustered,
+    cluster_items, clusters, not_scored, phone_acc, speaker_acc_frame (with frames=True), ...}}``."""
     results = {}
     for name in tqdm(list(extractors), desc="probing", unit="model", disable=None if verbose else True):
         scores = speaker_scores(extractors[name], data, verbose)
@@ -305,14 +330,20 @@ def compare(extractors: Dict[str, Extractor], data: ProbeData, verbose: bool = F
 
 def probe_table(results: Dict[str, Dict], columns: Sequence, rows: Optional[Sequence[str]] = None) -> str:
     """A markdown table of probe scores: one row per extractor (``rows``, default all of ``results``), one column
-    per score; ``columns`` are keys or ``(key, label)`` pairs; a missing or None score prints as ``-``."""
+    per score; ``columns`` are keys or ``(key, label)`` pairs; a missing or None score prints as ``-``, a string
+    as it is."""
     pairs = [(c, c) if isinstance(c, str) else tuple(c) for c in columns]
     lines = ["| features | " + " | ".join(label for _, label in pairs) + " |", "|---" * (len(pairs) + 1) + "|"]
     for name in rows if rows is not None else list(results):
-        cells = ["-" if results[name].get(key) is None else f"{results[name][key]:.3f}" for key, _ in pairs]
+        cells = [_cell(results[name].get(key)) for key, _ in pairs]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-__all__ = ["POOLINGS", "ProbeConfig", "ProbeData", "SPEAKER_MFCC", "chunk_frames", "chunk_pieces", "piece_frames", "compare", "cpc_extractor", "frame_speaker_scores",
-           "mfcc_extractor", "phone_scores", "pool", "pooled_features", "probe_table", "speaker_scores", "wave_batches"]
+def _cell(value) -> str:
+    return "-" if value is None else value if isinstance(value, str) else f"{value:.3f}"
+
+
+__all__ = ["POOLINGS", "ProbeConfig", "ProbeData", "SPEAKER_MFCC", "chunk_frames", "chunk_pieces", "piece_frames", "clustering_cell", "compare",
+           "cpc_extractor", "frame_speaker_scores", "mfcc_extractor", "phone_scores", "pool", "pooled_features", "probe_table",
+           "speaker_clusters", "speaker_scores", "wave_batches"]

@@ -158,9 +158,12 @@ def main() -> None:
     payload["targets"] = targets(payload["train"], speakers, clusters)
     write_json("audio_cpc_librispeech", payload, args.json)
 
-    cols = ["speaker_acc_frame", "speaker_acc_piece_vote", "speaker_acc_window", "speaker_acc_utterance"]
+    from multissl.audio.probes import clustering_cell
+
+    cols = ["speaker_acc_frame", "speaker_acc_piece_vote", "speaker_acc_window", "speaker_acc_utterance", "nmi", "ari", "silhouette"]
     print(f"\n## Speaker probes on the last 20 % of {speakers['data']['speakers']} train-clean-100 speakers\n")
-    print(markdown_table([{"features": k, **{c: v.get(c) for c in cols}} for k, v in speakers["results"].items()], ["features", *cols]))
+    print(markdown_table([{"features": k, **{c: v.get(c) for c in cols}, "clustered": clustering_cell(v)}
+                          for k, v in speakers["results"].items()], ["features", *cols, "clustered"]))
     print(f"\n## test-other: k-means on {clusters['utterances']} utterances of {clusters['speakers']} unseen speakers\n")
     print(markdown_table([{"features": k, **v} for k, v in clusters["scores"].items()], ["features", "nmi", "ari", "silhouette"]))
     print("\n## Phone probe (librispeech-sample, 2 aligned utterances)\n")

@@ -13,10 +13,8 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
-from multissl.engine.data import default_num_workers
-from multissl.evaluation import knn_accuracy, linear_probe
+from multissl.evaluation import RawInputPlan, extract_features, knn_accuracy, linear_probe, raw_input_plan
 
 from .data import ImageSplits, convert_channels, to_float
 from .tasks.base import PretextTask
@@ -65,10 +63,19 @@ def probe_scores(train: torch.Tensor, y_train: torch.Tensor, test: torch.Tensor,
     }
 
 
-def pixel_scores(splits: ImageSplits, knn_k: int = 20, seed: int = 0) -> Dict[str, float]:
-    """The probes on raw pixels (flattened, in [0, 1])."""
-    train, test = to_float(splits.x_train).flatten(1), to_float(splits.x_test).flatten(1)
-    return probe_scores(train, splits.y_train, test, splits.y_test, knn_k, seed)
+def pixel_plan(splits: ImageSplits, seed: int = 0) -> RawInputPlan:
+    """Which images the raw-pixel probes use (:func:`multissl.evaluation.raw_input_plan`): all of them, a seeded
+    class-balanced subsample of a split too large to hold as float32, or none."""
+    return raw_input_plan(splits.y_train, splits.y_test, splits.x_train[0].numel(), "pixels", "images", seed)
+
+
+def pixel_scores(splits: ImageSplits, knn_k: int = 20, seed: int = 0, plan: Optional[RawInputPlan] = None) -> Dict[str, float]:
+    """The probes on raw pixels (flattened, in [0, 1]) of the images :func:`pixel_plan` keeps ({} when it skips them)."""
+    plan = plan if plan is not None else pixel_plan(splits, seed)
+    if not plan.runs:
+        return {}
+    train, test = (to_float(plan.take(x, side)).flatten(1) for x, side in ((splits.x_train, "train"), (splits.x_test, "test")))
+    return probe_scores(train, plan.take(splits.y_train, "train"), test, plan.take(splits.y_test, "test"), knn_k, seed)
 
 
 def check_probe_labels(splits: ImageSplits) -> None:
@@ -99,19 +106,13 @@ def split_features(task: PretextTask, data, split: str, pool: int = 1, batch_siz
         images, labels = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
         return task_features(task, images, pool, batch_size), labels
     dataset = data.train_dataset() if split == "train" else data.test_dataset()
-    loader = DataLoader(dataset, batch_size=batch_size, num_workers=default_num_workers(True))
-    device = next(task.parameters()).device
-    features: Optional[torch.Tensor] = None
-    labels = torch.empty(len(dataset), dtype=torch.long)
-    done = 0
-    for images, batch_labels in loader:
-        part = task_features(task, convert_channels(images, task.in_channels), pool, batch_size, device)
-        if features is None:
-            features = torch.empty(len(dataset), part.shape[1])
-        features[done:done + len(part)] = part
-        labels[done:done + len(part)] = batch_labels
-        done += len(part)
-    return features, labels
+    was_training = task.training
+    task.eval()
+    try:
+        return extract_features(lambda images: task.encode(convert_channels(images, task.in_channels), pool), dataset,
+                                batch_size, device=next(task.parameters()).device, with_labels=True)
+    finally:
+        task.train(was_training)
 
 
 def check_stream_labels(data) -> None:
@@ -131,9 +132,11 @@ def evaluate(task: PretextTask, random_task: PretextTask, splits, pool: int = 1,
     ``splits``: in-memory :class:`ImageSplits`, or streamed :class:`~multissl.vision.streaming.ImageStreams`
     (features taken batch by batch; the raw-pixel probe needs images in memory and is skipped for them).
     Returns ``linear_acc, knn_acc, random_linear_acc, random_knn_acc`` and,
-    with ``pixels``, ``pixels_linear_acc, pixels_knn_acc``. ``verbose``: one
-    line per probe on stderr (features' shape, seconds), as the pixel probe of
-    a large data set takes minutes.
+    with ``pixels``, ``pixels_train_images, pixels_test_images`` (how many
+    images :func:`pixel_plan` gave the pixel probes, 0 when it skipped them)
+    and, unless skipped, ``pixels_linear_acc, pixels_knn_acc``. ``verbose``:
+    one line per probe on stderr (features' shape, seconds) and the plan's
+    sentence, as the pixel probe of a large data set takes minutes.
     """
     check_stream_labels(splits)
     results: Dict[str, float] = {}
@@ -145,9 +148,14 @@ def evaluate(task: PretextTask, random_task: PretextTask, splits, pool: int = 1,
             for key, value in probe_scores(train, y_train, test, y_test, knn_k, seed).items():
                 results[prefix + key] = value
     if pixels and isinstance(splits, ImageSplits):
-        with _stage("raw pixels", verbose) as note:
-            note((len(splits.x_train), splits.x_train[0].numel()))
-            results.update({f"pixels_{k}": v for k, v in pixel_scores(splits, knn_k, seed).items()})
+        plan = pixel_plan(splits, seed)
+        for side in ("train", "test"):
+            results[f"pixels_{side}_images"] = len(plan.take(getattr(splits, f"y_{side}"), side)) if plan.runs else 0
+        if verbose:
+            print(plan.sentence, file=sys.stderr, flush=True)
+        with _stage("raw pixels", verbose and plan.runs) as note:
+            note((len(plan.take(splits.y_train, "train")), splits.x_train[0].numel()))
+            results.update({f"pixels_{k}": v for k, v in pixel_scores(splits, knn_k, seed, plan).items()})
     elif pixels and verbose:
         print("probing raw pixels: skipped (the data is streamed from disk, not held in memory)", file=sys.stderr, flush=True)
     return results
@@ -185,4 +193,4 @@ def probe_run(run_dir, splits: ImageSplits, pool: int = 1, pixels: bool = False,
     return evaluate(task, random_task, splits, pool=pool, pixels=pixels)
 
 
-__all__ = ["check_image_size", "check_probe_labels", "evaluate", "features", "first_images", "split_features", "pixel_scores", "probe_run", "probe_scores", "task_features"]
+__all__ = ["check_image_size", "check_probe_labels", "evaluate", "features", "first_images", "split_features", "pixel_plan", "pixel_scores", "probe_run", "probe_scores", "task_features"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from multissl.audio import (AudioFolder, cluster_scores, cpc_extractor, load_run, mfcc_extractor, plot_speaker_clusters,
                             synthesize_corpus, train, utterance_embeddings)
+from multissl.audio.clusters import score_line
 
 
 def main() -> None:
@@ -36,7 +37,7 @@ def main() -> None:
     embeddings = utterance_embeddings(extractors, folder)
     scores = cluster_scores(embeddings, folder.speaker_ids, seed=args.seed)
     for name, s in scores.items():
-        print(f"{name:>12}: NMI {s['nmi']:.3f}  ARI {s['ari']:.3f}  silhouette {s['silhouette']:.3f}")
+        print(f"{name:>12}: {score_line(s)}")
     path = plot_speaker_clusters(embeddings, folder.speaker_ids, out / "speaker_clusters.png", folder.speakers, scores, seed=args.seed)
     print(f"wrote {path}")
 

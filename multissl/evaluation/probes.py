@@ -1,10 +1,14 @@
 """What did the representation learn? Probes, clustering scores and pictures.
 
-- :func:`extract_features` runs a frozen encoder over data.
+- :func:`extract_features` runs a frozen encoder over data (:mod:`.features`).
 - :func:`linear_probe` trains a multinomial logistic regression on frozen
-  features and reports test accuracy.
-- :func:`knn_classify` is the weighted cosine kNN classifier of Wu et al. (2018).
-- :func:`clustering_scores` runs k-means and reports NMI, ARI and silhouette.
+  features and reports test accuracy: full-batch L-BFGS on small sets,
+  minibatches (:mod:`.logistic`) when L-BFGS's copies would pass
+  :data:`~multissl.evaluation.logistic.FULL_BATCH_MEMORY`.
+- :func:`knn_classify` is the weighted cosine kNN classifier of Wu et al. (2018),
+  computed block by block with a running top-k (:mod:`.knn`).
+- :func:`clustering_scores` runs k-means and reports NMI, ARI and silhouette;
+  it refuses (:class:`TooFewToCluster`) fewer than 2 items per cluster.
 - :func:`plot_embedding` draws a t-SNE (or PCA) scatter coloured by label.
 
 Features are (N, D) float arrays or tensors, labels (N,) integers.
@@ -13,77 +17,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Optional, Sequence, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from ..checks import check_positive
 from ..figures import colormap, new_figure, save_figure
-
-Array = Union[np.ndarray, torch.Tensor]
-
-
-def _features(name: str, x: Array) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).detach().cpu()
-    if t.ndim != 2:
-        raise ValueError(f"{name} must have shape (N, D), got {tuple(t.shape)}")
-    if len(t) == 0:
-        raise ValueError(f"{name} is empty")
-    t = t.float()
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} of shape {tuple(t.shape)} contains NaN or Inf")
-    return t
-
-
-def _labels(name: str, y: Array, n: int, features_name: str) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y).detach().cpu()
-    if t.ndim != 1 or len(t) != n:
-        raise ValueError(f"{name} must have shape ({n},) to match {features_name}, got {tuple(t.shape)}")
-    if t.is_floating_point():
-        raise ValueError(f"{name} must hold integer class labels, got dtype {t.dtype}")
-    return t.long()
-
-
-@torch.no_grad()
-def extract_features(
-    encoder: Callable[[torch.Tensor], torch.Tensor],
-    data: Union[torch.Tensor, Iterable],
-    batch_size: int = 256,
-    device: Optional[Union[str, torch.device]] = None,
-    verbose: bool = False,
-) -> torch.Tensor:
-    """Run ``encoder`` over ``data`` in eval mode and stack the outputs.
-
-    Args:
-        encoder: maps a batch (B, ...) to features (B, D) (an ``nn.Module`` is
-            put in eval mode for the call and restored afterwards).
-        data: a tensor (N, ...) or an iterable of batches (tensors, or tuples
-            whose first element is the input).
-    Returns:
-        (N, D) float32 CPU tensor.
-    """
-    check_positive("batch_size", batch_size)
-    was_training = getattr(encoder, "training", None)
-    if was_training is not None:
-        encoder.eval()
-    if device is None and isinstance(encoder, torch.nn.Module):
-        param = next(encoder.parameters(), None)
-        device = param.device if param is not None else "cpu"
-    batches = data.split(batch_size) if isinstance(data, torch.Tensor) else data
-    out = []
-    try:
-        for batch in tqdm(batches, desc="features", disable=None if verbose else True, leave=False):
-            x = batch[0] if isinstance(batch, (tuple, list)) else batch
-            out.append(encoder(x.to(device)).float().flatten(1).cpu())
-    finally:
-        if was_training:
-            encoder.train()
-    if not out:
-        raise ValueError("no data to extract features from")
-    return torch.cat(out)
+from . import logistic
+from .features import extract_features
+from .knn import knn_classify
+from .validate import Array, check_same_dim, features_of as _features, labels_of as _labels
 
 
 def standardized(x: torch.Tensor) -> torch.Tensor:
@@ -103,17 +47,20 @@ class ProbeResult:
 
     ``test_log_probs`` (N_test, C): the class log-probabilities of every test
     item, kept only when the probe is asked for them (``keep_log_probs=True``).
+    ``solver``: ``"lbfgs"`` or ``"minibatch"``, the one that fitted it.
     """
 
     accuracy: float
     train_accuracy: float
     test_log_probs: Optional[torch.Tensor] = field(default=None, repr=False)
+    solver: str = field(default="lbfgs", compare=False)
 
     def as_dict(self) -> Dict[str, float]:
         return {"accuracy": self.accuracy, "train_accuracy": self.train_accuracy}
 
 
-WEIGHT_DECAY_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+WEIGHT_DECAY_GRID = logistic.WEIGHT_DECAY_GRID
+SOLVERS = ("auto", "lbfgs", "minibatch")
 
 
 def linear_probe(
@@ -125,25 +72,55 @@ def linear_probe(
     max_iter: int = 200,
     seed: int = 0,
     keep_log_probs: bool = False,
+    solver: str = "auto",
+    device: Optional[Union[str, torch.device]] = None,
 ) -> ProbeResult:
     """Multinomial logistic regression on standardised frozen features.
 
-    Full-batch L-BFGS with an L2 penalty ``weight_decay`` (deterministic for
-    a given seed). ``weight_decay="auto"`` picks the penalty from
-    :data:`WEIGHT_DECAY_GRID` on a held-out fifth of the training set, then
-    refits on all of it. Features: (N, D); labels: (N,) ints.
+    Minimises mean cross-entropy + ``weight_decay * ||W||²`` (deterministic for
+    a given seed). ``solver="auto"``: full-batch L-BFGS (``max_iter``
+    iterations) when its standardised copies and logits need at most
+    :data:`~multissl.evaluation.logistic.FULL_BATCH_MEMORY` (1 GiB) beyond the
+    features (:func:`~multissl.evaluation.logistic.full_batch_bytes`), else the
+    minibatch recipe of :mod:`multissl.evaluation.logistic` on ``device``
+    (default CPU; the features are never copied, batches are standardised on
+    the fly); ``"lbfgs"`` / ``"minibatch"`` force one.
+    ``weight_decay="auto"`` picks the penalty on a held-out fifth of the
+    training set from :data:`WEIGHT_DECAY_GRID` (minibatch: with fits of a
+    quarter of the epochs), then refits on all of it. Features: (N, D); labels: (N,) ints.
     ``keep_log_probs``: also return the test items' class log-probabilities.
     """
     xtr, xte = _features("train_features", train_features), _features("test_features", test_features)
     ytr = _labels("train_labels", train_labels, len(xtr), "train_features")
     yte = _labels("test_labels", test_labels, len(xte), "test_features")
-    if xtr.shape[1] != xte.shape[1]:
-        raise ValueError(f"train_features {tuple(xtr.shape)} and test_features {tuple(xte.shape)} differ in D")
+    check_same_dim(xtr, xte)
+    if not (weight_decay == "auto" or (not isinstance(weight_decay, str) and weight_decay >= 0)):
+        raise ValueError(f"weight_decay must be >= 0 or 'auto', got {weight_decay!r}")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    classes = int(max(ytr.max(), yte.max())) + 1
+    if solver == "auto":
+        needed = logistic.full_batch_bytes(len(xtr), len(xte), xtr.shape[1], classes, weight_decay == "auto")
+        solver = "lbfgs" if needed <= logistic.FULL_BATCH_MEMORY else "minibatch"
+    if solver == "minibatch":
+        return _fit_minibatch(xtr, ytr, xte, yte, classes, weight_decay, seed, keep_log_probs, device)
     if weight_decay == "auto":
         weight_decay = _select_weight_decay(xtr, ytr, max_iter, seed)
-    elif isinstance(weight_decay, str) or weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0 or 'auto', got {weight_decay!r}")
     return _fit_logistic(xtr, ytr, xte, yte, float(weight_decay), max_iter, seed, keep_log_probs)
+
+
+def _fit_minibatch(xtr, ytr, xte, yte, classes: int, weight_decay: Union[float, str], seed: int, keep_log_probs: bool,
+                   device) -> ProbeResult:
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    epochs = logistic.epochs_for(len(xtr))
+    if weight_decay == "auto":
+        weight_decay = logistic.select_weight_decay(xtr, ytr, classes, epochs, seed, device)
+    mean, std = logistic.moments(xtr)
+    train = logistic.Standardized(xtr, mean, std, device)
+    weight, bias = logistic.fit_minibatch(train, ytr, torch.arange(len(xtr)), classes, float(weight_decay), epochs, seed)
+    test = logistic.Standardized(xte, mean, std, device)
+    return ProbeResult(logistic.accuracy_of(test, yte, weight, bias), logistic.accuracy_of(train, ytr, weight, bias),
+                       logistic.log_probs(test, weight, bias) if keep_log_probs else None, solver="minibatch")
 
 
 def _select_weight_decay(x: torch.Tensor, y: torch.Tensor, max_iter: int, seed: int) -> float:
@@ -176,49 +153,40 @@ def _fit_logistic(xtr, ytr, xte, yte, weight_decay: float, max_iter: int, seed: 
     return ProbeResult(test_acc, train_acc, F.log_softmax(test_logits, 1) if keep_log_probs else None)
 
 
-def knn_classify(
-    train_features: Array,
-    train_labels: Array,
-    test_features: Array,
-    k: int = 20,
-    temperature: float = 0.07,
-    batch_size: int = 1024,
-) -> torch.Tensor:
-    """Predict labels by a similarity-weighted vote of the k nearest (cosine) neighbours.
-
-    Each neighbour votes ``exp(cos / temperature)`` for its class (Wu et al.
-    2018). Returns (N_test,) predicted labels.
-    """
-    xtr, xte = _features("train_features", train_features), _features("test_features", test_features)
-    ytr = _labels("train_labels", train_labels, len(xtr), "train_features")
-    check_positive("k", k)
-    check_positive("temperature", temperature)
-    if xtr.shape[1] != xte.shape[1]:
-        raise ValueError(f"train_features {tuple(xtr.shape)} and test_features {tuple(xte.shape)} differ in D")
-    k = min(k, len(xtr))
-    xtr, xte = F.normalize(xtr, dim=1), F.normalize(xte, dim=1)
-    num_classes = int(ytr.max()) + 1
-    preds = []
-    for chunk in xte.split(batch_size):
-        sims, idx = (chunk @ xtr.T).topk(k, dim=1)
-        votes = torch.zeros(len(chunk), num_classes).scatter_add_(1, ytr[idx], (sims / temperature).exp())
-        preds.append(votes.argmax(1))
-    return torch.cat(preds)
-
-
-def knn_accuracy(train_features: Array, train_labels: Array, test_features: Array, test_labels: Array, k: int = 20, temperature: float = 0.07) -> float:
-    """Accuracy of :func:`knn_classify` on the test set."""
-    pred = knn_classify(train_features, train_labels, test_features, k, temperature)
+def knn_accuracy(train_features: Array, train_labels: Array, test_features: Array, test_labels: Array, k: int = 20,
+                 temperature: float = 0.07, device: Optional[Union[str, torch.device]] = None) -> float:
+    """Accuracy of :func:`knn_classify` on the test set (blocks compared on ``device``, default CPU)."""
+    pred = knn_classify(train_features, train_labels, test_features, k, temperature, device=device)
     yte = _labels("test_labels", test_labels, len(pred), "test_features")
     return float((pred == yte).float().mean())
 
 
-def clustering_scores(features: Array, labels: Array, n_clusters: Optional[int] = None, seed: int = 0) -> Dict[str, float]:
+MIN_ITEMS_PER_CLUSTER = 2
+
+
+class TooFewToCluster(ValueError):
+    """k-means asked for ``clusters`` clusters of ``items`` items: fewer than :data:`MIN_ITEMS_PER_CLUSTER` per cluster
+    on average, where any features, even random ones, score NMI and ARI near 1 (one item per cluster: exactly 1).
+    ``reason`` is the short form a report prints instead of the scores: ``"not scored: 251 items for 251 clusters"``."""
+
+    def __init__(self, items: int, clusters: int, unit: str = "items"):
+        self.items, self.clusters, self.unit = items, clusters, unit
+        self.reason = f"not scored: {items} {unit} for {clusters} clusters"
+        super().__init__(f"{self.reason}: clustering scores need at least {MIN_ITEMS_PER_CLUSTER} {unit} per cluster on "
+                         f"average ({MIN_ITEMS_PER_CLUSTER * clusters} here); with about one per cluster any features "
+                         "score NMI and ARI near 1")
+
+
+def clustering_scores(features: Array, labels: Array, n_clusters: Optional[int] = None, seed: int = 0,
+                      unit: str = "items") -> Dict[str, float]:
     """k-means on L2-normalised features against the true labels.
 
     Returns ``{"nmi", "ari", "silhouette"}``: normalised mutual information
     and adjusted Rand index of the k-means partition (k = number of labels
     unless given), and the silhouette of the true labels (cosine distance).
+    Features (N, D), labels (N,). Raises :class:`TooFewToCluster` (a
+    ValueError; ``unit`` names the items in its message) when N < 2k: with
+    about one item per cluster k-means is perfect whatever the features.
     """
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
@@ -226,15 +194,33 @@ def clustering_scores(features: Array, labels: Array, n_clusters: Optional[int] 
     x = F.normalize(_features("features", features), dim=1).numpy()
     y = _labels("labels", labels, len(x), "features").numpy()
     k = n_clusters or len(np.unique(y))
-    if not 2 <= k <= len(x):
-        raise ValueError(f"need 2 <= n_clusters <= N, got n_clusters={k} for N={len(x)}")
+    if k < 2:
+        raise ValueError(f"need n_clusters >= 2, got n_clusters={k} for N={len(x)}")
+    if len(x) < MIN_ITEMS_PER_CLUSTER * k:
+        raise TooFewToCluster(len(x), k, unit)
     pred = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(x)
-    sil = float(silhouette_score(x, y, metric="cosine")) if 2 <= len(np.unique(y)) < len(x) else float("nan")
+    sil = float(silhouette_score(x, y, metric="cosine")) if len(np.unique(y)) >= 2 else float("nan")
     return {
         "nmi": float(normalized_mutual_info_score(y, pred)),
         "ari": float(adjusted_rand_score(y, pred)),
         "silhouette": sil,
     }
+
+
+def clustering_report(features: Array, labels: Array, unit: str = "items", n_clusters: Optional[int] = None,
+                      seed: int = 0) -> Dict[str, Any]:
+    """:func:`clustering_scores` for a report that must not fail: ``{"nmi", "ari", "silhouette", "clustered",
+    "cluster_items", "clusters", "not_scored"}`` where ``clustered`` is ``unit`` (what was clustered, e.g.
+    ``"utterances"``), and, when there are too few items (:class:`TooFewToCluster`), the three scores are None
+    and ``not_scored`` holds the reason (``"not scored: 251 utterances for 251 clusters"``; else None)."""
+    n = len(features)
+    k = n_clusters or len(np.unique(np.asarray(labels)))
+    record: Dict[str, Any] = {"clustered": unit, "cluster_items": int(n), "clusters": int(k), "not_scored": None}
+    try:
+        record.update(clustering_scores(features, labels, n_clusters, seed, unit))
+    except TooFewToCluster as refused:
+        record.update(nmi=None, ari=None, silhouette=None, not_scored=refused.reason)
+    return record
 
 
 def plot_embedding(
@@ -284,7 +270,12 @@ def _project_2d(x: np.ndarray, method: str, seed: int) -> np.ndarray:
 
 
 __all__ = [
+    "MIN_ITEMS_PER_CLUSTER",
     "ProbeResult",
+    "SOLVERS",
+    "TooFewToCluster",
+    "WEIGHT_DECAY_GRID",
+    "clustering_report",
     "clustering_scores",
     "extract_features",
     "knn_accuracy",

@@ -93,3 +93,42 @@ def test_mfcc_baseline_keeps_10_ms_frames_at_the_runs_sample_rate():
     tone = np.sin(2 * np.pi * 440 * np.arange(8000 * 3) / 8000).astype(np.float32)  # 3 s at 8 kHz
     assert len(mfcc_frames(tone, at_8k)) == (len(tone) - 200) // 80 + 1  # 298 frames of 10 ms, not 149 of 20 ms
     assert len(mfcc_frames(tone, SPEAKER_MFCC)) == (len(tone) - 400) // 160 + 1
+
+
+def _one_folder_per_speaker(root, audio_file, utterances, seconds):
+    for i, freq in enumerate((150, 260, 410, 640)):
+        for u in range(utterances):
+            audio_file(root / f"spk{i}" / f"u{u}.wav", freq * (1 + 0.03 * u), seconds, 16000)
+    return AudioFolder(root)
+
+
+def test_speaker_clustering_falls_back_to_held_out_pieces_with_one_utterance_per_speaker(tmp_path, audio_file):
+    from multissl.audio.probes import clustering_cell, speaker_clusters
+
+    one_each = ProbeData.build(_one_folder_per_speaker(tmp_path / "one", audio_file, 1, 3.0),
+                               ProbeConfig(window=4000, test_fraction=0.5))
+    scores = speaker_clusters(mfcc_extractor(), one_each)
+    # 1.5 s held out per speaker: six 4000-sample pieces each (the last 0.25 s joins the one before)
+    assert scores["clustered"] == "pieces" and scores["cluster_items"] == 24 and scores["clusters"] == 4
+    assert scores["nmi"] > 0.9 and scores["not_scored"] is None  # four tones: the pieces cluster by speaker
+    assert clustering_cell(scores) == "24 pieces"
+    two_each = ProbeData.build(_one_folder_per_speaker(tmp_path / "two", audio_file, 2, 1.0), ProbeConfig(window=4000))
+    scores = speaker_clusters(mfcc_extractor(), two_each)
+    assert scores["clustered"] == "utterances" and scores["cluster_items"] == 8
+    one_piece_each = ProbeData.build(one_each.folder, ProbeConfig(window=32000, test_fraction=0.5))
+    scores = speaker_clusters(mfcc_extractor(), one_piece_each)
+    assert scores["nmi"] is None and clustering_cell(scores) == "not scored: 4 pieces for 4 clusters"
+
+
+def test_probe_and_cluster_tables_print_why_a_clustering_is_not_scored():
+    from multissl.audio.cli import _table
+    from multissl.audio.clusters import score_line
+
+    refused = {"speaker_acc_window": 0.5, "nmi": None, "ari": None, "silhouette": None, "clustered": "utterances",
+               "cluster_items": 251, "clusters": 251, "not_scored": "not scored: 251 utterances for 251 clusters"}
+    scored = {**refused, "nmi": 0.61, "ari": 0.2, "silhouette": 0.05, "clustered": "pieces", "cluster_items": 700, "not_scored": None}
+    rows = _table({"cpc": refused, "mfcc": scored}).splitlines()
+    assert rows[2].endswith("| - | - | - | not scored: 251 utterances for 251 clusters | - |")
+    assert rows[3].endswith("| 0.610 | 0.200 | 0.050 | 700 pieces | - |")
+    assert score_line(refused) == "not scored: 251 utterances for 251 clusters"
+    assert score_line(scored) == "NMI 0.610  ARI 0.200  silhouette 0.050"

@@ -96,3 +96,26 @@ def test_bad_input():
         linear_probe(np.full((10, 2), np.nan), np.zeros(10, int), x[:5, :2], y[:5])
     with pytest.raises(ValueError, match="integer class labels"):
         knn_accuracy(x, y.astype(float), x, y)
+
+
+def test_clustering_refuses_about_one_item_per_cluster_and_random_features_score_low():
+    from multissl.evaluation import TooFewToCluster, clustering_report
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(TooFewToCluster, match=r"not scored: 20 items for 20 clusters") as refused:
+        clustering_scores(rng.normal(size=(20, 8)), np.arange(20))  # one item per class: k-means is perfect on anything
+    assert (refused.value.items, refused.value.clusters) == (20, 20) and isinstance(refused.value, ValueError)
+    with pytest.raises(TooFewToCluster, match="39 windows for 20 clusters"):
+        clustering_scores(rng.normal(size=(39, 8)), np.arange(39) % 20, unit="windows")
+    assert clustering_scores(rng.normal(size=(40, 8)), np.arange(40) % 20)["nmi"] >= 0  # two per cluster: scored
+    # many items per class: random features score near zero, structured ones near one
+    y = np.repeat(np.arange(5), 40)
+    noise = clustering_scores(rng.normal(size=(200, 16)), y)
+    assert noise["nmi"] < 0.1 and abs(noise["ari"]) < 0.05 and noise["silhouette"] < 0.05
+    x, labels = _blobs(200, classes=5, dim=16, spread=0.3)
+    structured = clustering_scores(x, labels)
+    assert structured["nmi"] > 0.9 and structured["ari"] > 0.9
+    report = clustering_report(rng.normal(size=(251, 8)), np.arange(251), "utterances")
+    assert report == {"clustered": "utterances", "cluster_items": 251, "clusters": 251, "nmi": None, "ari": None,
+                      "silhouette": None, "not_scored": "not scored: 251 utterances for 251 clusters"}
+    assert clustering_report(x, labels, "windows")["not_scored"] is None
