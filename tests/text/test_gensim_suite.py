@@ -59,6 +59,12 @@ def _on_multissl(case: type) -> type:
     return type(case.__name__, (case,), {"__module__": __name__, **marked})
 
 
+@pytest.fixture(autouse=True)
+def _in_a_temporary_folder(tmp_path, monkeypatch):
+    """gensim's script test writes vec.txt into the working folder."""
+    monkeypatch.chdir(tmp_path)
+
+
 _module = _gensim_test_module()
 TestWord2VecModel = _on_multissl(_module.TestWord2VecModel)
 TestWMD = _on_multissl(_module.TestWMD)
