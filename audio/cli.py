@@ -76,8 +76,9 @@ def _register_train(sub, name: str = "train", help_text: str = "train CPC on a f
                    help="cpu: small model that learns speakers in minutes on 2 cores; paper: the paper's sizes (default: cpu)")
     p.add_argument("--speaker-pattern", default=None, help=PATTERN_HELP)
     p.add_argument("--data-mode", choices=DATA_MODES, default="auto",
-                   help="auto: decode the audio into memory when it fits the memory budget (2 GiB, at most a quarter of "
-                        "RAM), else read each training window from disk in worker processes; memory; stream (default: auto)")
+                   help="auto: decode the audio into memory when it is at most 512 MiB as float32 (about 2.3 h at 16 kHz) "
+                        "and a quarter of RAM, else read each training window from disk in worker processes; memory; "
+                        "stream (default: auto)")
     add_recipe_arguments(p, recipe(DEFAULT_PRESET), {"model": "model", "options": "optimiser and data", "train": "training loop"})
     p.set_defaults(func=_cmd_train)
     return p

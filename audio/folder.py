@@ -38,7 +38,8 @@ kept in the core's :class:`~multissl.file_index.FileIndex` (a second read of
 the folder reads no file). ``data_mode`` decides whether the waveforms are
 decoded into memory up front or read from disk window by window
 (:func:`multissl.streamed.choose_data_mode`: "auto" holds them in memory when
-their float32 size at ``sample_rate`` fits the core's budget).
+their float32 size at ``sample_rate`` is at most :data:`AUTO_MEMORY_LIMIT`, 512 MiB or
+about 2.3 hours at 16 kHz, and fits the core's budget).
 
 Bad input policy: a folder without audio files, or a speaker pattern that
 matches no file, raises ``ValueError``; files the pattern does not match are
@@ -74,6 +75,7 @@ from multissl.distributed import main_process_first
 
 from .io import AUDIO_EXTENSIONS, DECODED, SOUNDFILE, AudioReadError, audio_info, read_audio, read_span, resampled_length
 
+AUTO_MEMORY_LIMIT = 512 * 2**20  # "auto" decodes up front at most this much audio (about 2.3 h at 16 kHz): more delays step 1
 SILENCE_PEAK = 1e-4
 _TEMPLATE_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -377,7 +379,7 @@ class AudioFolder(Dataset):
         items, infos = self._index(items, verbose)
         lengths = [resampled_length(f["frames"], f["samplerate"], self.sample_rate) for f in infos]
         decoded_bytes = 4 * sum(lengths)
-        self.data_mode = streamed.choose_data_mode(data_mode, decoded_bytes)
+        self.data_mode = streamed.choose_data_mode(data_mode, decoded_bytes, AUTO_MEMORY_LIMIT)
         self.data_mode_reason = self._reason(data_mode, decoded_bytes)
         self._waves: Optional[List[np.ndarray]] = None
         if self.data_mode == "memory":
@@ -413,12 +415,13 @@ class AudioFolder(Dataset):
         return kept, infos
 
     def _reason(self, asked: str, decoded_bytes: int) -> str:
-        """Why the data is held in memory or streamed, e.g. "733 MiB as float32 at 16000 Hz fits the 2.0 GiB memory budget"."""
+        """Why the data is held in memory or streamed, e.g. "37 MiB as float32 at 16000 Hz is within the 512 MiB held in memory by default"."""
         size = f"{decoded_bytes / 2**20:,.0f} MiB as float32 at {self.sample_rate} Hz"
         if asked != "auto":
             return f"data_mode={asked!r}; {size}"
-        verdict = "fits" if self.data_mode == "memory" else "is above"
-        return f"{size} {verdict} the {streamed.memory_budget() / 2**30:.1f} GiB memory budget, data_mode='auto'"
+        bound = min(AUTO_MEMORY_LIMIT, streamed.memory_budget())
+        verdict = "is within" if self.data_mode == "memory" else "is above"
+        return f"{size} {verdict} the {bound / 2**20:,.0f} MiB held in memory by default, data_mode='auto'"
 
     def _read_all(self, items: List[UtteranceInfo], infos: List[Dict[str, Any]], verbose: bool):
         kept, kept_infos, waves = [], [], []

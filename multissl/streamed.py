@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Set, Tuple
+from typing import Any, Optional, Set, Tuple
 
 from torch.utils.data import Dataset
 
@@ -38,14 +38,16 @@ def memory_budget() -> int:
     return min(MEMORY_BUDGET_BYTES, ram // 4)
 
 
-def choose_data_mode(mode: str, decoded_bytes: int) -> str:
+def choose_data_mode(mode: str, decoded_bytes: int, limit: Optional[int] = None) -> str:
     """``"memory"`` or ``"stream"``: ``mode`` itself, or for ``"auto"`` memory when ``decoded_bytes`` fits
-    :func:`memory_budget` (a ValueError names the choices for anything else)."""
+    :func:`memory_budget` (and ``limit``, a modality's own lower bound, when given); a ValueError names
+    the choices for anything else."""
     if mode not in DATA_MODES:
         raise ValueError(f"data_mode must be one of {DATA_MODES}, got {mode!r}")
     if mode != "auto":
         return mode
-    return "memory" if decoded_bytes <= memory_budget() else "stream"
+    bound = memory_budget() if limit is None else min(limit, memory_budget())
+    return "memory" if decoded_bytes <= bound else "stream"
 
 
 class StreamedDataset(Dataset):

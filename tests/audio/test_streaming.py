@@ -99,10 +99,13 @@ def test_data_mode_auto_memory_and_stream_choose_as_documented(tmp_path, monkeyp
     size = 4 * (16000 + 8000)  # float32 samples at 16 kHz
     monkeypatch.setattr(streamed, "memory_budget", lambda: size)
     fits = AudioFolder(tmp_path)
-    assert fits.data_mode == "memory" and not fits.streams and "fits the" in fits.data_mode_reason
+    assert fits.data_mode == "memory" and not fits.streams and "is within the" in fits.data_mode_reason
     monkeypatch.setattr(streamed, "memory_budget", lambda: size - 1)
     above = AudioFolder(tmp_path)
     assert above.data_mode == "stream" and above.streams and "is above the" in above.data_mode_reason
+    monkeypatch.setattr(streamed, "memory_budget", lambda: 2**40)
+    monkeypatch.setattr(folder_module, "AUTO_MEMORY_LIMIT", size - 1)  # audio holds less than the budget allows
+    assert AudioFolder(tmp_path).data_mode == "stream"
     assert AudioFolder(tmp_path, data_mode="memory").data_mode == "memory"
     assert AudioFolder(tmp_path, preload=False).data_mode == "stream"  # the older spelling
     with pytest.raises(ValueError, match="data_mode must be one of"):
