@@ -419,7 +419,7 @@ class AudioFolder(Dataset):
         size = f"{decoded_bytes / 2**20:,.0f} MiB as float32 at {self.sample_rate} Hz"
         if asked != "auto":
             return f"data_mode={asked!r}; {size}"
-        bound = min(AUTO_MEMORY_LIMIT, streamed.memory_budget())
+        bound = streamed.auto_memory_bound(AUTO_MEMORY_LIMIT)
         verdict = "is within" if self.data_mode == "memory" else "is above"
         return f"{size} {verdict} the {bound / 2**20:,.0f} MiB held in memory by default, data_mode='auto'"
 

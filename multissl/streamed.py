@@ -46,8 +46,12 @@ def choose_data_mode(mode: str, decoded_bytes: int, limit: Optional[int] = None)
         raise ValueError(f"data_mode must be one of {DATA_MODES}, got {mode!r}")
     if mode != "auto":
         return mode
-    bound = memory_budget() if limit is None else min(limit, memory_budget())
-    return "memory" if decoded_bytes <= bound else "stream"
+    return "memory" if decoded_bytes <= auto_memory_bound(limit) else "stream"
+
+
+def auto_memory_bound(limit: Optional[int] = None) -> int:
+    """Bytes of decoded data ``"auto"`` holds in memory: :func:`memory_budget`, or a modality's lower ``limit``."""
+    return memory_budget() if limit is None else min(limit, memory_budget())
 
 
 class StreamedDataset(Dataset):
@@ -99,4 +103,4 @@ class StreamedDataset(Dataset):
                            "(see the warnings); is the data set readable?")
 
 
-__all__ = ["DATA_MODES", "MAX_SUBSTITUTES", "MEMORY_BUDGET_BYTES", "StreamedDataset", "choose_data_mode", "memory_budget"]
+__all__ = ["DATA_MODES", "MAX_SUBSTITUTES", "MEMORY_BUDGET_BYTES", "StreamedDataset", "auto_memory_bound", "choose_data_mode", "memory_budget"]

@@ -22,6 +22,7 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from .corpus import read_text_lines
+from .keyedvectors import COSMUL_EPSILON
 
 PathLike = Union[str, Path]
 PairsResult = namedtuple("PairsResult", ["pearson", "spearman", "oov_ratio", "pairs"])
@@ -124,7 +125,7 @@ def _analogy_scores(normed: np.ndarray, idx: np.ndarray, method: str) -> np.ndar
     if method == "3CosAdd":
         return (b - a + c) @ normed.T
     shifted = [(1 + v @ normed.T) / 2 for v in (a, b, c)]
-    return shifted[1] * shifted[2] / (shifted[0] + np.float32(1e-6))
+    return shifted[1] * shifted[2] / (shifted[0] + np.float32(COSMUL_EPSILON))
 
 
 def _ratio(a: int, b: int) -> float:

@@ -47,7 +47,6 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
             model._say("encoding the corpus into word ids (once per train call, for the interleaved order) ...")
             for _ in encode(model, corpus, encoded):  # the whole corpus, so that every epoch can be interleaved
                 pass
-            encoded.complete = True
     jobs: "queue.Queue" = queue.Queue(maxsize=2 * workers)
     done: "queue.Queue" = queue.Queue()
     seed_key = np.uint64(cfg.seed % 2**64)
@@ -55,6 +54,8 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
     syn1 = model.syn1 if cfg.hs else np.zeros((1, cfg.vector_size), np.float32)
     syn0 = model.wv.vectors
     lockf = np.ascontiguousarray(model.wv.vectors_lockf, np.float32)
+    if len(lockf) == 1 and lockf[0] != 1.0:  # one factor for every word: the kernels read one per word
+        lockf = np.full(len(syn0), lockf[0], np.float32)
     alpha, min_alpha = float(st.get("alpha", cfg.alpha)), float(st.get("min_alpha", cfg.min_alpha))
 
     def work():
@@ -131,8 +132,6 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
             st["epoch_seconds"] += time.perf_counter() - started
             if out_of_time:
                 break
-            if encoded is not None:
-                encoded.complete = True
             model._check_counts(totals)
             end_epoch(model)
     except BaseException as err:

@@ -145,6 +145,15 @@ def _next_negatives(syn1neg, syn0, sent, n, i, window, neg_table, negative, stat
     return state
 
 
+@njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
+def _add_to_input(syn0, c, lockf, locked, delta):
+    """syn0[c] += lockf[c] * delta: an input vector's update, scaled by the word's lock factor (1 when none is set)."""
+    lock = lockf[c] if locked else np.float32(1.0)
+    row = syn0[c]
+    for d in range(row.shape[0]):
+        row[d] += lock * delta[d]
+
+
 @njit(nogil=True, cache=True, fastmath=_FAST)
 def _sg_ns_window_shared(syn0, syn1neg, lockf, locked, sent, n, i, b, center, negs, negative, alpha,
                          outs, labels, grads, delta_in, compute_loss, stats):
@@ -168,11 +177,7 @@ def _sg_ns_window_shared(syn0, syn1neg, lockf, locked, sent, n, i, b, center, ne
     for j in range(lo, hi):
         if j == i:
             continue
-        c = sent[j]
-        lock = lockf[c] if locked else np.float32(1.0)
-        row = syn0[c]
-        for d in range(row.shape[0]):
-            row[d] += lock * delta_in[m, d]
+        _add_to_input(syn0, sent[j], lockf, locked, delta_in[m])
         m += 1
     stats[STAT_LOSS] += loss
     stats[STAT_PAIRS] += m
@@ -399,8 +404,8 @@ def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, code
         syn0: (V, D) float32 input vectors; syn1neg: (V, D) output vectors for
             negative sampling ((0, D) when ``negative == 0``); syn1: (V, D)
             inner-node vectors for hierarchical softmax ((0, D) unless ``hs``).
-        lockf: (1,) or (V,) float32 factor of every update of a word's input vector
-            (gensim's ``vectors_lockf``; (1,) = 1.0 leaves them alone).
+        lockf: (V,) float32 factor of every update of a word's input vector, or (1,) = 1.0
+            (gensim's ``vectors_lockf``; callers expand one factor other than 1 to (V,)).
         shrink_windows: draw each word's window in 1..window (else always ``window``).
         keep_threshold: (V,) uint64, keep probability * 2**32 (subsampling).
         neg_table: packed alias table of the noise distribution.
@@ -432,8 +437,6 @@ def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, code
         state = _draw_negatives(neg_table, negative, state, next_negs)
     words_seen = 0
     locked = not (lockf.shape[0] == 1 and lockf[0] == 1.0)
-    if lockf.shape[0] == 1 and locked:  # one factor for every word: a (V,) view of it
-        lockf = np.full(syn0.shape[0], lockf[0], np.float32)
     start = 0
     while start < n_total:
         stop = start
@@ -493,9 +496,7 @@ def _sg_pairs(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, neg_tab
         if negative > 0:
             state = _draw_negatives(neg_table, negative, state, negs)
             loss += _ns_pair(syn1neg, word, negs, negative, a, h, neu1e, compute_loss)
-        lock = lockf[c] if locked else np.float32(1.0)
-        for d in range(dim):
-            syn0[c, d] += lock * neu1e[d]
+        _add_to_input(syn0, c, lockf, locked, neu1e)
         stats[STAT_LOSS] += loss
         stats[STAT_PAIRS] += 1
     return state
@@ -537,11 +538,7 @@ def _cbow_word(syn0, syn1neg, syn1, lockf, locked, sent, lo, hi, i, word, negs, 
     for j in range(lo, hi):
         if j == i:
             continue
-        c = sent[j]
-        lock = lockf[c] if locked else np.float32(1.0)
-        row = syn0[c]
-        for d in range(dim):
-            row[d] += lock * neu1e[d]
+        _add_to_input(syn0, sent[j], lockf, locked, neu1e)
     stats[STAT_LOSS] += loss
     stats[STAT_PAIRS] += 1
 

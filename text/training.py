@@ -438,7 +438,7 @@ def initial_model(model: Word2Vec) -> Word2Vec:
     ``seed``: uniform in [-1/D, 1/D), output vectors zero), untrained."""
     initial = Word2Vec(**asdict(model.config))
     initial.vocab = model.vocab
-    initial._init_weights()
+    initial.init_weights()
     return initial
 
 

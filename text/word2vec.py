@@ -210,7 +210,9 @@ class Word2Vec:
         code that reads it; training draws noise words from an alias table of the same distribution."""
         if self.vocab is None or not self.config.negative:
             return None
-        weights = np.asarray(self.vocab.counts, np.float64) ** float(self.config.ns_exponent)
+        from multissl.sampling import unigram_weights
+
+        weights = unigram_weights(self.vocab.counts, float(self.config.ns_exponent))
         return np.round(np.cumsum(weights) / weights.sum() * (2**31 - 1)).astype(np.uint32)
 
     def _vocab_or_error(self) -> Vocab:
@@ -336,9 +338,6 @@ class Word2Vec:
 
     def init_weights(self) -> None:
         """Input vectors uniform in [-1/D, 1/D) from ``seed`` (as gensim 4), output vectors zero, training reset."""
-        self._init_weights()
-
-    def _init_weights(self) -> None:
         cfg, v = self.config, len(self.vocab)
         syn0 = _uniform_vectors(np.random.default_rng(cfg.seed), v, cfg.vector_size)
         lockf = self.wv.vectors_lockf if self.wv is not None and hasattr(self.wv, "vectors_lockf") else None
@@ -397,7 +396,7 @@ class Word2Vec:
         self.vocab = other_model.vocab
         self.effective_min_count = other_model.effective_min_count
         self._close_scan()
-        self._init_weights()
+        self.init_weights()
 
     # ---------------------------------------------------------------- training
     def train(self, corpus_iterable: Optional[Iterable[Sequence[str]]] = None, corpus_file: Optional[PathLike] = None,

@@ -334,6 +334,8 @@ class VideoFolder(StreamedDataset):
         if video.num_frames < self.span(video):  # a padded short video: its one clip, checked by no one
             return self._frames(v, offsets)
         checked = self.config.min_motion > 0 or self.config.scene_cut > 0
+        if checked and self._usable.get(v) == []:  # a full pass found no usable clip: drawing again cannot find one
+            raise self._static_error(video)
         for _ in range(CLIP_DRAWS if checked else 1):
             start, gap = self._draw_position(video, rng)
             frames = self._frames(v, start + gap * offsets)
@@ -341,10 +343,13 @@ class VideoFolder(StreamedDataset):
                 return frames
         usable = self._usable_clips(v)
         if not usable:
-            raise StaticVideoError(f"every clip of {video.path} is static (motion < {self.config.min_motion}) or crosses a "
-                                   f"scene cut (jump > {self.config.scene_cut})")
+            raise self._static_error(video)
         start, gap = usable[int(rng.integers(len(usable)))]
         return self._frames(v, start + gap * offsets)
+
+    def _static_error(self, video: VideoFile) -> StaticVideoError:
+        return StaticVideoError(f"every clip of {video.path} is static (motion < {self.config.min_motion}) or crosses a "
+                                f"scene cut (jump > {self.config.scene_cut})")
 
     def _draw_position(self, video: VideoFile, rng: np.random.Generator) -> Tuple[int, int]:
         """(first frame, gap): the gap 1..max_gap, the start among those where the clip at that gap still fits."""
