@@ -42,7 +42,7 @@ from torch.utils.data import Dataset
 
 from .batch_augment import resize_square
 from .decode import DECODE_ERRORS, HIGH_DEPTH_MODES, high_depth_to_uint8, image_size, read_image  # noqa: F401 (re-exported)
-from .image_files import IMAGE_SUFFIXES, TEST_FOLDERS, ImageList, ImageListing, is_list_file, list_images  # noqa: F401
+from .image_files import IMAGE_SUFFIXES, TEST_FOLDERS, ImageList, ImageListing, is_list_file, list_images, split_order  # noqa: F401
 
 TORCHVISION_SETS = {
     "cifar10": "CIFAR10",
@@ -278,9 +278,7 @@ def _load_npz(path: Path) -> ImageSplits:
 
 
 def _split(x: torch.Tensor, y: torch.Tensor, seed: int, test_fraction: float = 0.2):
-    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-    n_test = int(round(len(x) * test_fraction))
-    test, train = order[:n_test], order[n_test:]
+    train, test = (torch.from_numpy(i) for i in split_order(len(x), seed, test_fraction))
     return x[train], y[train], x[test], y[test]
 
 

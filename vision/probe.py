@@ -26,14 +26,19 @@ def task_features(task: PretextTask, images: torch.Tensor, pool: int = 1, batch_
     """Frozen features of ``images`` (N, C, H, W) uint8: (N, D) float32 on CPU (a warning when a run's
     network gets images of another size than it was trained on, :func:`check_image_size`)."""
     check_image_size(task, images)
-    device = device or next(task.parameters()).device
+    return _frozen_features(task, lambda batch: task.encode(batch, pool), images, batch_size, device)
+
+
+def _frozen_features(task: PretextTask, encode, data, batch_size: int, device: Optional[torch.device] = None,
+                     with_labels: bool = False):
+    """:func:`~multissl.evaluation.extract_features` of ``encode`` over ``data`` with ``task`` in eval mode (restored after)."""
     was_training = task.training
     task.eval()
     try:
-        parts = [task.encode(chunk.to(device), pool).float().cpu() for chunk in images.split(batch_size)]
+        return extract_features(encode, data, batch_size, device=device or next(task.parameters()).device,
+                                with_labels=with_labels)
     finally:
         task.train(was_training)
-    return torch.cat(parts)
 
 
 def check_image_size(task: PretextTask, images: torch.Tensor) -> None:
@@ -106,13 +111,8 @@ def split_features(task: PretextTask, data, split: str, pool: int = 1, batch_siz
         images, labels = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
         return task_features(task, images, pool, batch_size), labels
     dataset = data.train_dataset() if split == "train" else data.test_dataset()
-    was_training = task.training
-    task.eval()
-    try:
-        return extract_features(lambda images: task.encode(convert_channels(images, task.in_channels), pool), dataset,
-                                batch_size, device=next(task.parameters()).device, with_labels=True)
-    finally:
-        task.train(was_training)
+    return _frozen_features(task, lambda images: task.encode(convert_channels(images, task.in_channels), pool), dataset,
+                            batch_size, with_labels=True)
 
 
 def check_stream_labels(data) -> None:

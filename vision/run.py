@@ -97,9 +97,7 @@ def open_for_run(run: Run, data, root: Optional[str] = None, image_size: Optiona
     if isinstance(data, ImageSplits):
         return load_for_run(run, data)
     images, _ = open_images(str(data), root, image_size or run.config.get("image_size"), data_mode=data_mode)
-    if isinstance(images, ImageStreams):
-        return images
-    return match_channels(images, int(run.config.get("in_channels", images.channels)))
+    return images if isinstance(images, ImageStreams) else load_for_run(run, images)
 
 
 __all__ = ["build_from_config", "load_for_run", "load_run", "open_for_run", "read_run_config", "save_run_config", "vision_run"]

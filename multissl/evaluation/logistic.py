@@ -31,6 +31,8 @@ from typing import Iterator, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
+from ..schedules import cosine_factor
+
 FULL_BATCH_MEMORY = 2**30  # bytes of copies full-batch L-BFGS may make beyond the features
 LEARNING_RATE = 1e-2
 BATCH_SIZE = 1024
@@ -138,7 +140,7 @@ def fit_minibatch(data: Standardized, labels: torch.Tensor, rows: torch.Tensor, 
     batch = batch_size_for(len(rows))
     steps = epochs * math.ceil(len(rows) / batch)
     opt = torch.optim.Adam([weight, bias], lr=LEARNING_RATE)
-    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: cosine_factor(step / steps))
     y = labels.to(device)
     with threads_for(batch * dim * classes if device.type == "cpu" else ONE_THREAD_BELOW):
         for _ in range(epochs):

@@ -9,12 +9,7 @@ from multissl.evaluation import extract_features, knn_classify, linear_probe, lo
 from multissl.evaluation.knn import top_k_neighbours
 from multissl.streamed import StreamedDataset
 
-
-def _blobs(n=600, classes=4, dim=10, spread=0.5, seed=0):
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(size=(classes, dim)) * 3
-    y = rng.integers(0, classes, n)
-    return (centers[y] + rng.normal(size=(n, dim)) * spread).astype(np.float32), y
+from .test_evaluation import _blobs
 
 
 def test_minibatch_probe_reaches_lbfgs_accuracy():
