@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from multissl.demo import DemoSection
+from multissl.threads import one_torch_thread
 
 
 PRETRAINED_NAME = "audio-cpc-synth"
@@ -49,14 +50,8 @@ LIVE_MODEL = dict(encoder_channels=32, context_dim=64, window=5120, num_negative
 def _train_live(corpus: Path, folder, run_dir: Path, steps: int, seed: int):
     """A small CPC trained for ``steps`` steps on the demo corpus minus the probe's held-out utterances
     (one torch thread: its tensors are tiny, more threads only spin)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         return _train_small(corpus, folder, run_dir, steps, seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train_small(corpus: Path, folder, run_dir: Path, steps: int, seed: int):

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from torch.utils.data import DataLoader, Dataset, IterableDataset
-from tqdm.auto import tqdm
 
-from multissl import distributed as dist_utils
 from multissl.engine import DEFAULT_BATCH_SIZE
 from multissl.presets import Recipe
+from multissl.progress import say
 
 from .folder import AudioFolder
 from .speaker_batches import SpeakerGrouped
@@ -71,11 +70,6 @@ def user_data(data: Any, config: "CPCConfig", options: "CPCTrainOptions", batch_
     return SpeakerGrouped(items, speakers, group), record
 
 
-def _say(message: str, verbose: bool) -> None:
-    if verbose and dist_utils.is_main_process():
-        tqdm.write(f"[multissl] {message}")
-
-
 def training_data(data: Any, folder: Optional[AudioFolder], speaker_pattern: Optional[str], data_mode: str,
                    settings: Recipe, verbose: bool) -> Tuple[Any, Dict, Optional[AudioFolder]]:
     """(what fit trains on, the config's data record, the folder read or None) for any ``data`` train accepts."""
@@ -86,7 +80,7 @@ def training_data(data: Any, folder: Optional[AudioFolder], speaker_pattern: Opt
             raise ValueError(f"data_mode={data_mode!r} applies to folders of audio files; a {type(data).__name__} is read "
                              "as it is")
         batches, record = user_data(data, config, options, batch_size)
-        _say(f"audio data: a {record['source']} ({record['type']}"
+        say(f"audio data: a {record['source']} ({record['type']}"
              f"{'' if record['items'] is None else ', %d items' % record['items']}), read as it is", verbose)
         return batches, record, None
     if not isinstance(data, (str, Path, AudioFolder)) and folder is None:
@@ -100,7 +94,7 @@ def training_data(data: Any, folder: Optional[AudioFolder], speaker_pattern: Opt
                          f"AudioFolder(..., data_mode={data_mode!r})")
     if folder.sample_rate != config.sample_rate:
         raise ValueError(f"folder sample rate {folder.sample_rate} differs from the model's {config.sample_rate}")
-    _say(f"audio data: {folder.describe_data()}", verbose)
+    say(f"audio data: {folder.describe_data()}", verbose)
     batches, record = folder_data(folder, config, options, batch_size)
     return batches, record, folder
 

@@ -123,4 +123,14 @@ class Progress:
         self.close()
 
 
-__all__ = ["LOG_EVERY_S", "Progress", "process_age_s"]
+def say(message: str, verbose: bool = True) -> None:
+    """``[multissl] message`` on stderr, above any progress bar, from the main process only (nothing unless ``verbose``)."""
+    from tqdm.auto import tqdm
+
+    from .distributed import is_main_process
+
+    if verbose and is_main_process():
+        tqdm.write(f"[multissl] {message}")
+
+
+__all__ = ["say", "LOG_EVERY_S", "Progress", "process_age_s"]

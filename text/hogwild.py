@@ -23,7 +23,7 @@ from multissl.progress import Progress
 
 from .encoded import EncodedCorpus, interleaved_order
 from .errors import LOG_PREFIX
-from .vocab import encode_chunks
+from .vocab import RawCounts, encode_chunks
 
 
 def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["CountingCorpus"], totals: "PassTotals",

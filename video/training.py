@@ -25,19 +25,19 @@ from __future__ import annotations
 
 import json
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
 
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
-from tqdm.auto import tqdm
 
-from multissl.distributed import is_main_process, main_process_first
+from multissl.distributed import main_process_first
 from multissl.engine import TrainConfig, fit, load_checkpoint
 from multissl.presets import Recipe, preset_recipe
+from multissl.progress import say
 from multissl.randomness import isolated_rng
+from multissl.threads import one_torch_thread
 from multissl.run import Run, prepare_run_folder, read_run_config, seeded_build, stored_recipe, write_run_config
 
 from .colorizer import Colorizer, ColorizerConfig
@@ -148,7 +148,7 @@ def train(
     prepare_run_folder(output, "video", method, settings.to_dict(), engine.resume, engine.overwrite, files=("colour_clusters.json",))
     task = seeded_build(lambda: Colorizer(settings.model), engine.seed)
     data, record = _training_data(videos, settings, engine.verbose)
-    with isolated_rng(engine.seed), _one_torch_thread():  # reading and sampling frames leaves the caller's generators alone
+    with isolated_rng(engine.seed), one_torch_thread():  # reading and sampling frames leaves the caller's generators alone
         task.fit_colors(_colour_frames(data, settings.options.color_frames, settings.clips.crop, engine.seed), seed=engine.seed)
     evaluation = EVALUATION[preset]
     propagation = PropagationConfig(**evaluation["propagation"]).as_dict()
@@ -169,11 +169,11 @@ def _training_data(videos: Any, settings: Recipe, verbose: bool):
         if settings.options.holdout_videos:
             raise ValueError("holdout_videos needs a folder of videos; hold clips out of your own data set yourself")
         data = checked(videos)
-        _say(verbose, f"training on the clips of a user {type(videos).__name__} (data_mode does not apply)")
+        say(f"training on the clips of a user {type(videos).__name__} (data_mode does not apply)", verbose)
         return data, {"data": {"source": f"user {type(videos).__name__}", "mode": "user data"}, "videos": [], "holdout_videos": []}
     sources, held_out = split_holdout(videos, settings.options.holdout_videos)
     data = VideoFolder(sources, settings.clips, backend=settings.options.backend, verbose=verbose)
-    _say(verbose, data.summary())
+    say(data.summary(), verbose)
     source = [str(v) for v in videos] if isinstance(videos, (list, tuple)) else str(videos)
     return data, {"data": {"source": source, **data.data_record()},
                   "videos": [str(Path(v.path).resolve()) for v in data.videos],  # absolute: `video cycle` matches them from anywhere
@@ -186,25 +186,8 @@ def _colour_frames(data: Any, count: int, crop: Optional[int], seed: int) -> tor
     return data.sample_frames(count, seed=seed, window=crop) if isinstance(data, VideoFolder) else clip_frames(data, count)
 
 
-@contextmanager
-def _one_torch_thread():
-    """torch on one thread: k-means on ~10^5 2-D points is hundreds of tiny operations, which more OpenMP threads
-    only synchronise (each waits for the others: many times slower on a machine busy with other work)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _write_colour_clusters(path: Path, centers: list) -> None:
     path.write_text(json.dumps(centers), encoding="utf-8")
-
-
-def _say(verbose: bool, message: str) -> None:
-    if verbose and is_main_process():
-        tqdm.write(f"[multissl] {message}")
 
 
 def train_colorizer(videos, output, preset_name: str = "cpu", train_config: Optional[TrainConfig] = None,

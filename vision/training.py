@@ -17,11 +17,10 @@ from typing import Any, List, Optional, Tuple, Union
 
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
-from multissl import distributed as dist_utils
 from multissl.engine import FitResult, TrainConfig, fit
 from multissl.presets import Recipe
+from multissl.progress import say
 from multissl.run import Run, prepare_run_folder, seeded_build
 from multissl.schedules import SHAPES, LRSchedule
 
@@ -152,7 +151,7 @@ def train(
         return build_task(method, settings.task, settings.backbone, images.channels, size, num_classes)
 
     net = seeded_build(build, engine.seed)  # the initialisation is part of the run: load_run rebuilds it from the seed
-    _say(f"data {describe_images(images)}; {how}", engine.verbose)
+    say(f"data {describe_images(images)}; {how}", engine.verbose)
     record = None
     if output is not None:
         record = save_run_config(output, method, settings, images.channels, size, num_classes, engine.seed, data_spec, preset,
@@ -171,11 +170,6 @@ def describe_images(images) -> str:
 
 def _mode_of(images) -> str:
     return "memory" if isinstance(images, ImageSplits) else "stream" if isinstance(images, ImageStreams) else "user"
-
-
-def _say(message: str, verbose: bool) -> None:
-    if verbose and dist_utils.is_main_process():
-        tqdm.write(f"[multissl] {message}")
 
 
 def train_task(name: str, splits: ImageSplits, task_config: Optional[TaskConfig] = None, backbone: Optional[BackboneConfig] = None,

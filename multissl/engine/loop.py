@@ -14,11 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset
-from tqdm.auto import tqdm
 
 from .. import distributed as dist_utils
 from ..allocator import keep_freed_memory
-from ..progress import Progress, process_age_s
+from ..progress import Progress, process_age_s, say
 from ..schedules import training_progress
 from .checkpoints import Checkpointer, atomic_write_bytes, checkpoint_candidates, load_checkpoint, load_newest_readable
 from .signals import StopSignals, TrainingInterrupted
@@ -315,8 +314,7 @@ class _Trainer:
 
     # -- logging ----------------------------------------------------------- #
     def _say(self, message: str) -> None:
-        if self.config.verbose and dist_utils.is_main_process():
-            tqdm.write(f"[multissl] {message}")
+        say(message, self.config.verbose)
 
     def _record(self, loss: float, metrics: Dict[str, Any], batch: Any) -> None:
         self._window.setdefault("loss", []).append(loss)

@@ -25,13 +25,14 @@ test log-probabilities (N_test, C) are made only when asked for.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Iterator, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 
 from ..schedules import cosine_factor
+from ..threads import one_torch_thread
 
 FULL_BATCH_MEMORY = 2**30  # bytes of copies full-batch L-BFGS may make beyond the features
 LEARNING_RATE = 1e-2
@@ -118,15 +119,8 @@ class Standardized:
 def threads_for(step_macs: int) -> Iterator[None]:
     """One torch thread while steps are smaller than :data:`ONE_THREAD_BELOW` multiply-adds (waking other threads
     for each tiny operation costs more than the operation, up to 20x on a busy machine); the caller's count after."""
-    threads = torch.get_num_threads()
-    if step_macs >= ONE_THREAD_BELOW or threads == 1:
+    with nullcontext() if step_macs >= ONE_THREAD_BELOW else one_torch_thread():
         yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def fit_minibatch(data: Standardized, labels: torch.Tensor, rows: torch.Tensor, classes: int, weight_decay: float,
