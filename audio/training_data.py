@@ -15,10 +15,11 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from multissl.engine import DEFAULT_BATCH_SIZE
 from multissl.presets import Recipe
 from multissl.progress import say
+from multissl.user_data import checked
 
 from .folder import AudioFolder
 from .speaker_batches import SpeakerGrouped
-from .user_data import UserItems, UserStream
+from .user_data import item_check
 from .windows import RandomWindows, split_segments
 
 if TYPE_CHECKING:
@@ -58,8 +59,8 @@ def user_data(data: Any, config: "CPCConfig", options: "CPCTrainOptions", batch_
         if options.speaker_group_size:
             raise ValueError("speaker_group_size groups the items of a map-style Dataset; an IterableDataset is batched "
                              "in the order it yields: yield the windows of one speaker one after another instead")
-        return UserStream(data, config.window, needs_speaker), record
-    items = UserItems(data, config.window, needs_speaker)
+        return checked(data, item_check(config.window, needs_speaker)), record
+    items = checked(data, item_check(config.window, needs_speaker))
     if not group or hasattr(items, "batch_sampler"):
         return items, record
     speakers = getattr(data, "speakers", None)

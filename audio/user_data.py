@@ -7,19 +7,17 @@ or a bare ``(window,)`` wave: one mono window at the model's sample rate
 ``{"wave": (B, N), "speaker": (B,)}``, ``(wave, speaker)`` or a (B, N) tensor,
 which the CPC model checks itself.
 
-Every item is checked as it is read: a wrong type, shape or a missing
-speaker is an error naming the item (its index, or its place in the stream)
-and the format expected.
+Every item is checked as it is read (:func:`multissl.user_data.checked`): a
+wrong type, shape or a missing speaker is an error naming the item (its index,
+or its place in the stream) and the format expected.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from functools import partial
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, IterableDataset
-
-from multissl.engine.data import SampleKey
 
 ITEM_FORMAT = "{'wave': (window,) float tensor at the model's sample rate, 'speaker': int}, (wave, speaker) or a bare wave"
 
@@ -69,42 +67,9 @@ def audio_item(item: Any, window: int, needs_speaker: bool, where: str) -> Dict[
     return out
 
 
-class UserItems(Dataset):
-    """A user's map-style data set with every item checked (:func:`audio_item`); keyed items, ``streams`` and
-    a ``batch_sampler`` of the data set are kept."""
-
-    def __init__(self, dataset: Dataset, window: int, needs_speaker: bool):
-        self.dataset, self.window, self.needs_speaker = dataset, int(window), needs_speaker
-        self.name = type(dataset).__name__
-        self.keyed_items = bool(getattr(dataset, "keyed_items", False))
-        self.streams = bool(getattr(dataset, "streams", False))
-        if callable(getattr(dataset, "batch_sampler", None)):
-            self.batch_sampler = dataset.batch_sampler
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, key: Any) -> Dict[str, torch.Tensor]:
-        index = key.index if isinstance(key, SampleKey) else key
-        return audio_item(self.dataset[key], self.window, self.needs_speaker, f"item {index} of {self.name}")
+def item_check(window: int, needs_speaker: bool) -> Callable[..., Dict[str, torch.Tensor]]:
+    """The check of :func:`multissl.user_data.checked` for CPC items: ``check(item, where=...)`` -> :func:`audio_item`."""
+    return partial(audio_item, window=int(window), needs_speaker=needs_speaker)
 
 
-class UserStream(IterableDataset):
-    """A user's iterable data set with every item checked (:func:`audio_item`); ``set_epoch`` and ``streams`` are
-    passed on. It shards itself (:func:`multissl.engine.data.current_shard`) as the engine expects."""
-
-    def __init__(self, dataset: IterableDataset, window: int, needs_speaker: bool):
-        self.dataset, self.window, self.needs_speaker = dataset, int(window), needs_speaker
-        self.name = type(dataset).__name__
-        self.streams = bool(getattr(dataset, "streams", False))
-
-    def set_epoch(self, epoch: int) -> None:
-        if hasattr(self.dataset, "set_epoch"):
-            self.dataset.set_epoch(epoch)
-
-    def __iter__(self):
-        for n, item in enumerate(self.dataset):
-            yield audio_item(item, self.window, self.needs_speaker, f"item {n} of {self.name} (counted in this process)")
-
-
-__all__ = ["ITEM_FORMAT", "UserItems", "UserStream", "audio_item"]
+__all__ = ["ITEM_FORMAT", "audio_item", "item_check"]

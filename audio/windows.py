@@ -156,7 +156,6 @@ class RandomWindows(StreamedDataset):
         fewest = int(np.bincount(self.speakers)[np.unique(self.speakers)].min())
         self.repeats = int(repeats) if repeats else max(covering, math.ceil(min_per_speaker / fewest))
         self.streams = folder.streams
-        self._unreadable_files: Dict[int, Exception] = {}  # utterance -> the error its first bad window raised
 
     def __len__(self) -> int:
         return len(self.segments) * self.repeats
@@ -168,16 +167,12 @@ class RandomWindows(StreamedDataset):
         """(len(self),) the speaker index of every item."""
         return np.tile(self.speakers, self.repeats)
 
+    def source_of(self, index: int) -> int:
+        """The utterance (file) item ``index`` is a window of: one bad window condemns its file."""
+        return self.segments[index % len(self.segments)].index
+
     def load(self, key: SampleKey) -> Dict[str, torch.Tensor]:
-        which = key.index % len(self.segments)
-        seg = self.segments[which]
-        if seg.index in self._unreadable_files:  # one bad window condemns its file: the same warning, read no further
-            raise self._unreadable_files[seg.index].with_traceback(None)
-        try:
-            wave = self._crop(which, key)
-        except self.decode_errors as err:
-            self._unreadable_files[seg.index] = err
-            raise
+        wave = self._crop(key.index % len(self.segments), key)
         return {"wave": torch.from_numpy(wave), "speaker": torch.tensor(self.speaker_of(key.index))}
 
     def _crop(self, which: int, key: SampleKey) -> np.ndarray:

@@ -40,7 +40,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--baseline", default=None, help="python of an install of the library before streaming "
                                                          "(the video section's reference; skipped without it)")
     args = parser.parse_args(argv)
-    work = Path(args.work or tempfile.mkdtemp(prefix="multissl-scale-"))
+    work = Path(args.work or tempfile.mkdtemp(prefix="multissl-scale-")).resolve()  # commands run in their run folders' parents
     work.mkdir(parents=True, exist_ok=True)
     results = {"machine": machine(), "sections": {}}
     for name in args.only:

@@ -119,11 +119,12 @@ class ABQuantizer(nn.Module):
 
     @torch.no_grad()
     def fit(self, ab: torch.Tensor, num_samples: int = 100_000, seed: int = 0) -> "ABQuantizer":
-        """Fit on ab (..., 2, H, W) or Lab (..., 3, H, W) images."""
+        """Fit on ab (..., 2, H, W) or Lab (..., 3, H, W) images, on any device: the k-means runs on the CPU
+        (a few thousand 2-d points), so a seed gives the same centres wherever the images are."""
         if ab.ndim < 3 or ab.shape[-3] not in (2, 3):
             raise ValueError(f"expected ab (..., 2, H, W) or Lab (..., 3, H, W), got {tuple(ab.shape)}")
         ab = ab[..., -2:, :, :]
-        pixels = ab.movedim(-3, -1).reshape(-1, 2).float()
+        pixels = ab.movedim(-3, -1).reshape(-1, 2).float().cpu()
         g = torch.Generator().manual_seed(seed)
         if len(pixels) > num_samples:
             pixels = pixels[torch.randperm(len(pixels), generator=g)[:num_samples]]

@@ -9,7 +9,9 @@ worker process), never the whole set before the first step. It keeps three promi
   worker made it, and a run resumed mid-epoch sees exactly the batches it would have;
 - **a corrupt item never ends a run**: when :meth:`load` raises one of
   :attr:`decode_errors`, a warning names the item (``describe``) and the next index
-  (then the one after ...) is used in its place, so batches keep their size;
+  (then the one after ...) is used in its place, so batches keep their size; when
+  many items come from one file (``source_of``), the file's first error condemns
+  all its items in this process, without reading it again;
 - **the engine knows it streams** (``streams = True``): it gets worker processes by
   default (:func:`~multissl.engine.data.default_num_workers`).
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Optional, Set, Tuple
+from typing import Any, Dict, Hashable, Optional, Set, Tuple
 
 from torch.utils.data import Dataset
 
@@ -76,6 +78,29 @@ class StreamedDataset(Dataset):
         """What item ``index`` is, for warnings (e.g. its file name)."""
         return f"item {index}"
 
+    def source_of(self, index: int) -> Optional[Hashable]:
+        """The file item ``index`` is read from, when several items share one (None: each item is its own)."""
+        return None
+
+    @property
+    def failed_sources(self) -> Dict[Hashable, BaseException]:
+        """Sources this process found unreadable so far, with the error each first raised."""
+        if not hasattr(self, "_failed_sources"):
+            self._failed_sources: Dict[Hashable, BaseException] = {}
+        return self._failed_sources
+
+    def _load_checked(self, key: SampleKey) -> Any:
+        """``load(key)``, or the stored error of its source when that already failed in this process."""
+        source = self.source_of(key.index)
+        if source is not None and source in self.failed_sources:
+            raise self.failed_sources[source].with_traceback(None)
+        try:
+            return self.load(key)
+        except self.decode_errors as err:
+            if source is not None:
+                self.failed_sources.setdefault(source, err)
+            raise
+
     @property
     def unreadable(self) -> Set[int]:
         """Indices this process found unreadable so far."""
@@ -94,7 +119,7 @@ class StreamedDataset(Dataset):
             if index in self.unreadable:
                 continue
             try:
-                return self.load(key._replace(index=index))
+                return self._load_checked(key._replace(index=index))
             except self.decode_errors as err:
                 self.unreadable.add(index)
                 warnings.warn(f"skipping unreadable {self.describe(index)}: {type(err).__name__}: {err}", RuntimeWarning,

@@ -218,7 +218,6 @@ class VideoFolder(StreamedDataset):
         self.data_mode = choose_data_mode(self.config.data_mode, self.decoded_bytes())
         self.open_readers = open_readers
         self._threads: Optional[DecodeThreads] = None
-        self._broken: Dict[int, str] = {}  # this process's videos that failed to decode: video -> error
         self._usable: Dict[int, List[Tuple[int, int]]] = {}  # (start, gap) of every usable clip, after a full pass
         self._store: Optional[SharedFrames] = None
         if self.data_mode == "memory":
@@ -315,11 +314,13 @@ class VideoFolder(StreamedDataset):
     def describe(self, index: int) -> str:
         return f"video {self.videos[index % len(self.videos)].path}"
 
+    def source_of(self, index: int) -> int:
+        """The video item ``index`` is a clip of: a video that fails to decode is not read again in this process."""
+        return index % len(self.videos)
+
     def load(self, key: SampleKey) -> torch.Tensor:
         """The clip of item ``key.index`` (T, 3, crop, crop) float in [0, 1], every choice drawn from ``key.rng()``."""
         v = key.index % len(self.videos)
-        if v in self._broken:
-            raise VideoDecodeError(self._broken[v])
         rng = key.rng()
         clip = self._crop(self._draw_clip(v, rng), rng)
         if self.config.flip and rng.random() < 0.5:
@@ -389,8 +390,7 @@ class VideoFolder(StreamedDataset):
             return frames_to_uint8(self._decode_threads().pool().get(v).read(indices), self.frame_size(video))
         except VideoDecodeError as err:
             self._decode_threads().pool().discard(v)
-            self._broken[v] = f"{video.path} failed to decode: {err}"
-            raise VideoDecodeError(self._broken[v]) from err
+            raise VideoDecodeError(f"{video.path} failed to decode: {err}") from err
 
     def _crop(self, clip: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         """(T, 3, h, w) uint8 -> (T, 3, crop, crop) float in [0, 1] (frames smaller than the crop are enlarged)."""

@@ -69,20 +69,23 @@ def _train(folder: Path, run_dir: Path, cache: Path, mode: str) -> Dict:
         raise RuntimeError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stderr_tail}")
     data = json.loads((run_dir / "config.json").read_text())["data"]
     return {"first_step_s": result.first_step_s, "wall_s": round(result.wall_s, 1), "peak_rss_mb": round(result.peak_rss_mb),
-            "peak_tree_mb": round(result.peak_tree_mb), "data_mode": data["data_mode"], "why": data["data_mode_reason"]}
+            "peak_tree_mb": round(result.peak_tree_mb), "peak_tree_pss_mb": round(result.peak_tree_pss_mb),
+            "data_mode": data["data_mode"], "why": data["data_mode_reason"]}
 
 
 def _ratio_and_growth(rows: List[Dict], mode: str, index: str):
     small, large = (next(r for r in rows if r["utterances"] == n and r["asked"] == mode and r["index"] == index)
                     for n in SIZES)
-    return large["first_step_s"] / small["first_step_s"], large["peak_tree_mb"] - small["peak_tree_mb"]
+    return (large["first_step_s"] / small["first_step_s"], large["peak_tree_pss_mb"] - small["peak_tree_pss_mb"],
+            large["peak_tree_mb"] - small["peak_tree_mb"])
 
 
 def _best_of(row: Dict, runs: List[Dict]) -> Dict:
     """One table row of :data:`REPEATS` runs: the fastest first step (the machine is shared), the largest peak memory."""
     fastest = min(runs, key=lambda r: r["first_step_s"])
     return {**row, **fastest, "first_step_s_runs": [r["first_step_s"] for r in runs],
-            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs), "peak_tree_mb": max(r["peak_tree_mb"] for r in runs)}
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs), "peak_tree_mb": max(r["peak_tree_mb"] for r in runs),
+            "peak_tree_pss_mb": max(r["peak_tree_pss_mb"] for r in runs)}
 
 
 def _measure_once(work: Path, n: int, mode: str) -> Dict[str, Dict]:
@@ -135,11 +138,13 @@ def run(args, work: Path) -> Section:
         row = {"utterances": n, "hours": round(n * SECONDS / 3600, 2), "asked": mode, "index": index}
         section.rows.append(_best_of(row, done))
     for mode, index in (("stream", "built"), ("stream", "reused"), ("auto", "built")):
-        ratio, growth = _ratio_and_growth(section.rows, mode, index)
+        ratio, growth, rss_growth = _ratio_and_growth(section.rows, mode, index)
         section.target(f"{mode} (index {index}): time to first step, 400 / 20 utterances", round(ratio, 2),
                        f"<= {FIRST_STEP_RATIO}", ratio <= FIRST_STEP_RATIO)
-        section.target(f"{mode} (index {index}): peak memory growth 20 -> 400 utterances (MB)", round(growth),
-                       f"< {RSS_GROWTH_MB:.0f}", growth < RSS_GROWTH_MB)
+        section.target(f"{mode} (index {index}): peak memory (PSS of the process tree) growth 20 -> 400 utterances (MB)",
+                       round(growth), f"< {RSS_GROWTH_MB:.0f}", growth < RSS_GROWTH_MB)
+        section.notes.append(f"{mode} (index {index}): the summed RSS of the tree grows {rss_growth:.0f} MB (forked "
+                             "workers' shared pages counted once per process)")
     for n in SIZES:
         section.notes.append(f"streamed set-up in process, {n} utterances: "
                              f"{setup_seconds(work / f'utterances-{n}', work / 'cache' / f'setup-{n}')}")

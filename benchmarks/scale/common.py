@@ -30,8 +30,10 @@ class CommandRun:
     """A command run to its end: wall seconds, seconds to its first step (from metrics.jsonl), peak memory (MiB).
 
     ``peak_rss_mb``: the command's own process (its high-water mark, from ``wait4``);
-    ``peak_tree_mb``: the largest sum over the process and its children (DataLoader workers, torchrun's
-    ranks), sampled every 0.1 s; ``peak_process_mb``: the largest single process of that tree, sampled.
+    ``peak_tree_mb``: the largest sum of RSS over the process and its children (DataLoader workers, torchrun's
+    ranks), sampled every 0.1 s: forked workers' pages shared with their parent count once per process there;
+    ``peak_tree_pss_mb``: the same sum of proportional set sizes (a page shared by n processes counts 1/n in each:
+    the memory the tree takes from the machine); ``peak_process_mb``: the largest single process, sampled.
     """
 
     wall_s: float
@@ -41,37 +43,55 @@ class CommandRun:
     peak_process_mb: float
     returncode: int
     stderr_tail: str
+    peak_tree_pss_mb: float = 0.0
 
 
-def _tree_rss_mb(proc: "psutil.Process") -> Tuple[float, float]:
-    """(sum, largest) RSS in MiB over ``proc`` and its descendants."""
+def _pss_bytes(pid: int) -> int:
+    """Proportional set size of process ``pid`` (Linux ``smaps_rollup``; 0 when it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _tree_rss_mb(proc: "psutil.Process") -> Tuple[float, float, float]:
+    """(sum of RSS, largest RSS, sum of PSS) in MiB over ``proc`` and its descendants."""
     import psutil
 
-    sizes = []
+    sizes, shares = [], []
     for p in [proc, *proc.children(recursive=True)]:
         try:
             sizes.append(p.memory_info().rss)
         except psutil.Error:
             continue
-    return sum(sizes) / 2**20, max(sizes, default=0) / 2**20
+        shares.append(_pss_bytes(p.pid))
+    return sum(sizes) / 2**20, max(sizes, default=0) / 2**20, sum(shares) / 2**20
 
 
 def run_command(cmd: Sequence[str], run_dir: Path, env: Optional[Dict[str, str]] = None, timeout: float = 3600) -> CommandRun:
-    """Run ``cmd`` (a multissl command writing run folder ``run_dir``) and measure it (:class:`CommandRun`)."""
+    """Run ``cmd`` (a multissl command writing run folder ``run_dir``) and measure it (:class:`CommandRun`).
+
+    It runs in the run folder's parent, so that ``python -m multissl`` imports the library installed in that
+    Python (a checkout in the working directory would come first on ``sys.path``)."""
     import psutil
 
     start = time.perf_counter()
     err_file = Path(run_dir).parent / f".{Path(run_dir).name}.stderr"
     with open(err_file, "w") as err:
-        popen = subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})})
-        proc, tree_peak, process_peak = psutil.Process(popen.pid), 0.0, 0.0
+        popen = subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})},
+                                 cwd=Path(run_dir).parent)
+        proc, tree_peak, process_peak, pss_peak = psutil.Process(popen.pid), 0.0, 0.0, 0.0
         while True:
             pid, status, usage = os.wait4(popen.pid, os.WNOHANG)  # this child's own rusage, not every child's
             if pid:
                 break
             try:
-                total, largest = _tree_rss_mb(proc)
-                tree_peak, process_peak = max(tree_peak, total), max(process_peak, largest)
+                total, largest, shared = _tree_rss_mb(proc)
+                tree_peak, process_peak, pss_peak = max(tree_peak, total), max(process_peak, largest), max(pss_peak, shared)
             except psutil.Error:
                 pass
             if time.perf_counter() - start > timeout:
@@ -80,7 +100,7 @@ def run_command(cmd: Sequence[str], run_dir: Path, env: Optional[Dict[str, str]]
     popen.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     return CommandRun(wall, first_step_seconds(run_dir), usage.ru_maxrss / 1024, tree_peak, process_peak, popen.returncode,
-                      err_file.read_text()[-3000:])
+                      err_file.read_text()[-3000:], pss_peak)
 
 
 def first_step_seconds(run_dir: Path) -> Optional[float]:

@@ -25,6 +25,7 @@ natural-video -o RUN``), now and with the library before clips were decoded when
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -96,7 +97,8 @@ def run(args, work: Path) -> Section:
     if not DATA.is_dir():
         section.notes.append(f"{DATA} is absent: section skipped")
         return section
-    work.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(work, ignore_errors=True)  # the run folders of an earlier try
+    work.mkdir(parents=True)
     python = sys.executable
     cache = Path(tempfile.mkdtemp(prefix="index-", dir=work))
     cold = _train(python, work / "now-cold", 3, cache=cache)

@@ -14,7 +14,8 @@ from multissl.audio import folder as folder_module
 from multissl.audio.folder import AudioFolder
 from multissl.audio.io import read_audio
 from multissl.audio.speaker_batches import SpeakerGroupedBatches
-from multissl.audio.user_data import UserItems
+from multissl.audio.user_data import item_check
+from multissl.user_data import checked
 from multissl.audio.windows import RandomWindows, split_segments
 from multissl.engine.data import SampleKey
 
@@ -232,14 +233,14 @@ def test_a_user_dataset_dataloader_and_iterable_dataset_all_train(tmp_path):
         assert run.result.step == 2 and run.config["data"]["source"] == name
     assert run.config["data"] == {"source": "DataLoader", "type": "torch.utils.data.dataloader.DataLoader", "items": None,
                                   "data_mode": None}
-    items = [UserItems(Windows(style=style), 2048, needs_speaker=style != "wave")[5] for style in ("dict", "tuple", "wave")]
+    items = [checked(Windows(style=style), item_check(2048, style != "wave"))[5] for style in ("dict", "tuple", "wave")]
     assert all(torch.equal(item["wave"], items[0]["wave"]) for item in items)  # every accepted format, one item
     assert items[0]["speaker"] == items[1]["speaker"] == 2 and "speaker" not in items[2]
 
 
 @pytest.mark.parametrize("data,negatives,match", [
-    (Windows(window=1000), "batch", r"item \d+ of Windows: the wave has shape \(1000,\); expected \(2048,\)"),
-    (Windows(style="wave"), "speaker", r"item \d+ of Windows has no speaker label, which negatives='speaker' needs"),
+    (Windows(window=1000), "batch", r"item \d+ of the Windows: the wave has shape \(1000,\); expected \(2048,\)"),
+    (Windows(style="wave"), "speaker", r"item \d+ of the Windows has no speaker label, which negatives='speaker' needs"),
     (Windows(speakers=False), "speaker", "give Windows a `speakers` sequence"),
     (DataLoader([{"wave": torch.zeros(2048, dtype=torch.int16)}] * 4, batch_size=2), "batch", "must be a \\(B, N\\) float tensor"),
 ])

@@ -92,6 +92,33 @@ def test_an_unreadable_item_is_replaced_by_the_next_with_a_warning_naming_it():
             NoisyPoints(n=40, broken=range(40))[0]
 
 
+class PointsInFiles(NoisyPoints):
+    """Items 4k .. 4k+3 are read from file k; reading a broken file fails, and every read is counted."""
+
+    reads = 0
+
+    def load(self, key: SampleKey):
+        self.reads += 1
+        return super().load(key)
+
+    def source_of(self, index):
+        return index // 4
+
+    def describe(self, index):
+        return f"item {index} of file f{index // 4}.bin"
+
+
+def test_a_files_first_error_condemns_its_other_items_without_reading_it_again():
+    data = PointsInFiles(broken={4})  # file 1 holds items 4..7; only item 4 trips on the corruption
+    with pytest.warns(RuntimeWarning) as caught:
+        assert data[4][1] == 8  # items 5..7 are in the same file: condemned with it, so the next readable one is 8
+    assert data.reads == 2  # item 4 (failed) and item 8: the rest of file 1 is not read again
+    assert data.failed_sources.keys() == {1} and data.unreadable == {4, 5, 6, 7}
+    assert [str(w.message) for w in caught] == [f"skipping unreadable item {i} of file f1.bin: OSError: truncated file"
+                                                for i in (4, 5, 6, 7)]
+    assert data[3][1] == 3 and data[9][1] == 9  # other files are read as before
+
+
 def test_a_run_with_unreadable_items_in_workers_keeps_its_batch_size(tmp_path):
     seen = []
 
