@@ -71,6 +71,10 @@ def _main(argv: Optional[List[str]]) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args.func, "__name__", "") == "_cmd_train":  # a torch training run: its optimizer's imports start now
+        from .warm_start import import_in_background
+
+        import_in_background()
     debug = args.debug or bool(os.environ.get("MULTISSL_DEBUG"))
     try:
         return int(args.func(args) or 0)

@@ -23,6 +23,8 @@ import typing
 from dataclasses import asdict, fields, is_dataclass
 from typing import Any, Dict, Mapping, Optional, Type
 
+from .setting_checks import check_setting
+
 
 def _field_default(f: dataclasses.Field) -> Any:
     if f.default is not dataclasses.MISSING:
@@ -69,17 +71,25 @@ def config_from_dict(cls: Type[Any], values: Mapping[str, Any], strict: bool = F
 
 def merge_config(base: Any, partial: Any = None, **overrides: Any) -> Any:
     """``base`` with the changed fields of ``partial`` (an instance) or all keys of ``partial`` (a dict),
-    then ``overrides``, replacing its fields. Unknown names raise ``ValueError``."""
-    values = asdict(base)
+    then ``overrides``, replacing its fields. Unknown names raise ``ValueError``; every value given is
+    checked against its field's type (:func:`multissl.setting_checks.check_setting`)."""
+    given: Dict[str, Any] = {}
     if partial is not None:
         if isinstance(partial, Mapping):
-            values.update(partial)
+            given.update(partial)
         elif isinstance(partial, type(base)):
-            values.update(changed_fields(partial))
+            given.update(changed_fields(partial))
         else:
             raise TypeError(f"expected a {type(base).__name__} or a dict, got {type(partial).__name__}")
-    values.update(overrides)
-    return config_from_dict(type(base), values, strict=True)
+    given.update(overrides)
+    return config_from_dict(type(base), {**asdict(base), **checked_settings(type(base), given)}, strict=True)
+
+
+def checked_settings(cls: Type[Any], values: Mapping[str, Any]) -> Dict[str, Any]:
+    """``values`` for config class ``cls``, each checked against its field's type (names ``cls`` lacks are kept
+    as they are, for the caller's unknown-name error)."""
+    hints, by_name = typing.get_type_hints(cls), {f.name: f for f in fields(cls)}
+    return {k: check_setting(cls.__name__, by_name[k], hints.get(k), v) if k in by_name else v for k, v in values.items()}
 
 
 class Recipe:
@@ -153,4 +163,4 @@ def preset_recipe(presets: Mapping[str, Mapping[str, Mapping[str, Any]]], name: 
     return base.apply(given={section: dict(values) for section, values in presets[name].items()})
 
 
-__all__ = ["Recipe", "changed_fields", "config_from_dict", "merge_config", "preset_recipe"]
+__all__ = ["Recipe", "changed_fields", "checked_settings", "config_from_dict", "merge_config", "preset_recipe"]

@@ -27,7 +27,7 @@ class BackboneConfig:
     """The trunk shared by all vision tasks (CPU-sized defaults; the papers use width 64 and larger nets)."""
 
     arch: str = field(default="resnet18", metadata={"help": "resnet10/18/34/50/101", "choices": ["resnet10", "resnet18", "resnet34", "resnet50", "resnet101"]})
-    width: int = field(default=16, metadata={"help": "channels of the first stage (64 in the papers)"})
+    width: int = field(default=16, metadata={"help": "channels of the first stage (64 in the papers)", "min": 1})
     cifar_stem: bool = field(default=True, metadata={"help": "3x3 stride-1 stem for small images (else the ImageNet 7x7 stem + pool)"})
     norm: str = field(default="batch", metadata={"help": "batch, group or layer normalisation (layer: GroupNorm with one group, "
                                                           "per-sample statistics)", "choices": ["batch", "group", "layer"]})

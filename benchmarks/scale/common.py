@@ -80,6 +80,7 @@ def run_command(cmd: Sequence[str], run_dir: Path, env: Optional[Dict[str, str]]
     import psutil
 
     start = time.perf_counter()
+    Path(run_dir).parent.mkdir(parents=True, exist_ok=True)
     err_file = Path(run_dir).parent / f".{Path(run_dir).name}.stderr"
     with open(err_file, "w") as err:
         popen = subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})},
