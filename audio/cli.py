@@ -191,7 +191,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
 def _table(results) -> str:
     from .probes import clustering_cell, probe_table
 
-    cols = ["speaker_acc_window", "speaker_acc_utterance", "nmi", "ari", "silhouette", ("clustering", "clustered"), "phone_acc"]
+    cols = ["speaker_acc_window", "speaker_acc_utterance", "nmi", "ami", "ari", "silhouette", ("clustering", "clustered"), "phone_acc"]
     if any("speaker_acc_frame" in r for r in results.values()):
         cols.insert(0, "speaker_acc_frame")
     return probe_table({name: {**r, "clustering": clustering_cell(r)} for name, r in results.items()}, cols)

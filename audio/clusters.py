@@ -37,10 +37,10 @@ def cluster_scores(embeddings: Dict[str, torch.Tensor], speaker_ids: np.ndarray,
 
 
 def score_line(scores: Dict[str, float], digits: int = 3) -> str:
-    """``"NMI 0.912  ARI 0.803  silhouette 0.214"``, or the reason they were not scored."""
+    """``"NMI 0.912  AMI 0.880  ARI 0.803  silhouette 0.214"``, or the reason they were not scored."""
     if scores.get("not_scored") or scores.get("nmi") is None:
         return scores.get("not_scored") or "not scored"
-    return "  ".join(f"{label} {scores[key]:.{digits}f}" for key, label in (("nmi", "NMI"), ("ari", "ARI"), ("silhouette", "silhouette")))
+    return "  ".join(f"{label} {scores[key]:.{digits}f}" for key, label in (("nmi", "NMI"), ("ami", "AMI"), ("ari", "ARI"), ("silhouette", "silhouette")))
 
 
 def _tsne(x: np.ndarray, seed: int) -> np.ndarray:

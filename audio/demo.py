@@ -87,7 +87,7 @@ def _run(out_dir: Path, quick: bool, seed: int) -> DemoSection:
     probes = compare(extractors, data)
     embeddings = utterance_embeddings(extractors, folder)
     picture = plot_speaker_clusters(embeddings, folder.speaker_ids, out_dir / "audio_speaker_clusters.png", folder.speakers,
-                                    {n: {k: p[k] for k in ("nmi", "ari", "silhouette", "not_scored")} for n, p in probes.items()}, seed=seed,
+                                    {n: {k: p[k] for k in ("nmi", "ami", "ari", "silhouette", "not_scored")} for n, p in probes.items()}, seed=seed,
                                     title=f"utterance embeddings of {len(folder)} synthetic utterances, coloured by speaker")
     logged = [h for h in result.history if "loss" in h]
     info = describe(PRETRAINED_NAME)

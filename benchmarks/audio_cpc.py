@@ -122,7 +122,7 @@ def main() -> None:
     evaluation = evaluate(str(data), str(cpu_run), args.threads)
     results = evaluation["results"]
 
-    cols = ["speaker_acc_window", "speaker_acc_utterance", "nmi", "ari", "silhouette", "phone_acc", "dim"]
+    cols = ["speaker_acc_window", "speaker_acc_utterance", "nmi", "ami", "ari", "silhouette", "phone_acc", "dim"]
     rows = [{"features": name, **{c: results[name].get(c) for c in cols}} for name in results]
     print(f"\n## Speaker and phone probes on held-out utterances ({evaluation['data']['test_windows']} test windows of 1.28 s, "
           f"{evaluation['data']['split']['test_segments']} held-out utterances, {args.speakers} speakers)\n")

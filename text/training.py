@@ -424,6 +424,7 @@ def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, mod
                                           f"{w2v.epochs_trained} complete epoch(s)") from None
         if w2v.stopped_early:
             stop_reason = "time"
+        _require_training_pairs(w2v, corpus)
     checkpoint = save_checkpoint(w2v, out, progress())
     _write_vectors(w2v, out)
     w2v._say(f"{w2v.epochs_trained}/{target} epochs ({stop_reason}); run folder {out}")
@@ -431,6 +432,15 @@ def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, mod
                        history=list(w2v.training_log), last_checkpoint=str(checkpoint))
     return Run(out, "text", method, w2v, initial_model(w2v), read_run_config(out, kind="text"), result,
                {"vectors": out / VECTORS_FILE, "progress": read_progress(out)})
+
+
+def _require_training_pairs(model: Word2Vec, corpus: Path) -> None:
+    """A ValueError when the epochs trained saw no (centre, context) pair: vectors that learnt nothing are not written."""
+    log = model.training_log
+    if log and not any(entry["examples"] for entry in log):
+        raise ValueError(f"{corpus} gave no training pairs in {len(log)} epoch(s): no sentence holds two words of the "
+                         f"{len(model.vocab)}-word vocabulary (min_count={model.config.min_count}); nothing was learnt, so "
+                         "no vectors were written")
 
 
 def initial_model(model: Word2Vec) -> Word2Vec:

@@ -20,6 +20,7 @@ masks, ``ImageSets/2017/val.txt``).
 from __future__ import annotations
 
 import colorsys
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
@@ -57,6 +58,10 @@ class SynthConfig:
             raise ValueError(f"need 1 <= min_objects <= max_objects, got {self.min_objects}, {self.max_objects}")
         if self.train_frames < 4 or self.eval_frames < 3:
             raise ValueError(f"videos need at least 4 (train) / 3 (eval) frames, got {self.train_frames}, {self.eval_frames}")
+        if not (math.isfinite(self.fps) and self.fps > 0):
+            raise ValueError(f"fps must be a frame rate > 0, got {self.fps}")
+        if not (math.isfinite(self.noise) and self.noise >= 0):
+            raise ValueError(f"noise must be >= 0 (a standard deviation), got {self.noise}")
 
 
 # ----------------------------------------------------------------------------- textures

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -52,11 +52,32 @@ def check_image_size(task: PretextTask, images: torch.Tensor) -> None:
                       f"images; resize them to {side}x{side} (resize_splits, --image-size {side}) to probe what it learnt")
 
 
-def features(model, images: torch.Tensor, pool: int = 1, batch_size: int = 256) -> torch.Tensor:
+def features(model, images: Union[torch.Tensor, np.ndarray], pool: int = 1, batch_size: int = 256) -> torch.Tensor:
     """Frozen features of a trained task or a :class:`~multissl.run.Run` (its ``.model``):
-    (N, C, H, W) uint8 or [0, 1] floats -> (N, D·pool²) float32 on the CPU."""
+    (N, C, H, W) uint8 or [0, 1] floats (a tensor or a NumPy array) -> (N, D·pool²) float32 on the CPU."""
     task = getattr(model, "model", model)
-    return task_features(task, images, pool, batch_size)
+    return task_features(task, checked_images(images), pool, batch_size)
+
+
+def checked_images(images: Any) -> torch.Tensor:
+    """``images`` as a (N, C, H, W) tensor, uint8 or float in [0, 1]; a ValueError says what is wrong otherwise."""
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(np.ascontiguousarray(images))
+    if not isinstance(images, torch.Tensor):
+        raise ValueError(f"images must be a (N, C, H, W) tensor or NumPy array, got a {type(images).__name__}")
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape (N, C, H, W), got {tuple(images.shape)}")
+    if images.dtype == torch.uint8:
+        return images
+    if not images.is_floating_point():
+        raise ValueError(f"images must be uint8 in [0, 255] or float in [0, 1], got {images.dtype}")
+    bad = int((~torch.isfinite(images)).sum())
+    if bad:
+        raise ValueError(f"images hold {bad} NaN or infinite values")
+    low, high = float(images.min()), float(images.max())
+    if low < 0 or high > 1:
+        raise ValueError(f"float images must lie in [0, 1] (uint8 pixels divided by 255), got {low:.3g}..{high:.3g}")
+    return images
 
 
 def probe_scores(train: torch.Tensor, y_train: torch.Tensor, test: torch.Tensor, y_test: torch.Tensor,

@@ -109,12 +109,24 @@ def read_manifest(folder: Path) -> Dict[str, List[Dict[str, Any]]]:
     A file has two accepted versions only while it is being replaced (the old
     and the new bytes), so that a crash at any moment leaves it verifiable.
     """
+    path = Path(folder) / MANIFEST
     try:
-        data = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
-        files = dict(data.get("files", {}))
-    except (OSError, ValueError, AttributeError):
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return {}
-    return {name: versions if isinstance(versions, list) else [versions] for name, versions in files.items()}
+    except OSError as err:
+        return _unreadable_manifest(path, err)
+    try:
+        files = dict(json.loads(text).get("files", {}))
+        return {name: versions if isinstance(versions, list) else [versions] for name, versions in files.items()}
+    except (ValueError, AttributeError, TypeError) as err:
+        return _unreadable_manifest(path, err)
+
+
+def _unreadable_manifest(path: Path, err: BaseException) -> Dict[str, List[Dict[str, Any]]]:
+    warnings.warn(f"{path} is unreadable ({type(err).__name__}: {err}); the checkpoints are loaded without its size "
+                  "and hash checks (the next checkpoint writes a new one)", RuntimeWarning, stacklevel=3)
+    return {}
 
 
 def _write_manifest(folder: Path, files: Dict[str, List[Dict[str, Any]]]) -> None:
@@ -159,6 +171,29 @@ def checkpoint_candidates(output_dir: Union[str, Path]) -> List[Path]:
     manifest = read_manifest(folder)
     files = [p for p in folder.iterdir() if p.is_file() and (p.name == LAST_CHECKPOINT or _NUMBERED.match(p.name))]
     return sorted(files, key=lambda p: (_step_of(p, manifest), p.name == LAST_CHECKPOINT), reverse=True)
+
+
+_TEMPORARY = re.compile(r"^\.(last|step_\d+)\.pt\.\d+\.tmp$|^\.manifest\.json\.\d+\.tmp$")
+
+
+def remove_checkpoints(output_dir: Union[str, Path]) -> List[Path]:
+    """Delete the files the checkpointer writes in a run folder's ``checkpoints/`` (``last.pt``, ``step_N.pt``, the
+    manifest and leftover temporary files), and the folder when nothing else is in it; returns the files kept
+    (anything else a user put there)."""
+    folder = checkpoint_dir(output_dir)
+    if not folder.is_dir():
+        return []
+    kept = []
+    for path in folder.iterdir():
+        ours = path.is_file() and (path.name in (LAST_CHECKPOINT, MANIFEST) or _NUMBERED.match(path.name)
+                                   or _TEMPORARY.match(path.name))
+        if ours:
+            path.unlink()
+        else:
+            kept.append(path)
+    if not kept:
+        folder.rmdir()
+    return sorted(kept)
 
 
 def _torch_load(path: Path, map_location) -> Dict[str, Any]:
@@ -274,5 +309,5 @@ class Checkpointer:
 
 
 __all__ = ["CHECKPOINT_DIR", "CheckpointError", "Checkpointer", "LAST_CHECKPOINT", "LoadedCheckpoint", "MANIFEST", "atomic_save",
-           "atomic_write_bytes", "checkpoint_candidates", "checkpoint_dir", "find_last_checkpoint", "load_checkpoint",
+           "atomic_write_bytes", "checkpoint_candidates", "remove_checkpoints", "checkpoint_dir", "find_last_checkpoint", "load_checkpoint",
            "load_newest_readable", "read_manifest"]

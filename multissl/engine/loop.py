@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import shutil
 import time
 import warnings
 from dataclasses import asdict
@@ -19,7 +18,8 @@ from .. import distributed as dist_utils
 from ..allocator import keep_freed_memory
 from ..progress import Progress, process_age_s, say
 from ..schedules import training_progress
-from .checkpoints import Checkpointer, atomic_write_bytes, checkpoint_candidates, load_checkpoint, load_newest_readable
+from .checkpoints import (Checkpointer, atomic_write_bytes, checkpoint_candidates, load_checkpoint, load_newest_readable,
+                          remove_checkpoints)
 from .signals import StopSignals, TrainingInterrupted
 from .config import DEFAULT_BATCH_SIZE, FitResult, NonFiniteLossError, TrainConfig, TrainState
 from .data import EpochSampler, batch_size_of, default_num_workers, move_to_device, quiet_worker, streams_from_disk
@@ -561,7 +561,11 @@ def _guard_output_dir(config: TrainConfig) -> None:
     if not config.overwrite:
         raise FileExistsError(f"{config.output_dir} already holds checkpoints of a run; pass resume='auto' (--resume) to "
                               "continue it or overwrite=True (--overwrite) to replace it")
-    shutil.rmtree(Path(config.output_dir) / "checkpoints")
+    kept = remove_checkpoints(config.output_dir)
+    if kept:
+        warnings.warn(f"--overwrite removed the run's checkpoints but kept {len(kept)} other file(s) of "
+                      f"{Path(config.output_dir) / 'checkpoints'}: {', '.join(p.name for p in kept[:5])}", RuntimeWarning,
+                      stacklevel=3)
     metrics = Path(config.output_dir) / METRICS_FILE
     if metrics.exists():
         metrics.unlink()

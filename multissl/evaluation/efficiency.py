@@ -68,6 +68,7 @@ def amounts_from(fractions: Optional[Sequence[float]] = None, per_class: Optiona
     if fractions is not None:
         if not len(fractions):
             raise ValueError("fractions is empty")
+        _refuse_repeats("fractions", [float(f) for f in fractions])
         return [Amount(fraction=check_fraction(f)) for f in sorted(fractions)]
     if not len(per_class):
         raise ValueError("per_class is empty")
@@ -75,7 +76,16 @@ def amounts_from(fractions: Optional[Sequence[float]] = None, per_class: Optiona
     for c in counts:
         if c is not None and c < 1:
             raise ValueError(f"per-class label counts must be >= 1 (or 'all'), got {c}")
+    _refuse_repeats("per_class", counts)
     return [Amount(per_class=c) for c in sorted(counts, key=lambda c: float("inf") if c is None else c)]
+
+
+def _refuse_repeats(name: str, values: Sequence[Any]) -> None:
+    """A ValueError naming the amounts given more than once (each would be computed again, to the same row)."""
+    repeated = sorted({v for v in values if values.count(v) > 1}, key=lambda v: float("inf") if v is None else v)
+    if repeated:
+        shown = ", ".join("all" if v is None else f"{v:g}" for v in repeated)
+        raise ValueError(f"{name} lists {shown} more than once; give each amount of labels once")
 
 
 @dataclass

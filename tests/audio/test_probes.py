@@ -124,11 +124,11 @@ def test_probe_and_cluster_tables_print_why_a_clustering_is_not_scored():
     from multissl.audio.cli import _table
     from multissl.audio.clusters import score_line
 
-    refused = {"speaker_acc_window": 0.5, "nmi": None, "ari": None, "silhouette": None, "clustered": "utterances",
+    refused = {"speaker_acc_window": 0.5, "nmi": None, "ami": None, "ari": None, "silhouette": None, "clustered": "utterances",
                "cluster_items": 251, "clusters": 251, "not_scored": "not scored: 251 utterances for 251 clusters"}
-    scored = {**refused, "nmi": 0.61, "ari": 0.2, "silhouette": 0.05, "clustered": "pieces", "cluster_items": 700, "not_scored": None}
+    scored = {**refused, "nmi": 0.61, "ami": 0.4, "ari": 0.2, "silhouette": 0.05, "clustered": "pieces", "cluster_items": 700, "not_scored": None}
     rows = _table({"cpc": refused, "mfcc": scored}).splitlines()
-    assert rows[2].endswith("| - | - | - | not scored: 251 utterances for 251 clusters | - |")
-    assert rows[3].endswith("| 0.610 | 0.200 | 0.050 | 700 pieces | - |")
+    assert rows[2].endswith("| - | - | - | - | not scored: 251 utterances for 251 clusters | - |")
+    assert rows[3].endswith("| 0.610 | 0.400 | 0.200 | 0.050 | 700 pieces | - |")
     assert score_line(refused) == "not scored: 251 utterances for 251 clusters"
-    assert score_line(scored) == "NMI 0.610  ARI 0.200  silhouette 0.050"
+    assert score_line(scored) == "NMI 0.610  AMI 0.400  ARI 0.200  silhouette 0.050"

@@ -111,11 +111,14 @@ def test_clustering_refuses_about_one_item_per_cluster_and_random_features_score
     # many items per class: random features score near zero, structured ones near one
     y = np.repeat(np.arange(5), 40)
     noise = clustering_scores(rng.normal(size=(200, 16)), y)
-    assert noise["nmi"] < 0.1 and abs(noise["ari"]) < 0.05 and noise["silhouette"] < 0.05
+    assert noise["nmi"] < 0.1 and abs(noise["ami"]) < 0.05 and abs(noise["ari"]) < 0.05 and noise["silhouette"] < 0.05
     x, labels = _blobs(200, classes=5, dim=16, spread=0.3)
     structured = clustering_scores(x, labels)
-    assert structured["nmi"] > 0.9 and structured["ari"] > 0.9
+    assert structured["nmi"] > 0.9 and structured["ami"] > 0.9 and structured["ari"] > 0.9
+    # many clusters of few items: NMI keeps a high floor for random features, AMI does not
+    few = clustering_scores(rng.normal(size=(120, 16)), np.arange(120) % 50)
+    assert few["nmi"] > 0.5 and abs(few["ami"]) < 0.1
     report = clustering_report(rng.normal(size=(251, 8)), np.arange(251), "utterances")
-    assert report == {"clustered": "utterances", "cluster_items": 251, "clusters": 251, "nmi": None, "ari": None,
+    assert report == {"clustered": "utterances", "cluster_items": 251, "clusters": 251, "nmi": None, "ami": None, "ari": None,
                       "silhouette": None, "not_scored": "not scored: 251 utterances for 251 clusters"}
     assert clustering_report(x, labels, "windows")["not_scored"] is None

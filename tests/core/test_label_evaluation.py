@@ -45,6 +45,16 @@ def test_bad_amounts_name_the_value(kwargs, needle):
         label_subset(_imbalanced_labels(), **kwargs)
 
 
+def test_an_amount_of_labels_given_twice_is_refused():
+    from multissl.evaluation.efficiency import amounts_from
+
+    with pytest.raises(ValueError, match="fractions lists 0.5 more than once"):
+        amounts_from(fractions=[0.5, 0.1, 0.5])
+    with pytest.raises(ValueError, match="per_class lists 5, all more than once"):
+        amounts_from(per_class=[5, None, 5, "all"])
+    assert [a.fraction for a in amounts_from(fractions=[1.0, 0.1])] == [0.1, 1.0]
+
+
 def test_labels_must_be_labels():
     with pytest.raises(ValueError, match="no labelled examples"):
         label_subset(np.array([], dtype=np.int64), fraction=0.5)

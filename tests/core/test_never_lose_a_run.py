@@ -157,8 +157,11 @@ def test_fit_into_a_folder_with_checkpoints_needs_resume_or_overwrite(tmp_path):
     _toy_run(tmp_path, 2)
     with pytest.raises(FileExistsError, match="already holds checkpoints"):
         _toy_run(tmp_path, 2)
-    result, _ = _toy_run(tmp_path, 3, overwrite=True)
+    (tmp_path / "checkpoints" / "notes.txt").write_text("the user's own file")
+    with pytest.warns(RuntimeWarning, match=r"removed the run's checkpoints but kept 1 other file\(s\) .*: notes\.txt"):
+        result, _ = _toy_run(tmp_path, 3, overwrite=True)
     assert result.step == 3 and _steps_logged(tmp_path)[-1] == 3
+    assert (tmp_path / "checkpoints" / "notes.txt").read_text() == "the user's own file"
 
 
 def test_output_files_are_checked_before_training(tmp_path, capsys):
@@ -342,3 +345,15 @@ def test_ctrl_c_during_fits_set_up_stops_before_step_1_and_resumes_identically(t
     assert load_checkpoint(tmp_path / "r")["step"] == 0
     resumed = run(tmp_path / "r", 5, resume="auto")
     assert all(torch.equal(a, b) for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()))
+
+
+def test_a_garbage_manifest_is_named_in_a_warning_not_ignored_in_silence(tmp_path):
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    assert read_manifest(folder) == {}  # none yet: nothing to say
+    (folder / "manifest.json").write_text("{not json")
+    with pytest.warns(RuntimeWarning, match=r"manifest\.json is unreadable \(JSONDecodeError.*without its size and hash checks"):
+        assert read_manifest(folder) == {}
+    (folder / "manifest.json").write_text("[1, 2]")
+    with pytest.warns(RuntimeWarning, match=r"manifest\.json is unreadable \(AttributeError"):
+        assert read_manifest(folder) == {}

@@ -79,3 +79,15 @@ def test_bad_model_file(tmp_path):
     path.write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a multissl Word2Vec model file"):
         Word2Vec.load(path)
+
+
+def test_a_corpus_of_one_word_sentences_is_refused_before_vectors_are_written(tmp_path, capsys):
+    from multissl.cli import main
+
+    corpus = tmp_path / "one.txt"
+    corpus.write_text("hello\n" * 20)
+    assert main(["text", "train", str(corpus), "-o", str(tmp_path / "run"), "--min-count", "1", "--epochs", "1",
+                 "--no-verbose"]) == 2
+    err = capsys.readouterr().err
+    assert "gave no training pairs in 1 epoch(s): no sentence holds two words of the 1-word vocabulary" in err
+    assert not (tmp_path / "run" / "vectors.bin").exists()

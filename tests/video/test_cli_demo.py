@@ -31,6 +31,12 @@ def test_synth_writes_mp4_and_davis_layout(trained):
     assert (bench / "eval" / "ImageSets" / "2017" / "val.txt").read_text().split() == ["synth_000", "synth_001"]
 
 
+def test_synth_refuses_a_frame_rate_of_zero_in_one_line(tmp_path, capsys):
+    assert main(["video", "synth", str(tmp_path / "bench"), "--fps", "0"]) == 2
+    assert "fps must be a frame rate > 0, got 0.0" in capsys.readouterr().err
+    assert not (tmp_path / "bench").exists()
+
+
 @pytest.mark.slow
 def test_synthetic_generation_is_seeded():
     from multissl.video.synthetic import SynthConfig, generate_video

@@ -68,3 +68,17 @@ def test_features_of_another_size_than_the_run_saw_are_flagged(vision_run):
     run = load_run(vision_run)
     with pytest.warns(UserWarning, match="features of 24x24 images from a network trained on 16x16"):
         features(run, torch.zeros(2, 1, 24, 24, dtype=torch.uint8))
+
+
+def test_features_take_numpy_images_and_refuse_nan_or_out_of_range_ones(vision_run):
+    run = load_run(vision_run)
+    images = np.random.default_rng(0).integers(0, 256, (3, 1, 16, 16), dtype=np.uint8)
+    assert torch.equal(features(run, images), features(run, torch.from_numpy(images)))
+    bad = torch.rand(2, 1, 16, 16)
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="images hold 1 NaN or infinite values"):
+        features(run, bad)
+    with pytest.raises(ValueError, match=r"float images must lie in \[0, 1\] \(uint8 pixels divided by 255\), got "):
+        features(run, torch.rand(2, 1, 16, 16) * 255)
+    with pytest.raises(ValueError, match=r"images must have shape \(N, C, H, W\), got \(16, 16\)"):
+        features(run, np.zeros((16, 16), np.float32))
