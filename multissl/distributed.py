@@ -5,6 +5,7 @@ group is initialised, so library code can call them unconditionally.
 """
 from __future__ import annotations
 
+import atexit
 import os
 from typing import Any, Callable, Optional, TypeVar
 
@@ -50,7 +51,14 @@ def init_from_env(backend: Optional[str] = None) -> torch.device:
         torch.cuda.set_device(device)
     if launched_by_torchrun() and not dist.is_initialized():
         dist.init_process_group(backend or ("nccl" if use_cuda else "gloo"))
+        atexit.register(_destroy_group)  # before interpreter finalisation, where gloo's threads would abort it
     return device
+
+
+def _destroy_group() -> None:
+    """The process group the library brought up, destroyed at exit unless the program already did."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def init_if_launched() -> None:

@@ -1,6 +1,7 @@
 """The training loop: :func:`fit` and the trainer behind it."""
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 import time
@@ -626,6 +627,12 @@ def fit(
             return trainer.run(signals)
     finally:
         set_rng_state(outer_rng)  # training seeds the global generators; the caller's state comes back
+        if dist_utils.is_distributed():
+            # The DDP wrapper and its loader hold gloo work objects with tensors; freed at interpreter exit they
+            # take the GIL during finalisation and the process aborts ("terminate called without an active
+            # exception"): free them now, while the interpreter is whole.
+            trainer = None
+            gc.collect()
 
 
 __all__ = ["METRICS_FILE", "fit"]
