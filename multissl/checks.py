@@ -53,6 +53,17 @@ def check_finite(name: str, x: torch.Tensor) -> None:
         raise ValueError(f"{name} of shape {tuple(x.shape)} contains {bad} NaN or Inf values")
 
 
+def check_unit_range(name: str, x: torch.Tensor) -> None:
+    """Raise unless float ``x`` is finite and within [0, 1] (images as uint8 pixels divided by 255); ``name`` says
+    what ``x`` is (e.g. "float images", "item 3 of the MyClips: values")."""
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise ValueError(f"{name} hold {bad} NaN or infinite values")
+    low, high = float(x.min()), float(x.max())
+    if low < 0 or high > 1:
+        raise ValueError(f"{name} must lie in [0, 1] (uint8 pixels divided by 255), got {low:.3g}..{high:.3g}")
+
+
 def check_choice(name: str, value: str, choices: Sequence[str]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")

@@ -35,14 +35,17 @@ class InvalidSetting(MultisslError, TypeError, ValueError):
 def check_setting(owner: str, field: Field, hint: Any, value: Any) -> Any:
     """``value`` for ``field`` of config class ``owner``, normalised (NumPy scalars to Python, whole floats to
     int, lists to tuples), or an :class:`InvalidSetting` naming ``owner.field`` and what it takes."""
-    name = f"{owner}.{field.name}"
+    return check_value(f"{owner}.{field.name}", hint, value, field.metadata.get("min"), field.metadata.get("choices"))
+
+
+def check_value(name: str, hint: Any, value: Any, minimum: Any = None, choices: Any = None) -> Any:
+    """``value`` checked against type ``hint``, the smallest value ``minimum`` and ``choices`` (each optional), for a
+    setting that is not a config field (e.g. ``check_value("image_size", int, 0, minimum=1)``)."""
     value = _of_type(name, hint, value)
-    choices = field.metadata.get("choices")
     if choices and isinstance(value, str) and value not in choices:
         raise InvalidSetting(f"{name} must be one of {list(choices)}, got {value!r}")
-    low = field.metadata.get("min")
-    if low is not None and isinstance(value, numbers.Number) and value < low:
-        raise InvalidSetting(f"{name} must be >= {low}, got {value!r}")
+    if minimum is not None and isinstance(value, numbers.Number) and value < minimum:
+        raise InvalidSetting(f"{name} must be >= {minimum}, got {value!r}")
     return value
 
 
@@ -103,4 +106,4 @@ def _shown(value: Any) -> str:
     return f"{value!r} (a {type(value).__name__})"
 
 
-__all__ = ["InvalidSetting", "check_setting"]
+__all__ = ["InvalidSetting", "check_setting", "check_value"]

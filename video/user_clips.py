@@ -18,6 +18,7 @@ from typing import Any, List
 
 import torch
 
+from multissl.checks import check_unit_range
 from multissl.user_data import CheckedItems, is_user_data
 from multissl.user_data import checked as checked_data
 
@@ -41,9 +42,7 @@ def check_clips(x: Any, batched: bool, where: str) -> torch.Tensor:
           and x.shape[-4] >= 2 and x.shape[-1] % 8 == 0 and x.shape[-2] % 8 == 0 and x.shape[-1] > 0 and x.shape[-2] > 0)
     if not ok:
         raise ValueError(f"{where}: expected {BATCH_FORMAT if batched else CLIP_FORMAT}, got {_shape(x)}")
-    low, high = float(x.min()), float(x.max())
-    if low < 0 or high > 1:
-        raise ValueError(f"{where}: values must lie in [0, 1] (RGB divided by 255), got {low:.3g}..{high:.3g}")
+    check_unit_range(f"{where}: values", x)
     return x
 
 

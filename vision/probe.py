@@ -14,6 +14,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 import numpy as np
 import torch
 
+from multissl.checks import check_unit_range
 from multissl.evaluation import RawInputPlan, extract_features, knn_accuracy, linear_probe, raw_input_plan
 
 from .data import ImageSplits, convert_channels, to_float
@@ -71,12 +72,7 @@ def checked_images(images: Any) -> torch.Tensor:
         return images
     if not images.is_floating_point():
         raise ValueError(f"images must be uint8 in [0, 255] or float in [0, 1], got {images.dtype}")
-    bad = int((~torch.isfinite(images)).sum())
-    if bad:
-        raise ValueError(f"images hold {bad} NaN or infinite values")
-    low, high = float(images.min()), float(images.max())
-    if low < 0 or high > 1:
-        raise ValueError(f"float images must lie in [0, 1] (uint8 pixels divided by 255), got {low:.3g}..{high:.3g}")
+    check_unit_range("float images", images)
     return images
 
 

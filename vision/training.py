@@ -10,8 +10,6 @@ field by field. Used by the CLI, the examples, the demo and the benchmarks.
 """
 from __future__ import annotations
 
-import numbers
-
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +23,7 @@ from multissl.presets import Recipe
 from multissl.progress import say
 from multissl.run import Run, prepare_run_folder, seeded_build
 from multissl.schedules import SHAPES, LRSchedule
-from multissl.setting_checks import InvalidSetting
+from multissl.setting_checks import check_value
 
 from .data import ImageSplits, describe_splits
 from .streaming import ImageStreams, open_images
@@ -86,14 +84,6 @@ def recipe(method: str, task: Any = None, backbone: Any = None, optim: Any = Non
     return base.apply(given, overrides)
 
 
-def _check_image_size(image_size: Any) -> None:
-    """A clear error for an image size that is not a positive whole number of pixels (None: chosen from the data)."""
-    if image_size is None:
-        return
-    if isinstance(image_size, bool) or not isinstance(image_size, numbers.Integral) or image_size < 1:
-        raise InvalidSetting(f"image_size must be a positive number of pixels (the training side), got {image_size!r}")
-
-
 def _open_data(data: Any, root: Optional[str], image_size: Optional[int], seed: int, data_mode: str):
     """``(images, spec, how)``: the data as :class:`ImageSplits` (in memory), :class:`ImageStreams` (read from disk
     while training) or :class:`UserImages` (a user's Dataset or DataLoader); what to record; how it is read."""
@@ -149,7 +139,8 @@ def train(
         the :class:`~multissl.run.Run` (``.model`` trained, ``.initial``, ``.result``).
     """
     seed = recipe(method, task, backbone, optim, train, **overrides).train.seed
-    _check_image_size(image_size)
+    if image_size is not None:
+        image_size = check_value("image_size", int, image_size, minimum=1)
     images, data_spec, how = _open_data(data, root, image_size, seed, data_mode)
     size = images.image_size[0]
     preset = preset_for(size) if preset == AUTO_PRESET else preset

@@ -43,5 +43,5 @@ def test_values_are_normalised_and_optional_settings_take_none():
 def test_text_settings_and_the_vision_image_size_are_checked_too():
     with pytest.raises(ValueError, match=r"window must be a positive integer, got '5'"):  # text's own validate()
         text.Word2Vec(window="5")
-    with pytest.raises(InvalidSetting, match=r"image_size must be a positive number of pixels.*got 0"):
+    with pytest.raises(InvalidSetting, match=r"image_size must be >= 1, got 0"):
         vision.train("digits", None, "rotation", image_size=0, steps=1)
