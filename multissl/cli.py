@@ -13,14 +13,15 @@ import argparse
 import importlib
 import os
 import sys
-from typing import List, NoReturn, Optional
+from typing import List, NoReturn, Optional, Sequence
 
 from . import MODALITIES, __version__
 from .errors import USER_ERRORS
 from .interrupts import ExitOnInterrupt
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
+    """The whole command; ``only``: one modality's command group alone (its modules are all a command of it imports)."""
     parser = argparse.ArgumentParser(
         prog="multissl",
         description="Self-supervised pretext tasks across text, audio, video and images.",
@@ -28,14 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"multissl {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error (also: MULTISSL_DEBUG=1)")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    from . import demo, pretrained
+    if only is None:
+        from . import demo, pretrained
 
-    demo.register(subparsers)
-    pretrained.register(subparsers)
-    for modality in MODALITIES:
+        demo.register(subparsers)
+        pretrained.register(subparsers)
+    for modality in MODALITIES if only is None else (only,):
         importlib.import_module(f"multissl.{modality}.cli").register(subparsers)
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
     return parser
+
+
+def _positionals(argv: Sequence[str]) -> List[str]:
+    return [a for a in argv if not a.startswith("-")]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -69,12 +75,13 @@ def command() -> NoReturn:
 def _main(argv: Optional[List[str]]) -> int:
     from .engine.signals import TrainingInterrupted  # imports torch
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args.func, "__name__", "") == "_cmd_train":  # a torch training run: its optimizer's imports start now
+    words = _positionals(sys.argv[1:] if argv is None else argv)
+    if words[1:2] == ["train"]:  # a torch training run: its optimizer's imports start now, beside the parser's
         from .warm_start import import_in_background
 
         import_in_background()
+    parser = build_parser(only=words[0] if words and words[0] in MODALITIES else None)
+    args = parser.parse_args(argv)
     debug = args.debug or bool(os.environ.get("MULTISSL_DEBUG"))
     try:
         return int(args.func(args) or 0)

@@ -306,10 +306,12 @@ class VideoFolder(StreamedDataset):
 
     def __getitems__(self, keys: List[Any]) -> List[torch.Tensor]:
         """The items of a batch, decoded by a few threads of this process (decoders and torch release the GIL)."""
-        items = self._decode_threads().map(self.__getitem__, keys)
+        return self._decode_threads().map(self.__getitem__, keys)
+
+    def first_step_done(self) -> None:
+        """Called by :func:`~multissl.engine.fit` after step 1: the background frame filler may start now."""
         if self._store is not None:
-            self._store.first_batch_made()
-        return items
+            self._store.training_started()
 
     def describe(self, index: int) -> str:
         return f"video {self.videos[index % len(self.videos)].path}"
@@ -428,21 +430,22 @@ class VideoFolder(StreamedDataset):
         from ``seed``) instead of the whole frame (cropped to the smallest frame's size).
         """
         share = max(1, -(-count // len(self.videos)))
-        runs = [(v, run) for v in spread_evenly(range(len(self.videos)), count) for run in colour_frame_runs(self.videos[v], share)]
+        runs = [(v, colour_frame_runs(self.videos[v], share)) for v in spread_evenly(range(len(self.videos)), count)]
         with ThreadPoolExecutor(max(1, min(MAX_DECODE_THREADS, usable_cpus(), len(runs)))) as pool:
-            parts = list(pool.map(lambda run: self._colour_frames(run, window, seed), runs))
+            parts = list(pool.map(lambda video_runs: self._colour_frames(*video_runs, window, seed), runs))
         frames = [f for part in parts for f in part][:count]
         if not frames:
             raise ValueError("no frame could be decoded to fit the colour clusters")
         h, w = min(f.shape[-2] for f in frames), min(f.shape[-1] for f in frames)
         return torch.stack([f[..., :h, :w] for f in frames]).float() / 255.0
 
-    def _colour_frames(self, run: Tuple[int, List[int]], window: Optional[int], seed: int) -> List[torch.Tensor]:
-        """(3, h, w) uint8 frames ``run`` = (video, frame indices), whole (h, w multiples of 8) or a random window of each."""
-        v, indices = run
+    def _colour_frames(self, v: int, runs: List[List[int]], window: Optional[int], seed: int) -> List[torch.Tensor]:
+        """(3, h, w) uint8 frames of video ``v``'s frame ``runs``, read by one reader: whole (h, w multiples of 8)
+        or a random window of each (positions drawn per run)."""
         reader = _open(self.videos[v])
         try:
-            frames = frames_to_uint8(reader.read(indices), self.frame_size(self.videos[v]))
+            size = self.frame_size(self.videos[v])
+            frames = torch.cat([frames_to_uint8(reader.read(run), size) for run in runs])  # a seek per run
         except (VideoDecodeError, OSError, ValueError):
             return []
         finally:
@@ -450,9 +453,14 @@ class VideoFolder(StreamedDataset):
         h, w = frames.shape[-2:]
         if window is None or window > min(h, w):
             return list(frames[..., : h // 8 * 8, : w // 8 * 8])
-        rng = np.random.default_rng([seed, v, indices[0]])
-        tops, lefts = rng.integers(h - window + 1, size=len(frames)), rng.integers(w - window + 1, size=len(frames))
-        return [f[:, t : t + window, l : l + window] for f, t, l in zip(frames, tops, lefts)]
+        picked, start = [], 0
+        for run in runs:
+            rng = np.random.default_rng([seed, v, run[0]])
+            part = frames[start : start + len(run)]
+            start += len(run)
+            tops, lefts = rng.integers(h - window + 1, size=len(part)), rng.integers(w - window + 1, size=len(part))
+            picked += [f[:, t : t + window, l : l + window] for f, t, l in zip(part, tops, lefts)]
+        return picked
 
     # -- processes ------------------------------------------------------------------ #
     def close(self) -> None:

@@ -3,9 +3,9 @@
 :class:`SharedFrames` keeps every video's frames at the training size (uint8, (T, 3, H, W))
 in one anonymous shared memory mapping. It is filled in the background by one process
 (:meth:`SharedFrames.fill_in_background`, forked from the training process), video after
-video, each decoded once from start to end. The filler waits until the first batch is made
-(:meth:`SharedFrames.first_batch_made`, at most :data:`FILL_DELAY_S`), so that the first
-step does not wait for it, then takes its share of the cores; a video becomes
+video, each decoded once from start to end. The filler waits until training has done its
+first step (:meth:`SharedFrames.training_started`, at most :data:`FILL_DELAY_S`), so that
+the first step does not share the cores with it, then takes its share of them; a video becomes
 readable (:meth:`SharedFrames.frames`) the moment it is complete, and until then a reader
 decodes the frames it needs itself. DataLoader workers forked later share the mapping:
 the frames are in memory once, however many workers read them.
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 EMPTY, FILLED, FAILED = 0, 1, -1
-FILL_DELAY_S = 30.0  # the longest the filler waits for the first batch before it starts
+FILL_DELAY_S = 30.0  # the longest the filler waits for the first step before it starts
 
 
 def start_method() -> str:
@@ -99,13 +99,13 @@ class SharedFrames:
         if done != len(target):
             raise ValueError(f"video {v}: {done} frames decoded, {len(target)} expected")
 
-    def first_batch_made(self) -> None:
-        """Tell the background filler that training has its first batch (any process may call it)."""
+    def training_started(self) -> None:
+        """Tell the background filler that training has done its first step (any process may call it)."""
         if not self._go.is_set():
             self._go.set()
 
     def fill_in_background(self, decode: Callable[[int], Iterator[torch.Tensor]]) -> None:
-        """Fill the store in a forked process, from the first batch on (it ends with its parent)."""
+        """Fill the store in a forked process, from the first step on (it ends with its parent)."""
         context = multiprocessing.get_context("fork")
         self._filler = context.Process(target=_fill_from_child, args=(self, decode, os.getpid()), daemon=True,
                                        name="multissl-frame-filler")

@@ -148,19 +148,30 @@ def train(
     prepare_run_folder(output, "video", method, settings.to_dict(), engine.resume, engine.overwrite, files=("colour_clusters.json",))
     task = seeded_build(lambda: Colorizer(settings.model), engine.seed)
     data, record = _training_data(videos, settings, engine.verbose)
-    with isolated_rng(engine.seed), one_torch_thread():  # reading and sampling frames leaves the caller's generators alone
-        task.fit_colors(_colour_frames(data, settings.options.color_frames, settings.clips.crop, engine.seed), seed=engine.seed)
     evaluation = EVALUATION[preset]
     propagation = PropagationConfig(**evaluation["propagation"]).as_dict()
     write_run_config(output, "video", method, engine.seed, settings.to_dict(), preset=preset, propagation=propagation,
                      eval_short_side=evaluation["eval_short_side"], **record)
-    main_process_first(_write_colour_clusters, Path(output) / "colour_clusters.json", task.quantizer.centers.tolist())
-    initial_state = {k: v.clone() for k, v in task.state_dict().items()}
+
+    def fit_colours() -> None:  # in fit, while its workers decode the first batches
+        with isolated_rng(engine.seed), one_torch_thread():  # reading and sampling frames leaves the caller's generators alone
+            frames = _colour_frames(data, settings.options.color_frames, settings.clips.crop, engine.seed)
+            task.fit_colors(frames, seed=engine.seed)
+        main_process_first(_write_colour_clusters, Path(output) / "colour_clusters.json", task.quantizer.centers.tolist())
+
     optimizer = torch.optim.Adam(task.parameters(), lr=settings.options.lr)
-    result = fit(task, data, optimizer, engine, metadata={"preset": preset, "clips": settings.clips.as_dict()})
-    initial = seeded_build(lambda: Colorizer(settings.model), engine.seed)
-    initial.load_state_dict(initial_state)
-    return ColorizerRun(Path(output), "video", method, task.eval(), initial.eval(), read_run_config(output), result)
+    result = fit(task, data, optimizer, engine, metadata={"preset": preset, "clips": settings.clips.as_dict()}, prepare=fit_colours)
+    initial = _initial_colorizer(settings.model, engine.seed, task.state_dict())
+    return ColorizerRun(Path(output), "video", method, task.eval(), initial, read_run_config(output), result)
+
+
+def _initial_colorizer(config: ColorizerConfig, seed: int, trained_state: Dict[str, torch.Tensor]) -> Colorizer:
+    """The network at the weights training started from: rebuilt from the seed, with the colour clusters (fitted
+    before step 1 and never trained) of ``trained_state``."""
+    initial = seeded_build(lambda: Colorizer(config), seed)
+    colours = {k: v for k, v in trained_state.items() if k.startswith("quantizer.") or k == "color_weights"}
+    initial.load_state_dict(colours, strict=False)
+    return initial.eval()
 
 
 def _training_data(videos: Any, settings: Recipe, verbose: bool):
@@ -222,10 +233,8 @@ def load_run(path: PathLike, map_location=None) -> ColorizerRun:
     missing = [k for k in missing if k != "color_weights"]  # runs saved before colour rebalancing existed
     if missing or unexpected:
         raise ValueError(f"checkpoint of {path} does not match its config.json: missing {missing}, unexpected {unexpected}")
-    initial = seeded_build(lambda: Colorizer(settings.model), seed)
-    colours = {k: v for k, v in state.items() if k.startswith("quantizer.") or k == "color_weights"}
-    initial.load_state_dict(colours, strict=False)  # fitted before step 1: part of the initial state
-    return ColorizerRun(path, "video", record.get("method", "colorizer"), model.eval(), initial.eval(), record)
+    return ColorizerRun(path, "video", record.get("method", "colorizer"), model.eval(), _initial_colorizer(settings.model, seed, state),
+                        record)
 
 
 __all__ = ["ColorizerOptions", "ColorizerRun", "DEFAULT_PRESET", "EVALUATION", "METHODS", "PRESETS", "SECTIONS", "load_run",

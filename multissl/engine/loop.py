@@ -105,8 +105,10 @@ def _warn_unsharded(loader: Any) -> None:
 class _Trainer:
     """Holds the state of one :func:`fit` call; split into short methods."""
 
-    def __init__(self, task, data, optimizer, config, scheduler, collate_fn, callbacks, metadata):
+    def __init__(self, task, data, optimizer, config, scheduler, collate_fn, callbacks, metadata, prepare=None):
         self.config = config
+        self._prepare = prepare
+        self._data = data
         if config.keep_freed_memory:
             keep_freed_memory()
         self.device = select_device(config)
@@ -207,9 +209,21 @@ class _Trainer:
         candidates = [s for s in (self.config.steps, by_epochs) if s]
         return min(candidates) if candidates else None
 
+    def _run_prepare(self) -> None:
+        """The caller's set-up before step 1, run once while the loader's workers (just started) decode the first batches."""
+        if self._prepare is not None:
+            prepare, self._prepare = self._prepare, None
+            prepare()
+
     def _log_first_step(self) -> None:
-        """metrics.jsonl event ``first_step``: seconds from the process's start (and from fit's) to this process's first step."""
+        """metrics.jsonl event ``first_step``: seconds from the process's start (and from fit's) to this process's first
+        step; tells the data (``first_step_done()``, where it has one) that background work may start now."""
         self._first_step_done = True
+        for source in (self._data, getattr(self._data, "dataset", None)):
+            hook = getattr(source, "first_step_done", None)
+            if callable(hook):
+                hook()
+                break
         since_process = process_age_s()
         entry = {"event": "first_step", "step": self.state.step, "fit_s": round(time.perf_counter() - self.start_time, 3),
                  "process_s": None if since_process is None else round(since_process, 3)}
@@ -456,7 +470,10 @@ class _Trainer:
         """Train; ``signals`` is the :class:`StopSignals` installed around the whole :func:`fit` call."""
         self.signals = signals
         self.start_time = time.perf_counter()
-        if not (self.config.resume and self.restore(self.config.resume)):
+        if self.config.resume and self.restore(self.config.resume):
+            if self.state.step > 0:  # prepare's result is part of the restored state (a step-0 checkpoint may lack it)
+                self._prepare = None
+        else:
             seed_everything(self.config.seed)  # a fresh start, also when resume found no checkpoint
         self.model.train()
         show = self.config.verbose and dist_utils.is_main_process()
@@ -502,6 +519,7 @@ class _Trainer:
     def _run_epoch(self, bar) -> Optional[str]:
         saw_batch = False
         batches = self._epoch_batches()
+        self._run_prepare()
         while True:
             asked = time.perf_counter()
             batch = next(batches, _END)
@@ -581,6 +599,7 @@ def fit(
     collate_fn: Optional[Callable] = None,
     callbacks: Sequence[Any] = (),
     metadata: Optional[Dict[str, Any]] = None,
+    prepare: Optional[Callable[[], None]] = None,
     **overrides: Any,
 ) -> FitResult:
     """Train ``task`` on ``data``.
@@ -606,6 +625,12 @@ def fit(
             ``on_epoch_end(state) -> dict | None`` (the dict is logged).
         metadata: stored in every checkpoint under ``"metadata"`` (e.g. the
             model config, so that the run can be rebuilt for evaluation).
+        prepare: set-up that must be done before step 1 but needs no batch
+            (the colorizer fits its colour clusters here): called once, in a
+            run that starts afresh (not in a resumed one: its result is in the
+            checkpoint), after the loader's worker processes have started, so
+            that it runs while they decode the first batches. What it changes
+            is not seen by the workers.
     Returns:
         :class:`FitResult` with the final step, epoch, why it stopped
         (``"steps"``, ``"epochs"`` or ``"time"``), elapsed seconds, the logged
@@ -623,7 +648,7 @@ def fit(
         # From here until the last checkpoint is written a stop signal only sets a flag (the loop stops at the
         # next step boundary, also before step 1): never a KeyboardInterrupt in the middle of torch's C++.
         with StopSignals(verbose=config.verbose and dist_utils.is_main_process()) as signals:
-            trainer = _Trainer(task, data, optimizer, config, scheduler, collate_fn, callbacks, metadata)
+            trainer = _Trainer(task, data, optimizer, config, scheduler, collate_fn, callbacks, metadata, prepare)
             return trainer.run(signals)
     finally:
         set_rng_state(outer_rng)  # training seeds the global generators; the caller's state comes back

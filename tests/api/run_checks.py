@@ -17,15 +17,19 @@ def _same_rng(a, b) -> bool:
 
 
 def train_and_reload(training_module: str, call, probe_input, monkeypatch):
-    """Run ``call()`` (a modality's ``train``) with the engine's ``fit`` recording the weights it starts from,
+    """Run ``call()`` (a modality's ``train``) with the engine's ``fit`` recording the weights of step 1's start,
     then ``multissl.load_run`` the folder; check outputs, the initial twin and the global RNG states."""
     module = importlib.import_module(training_module)
     real_fit = module.fit
     started_from = {}
 
-    def recording_fit(task, *args, **kwargs):
-        started_from.update({k: v.detach().clone() for k, v in task.state_dict().items()})
-        return real_fit(task, *args, **kwargs)
+    def recording_fit(task, *args, prepare=None, **kwargs):
+        def prepare_and_record():  # the state once fit's set-up (e.g. the colorizer's colours) is done
+            if prepare is not None:
+                prepare()
+            started_from.update({k: v.detach().clone() for k, v in task.state_dict().items()})
+
+        return real_fit(task, *args, prepare=prepare_and_record, **kwargs)
 
     monkeypatch.setattr(module, "fit", recording_fit)
     before = _global_rng()

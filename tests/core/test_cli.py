@@ -24,6 +24,19 @@ def test_version_and_help_list_every_modality(capsys):
         assert group in out
 
 
+def test_a_modality_command_builds_only_that_modalitys_group(capsys):
+    from multissl.cli import build_parser
+
+    commands = build_parser(only="video")._subparsers._group_actions[0].choices
+    assert list(commands) == ["video"]
+    with pytest.raises(SystemExit):
+        main(["video", "--help"])
+    assert "train" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--debug", "video", "no-such-verb"])
+    assert "no-such-verb" in capsys.readouterr().err
+
+
 def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "multissl", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"multissl {multissl.__version__}"

@@ -46,12 +46,12 @@ class Regression(nn.Module):
         return ((self.lin(x) - x.sum(1, keepdim=True)) ** 2).mean()
 
 
-def _train(tmp_path, name, workers, steps, resume=None, data=None, **kw):
+def _train(tmp_path, name, workers, steps, resume=None, data=None, prepare=None, **kw):
     task = Regression()
     opt = torch.optim.SGD(task.parameters(), lr=0.05)
     cfg = TrainConfig(steps=steps, batch_size=8, num_workers=workers, output_dir=str(tmp_path / name), verbose=False,
                       checkpoint_every=3, resume=resume, seed=2, **kw)
-    fit(task, data if data is not None else NoisyPoints(), opt, cfg)
+    fit(task, data if data is not None else NoisyPoints(), opt, cfg, prepare=prepare)
     return task.lin.weight.detach().clone()
 
 
@@ -271,3 +271,53 @@ def test_data_mode_auto_holds_in_memory_what_fits(monkeypatch):
     assert streamed.choose_data_mode("memory", 10**12) == "memory" and streamed.choose_data_mode("stream", 1) == "stream"
     with pytest.raises(ValueError, match="data_mode must be one of"):
         streamed.choose_data_mode("ram", 1)
+
+
+class MarkedPoints(NoisyPoints):
+    """NoisyPoints whose loads leave a file in ``folder`` (worker processes too); counts ``first_step_done`` calls."""
+
+    def __init__(self, folder, **kw):
+        super().__init__(**kw)
+        self.folder, self.first_step_calls = folder, 0
+
+    def load(self, key):
+        (self.folder / f"loaded-{key.index}").touch()
+        return super().load(key)
+
+    def first_step_done(self):
+        self.first_step_calls += 1
+
+
+def _wait_for_a_load(folder, timeout=60.0):
+    import time
+
+    start = time.monotonic()
+    while not any(folder.glob("loaded-*")):
+        assert time.monotonic() - start < timeout, "prepare ran but no worker had started loading"
+        time.sleep(0.01)
+
+
+def test_prepare_runs_once_while_the_workers_load_and_not_again_on_resume(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    calls = []
+
+    def prepare():
+        _wait_for_a_load(marks)  # the workers are loading while prepare runs: it would time out otherwise
+        calls.append("prepare")
+
+    data = MarkedPoints(marks)
+    _train(tmp_path, "run", 1, 4, data=data, prepare=prepare)
+    assert calls == ["prepare"] and data.first_step_calls == 1
+    _train(tmp_path, "run", 1, 8, resume="auto", data=MarkedPoints(marks), prepare=prepare)
+    assert calls == ["prepare"]  # its result is in the checkpoint
+    _train(tmp_path, "fresh", 0, 2, resume="auto", data=MarkedPoints(marks), prepare=lambda: calls.append("again"))
+    assert calls == ["prepare", "again"]  # resume found no checkpoint: a fresh start prepares
+
+
+def test_first_step_done_reaches_the_data_set_behind_a_users_loader(tmp_path):
+    data = MarkedPoints(tmp_path)
+    task = Regression()
+    fit(task, DataLoader(data, batch_size=8), torch.optim.SGD(task.parameters(), lr=0.05),
+        TrainConfig(steps=3, output_dir=str(tmp_path / "run"), verbose=False))
+    assert data.first_step_calls == 1
