@@ -22,6 +22,8 @@ class TrainConfig:
                                                                        "memory; for data read from disk, this process's share of "
                                                                        "the cores minus one, at most 8)"})
     prefetch_factor: int = field(default=2, metadata={"help": "batches each worker prepares ahead"})
+    worker_nice: int = field(default=10, metadata={"help": "how much lower the workers' CPU priority is than training's "
+                                                           "(0-19; 0: the same): short of cores, the training step goes first"})
     drop_last: bool = field(default=True, metadata={"help": "drop the last incomplete batch of each epoch"})
     seed: int = field(default=0, metadata={"help": "seed of every random number generator"})
     grad_clip: Optional[float] = field(default=None, metadata={"help": "clip the gradient norm to this value"})
@@ -56,6 +58,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"TrainConfig.{name} must be > 0, got {value}")
+        if not 0 <= self.worker_nice <= 19:
+            raise ValueError(f"TrainConfig.worker_nice must be in 0..19, got {self.worker_nice}")
         for name in ("num_workers", "checkpoint_every", "keep_checkpoints"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")

@@ -1,6 +1,7 @@
 """The training loop: :func:`fit` and the trainer behind it."""
 from __future__ import annotations
 
+import functools
 import gc
 import inspect
 import json
@@ -171,7 +172,7 @@ class _Trainer:
         workers = self.num_workers = resolve_num_workers(self.config, data)
         # an IterableDataset's workers are made anew each epoch, so that they see its set_epoch
         extra = dict(persistent_workers=not isinstance(data, IterableDataset), prefetch_factor=self.config.prefetch_factor,
-                     worker_init_fn=quiet_worker) if workers else {}
+                     worker_init_fn=functools.partial(quiet_worker, nice=self.config.worker_nice)) if workers else {}
         batching = dict(batch_sampler=batch_sampler) if batch_sampler is not None else dict(
             batch_size=self.config.batch_size, sampler=sampler, drop_last=self.config.drop_last)
         return DataLoader(data, collate_fn=collate_fn, num_workers=workers, pin_memory=self.device.type == "cuda",

@@ -321,3 +321,27 @@ def test_first_step_done_reaches_the_data_set_behind_a_users_loader(tmp_path):
     fit(task, DataLoader(data, batch_size=8), torch.optim.SGD(task.parameters(), lr=0.05),
         TrainConfig(steps=3, output_dir=str(tmp_path / "run"), verbose=False))
     assert data.first_step_calls == 1
+
+
+class Niceness(torch.utils.data.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        import os
+
+        return torch.tensor(os.nice(0))
+
+
+def test_workers_run_at_a_lower_priority_than_training():
+    import functools
+    import os
+
+    from multissl.engine.data import quiet_worker
+
+    own = os.nice(0)
+    for nice in (10, 0):
+        loader = DataLoader(Niceness(), batch_size=4, num_workers=1, worker_init_fn=functools.partial(quiet_worker, nice=nice))
+        assert next(iter(loader)).tolist() == [min(own + nice, 19)] * 4
+    with pytest.raises(ValueError, match="worker_nice"):
+        TrainConfig(worker_nice=20)
