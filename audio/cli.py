@@ -79,7 +79,7 @@ def _register_train(sub, name: str = "train", help_text: str = "train CPC on a f
                    help="auto: decode the audio into memory when it is at most 512 MiB as float32 (about 2.3 h at 16 kHz) "
                         "and a quarter of RAM, else read each training window from disk in worker processes; memory; "
                         "stream (default: auto)")
-    add_recipe_arguments(p, recipe(DEFAULT_PRESET), {"model": "model", "options": "optimiser and data", "train": "training loop"})
+    add_recipe_arguments(p, recipe(preset=DEFAULT_PRESET), {"model": "model", "options": "optimiser and data", "train": "training loop"})
     p.set_defaults(func=_cmd_train)
     return p
 
@@ -88,14 +88,14 @@ def recipe_from_args(args: argparse.Namespace):
     """The recipe a parsed ``audio train`` command trains with (the same call as the Python API)."""
     from .training import recipe
 
-    return recipe(args.preset, **recipe_overrides(args, recipe(args.preset)))
+    return recipe(preset=args.preset, **recipe_overrides(args, recipe(preset=args.preset)))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .training import recipe, train
 
-    overrides = recipe_overrides(args, recipe(args.preset))
-    run = train(args.data, args.output, args.method, args.preset, speaker_pattern=args.speaker_pattern,
+    overrides = recipe_overrides(args, recipe(preset=args.preset))
+    run = train(args.data, args.output, args.method, preset=args.preset, speaker_pattern=args.speaker_pattern,
                 data_mode=args.data_mode, **overrides)
     last = [h for h in run.result.history if "loss" in h]
     summary = f"loss {last[-1]['loss']:.3f}, prediction accuracy {last[-1].get('acc', float('nan')):.3f}" if last else "no step logged"
@@ -142,46 +142,22 @@ def _register_cluster(sub) -> None:
     p.set_defaults(func=_cmd_cluster)
 
 
-def _same_data(record, data) -> bool:
-    root = (record.get("data") or {}).get("root")  # none for a run trained on a user's Dataset
-    return root is not None and Path(root).resolve() == Path(data).resolve()
-
-
 def _evaluation_setup(args: argparse.Namespace):
-    from .folder import AudioFolder
-    from .probes import SPEAKER_MFCC, cpc_extractor, mfcc_extractor
-    from .training import load_run
+    from .probe_run import evaluation_setup
 
-    run = load_run(args.run)
-    trained, initial, record = run.model, run.initial, run.config
-    own = _same_data(record, args.data)
-    pattern = args.speaker_pattern or (record["data"].get("speaker_pattern") if own else None)
-    folder = AudioFolder(args.data, trained.config.sample_rate, pattern, verbose=not args.quiet)
-    mfcc = mfcc_extractor(SPEAKER_MFCC.at_rate(trained.config.sample_rate))  # the run's rate: the folder is read at it
-    extractors = {"cpc": cpc_extractor(trained, args.feature), "mfcc": mfcc, "random": cpc_extractor(initial, args.feature)}
-    return folder, extractors, record, own
+    run, folder, extractors, own = evaluation_setup(args.run, args.data, args.speaker_pattern, args.feature, not args.quiet)
+    return folder, extractors, run.config, own
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
+    from .probe_run import probe_run
+    from .probes import ProbeConfig
 
-    from .probes import ProbeConfig, ProbeData, compare
-    from .training import run_recipe
-
-    folder, extractors, record, own = _evaluation_setup(args)
-    run_options = run_recipe(record).options
-    held = run_options.holdout
-    if args.test_fraction is None:
-        args.test_fraction = held if own and held > 0 else 0.2
-    if args.split_seed is None:
-        args.split_seed = run_options.split_seed if own else 0
-    config = dataclass_from_args(ProbeConfig, args)
-    data = ProbeData.build(folder, config)
-    results = compare(extractors, data, verbose=not args.quiet)
-    unseen = own and held > 0 and held == config.test_fraction and config.split_seed == run_options.split_seed
-    payload = {**results, "data": data.describe(), "probe": asdict(config),
-               "run": str(args.run), "feature": args.feature, "test_audio_unseen_by_cpc": bool(unseen)}
-    print(_table(results))
+    settings = {f: getattr(args, f) for f in ProbeConfig.__dataclass_fields__ if hasattr(args, f)}
+    payload = probe_run(args.run, args.data, speaker_pattern=args.speaker_pattern, feature=args.feature,
+                        verbose=not args.quiet, **settings)
+    payload["run"] = str(args.run)
+    print(_table({k: v for k, v in payload.items() if k in ("cpc", "mfcc", "random")}))
     if args.json:
         write_json_file(args.json, payload)
         print(f"wrote {args.json}")

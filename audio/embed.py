@@ -164,10 +164,24 @@ def embed_many(model: CPC, waveforms: Sequence, chunk: Optional[int] = -1, featu
         model.train(was_training)
 
 
+def features(run_or_model, waveforms, feature: str = "context", batch_size: int = 32) -> np.ndarray:
+    """Utterance embeddings of a trained CPC or a :class:`~multissl.run.Run` (its ``.model``): ``waveforms``, an
+    (N, samples) array or tensor or a sequence of N 1-D waveforms at the model's sample rate (float in [-1, 1]
+    or integer PCM), -> (N, D) float32, each the mean of the waveform's frames (:func:`embed_many`)."""
+    model = getattr(run_or_model, "model", run_or_model)
+    if isinstance(waveforms, (np.ndarray, torch.Tensor)) and waveforms.ndim != 2:
+        raise ValueError(f"waveforms must have shape (N, samples), or be a list of 1-D waveforms; got {tuple(waveforms.shape)} "
+                         "(for one waveform, pass [wave] or use embed)")
+    waves = list(waveforms)
+    if not waves:
+        raise ValueError("waveforms is empty")
+    return pooled_matrix(embed_many(model, waves, feature=feature, batch_size=batch_size)).numpy()
+
+
 def pooled_matrix(embeddings: Sequence[Embedding]) -> torch.Tensor:
     """(N, D) stack of pooled embeddings."""
     return torch.stack([e.pooled for e in embeddings])
 
 
-__all__ = ["FEATURES", "TILE_FRAMES", "Embedding", "embed", "embed_many", "encode_long", "pooled_matrix"]
+__all__ = ["FEATURES", "TILE_FRAMES", "Embedding", "embed", "embed_many", "encode_long", "features", "pooled_matrix"]
 

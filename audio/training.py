@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 import torch
-from multissl.engine import TrainConfig, fit, load_checkpoint
-from multissl.presets import Recipe, preset_recipe
-from multissl.run import Run, prepare_run_folder, read_run_config, seeded_build, stored_recipe, write_run_config
+from multissl.engine import TrainConfig, fit
+from multissl.presets import Recipe, method_and_preset, preset_recipe
+from multissl.run import Run, check_resumed_data, load_run_weights, prepare_run_folder, read_run_config, seeded_build, stored_recipe, write_run_config
 from multissl.schedules import LRSchedule
 
 from .cpc import CPC, CPCConfig
@@ -76,10 +76,13 @@ PRESETS: Dict[str, Dict[str, Dict[str, Any]]] = {
 SECTIONS = {"model": CPCConfig, "options": CPCTrainOptions, "train": TrainConfig}
 
 
-def recipe(preset: str = DEFAULT_PRESET, model: Any = None, options: Any = None, train: Any = None, **overrides: Any) -> Recipe:
-    """The settings of a CPC run: preset ``preset`` with the given sections (partial dataclasses or dicts)
-    and flat ``overrides`` (any field of any section, e.g. ``max_minutes=5``) merged in field by field."""
-    base = preset_recipe(PRESETS, preset, Recipe(**{name: cls() for name, cls in SECTIONS.items()}))
+def recipe(method: Optional[str] = None, *, preset: Optional[str] = None, model: Any = None, options: Any = None,
+           train: Any = None, **overrides: Any) -> Recipe:
+    """The settings of a run of ``method`` (``"cpc"``, the default): preset ``preset`` (``"cpu"``, the default, or
+    ``"paper"``) with the given sections (partial dataclasses or dicts) and flat ``overrides`` (any field of any
+    section, e.g. ``max_minutes=5``) merged in field by field."""
+    method, preset = method_and_preset("audio", method, preset, METHODS, PRESETS, DEFAULT_PRESET)
+    base = preset_recipe(PRESETS, preset, Recipe(**{name: cls() for name, cls in SECTIONS.items()}), "audio")
     given = {k: v for k, v in {"model": model, "options": options, "train": train}.items() if v is not None}
     return base.apply(given, overrides)
 
@@ -92,9 +95,9 @@ def build_model(config: CPCConfig, init_seed: int) -> CPC:
 def train(
     data,
     output,
-    method: str = "cpc",
-    preset: str = DEFAULT_PRESET,
+    method: Optional[str] = None,
     *,
+    preset: Optional[str] = None,
     model: Any = None,
     options: Any = None,
     train: Any = None,
@@ -125,14 +128,14 @@ def train(
     Returns:
         the :class:`~multissl.run.Run` (``.model`` trained, ``.initial``, ``.result``).
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown audio method {method!r}; choose from {METHODS}")
-    settings = recipe(preset, model, options, train, **overrides)
+    method, preset = method_and_preset("audio", method, preset, METHODS, PRESETS, DEFAULT_PRESET)
+    settings = recipe(method, preset=preset, model=model, options=options, train=train, **overrides)
     config, opts = settings.model, settings.options
     out = Path(output)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(out)})
     prepare_run_folder(out, "audio", method, settings.to_dict(), engine.resume, engine.overwrite)
     batches, data_record, folder = training_data(data, folder, speaker_pattern, data_mode, settings, engine.verbose)
+    check_resumed_data(out, engine.resume, _data_source(data_record), lambda record: _data_source(record.get("data") or {}))
     net = build_model(config, opts.init_seed)
     record_path = write_run_config(out, "audio", method, opts.init_seed, settings.to_dict(), preset=preset, data=data_record)
     optimizer = torch.optim.Adam(net.parameters(), lr=opts.learning_rate)
@@ -150,7 +153,7 @@ def train_cpc(data, output_dir, config: Optional[CPCConfig] = None, options: Opt
     warnings.warn("multissl.audio.train_cpc is deprecated; use multissl.audio.training(data, output, ...)",
                   DeprecationWarning, stacklevel=2)
     train_config = kwargs.pop("train", train_config)
-    return train(data, output_dir, "cpc", preset_name or DEFAULT_PRESET, model=config, options=options, train=train_config,
+    return train(data, output_dir, "cpc", preset=preset_name or DEFAULT_PRESET, model=config, options=options, train=train_config,
                  speaker_pattern=speaker_pattern, folder=folder)
 
 
@@ -159,15 +162,20 @@ def run_recipe(record: Dict[str, Any]) -> Recipe:
     return stored_recipe(record, SECTIONS, {"model": "cpc", "options": "options", "train": "train"})
 
 
-def load_run(run_dir, map_location=None) -> Run:
+def _data_source(data_record: Dict[str, Any]) -> Optional[str]:
+    """The folder a run's data record names, or its user data set's type."""
+    return data_record.get("root") or data_record.get("type")
+
+
+def load_run(path, map_location=None) -> Run:
     """The trained CPC of a run folder, and the same network at its initial weights, as a :class:`~multissl.run.Run`."""
-    record = read_run_config(run_dir, kind="audio")
+    record = read_run_config(path, kind="audio")
     settings = run_recipe(record)
     config, opts = settings.model, settings.options
     trained = build_model(config, opts.init_seed)
-    trained.load_state_dict(load_checkpoint(run_dir, map_location=map_location or "cpu")["model"])
+    load_run_weights(trained, path, record, map_location)
     initial = build_model(config, opts.init_seed)
-    return Run(Path(run_dir), "audio", record.get("method", "cpc"), trained.eval(), initial.eval(), record)
+    return Run(Path(path), "audio", record.get("method", "cpc"), trained.eval(), initial.eval(), record)
 
 
 __all__ = ["CPCTrainOptions", "DEFAULT_PRESET", "METHODS", "PRESETS", "SECTIONS", "build_model", "load_run", "recipe",

@@ -54,7 +54,7 @@ def run_summary(run) -> dict:
 
 
 def cycle_check(run, data: Path, ns, clips_per_video: int) -> dict:
-    from multissl.video.cli import baseline_methods
+    from multissl.video.probe_run import baseline_methods
     from multissl.video.cycle import cycle_scores
     from multissl.video.dataset import ClipConfig
     from multissl.video.heldout import colorization_accuracy, evaluation_videos
@@ -73,7 +73,7 @@ def cycle_check(run, data: Path, ns, clips_per_video: int) -> dict:
 
 
 def synthetic_check(run, work: Path) -> dict:
-    from multissl.video.cli import baseline_methods
+    from multissl.video.probe_run import baseline_methods
     from multissl.video.synthetic import generate_benchmark
     from multissl.video.tracking import evaluate_davis, format_table
 

@@ -59,7 +59,7 @@ def worker(method: str, frames: int, context: int, short_side: int, seed: int) -
     onehot = mask_to_onehot(first, ids)
     config = PropagationConfig(**{**EVALUATION["cpu"]["propagation"], "context": context})
     if method == "model":
-        encode = model_features(random_network(recipe("cpu").model, seed), short_side)
+        encode = model_features(random_network(recipe(preset="cpu").model, seed), short_side)
     else:
         encode = pixel_features(short_side)
     encode(video[:2])  # warm-up

@@ -43,7 +43,7 @@ CONTEXTS = (1, 5, 10, 20)
 
 # ----------------------------------------------------------------------------- 1. quality
 def quality(work: Path, minutes: float, seed: int, quick: bool) -> dict:
-    from multissl.video.cli import baseline_methods
+    from multissl.video.probe_run import baseline_methods
     from multissl.video.synthetic import SynthConfig, generate_benchmark
     from multissl.video.tracking import evaluate_davis, format_table
     from multissl.video.training import load_run, train

@@ -5,6 +5,7 @@ the shape or value that was seen, so that bad input fails early and clearly.
 """
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Sequence
 
 import numpy as np
@@ -41,9 +42,21 @@ def check_dim_equal(name_a: str, size_a: int, name_b: str, size_b: int, what: st
         raise ValueError(f"{what} of {name_a} ({size_a}) and {name_b} ({size_b}) differ")
 
 
+def shown(value):
+    """``value`` as a message shows it: NumPy scalars as Python numbers (not ``np.int64(3)``), paths as strings (not
+    ``PosixPath('...')``), sequences of them likewise; anything else as it is."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(shown(v) for v in value)
+    return value
+
+
 def check_positive(name: str, value: float) -> None:
     if not (value > 0):
-        raise ValueError(f"{name} must be > 0, got {value!r}")
+        raise ValueError(f"{name} must be > 0, got {shown(value)!r}")
 
 
 def check_finite(name: str, x: torch.Tensor) -> None:

@@ -76,10 +76,6 @@ def _main(argv: Optional[List[str]]) -> int:
     from .engine.signals import TrainingInterrupted  # imports torch
 
     words = _positionals(sys.argv[1:] if argv is None else argv)
-    if words[1:2] == ["train"]:  # a torch training run: its optimizer's imports start now, beside the parser's
-        from .warm_start import import_in_background
-
-        import_in_background()
     parser = build_parser(only=words[0] if words and words[0] in MODALITIES else None)
     args = parser.parse_args(argv)
     debug = args.debug or bool(os.environ.get("MULTISSL_DEBUG"))

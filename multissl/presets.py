@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+import warnings
 from dataclasses import asdict, fields, is_dataclass
-from typing import Any, Dict, Mapping, Optional, Type
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Type
 
 from .setting_checks import check_setting
 
@@ -156,11 +157,31 @@ class Recipe:
         return cls(**{name: config_from_dict(c, values.get(name, {})) for name, c in classes.items()})
 
 
-def preset_recipe(presets: Mapping[str, Mapping[str, Mapping[str, Any]]], name: str, base: Recipe) -> Recipe:
+def preset_recipe(presets: Mapping[str, Mapping[str, Mapping[str, Any]]], name: str, base: Recipe, modality: str = "") -> Recipe:
     """``base`` (every section at its class defaults) with preset ``name``'s per-section values applied."""
     if name not in presets:
-        raise ValueError(f"unknown preset {name!r}; choose from {sorted(presets)}")
+        raise ValueError(f"unknown {modality + ' ' if modality else ''}preset {name!r}; choose from {sorted(presets)}")
     return base.apply(given={section: dict(values) for section, values in presets[name].items()})
 
 
-__all__ = ["Recipe", "changed_fields", "checked_settings", "config_from_dict", "merge_config", "preset_recipe"]
+def method_and_preset(modality: str, method: Optional[str], preset: Optional[str], methods: Sequence[str],
+                      presets: Mapping[str, Any], default_preset: str = "cpu") -> Tuple[str, str]:
+    """The ``(method, preset)`` of a modality's ``train`` / ``recipe(method=None, *, preset=None)`` call.
+
+    ``method`` None is the modality's only (or first) method; ``preset`` None is ``default_preset``. A preset
+    name given where the method goes (``audio.recipe("cpu")``, the older spelling) is taken as the preset, with
+    a DeprecationWarning. Unknown names are a ValueError listing the choices."""
+    if method is not None and method not in methods and method in presets and preset is None:
+        warnings.warn(f"{modality}: the first argument is the method now; pass the preset by name (preset={method!r})",
+                      DeprecationWarning, stacklevel=3)
+        method, preset = None, method
+    method = methods[0] if method is None else method
+    preset = default_preset if preset is None else preset
+    if method not in methods:
+        raise ValueError(f"unknown {modality} method {method!r}; choose from {list(methods)}")
+    if preset not in presets:
+        raise ValueError(f"unknown {modality} preset {preset!r}; choose from {sorted(presets)}")
+    return method, preset
+
+
+__all__ = ["Recipe", "changed_fields", "checked_settings", "config_from_dict", "merge_config", "method_and_preset", "preset_recipe"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar, Union
 
 import torch
+from torch import nn
 
 from . import __version__
 from . import distributed as dist_utils
@@ -72,6 +73,51 @@ def seeded_build(factory: Callable[[], M], seed: int) -> M:
     (the caller's RNG state is left as it was): the same seed gives the same initial weights."""
     with isolated_rng(seed):
         return factory()
+
+
+def check_resumed_data(output: PathLike, resume: Any, given: Any, recorded: Callable[[Dict[str, Any]], Any]) -> None:
+    """When ``resume`` continues the run in ``output``: the data ``given`` (a path, or a description of a user's data
+    set) must be the data the run trained on (``recorded(config record)``), else a ValueError names both. Paths are
+    compared resolved; a run that recorded no data is not checked."""
+    if not resume or not (Path(output) / CONFIG_FILE).is_file():
+        return
+    before = recorded(read_run_config(output))
+    if before is not None and _data_identity(before) != _data_identity(given):
+        raise ValueError(f"cannot resume {output}: it trained on {before}, not {given} (resume on the run's data, or "
+                         "--overwrite to start a new run on this data)")
+
+
+def _data_identity(source: Any) -> Any:
+    if isinstance(source, (list, tuple)):
+        return [_data_identity(s) for s in source]
+    if isinstance(source, (str, Path)) and Path(source).exists():
+        return str(Path(source).resolve())
+    return source
+
+
+def load_run_weights(model: nn.Module, path: PathLike, record: Dict[str, Any], map_location: Any = None,
+                     optional: Sequence[str] = ()) -> Dict[str, torch.Tensor]:
+    """Load the newest readable checkpoint of run folder ``path`` into ``model`` (built from its ``config.json``
+    ``record``) and return its state dict. A checkpoint whose weights are not that network's (one copied from
+    another run) is a ValueError naming the run and the keys that differ; keys in ``optional`` may be missing
+    (buffers added after older runs were written)."""
+    from .engine import load_checkpoint
+
+    state = load_checkpoint(path, map_location=map_location or "cpu")["model"]
+    mismatch = f"the checkpoint of {path} does not hold the weights of its config.json's network (a " \
+               f"{record.get('kind')} {record.get('method')} run)"
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # same names, other shapes
+        shapes = [line.strip() for line in str(err).splitlines() if "size mismatch" in line]
+        raise ValueError(f"{mismatch}: {len(shapes)} weight(s) of another shape (e.g. {shapes[0] if shapes else err}); "
+                         "was it copied from another run?") from None
+    missing = [k for k in missing if k not in optional]
+    if missing or unexpected:
+        sample = ", ".join([*missing[:3], *unexpected[:3]])
+        raise ValueError(f"{mismatch}: {len(missing)} weight(s) missing, {len(unexpected)} unexpected (e.g. {sample}); "
+                         "was it copied from another run?")
+    return state
 
 
 def write_run_config(output: PathLike, kind: str, method: str, init_seed: int, recipe: Dict[str, Any],
@@ -157,8 +203,8 @@ def _prepare_run_folder(output: PathLike, kind: str, method: str, recipe: Dict[s
                 elif target.exists():
                     target.unlink()
         elif resume:
-            if check_settings and (folder / CONFIG_FILE).is_file():
-                _check_same_run(folder, kind, method, recipe)
+            if (folder / CONFIG_FILE).is_file():
+                _check_same_run(folder, kind, method, recipe if check_settings else None)
         else:
             raise FileExistsError(f"{folder} already holds a run; pass --resume to continue it or --overwrite to replace it "
                                   "(Python: resume='auto' or overwrite=True)")
@@ -169,10 +215,14 @@ def _prepare_run_folder(output: PathLike, kind: str, method: str, recipe: Dict[s
     return folder
 
 
-def _check_same_run(folder: Path, kind: str, method: str, recipe: Dict[str, Any]) -> None:
+def _check_same_run(folder: Path, kind: str, method: str, recipe: Optional[Dict[str, Any]]) -> None:
+    """The run in ``folder`` is a ``kind`` ``method`` run and (unless ``recipe`` is None: the modality checks its own)
+    has the same settings outside ``train``."""
     record = read_run_config(folder)
     if record.get("kind") != kind or record.get("method", method) != method:
         raise ValueError(f"cannot resume {folder}: it is a {record.get('kind')} {record.get('method')} run, not {kind} {method}")
+    if recipe is None:
+        return
     changed = _differences(record.get("recipe", {}), recipe)
     if changed:
         raise ValueError(f"cannot resume {folder}: its settings differ: {'; '.join(changed)} "
@@ -197,6 +247,9 @@ def read_run_config(path: PathLike, kind: Optional[str] = None) -> Dict[str, Any
     ``ValueError`` when it is not valid JSON, or is a run of another ``kind``.
     """
     folder = Path(path)
+    if folder.is_file():
+        raise NotADirectoryError(f"{folder} is a file, not a run folder (a folder with config.json and checkpoints/, "
+                                 "written by `multissl <modality> train -o FOLDER`)")
     if not folder.is_dir():
         raise FileNotFoundError(f"run folder {folder} does not exist")
     config_file = folder / CONFIG_FILE
@@ -263,5 +316,5 @@ def load_run(path: PathLike, map_location: Union[str, torch.device, None] = None
     return module.load_run(path, map_location=map_location)
 
 
-__all__ = ["CONFIG_FILE", "KINDS", "Run", "as_run", "load_run", "prepare_run_folder", "read_run_config", "seeded_build", "stored_recipe",
+__all__ = ["CONFIG_FILE", "KINDS", "Run", "as_run", "check_resumed_data", "load_run", "load_run_weights", "prepare_run_folder", "read_run_config", "seeded_build", "stored_recipe",
            "write_run_config"]

@@ -1,9 +1,11 @@
-"""Imports a training run needs later, started in a background thread while the run reads its data.
+"""Imports a training run needs later, done in a background thread while the run reads its data.
 
-The first ``torch.optim`` optimizer imports ``torch._dynamo`` (its ``__init__`` is wrapped by
-``torch._disable_dynamo``): 1.3 s on 2 cores, spent before the first step of every run. A
-thread started when a ``train`` command begins does that import while the main thread lists,
-indexes and decodes files (work that mostly releases the GIL), so the first step comes sooner.
+The first ``torch.optim`` optimizer imports ``torch._dynamo`` (its ``add_param_group`` is wrapped
+by ``torch._disable_dynamo``): about 1 s on 2 cores. When :func:`~multissl.engine.fit` is given an
+optimizer factory, it starts this import in a thread once its DataLoader workers have started (so
+that no worker is forked while an import holds its locks) and makes the optimizer at step 1: the
+import runs while the set-up before step 1 waits on decoders and torch kernels (which release the
+GIL), instead of before it.
 """
 from __future__ import annotations
 

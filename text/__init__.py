@@ -6,12 +6,13 @@
   ``score``, ``save``/``load(mmap=)``), numba Hogwild backend (default) or torch; :class:`Word2VecConfig`.
 - :class:`KeyedVectors` — gensim 4's lookups, ``most_similar(_cosmul)``, evaluations, word2vec
   text/binary I/O, gensim's KeyedVectors files, ``to_gensim``.
-- :func:`train` — ``train(data, output, method="skipgram"|"cbow", **overrides) -> Run``: a run
+- :func:`train` — ``train(data, output, method="skipgram"|"cbow", *, preset="cpu", **overrides) -> Run``: a run
   folder (``config.json``, ``vectors.bin``, ``checkpoints/``, ``metrics.jsonl``) on the core's
   run layer; :func:`load_run` (``.model``, ``.initial``), :func:`recipe` (the merged settings),
   :class:`TextTrainConfig` (the training-loop section).
-- :func:`evaluate_all`, :func:`evaluate_word_analogies`, :func:`evaluate_word_pairs`,
-  :func:`gensim_datapath` — intrinsic evaluation.
+- :func:`features` (words -> (N, D) vectors), :func:`probe_run` (a run's analogy accuracy and
+  word-similarity correlations), :func:`evaluate_all`, :func:`evaluate_word_analogies`,
+  :func:`evaluate_word_pairs`, :func:`gensim_datapath` — intrinsic evaluation.
 - :class:`LineCorpus`, :func:`simple_tokenize` — corpus reading; :class:`Vocab`, :func:`huffman_tree`.
 - :class:`NGramLM` (:mod:`multissl.text.ngram`) — unigram / bigram language models (add-k, Kneser-Ney).
 """
@@ -20,6 +21,7 @@ from .corpus import LineCorpus, simple_tokenize
 from .evaluate import evaluate_all, evaluate_word_analogies, evaluate_word_pairs, gensim_datapath
 from .keyedvectors import KeyedVectors
 from .ngram import NGramLM
+from .probe_run import features, probe_run
 from .training import METHODS, TextTrainConfig, load_run, recipe, train
 from .vocab import RULE_DEFAULT, RULE_DISCARD, RULE_KEEP, Vocab, huffman_tree
 from .word2vec import Word2Vec
@@ -39,9 +41,11 @@ __all__ = [
     "evaluate_all",
     "evaluate_word_analogies",
     "evaluate_word_pairs",
+    "features",
     "gensim_datapath",
     "huffman_tree",
     "load_run",
+    "probe_run",
     "recipe",
     "simple_tokenize",
     "train",

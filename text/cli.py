@@ -152,7 +152,7 @@ def _load_vectors(path: str, text_format: bool):
 
 
 def _register_eval(sub) -> None:
-    p = sub.add_parser("eval", help="analogy accuracy and word-similarity correlations",
+    p = sub.add_parser("probe", aliases=["eval"], help="analogy accuracy and word-similarity correlations",
                        description="Evaluate word vectors on gensim's shipped questions-words.txt, "
                                    "wordsim353.tsv and simlex999.txt (or your own files).")
     p.add_argument("vectors", help="a run folder of `text train` (its vectors.bin), a word2vec binary or text "
@@ -169,45 +169,23 @@ def _register_eval(sub) -> None:
 
 
 def _eval(args) -> int:
-    from .evaluate import evaluate_word_analogies, evaluate_word_pairs, gensim_datapath
+    from .probe_run import word_scores
 
     kv = _load_vectors(args.vectors, args.text_format)
-    analogies = args.analogies or gensim_datapath("questions-words.txt")
-    pair_files = args.pairs or [gensim_datapath("wordsim353.tsv"), gensim_datapath("simlex999.txt")]
-    accuracy, sections = evaluate_word_analogies(kv, analogies, args.restrict_vocab, method=args.analogy_method)
+    scores, sections, pair_results = word_scores(kv, args.analogies, args.pairs, args.restrict_vocab, args.analogy_method)
+    analogies = args.analogies or "questions-words.txt"
     print(f"Analogies ({Path(analogies).name}, {args.analogy_method}, restrict_vocab={args.restrict_vocab})\n")
     print("| section | correct | answered | accuracy | skipped (OOV) |\n|---|---|---|---|---|")
     for s in sections:
         answered = len(s["correct"]) + len(s["incorrect"])
         print(f"| {s['section']} | {len(s['correct'])} | {answered} | {s['accuracy']:.4f} | {s['oov']} |")
     print("\nWord similarity\n\n| file | Spearman | Pearson | pairs | OOV ratio |\n|---|---|---|---|---|")
-    scores = {"analogy_accuracy": accuracy}
-    oov = []
-    for path in pair_files:
-        r = evaluate_word_pairs(kv, path)
+    for path, r in pair_results:
         print(f"| {Path(path).name} | {r.spearman:.4f} | {r.pearson:.4f} | {r.pairs} | {r.oov_ratio:.4f} |")
-        stem = _pairs_key(path, scores)
-        scores[f"{stem}_spearman"] = r.spearman
-        scores[f"{stem}_pearson"] = r.pearson
-        scores[f"{stem}_oov_ratio"] = r.oov_ratio
-        oov.append(r.oov_ratio)
-    scores["oov_ratio"] = sum(oov) / len(oov) if oov else 0.0
     if args.json:
         write_json_file(args.json, scores)
         print(f"\nwrote {args.json}")
     return 0
-
-
-def _pairs_key(path, scores: dict) -> str:
-    """The JSON key prefix of a word-pair file: its lower-case stem (``ws353`` for wordsim353), with ``_2``,
-    ``_3`` ... when an earlier file of ``scores`` has the same stem (``en/ws353.txt de/ws353.txt``)."""
-    stem = Path(path).stem.split(".")[0].lower()
-    stem = {"wordsim353": "ws353"}.get(stem, stem)
-    key, n = stem, 1
-    while f"{key}_spearman" in scores:
-        n += 1
-        key = f"{stem}_{n}"
-    return key
 
 
 # ------------------------------------------------------------------ neighbors

@@ -5,6 +5,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
+from multissl.checks import shown
+
 BACKENDS = ("numba", "torch")
 
 
@@ -65,7 +67,7 @@ class Word2VecConfig:
             if not isinstance(value, (int,)) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not isinstance(self.min_count, int) or isinstance(self.min_count, bool) or self.min_count < 0:
-            raise ValueError(f"min_count must be a non-negative integer, got {self.min_count!r}")
+            raise ValueError(f"min_count must be a non-negative integer, got {shown(self.min_count)!r}")
         if self.negative < 0:
             raise ValueError(f"negative must be >= 0, got {self.negative}")
         if any(getattr(self, name) not in (0, 1) for name in ("sg", "hs", "cbow_mean", "sorted_vocab")):

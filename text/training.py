@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 
-from multissl.presets import Recipe, changed_fields
+from multissl.presets import Recipe, changed_fields, preset_recipe
 
 from .config import Word2VecConfig
 from .corpus import LineCorpus, check_corpus_path
@@ -96,6 +96,8 @@ class TextTrainConfig:
 
 
 SECTIONS = {"model": Word2VecConfig, "train": TextTrainConfig}
+DEFAULT_PRESET = "cpu"
+PRESETS: Dict[str, Dict[str, Dict[str, Any]]] = {"cpu": {}}  # gensim's defaults: minutes on a CPU for a 10^7-word corpus
 
 
 # ------------------------------------------------------------------ settings
@@ -126,16 +128,19 @@ def method_of(settings: Recipe) -> str:
     return "skipgram" if settings.model.sg else "cbow"
 
 
-def recipe(method: Optional[str] = None, model: Any = None, train: Any = None, **overrides: Any) -> Recipe:
-    """The settings of a text run: the defaults with the given sections (partial dataclasses or dicts)
-    and flat ``overrides`` (any field of any section, e.g. ``epochs=3, max_minutes=5``) merged in field by field.
+def recipe(method: Optional[str] = None, *, preset: Optional[str] = None, model: Any = None, train: Any = None,
+           **overrides: Any) -> Recipe:
+    """The settings of a text run: preset ``preset`` (``"cpu"``, the default: gensim's defaults, which train on a
+    CPU in minutes) with the given sections (partial dataclasses or dicts) and flat ``overrides`` (any field of
+    any section, e.g. ``epochs=3, max_minutes=5``) merged in field by field.
 
     ``method`` (``"skipgram"`` or ``"cbow"``) sets ``sg``; default: from ``sg`` (1, skip-gram).
     A method that contradicts a given ``sg`` is an error.
     """
     if "steps" in overrides:
         raise ValueError(f"steps is not a text setting: {NO_STEPS}")
-    base = Recipe(**{name: cls() for name, cls in SECTIONS.items()})
+    preset = DEFAULT_PRESET if preset is None else preset
+    base = preset_recipe(PRESETS, preset, Recipe(**{name: cls() for name, cls in SECTIONS.items()}), "text")
     given = {k: v for k, v in {"model": model, "train": train}.items() if v is not None}
     return _with_method(base.apply(given, overrides), method, _sg_given(model, overrides))
 
@@ -316,14 +321,15 @@ def check_resumed_corpus(out: Path, corpus: Path, lowercase: bool, fingerprint: 
 
 
 # ------------------------------------------------------------------ train / load
-def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, model: Any = None, train: Any = None,
-          **overrides: Any) -> "Run":
+def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, preset: Optional[str] = None, model: Any = None,
+          train: Any = None, **overrides: Any) -> "Run":
     """Train word2vec on the corpus file ``data`` and write the run folder ``output``.
 
     Args:
         data: a text file, one sentence per line, whitespace-separated tokens (``.gz``/``.bz2`` ok).
         output: the run folder to write (``config.json``, ``vectors.bin``, ``checkpoints/``, ``metrics.jsonl``).
         method: ``"skipgram"`` or ``"cbow"`` (default: from ``sg``, which defaults to skip-gram).
+        preset: ``"cpu"`` (the default; text's one preset).
         model, train: partial :class:`~multissl.text.config.Word2VecConfig` and
             :class:`TextTrainConfig` (or dicts); only the fields you set replace the defaults.
         **overrides: any field of those sections by name (``epochs=3``, ``vector_size=50``,
@@ -351,7 +357,7 @@ def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, mod
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"run folder {out} exists and is not a folder")
-    settings = recipe(method, model, train, **overrides)
+    settings = recipe(method, preset=preset, model=model, train=train, **overrides)
     prepare_run_folder(out, "text", method_of(settings), settings.to_dict(), settings.train.resume, settings.train.overwrite,
                        files=(VECTORS_FILE, "vectors.txt"), check_settings=False)  # text checks its own resumable fields
     ckpt = _resume_checkpoint(settings.train.resume, out)
@@ -456,8 +462,10 @@ def load_run(path: PathLike, map_location: Any = None) -> "Run":
     """The trained Word2Vec of a text run folder, and the same model at its initial vectors, as a
     :class:`~multissl.run.Run`. ``map_location`` is accepted for the common signature: word vectors are
     NumPy arrays on the CPU."""
+    from multissl.engine.checkpoints import checked_map_location
     from multissl.run import Run, read_run_config
 
+    checked_map_location(map_location)
     record = read_run_config(path, kind="text")
     folder = Path(path)
     found = newest_readable_checkpoint(folder)
@@ -470,4 +478,4 @@ def load_run(path: PathLike, map_location: Any = None) -> "Run":
 
 
 __all__ = ["METHODS", "SECTIONS", "TextTrainConfig", "initial_model", "load_run", "method_of", "read_progress",
-           "recipe", "run_recipe", "save_checkpoint", "train"]
+           "recipe", "run_recipe", "save_checkpoint", "train", "DEFAULT_PRESET", "PRESETS"]

@@ -90,7 +90,7 @@ def _add_train(sub, name: str = "train", help_text: str = "train the colorizatio
     p.add_argument("-o", "--output", required=True, help="run folder (config.json, checkpoints, metrics.jsonl)")
     p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
                    help="cpu: small and fast; paper: 256x256, ResNet-18 (default: cpu)")
-    add_recipe_arguments(p, recipe(DEFAULT_PRESET), {"model": "model", "clips": "clips", "options": "optimiser and data",
+    add_recipe_arguments(p, recipe(preset=DEFAULT_PRESET), {"model": "model", "clips": "clips", "options": "optimiser and data",
                                                      "train": "training loop"})
     _add_threads(p)
     p.set_defaults(func=_cmd_train)
@@ -101,7 +101,7 @@ def recipe_from_args(args: argparse.Namespace):
     """The recipe a parsed ``video train`` command trains with (the same call as the Python API)."""
     from .training import recipe
 
-    return recipe(args.preset, **recipe_overrides(args, recipe(args.preset)))
+    return recipe(preset=args.preset, **recipe_overrides(args, recipe(preset=args.preset)))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -110,12 +110,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .training import recipe, train
 
     _set_threads(args)
-    overrides = recipe_overrides(args, recipe(args.preset))
+    overrides = recipe_overrides(args, recipe(preset=args.preset))
     if "cache" in overrides:  # the deprecated spelling of --data-mode
         mode = {"yes": "memory", "no": "stream", "auto": "auto"}[overrides.pop("cache")]
         print(f"multissl: warning: --cache is deprecated and will be removed; use --data-mode {mode}", file=sys.stderr)
         overrides.setdefault("data_mode", mode)
-    run = train(args.videos, args.output, args.method, args.preset, **overrides)
+    run = train(args.videos, args.output, args.method, preset=args.preset, **overrides)
     result = run.result
     losses = [h["loss"] for h in result.history if "loss" in h]
     summary = f"loss {losses[0]:.3f} -> {losses[-1]:.3f}, " if losses else ""
@@ -140,7 +140,7 @@ def _propagation(args, run):
 
 
 def _add_eval(sub) -> None:
-    p = sub.add_parser("eval", help="J/F of a trained run and the baselines on a DAVIS-layout folder",
+    p = sub.add_parser("probe", aliases=["eval"], help="J/F of a trained run and the baselines on a DAVIS-layout folder",
                        description="Propagate each sequence's first mask with the trained model and the baselines "
                                    "(copy_first, pixels, random) and print the DAVIS J/F table.")
     p.add_argument("run", help="run folder written by `multissl video train`")
@@ -165,30 +165,15 @@ def _add_progress(p) -> None:
                    help="progress bars on stderr with frames/s and ETA (default: when stderr is a terminal)")
 
 
-def baseline_methods(run, names, short_side: int, seed: int = 0) -> dict:
-    """Feature functions of the named methods for a run (model, copy_first, pixels, pixels_lab, random)."""
-    from .tracking import model_features, pixel_features, random_network
-
-    makers = {
-        "model": lambda: model_features(run.model, short_side),
-        "copy_first": lambda: None,
-        "pixels": lambda: pixel_features(short_side),
-        "pixels_lab": lambda: pixel_features(short_side, patches=False),
-        "random": lambda: model_features(random_network(run.model.config, seed), short_side, video_statistics=True),
-    }
-    return {name: makers[name]() for name in names}
-
-
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from .tracking import evaluate_davis, format_table
-    from .training import load_run
+    from .probe_run import probe_run
+    from .propagation import PropagationConfig
+    from .tracking import format_table
 
     _set_threads(args)
-    run = load_run(args.run)
-    short_side = args.short_side or run.eval_short_side
-    methods = baseline_methods(run, args.methods, short_side, args.seed)
-    results = evaluate_davis(args.davis_root, methods, _propagation(args, run), split=args.split, progress=args.progress,
-                             resolution=args.resolution)
+    results = probe_run(args.run, args.davis_root, methods=args.methods, short_side=args.short_side, seed=args.seed,
+                        split=args.split, resolution=args.resolution, progress=args.progress,
+                        **_overrides(args, PropagationConfig))
     print(format_table(results))
     skipped = next(iter(results.values()), {}).get("skipped", {})
     if skipped:
@@ -266,6 +251,7 @@ def _cmd_cycle(args: argparse.Namespace) -> int:
     from .cycle import cycle_scores, format_cycle_table
     from .dataset import ClipConfig
     from .heldout import colorization_accuracy, evaluation_videos
+    from .probe_run import baseline_methods
     from .training import load_run
 
     if min(args.n) < 1 or args.segments < 1 or args.clips_per_video < 1:

@@ -43,7 +43,7 @@ def build_pretrained(work_dir: Path, seed: int = 0) -> Path:
     work = Path(work_dir)
     if not (work / "bench" / "train").is_dir():
         generate_benchmark(work / "bench", videos=12, eval_videos=1, seed=PRETRAINED_SEED_OFFSET + seed)
-    train(work / "bench" / "train", work / "run", "colorizer", "cpu", steps=PRETRAINED_STEPS, max_minutes=None, seed=seed,
+    train(work / "bench" / "train", work / "run", "colorizer", preset="cpu", steps=PRETRAINED_STEPS, max_minutes=None, seed=seed,
           overwrite=True)
     return work / "run"
 
@@ -57,7 +57,7 @@ def run(out_dir: Path, quick: bool = False, seed: int = 0) -> DemoSection:
 def _train_live(train_videos: Path, run_dir: Path, steps: int, seed: int):
     clips = ClipConfig(short_side=128, crop=64, stride=2, clips_per_video=200)
     start = time.perf_counter()
-    run = train(train_videos, run_dir, "colorizer", "cpu", model=asdict(TINY), clips=asdict(clips), overwrite=True,
+    run = train(train_videos, run_dir, "colorizer", preset="cpu", model=asdict(TINY), clips=asdict(clips), overwrite=True,
                 train=TrainConfig(steps=steps, batch_size=8, seed=seed, verbose=False), lr=3e-3, color_frames=40)
     return run, time.perf_counter() - start
 

@@ -23,6 +23,7 @@ Settings are a :class:`~multissl.presets.Recipe` with sections ``model``
 """
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -33,12 +34,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from multissl.distributed import main_process_first
-from multissl.engine import TrainConfig, fit, load_checkpoint
-from multissl.presets import Recipe, preset_recipe
+from multissl.engine import TrainConfig, fit
+from multissl.presets import Recipe, method_and_preset, preset_recipe
 from multissl.progress import say
 from multissl.randomness import isolated_rng
 from multissl.threads import one_torch_thread
-from multissl.run import Run, prepare_run_folder, read_run_config, seeded_build, stored_recipe, write_run_config
+from multissl.run import Run, check_resumed_data, load_run_weights, prepare_run_folder, read_run_config, seeded_build, stored_recipe, write_run_config
 
 from .colorizer import Colorizer, ColorizerConfig
 from .dataset import ClipConfig, VideoFolder
@@ -88,11 +89,13 @@ EVALUATION = {"cpu": {"propagation": {"context": 10}, "eval_short_side": 256},
 SECTIONS = {"model": ColorizerConfig, "clips": ClipConfig, "options": ColorizerOptions, "train": TrainConfig}
 
 
-def recipe(preset: str = DEFAULT_PRESET, model: Any = None, clips: Any = None, options: Any = None, train: Any = None,
-           **overrides: Any) -> Recipe:
-    """The settings of a colorizer run: preset ``preset`` with the given sections (partial dataclasses
-    or dicts) and flat ``overrides`` (any field of any section, e.g. ``max_minutes=8``) merged in field by field."""
-    base = preset_recipe(PRESETS, preset, Recipe(**{name: cls() for name, cls in SECTIONS.items()}))
+def recipe(method: Optional[str] = None, *, preset: Optional[str] = None, model: Any = None, clips: Any = None,
+           options: Any = None, train: Any = None, **overrides: Any) -> Recipe:
+    """The settings of a run of ``method`` (``"colorizer"``, the default): preset ``preset`` (``"cpu"``, the default,
+    or ``"paper"``) with the given sections (partial dataclasses or dicts) and flat ``overrides`` (any field of any
+    section, e.g. ``max_minutes=8``) merged in field by field."""
+    method, preset = method_and_preset("video", method, preset, METHODS, PRESETS, DEFAULT_PRESET)
+    base = preset_recipe(PRESETS, preset, Recipe(**{name: cls() for name, cls in SECTIONS.items()}), "video")
     given = {k: v for k, v in {"model": model, "clips": clips, "options": options, "train": train}.items() if v is not None}
     return base.apply(given, overrides)
 
@@ -111,21 +114,21 @@ class ColorizerRun(Run):
 
 
 def train(
-    videos: Union[PathLike, Sequence[PathLike], Dataset, IterableDataset, DataLoader],
+    data: Union[PathLike, Sequence[PathLike], Dataset, IterableDataset, DataLoader],
     output: PathLike,
-    method: str = "colorizer",
-    preset: str = DEFAULT_PRESET,
+    method: Optional[str] = None,
     *,
+    preset: Optional[str] = None,
     model: Any = None,
     clips: Any = None,
     options: Any = None,
     train: Any = None,
     **overrides: Any,
 ) -> ColorizerRun:
-    """Train a colorizer on every video under ``videos`` (or on a user's own clips) into the run folder ``output``.
+    """Train a colorizer on every video under ``data`` (or on a user's own clips) into the run folder ``output``.
 
     Args:
-        videos: a folder of videos and frame folders (searched recursively), one video, or a list of them
+        data: a folder of videos and frame folders (searched recursively), one video, or a list of them
             (``holdout_videos=N`` keeps the last N, sorted by path, out of training); or a user's torch
             ``Dataset`` / ``IterableDataset`` of clips (T, 3, H, W) float RGB in [0, 1] (T >= 2, H and W
             multiples of 8), or a ``DataLoader`` of batches (B, T, 3, H, W) of them
@@ -141,13 +144,13 @@ def train(
     Returns:
         a :class:`ColorizerRun` (``.model``, ``.initial``, ``.result``, ``.propagation``).
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown video method {method!r}; choose from {METHODS}")
-    settings = recipe(preset, model, clips, options, train, **overrides)
+    method, preset = method_and_preset("video", method, preset, METHODS, PRESETS, DEFAULT_PRESET)
+    settings = recipe(method, preset=preset, model=model, clips=clips, options=options, train=train, **overrides)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(output)})
     prepare_run_folder(output, "video", method, settings.to_dict(), engine.resume, engine.overwrite, files=("colour_clusters.json",))
     task = seeded_build(lambda: Colorizer(settings.model), engine.seed)
-    data, record = _training_data(videos, settings, engine.verbose)
+    data, record = _training_data(data, settings, engine.verbose)
+    check_resumed_data(output, engine.resume, record["data"]["source"], lambda old: (old.get("data") or {}).get("source"))
     evaluation = EVALUATION[preset]
     propagation = PropagationConfig(**evaluation["propagation"]).as_dict()
     write_run_config(output, "video", method, engine.seed, settings.to_dict(), preset=preset, propagation=propagation,
@@ -159,7 +162,7 @@ def train(
             task.fit_colors(frames, seed=engine.seed)
         main_process_first(_write_colour_clusters, Path(output) / "colour_clusters.json", task.quantizer.centers.tolist())
 
-    optimizer = torch.optim.Adam(task.parameters(), lr=settings.options.lr)
+    optimizer = functools.partial(torch.optim.Adam, lr=settings.options.lr)  # made when first needed, after the set-up
     result = fit(task, data, optimizer, engine, metadata={"preset": preset, "clips": settings.clips.as_dict()}, prepare=fit_colours)
     initial = _initial_colorizer(settings.model, engine.seed, task.state_dict())
     return ColorizerRun(Path(output), "video", method, task.eval(), initial, read_run_config(output), result)
@@ -209,7 +212,7 @@ def train_colorizer(videos, output, preset_name: str = "cpu", train_config: Opti
                   DeprecationWarning, stacklevel=2)
     train_config = kwargs.pop("train", train_config)
     options = {"color_frames": color_frames, "backend": backend, **({"lr": lr} if lr is not None else {})}
-    run = train(videos, output, "colorizer", preset_name, model=model, clips=clips, options=options, train=train_config)
+    run = train(videos, output, "colorizer", preset=preset_name, model=model, clips=clips, options=options, train=train_config)
     return run.model, run.result
 
 
@@ -228,11 +231,7 @@ def load_run(path: PathLike, map_location=None) -> ColorizerRun:
     settings = stored_recipe(record, SECTIONS, LEGACY_SECTIONS)
     seed = int(record.get("init_seed", 0))
     model = seeded_build(lambda: Colorizer(settings.model), seed)
-    state = load_checkpoint(path, map_location=map_location or "cpu")["model"]
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if k != "color_weights"]  # runs saved before colour rebalancing existed
-    if missing or unexpected:
-        raise ValueError(f"checkpoint of {path} does not match its config.json: missing {missing}, unexpected {unexpected}")
+    state = load_run_weights(model, path, record, map_location, optional=("color_weights",))  # older runs lack it
     return ColorizerRun(path, "video", record.get("method", "colorizer"), model.eval(), _initial_colorizer(settings.model, seed, state),
                         record)
 

@@ -27,6 +27,8 @@ from typing import Tuple
 import torch
 import torch.nn.functional as F
 
+MIN_IMAGE_SIDE = 8  # the smallest side the methods train on (crops, patches and pooling below it break)
+
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
@@ -228,8 +230,9 @@ def crop_views(x: torch.Tensor, config: ViewConfig, size: int = 0) -> torch.Tens
         raise ValueError(f"images must have shape (B, C, H, W), got {tuple(x.shape)}")
     b, c, h, w = x.shape
     size = size or h
-    if min(h, w) < 8 or size < 8:
-        raise ValueError(f"images of {h}x{w} (output {size}) are too small for the augmentation pipeline (need >= 8 pixels)")
+    if min(h, w) < MIN_IMAGE_SIDE or size < MIN_IMAGE_SIDE:
+        raise ValueError(f"images of {h}x{w} (output {size}) are too small for the augmentation pipeline "
+                         f"(need >= {MIN_IMAGE_SIDE} pixels)")
     device = x.device
     boxes = crop_boxes(b, h, w, (config.min_scale, config.max_scale), device=device)
     flip = (torch.rand(b, device=device) < 0.5) if config.flip else torch.zeros(b, dtype=torch.bool, device=device)

@@ -78,7 +78,7 @@ def _cmd_tasks(args) -> int:
 
 
 def _register_train(group) -> None:
-    from .registry import AUTO_PRESET, PRESETS, TASKS
+    from .registry import AUTO_SIZE, DEFAULT_PRESET, PRESETS, SIZE_RECIPES, TASKS
     from .training import recipe
 
     train = group.add_parser("train", help="train a method", description="Train METHOD on the train split of DATA.")
@@ -88,32 +88,47 @@ def _register_train(group) -> None:
         p = methods.add_parser(name, help=spec.summary, description=spec.summary)
         _add_data_arguments(p)
         p.add_argument("-o", "--output", required=True, help="run folder (config.json, checkpoints, metrics.jsonl)")
-        p.add_argument("--preset", choices=[AUTO_PRESET, *PRESETS], default=AUTO_PRESET,
+        p.add_argument("--preset", choices=[*PRESETS, *SIZE_RECIPES, AUTO_SIZE], default=DEFAULT_PRESET,
+                       help="compute-budget preset: cpu (the registry's recipes); 32px/64px/auto are the older spelling of "
+                            "--size-recipe")
+        p.add_argument("--size-recipe", choices=[AUTO_SIZE, *SIZE_RECIPES], default=AUTO_SIZE,
                        help="image-size recipe: auto (64px for images of 64 pixels or more, else 32px), 32px (CIFAR) or 64px "
                             "(Tiny-ImageNet: blur on, ImageNet photometric settings); flags you type override it")
         add_recipe_arguments(p, recipe(name), {"task": f"{name} options", "backbone": "backbone", "optim": "optimiser",
-                                               "train": "training loop"}, preset_note=" (defaults shown: the 32px preset)")
+                                               "train": "training loop"}, preset_note=" (defaults shown: the 32px recipe)")
         p.set_defaults(func=_cmd_train, task_name=name)
 
 
 def recipe_from_args(args: argparse.Namespace, image_size: int = 32):
     """The recipe a parsed ``vision train METHOD`` command trains with on images of ``image_size`` pixels
     (the same call as the Python API)."""
-    from .registry import AUTO_PRESET, preset_for
+    from .registry import AUTO_SIZE, size_recipe_for
     from .training import recipe
 
-    preset = preset_for(image_size) if args.preset == AUTO_PRESET else args.preset
-    return recipe(args.task_name, preset=preset, **recipe_overrides(args, recipe(args.task_name)))
+    preset, size_recipe = _preset_and_size_recipe(args)
+    size_recipe = size_recipe_for(image_size) if size_recipe == AUTO_SIZE else size_recipe
+    return recipe(args.task_name, preset=preset, size_recipe=size_recipe, **recipe_overrides(args, recipe(args.task_name)))
+
+
+def _preset_and_size_recipe(args: argparse.Namespace):
+    """(--preset, --size-recipe); an image-size name given to --preset (the older spelling) is the size recipe."""
+    from .registry import PRESETS
+
+    if args.preset in PRESETS:
+        return args.preset, args.size_recipe
+    print(f"multissl: warning: --preset {args.preset} is deprecated; use --size-recipe {args.preset}", file=sys.stderr)
+    return None, args.preset
 
 
 def _cmd_train(args) -> int:
     from .training import recipe, train
 
     overrides = recipe_overrides(args, recipe(args.task_name))
-    run = train(_data(args), args.output, args.task_name, root=args.root, image_size=args.image_size, preset=args.preset,
-                data_mode=args.data_mode, **overrides)
+    preset, size_recipe = _preset_and_size_recipe(args)
+    run = train(_data(args), args.output, args.task_name, preset=preset, root=args.root, image_size=args.image_size,
+                size_recipe=size_recipe, data_mode=args.data_mode, **overrides)
     result = run.result
-    print(f"trained {args.task_name} ({run.config.get('preset', '32px')} preset) for {result.step} steps ({result.stop_reason}, "
+    print(f"trained {args.task_name} ({run.config.get('size_recipe', '32px')} recipe) for {result.step} steps ({result.stop_reason}, "
           f"{result.elapsed_s:.0f} s); run folder: {args.output}")
     return 0
 

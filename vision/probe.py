@@ -53,10 +53,10 @@ def check_image_size(task: PretextTask, images: torch.Tensor) -> None:
                       f"images; resize them to {side}x{side} (resize_splits, --image-size {side}) to probe what it learnt")
 
 
-def features(model, images: Union[torch.Tensor, np.ndarray], pool: int = 1, batch_size: int = 256) -> torch.Tensor:
+def features(run_or_model, images: Union[torch.Tensor, np.ndarray], pool: int = 1, batch_size: int = 256) -> torch.Tensor:
     """Frozen features of a trained task or a :class:`~multissl.run.Run` (its ``.model``):
     (N, C, H, W) uint8 or [0, 1] floats (a tensor or a NumPy array) -> (N, D·pool²) float32 on the CPU."""
-    task = getattr(model, "model", model)
+    task = getattr(run_or_model, "model", run_or_model)
     return task_features(task, checked_images(images), pool, batch_size)
 
 
@@ -199,15 +199,17 @@ class _stage:
             print(f"probing {self.name}: done in {time.perf_counter() - self.start:.1f} s", file=sys.stderr, flush=True)
 
 
-def probe_run(run_dir, splits: ImageSplits, pool: int = 1, pixels: bool = False, device=None) -> Dict[str, float]:
-    """:func:`evaluate` a training run folder (``multissl vision train -o DIR``) against its own random initialisation."""
-    from .run import load_run
+def probe_run(run, data, pool: int = 1, pixels: bool = False, device=None) -> Dict[str, float]:
+    """:func:`evaluate` a run (a :class:`~multissl.run.Run` or its folder, ``multissl vision train -o DIR``) on
+    ``data`` (:class:`ImageSplits`, or a data spec such as a folder or ``.npz``, read at the run's image size)
+    against its own random initialisation; returns the scores (linear and kNN accuracy, for each network)."""
+    from .run import load_for_run, load_run
 
-    run = load_run(run_dir)
+    run = run if hasattr(run, "initial") else load_run(run)
     task, random_task = run.model, run.initial
     if device is not None:
         task, random_task = task.to(device), random_task.to(device)
-    return evaluate(task, random_task, splits, pool=pool, pixels=pixels)
+    return evaluate(task, random_task, load_for_run(run, data), pool=pool, pixels=pixels)
 
 
 __all__ = ["check_image_size", "check_probe_labels", "evaluate", "features", "first_images", "split_features", "pixel_plan", "pixel_scores", "probe_run", "probe_scores", "task_features"]

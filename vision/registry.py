@@ -47,11 +47,11 @@ TASKS: Dict[str, TaskSpec] = {
 }
 
 
-# Image-size presets: per method, the section values that replace the registry defaults above for that image size.
+# Image-size recipes: per method, the section values that replace the registry defaults above for that image size.
 # "32px" is the CIFAR recipe of each method (the defaults themselves); "64px" is the recipe for 64-pixel photographs
 # such as Tiny-ImageNet, where the Gaussian blur of SimCLR, MoCo v2 and BYOL acts (it is off below 64 pixels, as in
 # SimCLR's CIFAR recipe) and the ImageNet papers' photometric settings apply. A method without an entry keeps its defaults.
-PRESETS: Dict[str, Dict[str, Dict[str, Dict[str, object]]]] = {
+SIZE_RECIPES: Dict[str, Dict[str, Dict[str, Dict[str, object]]]] = {
     "32px": {},
     "64px": {
         "simclr": {"task": {"color_strength": 1.0}},  # the paper's ImageNet colour strength (0.5 is its CIFAR value)
@@ -59,20 +59,23 @@ PRESETS: Dict[str, Dict[str, Dict[str, Dict[str, object]]]] = {
         "byol": {"task": {}},  # BYOL's recipe is already the paper's ImageNet one (blur 1.0 / 0.1, solarize 0 / 0.2)
     },
 }
-AUTO_PRESET = "auto"
+AUTO_SIZE = "auto"
 LARGE_IMAGE_SIDE = 64
+# Compute-budget presets, as in every modality: "cpu" is the registry's recipe (minutes on a CPU).
+PRESETS: Dict[str, Dict[str, Dict[str, object]]] = {"cpu": {}}
+DEFAULT_PRESET = "cpu"
 
 
-def preset_for(image_size: int) -> str:
-    """The image-size preset ``auto`` picks: "64px" for images of at least 64 pixels a side, else "32px"."""
+def size_recipe_for(image_size: int) -> str:
+    """The image-size recipe ``auto`` picks: "64px" for images of at least 64 pixels a side, else "32px"."""
     return "64px" if image_size >= LARGE_IMAGE_SIDE else "32px"
 
 
-def preset_values(preset: str, method: str) -> Dict[str, Dict[str, object]]:
-    """Section values of ``preset`` for ``method`` (empty where the preset keeps the defaults)."""
-    if preset not in PRESETS:
-        raise ValueError(f"unknown vision preset {preset!r}; choose from {sorted(PRESETS) + [AUTO_PRESET]}")
-    return {section: dict(values) for section, values in PRESETS[preset].get(method, {}).items()}
+def size_recipe_values(size_recipe: str, method: str) -> Dict[str, Dict[str, object]]:
+    """Section values of image-size recipe ``size_recipe`` for ``method`` (empty where it keeps the defaults)."""
+    if size_recipe not in SIZE_RECIPES:
+        raise ValueError(f"unknown vision size_recipe {size_recipe!r}; choose from {sorted(SIZE_RECIPES) + [AUTO_SIZE]}")
+    return {section: dict(values) for section, values in SIZE_RECIPES[size_recipe].get(method, {}).items()}
 
 
 def task_spec(name: str) -> TaskSpec:
@@ -92,5 +95,5 @@ def build_task(name: str, config: TaskConfig, backbone: BackboneConfig, in_chann
     return task
 
 
-__all__ = ["AUTO_PRESET", "LARGE_IMAGE_SIDE", "PRESETS", "TASKS", "TRAIN_DEFAULTS", "TaskSpec", "build_task", "preset_for", "preset_values",
-           "task_spec"]
+__all__ = ["AUTO_SIZE", "DEFAULT_PRESET", "LARGE_IMAGE_SIDE", "PRESETS", "SIZE_RECIPES", "TASKS", "TRAIN_DEFAULTS", "TaskSpec",
+           "build_task", "size_recipe_for", "size_recipe_values", "task_spec"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from multissl.engine import load_checkpoint
 from multissl.presets import Recipe
-from multissl.run import Run, read_run_config as _read_run_config, seeded_build, stored_recipe, write_run_config
+from multissl.run import Run, load_run_weights, read_run_config as _read_run_config, seeded_build, stored_recipe, write_run_config
 
 from .data import ImageSplits, load_images, match_channels
 from .encoder import BackboneConfig
@@ -15,11 +14,12 @@ from .tasks.base import PretextTask
 
 
 def save_run_config(run_dir, method: str, settings: Recipe, in_channels: int, image_size: int, num_classes: int,
-                    seed: int, data: str, preset: str = "32px", data_mode: str = "memory") -> Dict[str, Any]:
-    """Write ``run_dir/config.json`` for a vision run (``preset``: the image-size preset used; ``data_mode``: how the
-    data was read, memory, stream or user) and return the record."""
+                    seed: int, data: str, preset: str = "cpu", data_mode: str = "memory", size_recipe: str = "32px") -> Dict[str, Any]:
+    """Write ``run_dir/config.json`` for a vision run (``preset``: the compute-budget preset; ``size_recipe``: the
+    image-size recipe used; ``data_mode``: how the data was read, memory, stream or user) and return the record."""
     path = write_run_config(run_dir, "vision", method, seed, settings.to_dict(), in_channels=in_channels,
-                            image_size=image_size, num_classes=num_classes, data=data, preset=preset, data_mode=data_mode)
+                            image_size=image_size, num_classes=num_classes, data=data, preset=preset, data_mode=data_mode,
+                            size_recipe=size_recipe)
     return read_run_config(path.parent)
 
 
@@ -65,19 +65,19 @@ def vision_run(path: Optional[Path], method: str, model: PretextTask, initial: P
     return Run(path, "vision", method, model, initial, record, result)
 
 
-def load_run(run_dir, map_location=None) -> Run:
+def load_run(path, map_location=None) -> Run:
     """The trained task of a run folder and the same task at its initial weights, as a :class:`~multissl.run.Run`.
 
     The initial twin is rebuilt from the run's seed, so it is exactly the
     initialisation training started from.
     """
-    record = read_run_config(run_dir)
+    record = read_run_config(path)
     seed = int(record.get("init_seed", record.get("seed", 0)))
     initial = seeded_build(lambda: build_from_config(record), seed)
     trained = seeded_build(lambda: build_from_config(record), seed)
-    trained.load_state_dict(load_checkpoint(run_dir, map_location=map_location or "cpu")["model"])
+    load_run_weights(trained, path, record, map_location)
     method = record.get("method") or record["task"]
-    return vision_run(Path(run_dir), method, trained.eval(), initial.eval(), record)
+    return vision_run(Path(path), method, trained.eval(), initial.eval(), record)
 
 
 def load_for_run(run: Run, data, root: Optional[str] = None, image_size: Optional[int] = None) -> ImageSplits:

@@ -19,17 +19,19 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from multissl.engine import FitResult, TrainConfig, fit
-from multissl.presets import Recipe
+from multissl.presets import Recipe, method_and_preset
 from multissl.progress import say
-from multissl.run import Run, prepare_run_folder, seeded_build
+from multissl.run import Run, check_resumed_data, prepare_run_folder, seeded_build
 from multissl.schedules import SHAPES, LRSchedule
 from multissl.setting_checks import check_value
 
+from .batch_augment import MIN_IMAGE_SIDE
 from .data import ImageSplits, describe_splits
 from .streaming import ImageStreams, open_images
 from .user_data import UserImages
 from .encoder import BackboneConfig
-from .registry import AUTO_PRESET, TRAIN_DEFAULTS, build_task, preset_for, preset_values, task_spec
+from .registry import (AUTO_SIZE, DEFAULT_PRESET, PRESETS, SIZE_RECIPES, TASKS, TRAIN_DEFAULTS, build_task, size_recipe_for,
+                       size_recipe_values, task_spec)
 from .run import save_run_config, vision_run
 from .tasks.base import PretextTask, TaskConfig
 
@@ -71,17 +73,37 @@ def make_optimizer(task: torch.nn.Module, cfg: OptimConfig, total_steps: Optiona
 SECTIONS = ("task", "backbone", "optim", "train")
 
 
-def recipe(method: str, task: Any = None, backbone: Any = None, optim: Any = None, train: Any = None, preset: str = "32px",
-           **overrides: Any) -> Recipe:
-    """The settings of a vision run: method ``method``'s defaults (registry), then image-size preset ``preset``
-    (``"32px"``: the defaults; ``"64px"``: :data:`~multissl.vision.registry.PRESETS`), with the given sections
-    (partial dataclasses or dicts) and flat ``overrides`` (any field of any section) merged in field by field."""
+def recipe(method: Optional[str] = None, *, preset: Optional[str] = None, task: Any = None, backbone: Any = None,
+           optim: Any = None, train: Any = None, size_recipe: str = "32px", **overrides: Any) -> Recipe:
+    """The settings of a vision run: method ``method``'s defaults (registry), preset ``preset`` (``"cpu"``, the
+    default), then image-size recipe ``size_recipe`` (``"32px"``: the defaults; ``"64px"``:
+    :data:`~multissl.vision.registry.SIZE_RECIPES`), with the given sections (partial dataclasses or dicts) and flat
+    ``overrides`` (any field of any section) merged in field by field."""
+    method, preset, size_recipe = _method_preset_size(method, preset, size_recipe)
+    if size_recipe == AUTO_SIZE:
+        size_recipe = "32px"
     spec = task_spec(method)
     base = Recipe(task=spec.config(), backbone=BackboneConfig(), optim=OptimConfig(), train=TrainConfig())
     base = base.apply({"optim": dict(spec.optim_defaults), "train": {**TRAIN_DEFAULTS, **spec.defaults}})
-    base = base.apply(preset_values(preset, method))
+    base = base.apply({section: dict(values) for section, values in PRESETS[preset].items()})
+    base = base.apply(size_recipe_values(size_recipe, method))
     given = {k: v for k, v in {"task": task, "backbone": backbone, "optim": optim, "train": train}.items() if v is not None}
     return base.apply(given, overrides)
+
+
+def _method_preset_size(method: Optional[str], preset: Optional[str], size_recipe: str) -> Tuple[str, str, str]:
+    """(method, preset, size_recipe); an image-size name given as ``preset`` (the older spelling) is taken as the
+    ``size_recipe``, with a DeprecationWarning."""
+    if method is None:
+        raise ValueError(f"vision needs a method; choose from {sorted(TASKS)}")
+    if preset in (*SIZE_RECIPES, AUTO_SIZE):
+        warnings.warn(f"vision: preset={preset!r} names an image-size recipe; pass size_recipe={preset!r} (--size-recipe): "
+                      "preset names a compute budget in every modality", DeprecationWarning, stacklevel=3)
+        preset, size_recipe = None, preset
+    method, preset = method_and_preset("vision", method, preset, sorted(TASKS), PRESETS, DEFAULT_PRESET)
+    if size_recipe not in (*SIZE_RECIPES, AUTO_SIZE):
+        raise ValueError(f"unknown vision size_recipe {size_recipe!r}; choose from {sorted(SIZE_RECIPES) + [AUTO_SIZE]}")
+    return method, preset, size_recipe
 
 
 def _open_data(data: Any, root: Optional[str], image_size: Optional[int], seed: int, data_mode: str):
@@ -100,15 +122,16 @@ def _open_data(data: Any, root: Optional[str], image_size: Optional[int], seed: 
 def train(
     data: Union[str, Path, ImageSplits, Dataset, DataLoader],
     output: Optional[Union[str, Path]],
-    method: str,
+    method: Optional[str] = None,
     *,
+    preset: Optional[str] = None,
     task: Any = None,
     backbone: Any = None,
     optim: Any = None,
     train: Any = None,
     root: Optional[str] = None,
     image_size: Optional[int] = None,
-    preset: str = AUTO_PRESET,
+    size_recipe: str = AUTO_SIZE,
     data_mode: str = "auto",
     callbacks=(),
     **overrides: Any,
@@ -129,8 +152,9 @@ def train(
             the fields you set replace the method's defaults.
         image_size: the training side (crop size); default: the images' side when
             they all have one square size, else 96 (at most their median short side).
-        preset: image-size preset, ``"auto"`` (``"64px"`` for images of 64 pixels
-            or more, else ``"32px"``), ``"32px"`` or ``"64px"``; recorded in the run.
+        preset: ``"cpu"`` (the default: the registry's recipes, minutes on a CPU).
+        size_recipe: image-size recipe, ``"auto"`` (``"64px"`` for images of 64
+            pixels or more, else ``"32px"``), ``"32px"`` or ``"64px"``; recorded in the run.
         data_mode: ``"auto"`` (held in memory when decoded at the training side it
             fits the memory budget and the images are not much larger than that;
             else read from disk in worker processes), ``"memory"`` or ``"stream"``.
@@ -138,16 +162,20 @@ def train(
     Returns:
         the :class:`~multissl.run.Run` (``.model`` trained, ``.initial``, ``.result``).
     """
-    seed = recipe(method, task, backbone, optim, train, **overrides).train.seed
+    method, preset, size_recipe = _method_preset_size(method, preset, size_recipe)
+    sections = dict(task=task, backbone=backbone, optim=optim, train=train)
+    seed = recipe(method, preset=preset, **sections, **overrides).train.seed
     if image_size is not None:
         image_size = check_value("image_size", int, image_size, minimum=1)
     images, data_spec, how = _open_data(data, root, image_size, seed, data_mode)
+    _check_trainable_size(images.image_size)
     size = images.image_size[0]
-    preset = preset_for(size) if preset == AUTO_PRESET else preset
-    settings = recipe(method, task, backbone, optim, train, preset, **overrides)
+    size_recipe = size_recipe_for(size) if size_recipe == AUTO_SIZE else size_recipe
+    settings = recipe(method, preset=preset, size_recipe=size_recipe, **sections, **overrides)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(output) if output is not None else None})
     if output is not None:
         prepare_run_folder(output, "vision", method, settings.to_dict(), engine.resume, engine.overwrite)
+        check_resumed_data(output, engine.resume, data_spec, lambda record: record.get("data"))
     num_classes = len(images.classes) if images.has_labels else 0
 
     def build() -> PretextTask:
@@ -158,12 +186,19 @@ def train(
     record = None
     if output is not None:
         record = save_run_config(output, method, settings, images.channels, size, num_classes, engine.seed, data_spec, preset,
-                                 data_mode=_mode_of(images))
+                                 data_mode=_mode_of(images), size_recipe=size_recipe)
     optimizer, scheduler = make_optimizer(net, settings.optim)
     dataset = images.train_dataset() if isinstance(images, (ImageSplits, UserImages)) else images.train_dataset(net.view_crops())
     result = fit(net, dataset, optimizer, engine, scheduler=scheduler, callbacks=callbacks, metadata={"task": method})
     return vision_run(Path(output) if output is not None else None, method, net.eval(), seeded_build(build, engine.seed).eval(),
                       record or {}, result, image_size=size)
+
+
+def _check_trainable_size(image_size) -> None:
+    h, w = image_size
+    if min(h, w) < MIN_IMAGE_SIDE:
+        raise ValueError(f"the images are {h}x{w} px, too small to train on (at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}); "
+                         f"image_size={MIN_IMAGE_SIDE} (--image-size {MIN_IMAGE_SIDE}) or more resizes them")
 
 
 def describe_images(images) -> str:

@@ -37,10 +37,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
 
-    from multissl.vision.registry import build_task, preset_for
+    from multissl.vision.registry import build_task, size_recipe_for
     from multissl.vision.training import make_optimizer, recipe
 
-    settings = recipe("simclr", preset=preset_for(args.side))
+    settings = recipe("simclr", size_recipe=size_recipe_for(args.side))
     torch.manual_seed(0)
     task = build_task("simclr", settings.task, settings.backbone, 3, args.side, 0)
     optimizer, _ = make_optimizer(task, settings.optim)

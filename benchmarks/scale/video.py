@@ -78,7 +78,7 @@ def skip_rates() -> Dict[str, int]:
     from multissl.video.training import recipe
     from multissl.video.dataset import ClipConfig, VideoFolder
 
-    clips = ClipConfig(**{**recipe("cpu").clips.as_dict(), "data_mode": "stream"})
+    clips = ClipConfig(**{**recipe(preset="cpu").clips.as_dict(), "data_mode": "stream"})
     data = VideoFolder(DATA, clips)
     counts = {"positions": 0, "skipped_whole_video_rule": 0, "skipped_per_clip_rule": 0, "rules_disagree": 0}
     for v, video in enumerate(data.videos):

@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     args = parser.parse_args()
 
-    settings = recipe(args.preset, max_minutes=args.minutes, steps=None)
+    settings = recipe(preset=args.preset, max_minutes=args.minutes, steps=None)
     folder = AudioFolder(args.data, settings.model.sample_rate, verbose=True)
     print(folder)
     run = train(args.data, args.run, preset=args.preset, folder=folder, max_minutes=args.minutes, steps=None, overwrite=True)

@@ -244,6 +244,17 @@ def load_newest_readable(output_dir: Union[str, Path], map_location: Union[str, 
     raise CheckpointError(f"no readable checkpoint in {checkpoint_dir(output_dir)} ({details})")
 
 
+def checked_map_location(map_location: Any) -> Any:
+    """``map_location`` as ``torch.load`` takes it; a string that names no device is a ValueError saying so
+    (``torch.load`` would fail on every checkpoint, which would read as damaged files)."""
+    if isinstance(map_location, str):
+        try:
+            torch.device(map_location)
+        except RuntimeError:
+            raise ValueError(f"map_location {map_location!r} is not a device (e.g. 'cpu', 'cuda', 'cuda:1')") from None
+    return map_location
+
+
 def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device] = "cpu") -> Dict[str, Any]:
     """Load a checkpoint written by :func:`fit` (keys: model, optimizer, step, ...).
 
@@ -251,6 +262,7 @@ def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.devic
     checkpoint (a warning names the newer ones skipped as unreadable).
     """
     path = Path(path)
+    map_location = checked_map_location(map_location)
     if path.is_dir():
         found = load_newest_readable(path, map_location)
         if found.skipped:

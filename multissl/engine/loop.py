@@ -20,6 +20,7 @@ from .. import distributed as dist_utils
 from ..allocator import keep_freed_memory
 from ..progress import Progress, process_age_s, say
 from ..schedules import training_progress
+from ..warm_start import import_in_background
 from .checkpoints import (Checkpointer, atomic_write_bytes, checkpoint_candidates, load_checkpoint, load_newest_readable,
                           remove_checkpoints)
 from .signals import StopSignals, TrainingInterrupted
@@ -115,7 +116,9 @@ class _Trainer:
         self.device = select_device(config)
         self.task = task.to(self.device)
         self.model = self._wrap(task)
-        self.optimizer, self.scheduler = optimizer, scheduler
+        self._optimizer, self._make_optimizer = _optimizer_or_factory(optimizer, scheduler)
+        self._warming = False
+        self.scheduler = scheduler
         self.callbacks = list(callbacks)
         self.metadata = dict(metadata or {})
         self.amp_dtype = autocast_dtype(self.device, config)
@@ -138,6 +141,14 @@ class _Trainer:
         self._first_step_done = False
 
     # -- set-up ------------------------------------------------------------ #
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """The caller's optimizer, or the one its factory makes when first needed (by then the first batches
+        are being read, and the optimizer's first-use imports overlap them)."""
+        if self._optimizer is None:
+            self._optimizer = self._make_optimizer(self.task.parameters())
+        return self._optimizer
+
     def _wrap(self, task: nn.Module) -> nn.Module:
         if not dist_utils.is_distributed():
             return task
@@ -211,7 +222,12 @@ class _Trainer:
         return min(candidates) if candidates else None
 
     def _run_prepare(self) -> None:
-        """The caller's set-up before step 1, run once while the loader's workers (just started) decode the first batches."""
+        """The work before step 1, once the loader's workers (just started) decode the first batches: the imports of
+        an optimizer still to be made, in a background thread (no worker is forked while it runs), and the caller's
+        set-up."""
+        if self._optimizer is None and not self._warming:
+            self._warming = True
+            import_in_background()
         if self._prepare is not None:
             prepare, self._prepare = self._prepare, None
             prepare()
@@ -567,6 +583,18 @@ class _Trainer:
         self._write_jsonl(entry)
 
 
+def _optimizer_or_factory(optimizer: Any, scheduler: Any):
+    """(the optimizer, None) or (None, a factory of it: ``factory(task.parameters())``)."""
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return optimizer, None
+    if not callable(optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer or a function of the task's parameters that makes one, "
+                        f"got {type(optimizer).__name__}")
+    if scheduler is not None:
+        raise ValueError("a scheduler is bound to its optimizer: give fit the optimizer itself, not a factory, with a scheduler")
+    return None, optimizer
+
+
 def guard_output_dir(config: TrainConfig) -> None:
     """Never mix two runs in one folder: checkpoints there need ``resume`` (continue) or ``overwrite`` (replace).
     Under torchrun rank 0 alone checks and clears the folder, and every rank raises what it raised."""
@@ -594,7 +622,7 @@ def _guard_output_dir(config: TrainConfig) -> None:
 def fit(
     task: nn.Module,
     data: Union[Dataset, Iterable],
-    optimizer: torch.optim.Optimizer,
+    optimizer: Union[torch.optim.Optimizer, Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]],
     config: Optional[TrainConfig] = None,
     scheduler: Optional[torch.optim.lr_scheduler.LRScheduler] = None,
     collate_fn: Optional[Callable] = None,
@@ -618,7 +646,10 @@ def fit(
             :func:`~multissl.engine.data.current_shard`) or any iterable of
             batches such as a ``DataLoader`` (resumed by skipping the batches
             already seen in the interrupted epoch).
-        optimizer: built on ``task.parameters()``.
+        optimizer: built on ``task.parameters()``; or a function that builds it from them
+            (``functools.partial(torch.optim.Adam, lr=1e-3)``), called when the optimizer is first
+            needed (without a scheduler only): torch's first optimizer imports ``torch._dynamo`` (about
+            1 s), which then overlaps the set-up before step 1 instead of preceding it.
         config: :class:`TrainConfig`; keyword ``overrides`` replace its fields.
         scheduler: stepped after every optimizer step.
         collate_fn: passed to the DataLoader built for a ``Dataset``.

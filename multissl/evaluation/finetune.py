@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from ..checks import shown
 from ..engine import TrainConfig, fit
 from ..engine.checkpoints import atomic_save, checkpoint_candidates
 from ..engine.loop import guard_output_dir
@@ -65,7 +66,7 @@ class FinetuneConfig:
         rates = self.lrs if isinstance(self.lrs, (list, tuple)) else (self.lrs,)
         self.lrs = tuple(dict.fromkeys(float(lr) for lr in rates))  # each rate once, in the order given
         if not self.lrs or min(self.lrs) <= 0:
-            raise ValueError(f"lrs must be positive learning rates, got {self.lrs!r}")
+            raise ValueError(f"lrs must be positive learning rates, got {shown(self.lrs)!r}")
         for name in ("epochs", "min_steps", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

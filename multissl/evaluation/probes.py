@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..checks import shown
 from ..figures import colormap, new_figure, save_figure
 from . import logistic
 from .features import extract_features
@@ -95,7 +96,7 @@ def linear_probe(
     yte = _labels("test_labels", test_labels, len(xte), "test_features")
     check_same_dim(xtr, xte)
     if not (weight_decay == "auto" or (not isinstance(weight_decay, str) and weight_decay >= 0)):
-        raise ValueError(f"weight_decay must be >= 0 or 'auto', got {weight_decay!r}")
+        raise ValueError(f"weight_decay must be >= 0 or 'auto', got {shown(weight_decay)!r}")
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     classes = int(max(ytr.max(), yte.max())) + 1

@@ -13,6 +13,8 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
+from ..checks import shown
+
 Labels = Union[np.ndarray, torch.Tensor, Sequence[int]]
 
 
@@ -33,7 +35,7 @@ def check_fraction(fraction: float) -> float:
     """``fraction`` as a float in (0, 1], else a ValueError naming it."""
     value = float(fraction)
     if not 0.0 < value <= 1.0:
-        raise ValueError(f"label fraction must be in (0, 1], got {fraction!r}")
+        raise ValueError(f"label fraction must be in (0, 1], got {shown(fraction)!r}")
     return value
 
 
@@ -52,7 +54,7 @@ def per_class_counts(labels: Labels, fraction: Optional[float] = None, per_class
     classes, sizes = np.unique(y, return_counts=True)
     if per_class is not None:
         if int(per_class) != per_class or per_class < 1:
-            raise ValueError(f"per_class must be a positive integer, got {per_class!r}")
+            raise ValueError(f"per_class must be a positive integer, got {shown(per_class)!r}")
         smallest = int(sizes.min())
         if per_class > smallest:
             raise ValueError(f"per_class={per_class} is above the smallest class's {smallest} examples "
@@ -89,7 +91,7 @@ def validation_split(labels: Labels, indices: np.ndarray, fraction: float = 0.2,
     Only the subset's own labels are used: nothing outside ``indices`` is looked at.
     """
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"validation fraction must be in (0, 1), got {fraction!r}")
+        raise ValueError(f"validation fraction must be in (0, 1), got {shown(fraction)!r}")
     y = _as_labels(labels)
     indices = np.unique(np.asarray(indices, dtype=np.int64))
     if len(indices) < 2:

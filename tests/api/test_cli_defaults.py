@@ -27,8 +27,8 @@ def _train_recipes():
     yield ("text", "train"), ["text", "train", "c.txt", "-o", "r"], text.recipe()
     yield ("text", "train"), ["text", "train", "cbow", "c.txt", "-o", "r"], text.recipe("cbow")
     for preset in ("cpu", "paper"):
-        yield ("audio", "train"), ["audio", "train", "d", "-o", "r", "--preset", preset], audio.recipe(preset)
-        yield ("video", "train"), ["video", "train", "d", "-o", "r", "--preset", preset], video.recipe(preset)
+        yield ("audio", "train"), ["audio", "train", "d", "-o", "r", "--preset", preset], audio.recipe(preset=preset)
+        yield ("video", "train"), ["video", "train", "d", "-o", "r", "--preset", preset], video.recipe(preset=preset)
     yield ("audio", "train-cpc"), ["audio", "train-cpc", "d", "-o", "r"], audio.recipe()
     yield ("video", "train-colorizer"), ["video", "train-colorizer", "d", "-o", "r"], video.recipe()
     for method in TASKS:

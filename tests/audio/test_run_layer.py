@@ -22,3 +22,18 @@ def test_partial_train_config_and_flat_overrides_both_keep_the_preset(tiny_corpu
     a = audio.train(tiny_corpus, tmp_path / "a", train=TrainConfig(steps=1), **TINY)
     b = audio.train(tiny_corpus, tmp_path / "b", steps=1, **TINY)
     assert a.recipe == b.recipe and a.recipe["options"]["lr_schedule"] == "cosine"  # the cpu preset's
+
+
+def test_a_run_resumes_on_its_own_folder_and_refuses_another(tiny_corpus, tmp_path):
+    import shutil
+
+    import pytest
+
+    from multissl import audio
+
+    run = audio.train(tiny_corpus, tmp_path / "run", steps=1, **TINY)
+    other = tmp_path / "other"
+    shutil.copytree(tiny_corpus, other)
+    with pytest.raises(ValueError, match="it trained on .*corpus, not .*other"):
+        audio.train(other, run.path, steps=2, resume="auto", **TINY)
+    assert audio.train(tiny_corpus, run.path, steps=2, resume="auto", **TINY).result.step == 2

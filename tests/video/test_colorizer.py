@@ -107,15 +107,15 @@ def test_presets_follow_the_paper_and_the_cpu_budget():
     from multissl.engine import TrainConfig
     from multissl.video.training import recipe
 
-    paper = recipe("paper")
+    paper = recipe(preset="paper")
     assert (paper.model.backbone, paper.model.width, paper.model.conv3d_layers, paper.model.embed_dim, paper.model.num_colors) == ("resnet18", 64, 5, 64, 16)
     assert paper.clips.crop == 256 and paper.clips.clip_len == 4  # 3 references + 1 target, 32x32 features
     net = Colorizer(paper.model).network.eval()
     with torch.no_grad():
         emb = net(torch.zeros(1, 4, 1, 64, 64))
     assert emb.shape == (1, 4, 64, 8, 8)
-    cpu = recipe("cpu")
+    cpu = recipe(preset="cpu")
     assert cpu.clips.crop == 128 and cpu.model.width < paper.model.width
     # a partial TrainConfig keeps the preset's batch size (it used to be dropped)
-    assert recipe("cpu", train=TrainConfig(max_minutes=3)).train.batch_size == 8 == cpu.train.batch_size
-    assert recipe("paper", max_minutes=3).train.batch_size == 32
+    assert recipe(preset="cpu", train=TrainConfig(max_minutes=3)).train.batch_size == 8 == cpu.train.batch_size
+    assert recipe(preset="paper", max_minutes=3).train.batch_size == 32
