@@ -11,7 +11,9 @@ def test_presets():
     cpu = recipe(preset="cpu")
     assert cpu.model.hop == 160 and cpu.train.max_minutes < 10 and cpu.options.lr_schedule == "cosine"
     assert set(PRESETS) == {"cpu", "paper"}
-    with pytest.raises(ValueError, match="unknown preset"):
+    with pytest.raises(ValueError, match="unknown audio preset 'gpu'"):
+        recipe(preset="gpu")
+    with pytest.raises(ValueError, match="unknown audio method 'gpu'"):
         recipe("gpu")
 
 

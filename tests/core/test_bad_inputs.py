@@ -71,9 +71,12 @@ def test_probe_data_with_a_negative_label_is_rejected(tmp_path, capsys):
 
 
 def test_dense_tasks_name_the_image_size_they_need(tmp_path, capsys):
-    path = _npz(tmp_path / "tiny.npz", _images(16, 4), np.arange(16) % 4)
+    path = _npz(tmp_path / "tiny.npz", _images(16, 12), np.arange(16) % 4)
     assert main(["vision", "train", "dae", path, "-o", str(tmp_path / "r"), *TINY]) == 2
-    one_line_error(capsys, "multiple of the backbone's output stride", "got 4x4")
+    one_line_error(capsys, "multiple of the backbone's output stride", "got 12x12")
+    path = _npz(tmp_path / "dots.npz", _images(16, 4), np.arange(16) % 4)
+    assert main(["vision", "train", "dae", path, "-o", str(tmp_path / "r2"), *TINY]) == 2
+    one_line_error(capsys, "the images are 4x4 px, too small to train on (at least 8x8)")
 
 
 @pytest.mark.parametrize("device,needle", [("tpu", "is not one torch knows"), ("cuda", "no CUDA GPU")])
