@@ -8,7 +8,7 @@ Rows (each a few warm-up steps, then timed steps until ``--seconds`` or ``--step
   which makes both views on the device (crop, flip, colour); lightly's step gets its two views
   ready-made (lightly augments per image on CPU workers), so its rows leave augmentation out.
   Heads are sized alike (SimCLR 2048 -> 128, MoCo v2 2048 -> 128 with a 4096-key queue, BYOL
-  4096 -> 256). The ``augmentation`` rows time multissl's two views of each method alone; the
+  4096 -> 256); ``--compile`` puts both libraries' trunks through ``torch.compile``. The ``augmentation`` rows time multissl's two views of each method alone; the
   ``diagnostics`` row is MoCo v2 without its single-device shuffle BN.
 - CPC on raw audio (the paper's encoder and GRU, 20480-sample windows, batch 64), negatives
   from the batch and from the same speaker; the video colorizer (ResNet-18 trunk, 4 frames of
@@ -41,12 +41,15 @@ HEADS = {"simclr": dict(proj_hidden=2048, proj_out=128), "moco": dict(proj_hidde
          "byol": dict(proj_hidden=4096, proj_out=256)}
 
 
+COMPILE_TRUNKS = [False]  # --compile: both libraries' ResNet trunks through torch.compile
+
+
 def trunk(arch: str) -> nn.Module:
     import torchvision
 
     net = getattr(torchvision.models, arch)()
     net.fc = nn.Identity()
-    return net
+    return torch.compile(net) if COMPILE_TRUNKS[0] else net
 
 
 def feature_dim(arch: str) -> int:
@@ -234,7 +237,10 @@ def main(argv=None) -> Dict:
     parser.add_argument("--audio-batch", type=int, default=64)
     parser.add_argument("--video-batch", type=int, default=32)
     parser.add_argument("--video-side", type=int, default=256)
+    parser.add_argument("--compile", action="store_true", help="torch.compile both libraries' ResNet trunks (the first "
+                                                                   "warm-up steps compile)")
     args = parser.parse_args(argv)
+    COMPILE_TRUNKS[0] = args.compile
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("gpu_check needs a CUDA device (or --device cpu to check the script)")

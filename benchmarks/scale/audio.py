@@ -64,7 +64,7 @@ def make_folder(root: Path, utterances: int) -> Path:
 def _train(folder: Path, run_dir: Path, cache: Path, mode: str) -> Dict:
     cmd = multissl_command("audio", "train", str(folder), "-o", str(run_dir), "--steps", str(STEPS), "--overwrite",
                            *(["--data-mode", mode] if mode != "auto" else []))
-    result = run_command(cmd, run_dir, env={"MULTISSL_CACHE": str(cache)})
+    result = run_command(cmd, run_dir, env={"MULTISSL_CACHE": str(cache)}, pss_every_s=0.1)  # ~1 GB processes: cheap to read
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stderr_tail}")
     data = json.loads((run_dir / "config.json").read_text())["data"]

@@ -58,8 +58,8 @@ def _pss_bytes(pid: int) -> int:
     return 0
 
 
-def _tree_rss_mb(proc: "psutil.Process") -> Tuple[float, float, float]:
-    """(sum of RSS, largest RSS, sum of PSS) in MiB over ``proc`` and its descendants."""
+def _tree_rss_mb(proc: "psutil.Process", with_pss: bool) -> Tuple[float, float, float]:
+    """(sum of RSS, largest RSS, sum of PSS or 0) in MiB over ``proc`` and its descendants."""
     import psutil
 
     sizes, shares = [], []
@@ -68,15 +68,19 @@ def _tree_rss_mb(proc: "psutil.Process") -> Tuple[float, float, float]:
             sizes.append(p.memory_info().rss)
         except psutil.Error:
             continue
-        shares.append(_pss_bytes(p.pid))
+        if with_pss:
+            shares.append(_pss_bytes(p.pid))
     return sum(sizes) / 2**20, max(sizes, default=0) / 2**20, sum(shares) / 2**20
 
 
-def run_command(cmd: Sequence[str], run_dir: Path, env: Optional[Dict[str, str]] = None, timeout: float = 3600) -> CommandRun:
+def run_command(cmd: Sequence[str], run_dir: Path, env: Optional[Dict[str, str]] = None, timeout: float = 3600,
+                pss_every_s: Optional[float] = None) -> CommandRun:
     """Run ``cmd`` (a multissl command writing run folder ``run_dir``) and measure it (:class:`CommandRun`).
 
     It runs in the run folder's parent, so that ``python -m multissl`` imports the library installed in that
-    Python (a checkout in the working directory would come first on ``sys.path``)."""
+    Python (a checkout in the working directory would come first on ``sys.path``). RSS is sampled every 0.1 s,
+    PSS only with ``pss_every_s`` (at most that often): reading it walks each process's page tables, which
+    costs a process of 10 GB tens of milliseconds of CPU time each time (its timings would suffer)."""
     import psutil
 
     start = time.perf_counter()
@@ -86,12 +90,15 @@ def run_command(cmd: Sequence[str], run_dir: Path, env: Optional[Dict[str, str]]
         popen = subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})},
                                  cwd=Path(run_dir).parent)
         proc, tree_peak, process_peak, pss_peak = psutil.Process(popen.pid), 0.0, 0.0, 0.0
+        pss_read = float("-inf")
         while True:
             pid, status, usage = os.wait4(popen.pid, os.WNOHANG)  # this child's own rusage, not every child's
             if pid:
                 break
             try:
-                total, largest, shared = _tree_rss_mb(proc)
+                with_pss = pss_every_s is not None and time.perf_counter() - pss_read >= pss_every_s
+                pss_read = time.perf_counter() if with_pss else pss_read
+                total, largest, shared = _tree_rss_mb(proc, with_pss)
                 tree_peak, process_peak, pss_peak = max(tree_peak, total), max(process_peak, largest), max(pss_peak, shared)
             except psutil.Error:
                 pass

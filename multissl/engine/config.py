@@ -34,6 +34,12 @@ class TrainConfig:
                           "AVX512-BF16 CPU; slow on CPUs without oneDNN bf16 kernels)"},
     )
     device: Optional[str] = field(default=None, metadata={"help": "cpu, cuda or cuda:N (default: CUDA if available)"})
+    channels_last: bool = field(default=True, metadata={"help": "channels_last memory order for the network's 4-d weights "
+                                                                  "(NHWC convolutions; CUDA only, no-op on CPU)"})
+    tf32: bool = field(default=True, metadata={"help": "TF32 matmuls and convolutions (CUDA only, no-op on CPU)"})
+    cudnn_benchmark: bool = field(default=True, metadata={"help": "cudnn tries the convolution algorithms for the batch "
+                                                                    "shape and keeps the fastest (CUDA only, no-op on CPU)"})
+    compile: bool = field(default=False, metadata={"help": "torch.compile the task (CUDA only; the first steps compile)"})
     output_dir: Optional[str] = field(default=None, metadata={"help": "folder for checkpoints and metrics.jsonl"})
     checkpoint_every: int = field(default=500, metadata={"help": "save a checkpoint every N steps (0: only at the end)"})
     keep_checkpoints: int = field(default=2, metadata={"help": "numbered checkpoints to keep besides last.pt"})

@@ -27,6 +27,7 @@ from .signals import StopSignals, TrainingInterrupted
 from .config import DEFAULT_BATCH_SIZE, FitResult, NonFiniteLossError, TrainConfig, TrainState
 from .data import EpochSampler, batch_size_of, default_num_workers, move_to_device, quiet_worker, streams_from_disk
 from .devices import agree, autocast_dtype, select_device
+from .gpu_speed import cuda_speed_settings, maybe_compiled, to_channels_last
 from .rng import rng_state, seed_everything, set_rng_state
 
 METRICS_FILE = "metrics.jsonl"
@@ -114,8 +115,8 @@ class _Trainer:
         if config.keep_freed_memory:
             keep_freed_memory()
         self.device = select_device(config)
-        self.task = task.to(self.device)
-        self.model = self._wrap(task)
+        self.task = to_channels_last(task.to(self.device), self.device, config.channels_last)
+        self.model = maybe_compiled(self._wrap(task), self.device, config.compile)
         self._optimizer, self._make_optimizer = _optimizer_or_factory(optimizer, scheduler)
         self._warming = False
         self.scheduler = scheduler
@@ -681,7 +682,8 @@ def fit(
         # next step boundary, also before step 1): never a KeyboardInterrupt in the middle of torch's C++.
         with StopSignals(verbose=config.verbose and dist_utils.is_main_process()) as signals:
             trainer = _Trainer(task, data, optimizer, config, scheduler, collate_fn, callbacks, metadata, prepare)
-            return trainer.run(signals)
+            with cuda_speed_settings(trainer.device, config.tf32, config.cudnn_benchmark):
+                return trainer.run(signals)
     finally:
         set_rng_state(outer_rng)  # training seeds the global generators; the caller's state comes back
         if dist_utils.is_distributed():
