@@ -44,17 +44,17 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar1
 METHODS = ["rotation", "dim", "cpc-v2", "moco-v1", "moco-v2", "simclr", "byol"]
 
 
-def _train_and_probe(name, splits, train_cfg, backbone, optim=None, task_config=None, preset="auto"):
-    """Train ``name`` (image-size ``preset``), probe it: (FitResult, seconds, scores including the preset used)."""
+def _train_and_probe(name, splits, train_cfg, backbone, optim=None, task_config=None, size_recipe="auto"):
+    """Train ``name`` (image-size recipe ``size_recipe``), probe it: (FitResult, seconds, scores including the recipe used)."""
     from multissl.vision.probe import probe_run
     from multissl.vision.training import train
 
     start = time.perf_counter()
     run = train(splits, train_cfg.output_dir, name, task=task_config, backbone=backbone, optim=optim, train=train_cfg, overwrite=True,
-                preset=preset)
+                size_recipe=size_recipe)
     seconds = time.perf_counter() - start
     scores = probe_run(train_cfg.output_dir, splits)
-    return run.result, seconds, {"preset": run.config.get("preset"), **scores}
+    return run.result, seconds, {"size_recipe": run.config.get("size_recipe"), **scores}
 
 
 def methods_part(args, splits, backbone) -> dict:
@@ -67,7 +67,7 @@ def methods_part(args, splits, backbone) -> dict:
         bs = task_spec(name).defaults.get("batch_size", 128)
         cfg = TrainConfig(epochs=10_000, max_minutes=args.minutes, batch_size=bs, seed=args.seed, verbose=False, keep_freed_memory=True,
                           output_dir=str(Path(args.out) / name), checkpoint_every=0, log_every=25, cpu_amp=args.cpu_amp)
-        result, seconds, scores = _train_and_probe(name, splits, cfg, backbone, preset=args.preset)
+        result, seconds, scores = _train_and_probe(name, splits, cfg, backbone, size_recipe=args.size_recipe)
         row = {"method": name, "steps": result.step, "batch": bs, "images_per_s": result.step * bs / seconds, **scores}
         rows.append(row)
         print(markdown_table([row], ["method", "steps", "images_per_s", "knn_acc", "linear_acc", "random_knn_acc", "random_linear_acc"]), flush=True)
@@ -189,7 +189,7 @@ def main() -> None:
     parser.add_argument("--parts", nargs="+", default=["methods", "lightly", "memory"], choices=["methods", "lightly", "memory"])
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per method (methods part)")
-    parser.add_argument("--preset", default="auto", choices=["auto", "32px", "64px"],
+    parser.add_argument("--size-recipe", default="auto", choices=["auto", "32px", "64px"],
                         help="image-size recipe of every method (auto: 64px for 64-pixel data such as tiny-imagenet-subset)")
     parser.add_argument("--cpu-amp", action="store_true", help="bf16 autocast on CPU for every method (methods part)")
     parser.add_argument("--pixels", action=argparse.BooleanOptionalAction, default=True,
@@ -234,7 +234,7 @@ def main() -> None:
 
     if "methods" in payload:
         print(f"\n## Methods: {args.arch} width {args.width}, {args.minutes} minutes each on {Path(args.data).name}\n")
-        print(markdown_table(payload["methods"]["rows"], ["method", "preset", "steps", "batch", "images_per_s", "knn_acc", "linear_acc", "random_knn_acc", "random_linear_acc"]))
+        print(markdown_table(payload["methods"]["rows"], ["method", "size_recipe", "steps", "batch", "images_per_s", "knn_acc", "linear_acc", "random_knn_acc", "random_linear_acc"]))
         px = payload["methods"].get("pixels")
         if px:
             print(f"\nraw pixels: kNN {px['knn_acc']:.4f}, linear {px['linear_acc']:.4f}")
