@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 from torch import nn
+
+from .schedules import cosine_momentum
 
 
 def momentum_copy(module: nn.Module) -> nn.Module:
@@ -45,8 +46,7 @@ def cosine_schedule(step: int, max_steps: int, start: float, end: float) -> floa
         raise ValueError(f"max_steps must be > 0, got {max_steps}")
     if step < 0:
         raise ValueError(f"step must be >= 0, got {step}")
-    progress = min(step / max_steps, 1.0)
-    return end - (end - start) * (math.cos(math.pi * progress) + 1.0) / 2.0
+    return cosine_momentum(step / max_steps, start, end)
 
 
 __all__ = ["momentum_copy", "update_momentum", "cosine_schedule"]
