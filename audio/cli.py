@@ -126,9 +126,14 @@ def _register_probe(sub) -> None:
                                    "training held out.")
     _add_eval_arguments(p)
     p.add_argument("--json", default=None, help="write the results to this JSON file")
-    add_dataclass_arguments(p, ProbeConfig, defaults={"test_fraction": None, "split_seed": None},
-                            title="probe (test fraction and split seed default to the run's held-out split)")
+    add_dataclass_arguments(p, ProbeConfig, defaults={"holdout": None, "split_seed": None},
+                            title="probe (holdout and split seed default to the run's held-out split)")
+    _add_test_fraction_alias(p)
     p.set_defaults(func=_cmd_probe)
+
+
+def _add_test_fraction_alias(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--test-fraction", dest="holdout", type=float, help=argparse.SUPPRESS)  # the older name of --holdout
 
 
 def _register_cluster(sub) -> None:
@@ -229,8 +234,9 @@ def _register_efficiency(sub) -> None:
     p.add_argument("--checkpoints", help="folder for the fine-tuning runs' checkpoints (default: none kept)")
     p.add_argument("--overwrite", action="store_true", help="replace fine-tuning runs already in --checkpoints")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_dataclass_arguments(p, ProbeConfig, exclude=("max_phone_frames", "seed", "frames", "frame_chunk", "max_speaker_frames"), defaults={"test_fraction": None, "split_seed": None},
-                            title="split and windows (test fraction and split seed default to the run's held-out split)")
+    add_dataclass_arguments(p, ProbeConfig, exclude=("max_phone_frames", "seed", "frames", "frame_chunk", "max_speaker_frames"), defaults={"holdout": None, "split_seed": None},
+                            title="split and windows (holdout and split seed default to the run's held-out split)")
+    _add_test_fraction_alias(p)
     add_dataclass_arguments(p, FinetuneConfig, exclude=("seed",), title="fine-tuning (supervised, cpc_finetune)")
     p.set_defaults(func=_cmd_efficiency)
 
@@ -244,7 +250,7 @@ def _cmd_efficiency(args: argparse.Namespace) -> int:
         if getattr(args, name):
             prepare_output_file(getattr(args, name), what)
     run = audio_run(args.run)
-    probe = probe_config_for(run, args.data, test_fraction=args.test_fraction, split_seed=args.split_seed, window=args.window,
+    probe = probe_config_for(run, args.data, holdout=args.holdout, split_seed=args.split_seed, window=args.window,
                              window_tail=args.window_tail)
     result = efficiency_run(run, args.data, per_speaker=args.per_speaker, seeds=args.seeds, methods=args.methods,
                             config=dataclass_from_args(FinetuneConfig, args), probe=probe, speaker_pattern=args.speaker_pattern,

@@ -28,17 +28,16 @@ import torch
 from torch import nn
 
 from multissl.cpc import CPCCriterion, legacy_predictor_hook
+from multissl.presets import tracks_given
 
 from .context import CPCContext
 from .encoder import NORMS, ChannelNorm, CPCEncoder
 from .framing import PAPER_KERNELS, PAPER_STRIDES, conv_frames, hop_length, receptive_field
 
-NEGATIVE_MODES = ("batch", "sequence", "speaker")
-
-# CPCConfig.negatives -> CPCCriterion's negatives
-_CRITERION_NEGATIVES = {"batch": "batch", "sequence": "sequence", "speaker": "group"}
+NEGATIVE_MODES = ("batch", "sequence", "group")  # the core's names (multissl.cpc.NEGATIVE_MODES); a group is a speaker
 
 
+@tracks_given
 @dataclass
 class CPCConfig:
     """CPC sizes; the defaults are the paper's."""
@@ -52,8 +51,10 @@ class CPCConfig:
     context_layers: int = field(default=1, metadata={"help": "GRU layers"})
     prediction_steps: int = field(default=12, metadata={"help": "predict z_{t+1} .. z_{t+K}"})
     num_negatives: int = field(default=128, metadata={"help": "negative frames per prediction"})
-    negatives: str = field(default="batch", metadata={"help": "draw negatives from the same sequence, the whole batch or the same speaker",
-                                                      "choices": NEGATIVE_MODES})
+    negatives: str = field(default="batch", metadata={"help": "draw negatives from the same sequence, the whole batch or the "
+                                                              "same group: the same speaker (the older name 'speaker' is read "
+                                                              "as 'group')", "choices": NEGATIVE_MODES,
+                                                      "renamed_values": {"speaker": "group"}})
     window: int = field(default=20480, metadata={"help": "training window in samples (1.28 s at 16 kHz)"})
 
     def __post_init__(self):
@@ -67,6 +68,8 @@ class CPCConfig:
                 raise ValueError(f"CPCConfig.{name} must be > 0, got {getattr(self, name)}")
         if any(v <= 0 for v in self.encoder_kernels + self.encoder_strides):
             raise ValueError(f"kernels and strides must be > 0, got {self.encoder_kernels} / {self.encoder_strides}")
+        if self.negatives == "speaker":  # the older name, in run records written before the core's names
+            self.negatives = "group"
         if self.negatives not in NEGATIVE_MODES:
             raise ValueError(f"CPCConfig.negatives must be one of {NEGATIVE_MODES}, got {self.negatives!r}")
         if self.encoder_norm not in NORMS:
@@ -93,25 +96,42 @@ class CPC(nn.Module):
     """The CPC task: encoder, GRU context network and the core CPC criterion (K linear predictors, InfoNCE).
 
     ``forward(batch)``: ``batch`` is a dict with ``"wave"`` (B, N) and, for
-    ``negatives="speaker"``, ``"speaker"`` (B,) ints (a bare (B, N) tensor
+    ``negatives="group"``, ``"speaker"`` (B,) ints (a bare (B, N) tensor
     works for the other modes). Returns ``(loss, metrics)``.
 
     Submodules: ``encoder`` (:class:`CPCEncoder`), ``context``
     (:class:`CPCContext`), ``criterion`` (:class:`multissl.cpc.CPCCriterion`,
     holding the predictors). Checkpoints saved before the split (predictors
     at ``predictors.<k>.weight``) still load.
+
+    ``encoder`` and ``context``: a user's networks in place of the config's:
+    an encoder maps waveforms (B, N) to frames z (B, T, C), a context network
+    maps z to c (B, T, H) (causal, for CPC's predictions to mean anything).
+    C and H are measured once on a silent ``config.window``; the config's
+    ``prediction_steps``, negatives and window still apply (``embed`` reads
+    frame times from the config's strides, which a user encoder may not share).
+    :meth:`training_loss` is one step's loss for a user's loop.
     """
 
-    def __init__(self, config: Optional[CPCConfig] = None):
+    def __init__(self, config: Optional[CPCConfig] = None, *, encoder: Optional[nn.Module] = None,
+                 context: Optional[nn.Module] = None):
         super().__init__()
         config = CPCConfig() if config is None else config
         self.config = config
-        self.encoder = CPCEncoder(config)
-        self.context = CPCContext(config.encoder_channels, config.context_dim, config.context_layers)
-        self.criterion = CPCCriterion(config.context_dim, config.encoder_channels, config.prediction_steps,
-                                      num_negatives=config.num_negatives, negatives=_CRITERION_NEGATIVES[config.negatives],
+        self.encoder = CPCEncoder(config) if encoder is None else encoder
+        z_dim = config.encoder_channels if encoder is None else _output_dims(self.encoder, None, config.window)[0]
+        self.context = CPCContext(z_dim, config.context_dim, config.context_layers) if context is None else context
+        c_dim = config.context_dim if context is None else _output_dims(self.encoder, self.context, config.window)[1]
+        self.criterion = CPCCriterion(c_dim, z_dim, config.prediction_steps,
+                                      num_negatives=config.num_negatives, negatives=config.negatives,
                                       temperature=1.0, bias=False)
         self._register_load_state_dict_pre_hook(legacy_predictor_hook("criterion"))
+
+    def training_loss(self, batch, *, return_metrics: bool = False):
+        """The loss of one training step (a scalar tensor; with ``return_metrics``, also the step's metrics) on a
+        batch as :meth:`forward` takes it."""
+        loss, metrics = self(batch)
+        return (loss, metrics) if return_metrics else loss
 
     @property
     def predictors(self) -> nn.ModuleList:
@@ -125,14 +145,40 @@ class CPC(nn.Module):
 
     def forward(self, batch):
         wave, speakers = _unpack(batch)
-        if self.config.negatives == "speaker" and speakers is None:
-            raise ValueError("negatives='speaker' needs batch['speaker'] (B,) speaker ids")
+        if self.config.negatives == "group" and speakers is None:
+            raise ValueError("negatives='group' needs batch['speaker'] (B,) speaker ids")
         z, c = self.encode(wave)
-        groups = speakers if self.config.negatives == "speaker" else None
+        groups = speakers if self.config.negatives == "group" else None
         return self.criterion(c, z, groups)
 
     def train_metadata(self) -> Dict:
         return {"cpc_config": self.config.as_dict()}
+
+
+def _output_dims(encoder: nn.Module, context: Optional[nn.Module], window: int) -> Tuple[int, Optional[int]]:
+    """(C of z, H of c or None) of user networks, from one silent (1, window) waveform (their modes kept)."""
+    modules = [m for m in (encoder, context) if m is not None]
+    modes = [m.training for m in modules]
+    param = next(encoder.parameters(), None)
+    try:
+        for m in modules:
+            m.eval()
+        with torch.no_grad():
+            z = encoder(torch.zeros(1, window, device=param.device if param is not None else "cpu"))
+            _check_frames("encoder", z, "(B, N) waveforms", "z (B, T, C)")
+            c = context(z) if context is not None else None
+            if c is not None:
+                _check_frames("context network", c, "z (B, T, C)", "c (B, T, H)", z.shape[1])
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
+    return int(z.shape[-1]), (int(c.shape[-1]) if c is not None else None)
+
+
+def _check_frames(what: str, out, given: str, wanted: str, frames: Optional[int] = None) -> None:
+    if not isinstance(out, torch.Tensor) or out.ndim != 3 or out.shape[0] != 1 or (frames is not None and out.shape[1] != frames):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"the CPC {what} must map {given} to {wanted}; on one silent window it gave {shape}")
 
 
 def _unpack(batch):

@@ -34,8 +34,8 @@ def build_pretrained(work_dir: Path, seed: int = 0) -> Path:
         synthesize_corpus(corpus, PRETRAINED_SPEAKERS, PRETRAINED_UTTERANCES, seed=PRETRAINED_SEED_OFFSET + seed,
                           phone_labels=False)
     run_dir = Path(work_dir) / "run"
-    train(corpus, run_dir, preset="cpu", steps=PRETRAINED_STEPS, max_minutes=None, holdout=0.0, seed=seed, init_seed=seed,
-          split_seed=seed, overwrite=True)
+    train(corpus, run_dir, preset="cpu", steps=PRETRAINED_STEPS, max_minutes=None, holdout=0.0, seed=seed, split_seed=seed,
+          overwrite=True)
     return run_dir
 
 
@@ -55,14 +55,12 @@ def _train_live(corpus: Path, folder, run_dir: Path, steps: int, seed: int):
 
 
 def _train_small(corpus: Path, folder, run_dir: Path, steps: int, seed: int):
-    from dataclasses import asdict
+    from .training import load_run, train
 
-    from .training import CPCTrainOptions, load_run, train
-
-    options = asdict(CPCTrainOptions(learning_rate=3e-3, holdout=0.25, split_seed=seed, init_seed=seed))
-    # dicts set every field they name, so the preset's cosine schedule and time budget do not apply here
+    optim = dict(lr=3e-3, schedule="constant", warmup=0)  # not the preset's cosine schedule with warm-up
     engine = dict(steps=steps, batch_size=16, seed=seed, verbose=False, checkpoint_every=0, log_every=10, max_minutes=None)
-    result = train(corpus, run_dir, model=LIVE_MODEL, options=options, train=engine, folder=folder, overwrite=True).result
+    result = train(corpus, run_dir, model=LIVE_MODEL, optim=optim, options=dict(holdout=0.25, split_seed=seed), train=engine,
+                   folder=folder, overwrite=True).result
     return load_run(run_dir), result
 
 
@@ -83,7 +81,7 @@ def _run(out_dir: Path, quick: bool, seed: int) -> DemoSection:
     shipped = load_pretrained(PRETRAINED_NAME)
     extractors = {"CPC shipped": cpc_extractor(shipped.model), "CPC live": cpc_extractor(live.model),
                   "MFCC": mfcc_extractor(), "random init": cpc_extractor(shipped.initial)}
-    data = ProbeData.build(folder, ProbeConfig(test_fraction=0.25, split_seed=seed, frames=True, seed=seed))
+    data = ProbeData.build(folder, ProbeConfig(holdout=0.25, split_seed=seed, frames=True, seed=seed))
     probes = compare(extractors, data)
     embeddings = utterance_embeddings(extractors, folder)
     picture = plot_speaker_clusters(embeddings, folder.speaker_ids, out_dir / "audio_speaker_clusters.png", folder.speakers,

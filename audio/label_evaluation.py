@@ -88,7 +88,7 @@ class SpeakerWindows:
             missing = sorted(set(range(len(names))) - set(labels.tolist()))
             if missing:
                 raise ValueError(f"speaker {names[missing[0]]!r} has no {side} utterance with audio in {data.folder.root} "
-                                 f"(split: test_fraction {data.config.test_fraction}, seed {data.config.split_seed})")
+                                 f"(split: holdout {data.config.holdout}, seed {data.config.split_seed})")
         return cls(_stack(data.train_windows), torch.from_numpy(data.train_window_speakers), _stack(data.test_windows),
                    torch.from_numpy(data.test_window_speakers), list(names), data)
 
@@ -122,7 +122,7 @@ def probe_config_for(run: Run, data: Union[str, Path, AudioFolder], **fields: An
     defaults: Dict[str, Any] = {}
     options = run_recipe(run.config).options
     if _own_data(run, data) and options.holdout > 0:
-        defaults = {"test_fraction": options.holdout, "split_seed": options.split_seed}
+        defaults = {"holdout": options.holdout, "split_seed": options.split_seed}
     return ProbeConfig(**{**defaults, **{k: v for k, v in fields.items() if v is not None}})
 
 
@@ -204,7 +204,7 @@ def efficiency_run(run: RunLike, data: Union[str, Path, AudioFolder], per_speake
         seeds: subset seeds 0..seeds-1 for every count (``None`` runs seed 0).
         methods: of ``cpc_linear``, ``mfcc_linear``, ``supervised``, ``cpc_finetune``.
         config: :class:`~multissl.evaluation.FinetuneConfig` of the fine-tuned methods.
-        probe: :class:`ProbeConfig` (``test_fraction``, ``split_seed``, ``window``); default
+        probe: :class:`ProbeConfig` (``holdout``, ``split_seed``, ``window``); default
             :func:`probe_config_for` (the run's held-out split on its own data).
         output: folder for the fine-tuning checkpoints (``output/<method>/<labelled>-seed<seed>/``).
         device: where CPC features are computed and networks fine-tuned (default: CUDA if available, else the CPU).
@@ -239,11 +239,11 @@ def efficiency_run(run: RunLike, data: Union[str, Path, AudioFolder], per_speake
 def _settings(run: Run, windows: SpeakerWindows, config: FinetuneConfig, seeds: int) -> Dict[str, Any]:
     data, probe = windows.data, windows.data.config
     options = run_recipe(run.config).options
-    unseen = (_own_data(run, data.folder) and options.holdout > 0 and options.holdout == probe.test_fraction
+    unseen = (_own_data(run, data.folder) and options.holdout > 0 and options.holdout == probe.holdout
               and options.split_seed == probe.split_seed)
     return {"run": str(run.path), "method": run.method, "data": data.describe(), "window": probe.window,
             "window_seconds": probe.window / data.folder.sample_rate,
-            "split": f"by utterance: {probe.test_fraction:g} of each speaker's utterances held out (seed {probe.split_seed}); "
+            "split": f"by utterance: {probe.holdout:g} of each speaker's utterances held out (seed {probe.split_seed}); "
                      "windows never straddle train and test", "test_audio_unseen_by_cpc": bool(unseen),
             "cpc_features": "trained CPC's context vectors c_t, mean over the window's frames", "mfcc": MFCC_DEFINITION,
             "mfcc_config": asdict(SPEAKER_MFCC.at_rate(data.folder.sample_rate)), "supervised": "the run's CPC encoder + GRU at its random initial weights, "

@@ -48,8 +48,8 @@ def probe_run(run: Any, data: Any, *, speaker_pattern: Optional[str] = None, fea
         run: a :class:`~multissl.run.Run` or a run folder (``multissl audio train -o DIR``).
         data: a folder of speech (LibriSpeech layout, or ``speaker_pattern``) or an :class:`AudioFolder`.
         feature: ``"context"`` (c_t), ``"encoder"`` (z_t) or ``"both"``.
-        **settings: fields of :class:`~multissl.audio.probes.ProbeConfig` (``test_fraction``, ``split_seed``,
-            ``frames=True`` ...). On the run's own data, ``test_fraction`` and ``split_seed`` default to the
+        **settings: fields of :class:`~multissl.audio.probes.ProbeConfig` (``holdout``, ``split_seed``,
+            ``frames=True`` ...). On the run's own data, ``holdout`` and ``split_seed`` default to the
             split training held out, so the probes are scored on audio CPC never saw.
     Returns:
         ``{"cpc": scores, "mfcc": scores, "random": scores, "data": ..., "probe": the settings,
@@ -62,7 +62,7 @@ def probe_run(run: Any, data: Any, *, speaker_pattern: Optional[str] = None, fea
 
     run, folder, extractors, own = evaluation_setup(run, data, speaker_pattern, feature, verbose)
     trained = run_recipe(run.config).options
-    defaults = {"test_fraction": trained.holdout if own and trained.holdout > 0 else 0.2,
+    defaults = {"holdout": trained.holdout if own and trained.holdout > 0 else 0.2,
                 "split_seed": trained.split_seed if own else 0}
     known = {f.name for f in fields(ProbeConfig)}
     unknown = sorted(set(settings) - known)
@@ -71,7 +71,7 @@ def probe_run(run: Any, data: Any, *, speaker_pattern: Optional[str] = None, fea
     config = ProbeConfig(**{**defaults, **{k: v for k, v in settings.items() if v is not None}})
     probe_data = ProbeData.build(folder, config)
     results = compare(extractors, probe_data, verbose=verbose)
-    unseen = own and trained.holdout > 0 and trained.holdout == config.test_fraction and config.split_seed == trained.split_seed
+    unseen = own and trained.holdout > 0 and trained.holdout == config.holdout and config.split_seed == trained.split_seed
     return {**results, "data": probe_data.describe(), "probe": asdict(config), "run": str(run.path), "feature": feature,
             "test_audio_unseen_by_cpc": bool(unseen)}
 

@@ -36,7 +36,8 @@ every probe is the core's :func:`multissl.evaluation.linear_probe`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import InitVar, dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -44,6 +45,7 @@ import torch
 from tqdm.auto import tqdm
 
 from multissl.evaluation import clustering_report, linear_probe, standardized
+from multissl.holdout import check_holdout
 from multissl.evaluation.probes import MIN_ITEMS_PER_CLUSTER
 
 from .cpc import CPC
@@ -64,7 +66,8 @@ MAX_BATCH_SAMPLES = 16000 * 600  # samples per extractor call in pooled_features
 class ProbeConfig:
     """How the probes split and sample the data."""
 
-    test_fraction: float = field(default=0.2, metadata={"help": "share of each speaker's utterances held out for testing"})
+    holdout: float = field(default=0.2, metadata={"help": "held out for testing: a share of each speaker's utterances (< 1) or "
+                                                        "that many utterances per speaker (a whole number >= 1)", "min": 0})
     split_seed: int = field(default=0, metadata={"help": "seed of the utterance split"})
     window: int = field(default=20480, metadata={"help": "window length of the window-level speaker probe (samples)"})
     window_tail: str = field(default="overlap", metadata={"help": "a segment's last partial window: the last `window` samples "
@@ -74,8 +77,14 @@ class ProbeConfig:
     frame_chunk: int = field(default=20480, metadata={"help": "frame-level probe: features computed over consecutive pieces of this many samples"})
     max_speaker_frames: int = field(default=60000, metadata={"help": "frame-level probe: at most this many training frames (random subset; every test frame is used)"})
     seed: int = field(default=0, metadata={"help": "seed of the probes and k-means"})
+    test_fraction: InitVar[Optional[float]] = None  # the older name of ``holdout``
 
-    def __post_init__(self):
+    def __post_init__(self, test_fraction: Optional[float]):
+        if test_fraction is not None:
+            warnings.warn("ProbeConfig(test_fraction=...) is deprecated: it is holdout now", DeprecationWarning, stacklevel=3)
+            self.holdout = test_fraction
+        if self.holdout is not None:
+            check_holdout(self.holdout)
         for name in ("window", "max_phone_frames", "frame_chunk", "max_speaker_frames"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ProbeConfig.{name} must be > 0, got {getattr(self, name)}")
@@ -178,9 +187,9 @@ class ProbeData:
         if folder.num_speakers < 2:
             raise ValueError(f"the speaker probe needs at least 2 speakers; {folder.root} has {folder.num_speakers} "
                              f"({folder.speakers}); pass a speaker pattern if speakers are in the file names")
-        if config.test_fraction <= 0:
-            raise ValueError(f"test_fraction must be > 0 for a probe, got {config.test_fraction}")
-        split = split_segments(folder, config.test_fraction, config.split_seed)
+        if config.holdout <= 0:
+            raise ValueError(f"ProbeConfig.holdout must be > 0 for a probe (it is the test set), got {config.holdout}")
+        split = split_segments(folder, config.holdout, config.split_seed)
         trw, trs = _windows(folder, split.train, config.window, config.window_tail)
         tew, tes = _windows(folder, split.test, config.window, config.window_tail)
         return cls(folder, split, config, trw, trs, tew, tes)

@@ -11,8 +11,10 @@ rebuild the model and its random initialisation), ``checkpoints/`` and
 ``metrics.jsonl``. :func:`load_run` returns a :class:`multissl.run.Run`.
 
 Settings are a :class:`~multissl.presets.Recipe` with sections ``model``
-(:class:`CPCConfig`), ``options`` (:class:`CPCTrainOptions`) and ``train``
-(the engine's :class:`~multissl.engine.TrainConfig`); :func:`recipe` merges
+(:class:`CPCConfig`), ``optim`` (the core's :class:`~multissl.optim.OptimConfig`:
+Adam by default), ``options`` (:class:`CPCTrainOptions`) and ``train``
+(the engine's :class:`~multissl.engine.TrainConfig`, whose ``seed`` seeds the
+initial weights and the data order); :func:`recipe` merges
 what the caller gives into a preset field by field. Presets (``PRESETS``):
 
 - ``paper``: the paper's sizes (512 channels, GRU 256, 12 steps, 128
@@ -27,15 +29,15 @@ what the caller gives into a preset field by field. Presets (``PRESETS``):
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-import torch
 from multissl.engine import TrainConfig, fit
-from multissl.presets import Recipe, method_and_preset, preset_recipe
+from multissl.holdout import check_holdout
+from multissl.optim import OptimConfig, make_optimizer, schedule_for
+from multissl.presets import Recipe, method_and_preset, moved_settings, preset_recipe, tracks_given
 from multissl.run import Run, check_resumed_data, load_run_weights, prepare_run_folder, read_run_config, seeded_build, stored_recipe, write_run_config
-from multissl.schedules import LRSchedule
 
 from .cpc import CPC, CPCConfig
 from .folder import AudioFolder
@@ -45,51 +47,63 @@ METHODS = ("cpc",)
 DEFAULT_PRESET = "cpu"
 
 
+@tracks_given
 @dataclass
 class CPCTrainOptions:
-    """Optimiser and data options of a CPC run (besides the model and the engine settings)."""
+    """Data options of a CPC run (besides the model, the ``optim`` section and the engine settings).
 
-    learning_rate: float = field(default=2e-4, metadata={"help": "Adam learning rate"})
-    holdout: float = field(default=0.2, metadata={"help": "share of each speaker's utterances kept out of training "
-                                                            "(the probe's test set; 0 trains on everything)"})
+    The older arguments ``learning_rate``, ``lr_schedule``, ``warmup_steps`` and ``init_seed`` still work, with a
+    DeprecationWarning: they are ``optim.lr``, ``optim.schedule``, ``optim.warmup`` and ``train.seed`` now.
+    """
+
+    holdout: float = field(default=0.2, metadata={"help": "held-out data, the probe's test set: a share of each speaker's "
+                                                            "utterances (< 1), or that many utterances per speaker (a whole "
+                                                            "number >= 1); 0 trains on everything", "min": 0})
     split_seed: int = field(default=0, metadata={"help": "seed of the held-out utterance split"})
     speaker_group_size: int = field(default=0, metadata={"help": "windows per speaker group in a batch (0: plain shuffled "
-                                                                  "batches; negatives=speaker defaults to 4)"})
-    init_seed: int = field(default=0, metadata={"help": "seed of the model's initial weights"})
-    lr_schedule: str = field(default="constant", metadata={"help": "constant, or cosine decay to 0 over the run (steps, "
-                                                                    "epochs or time budget)", "choices": ("constant", "cosine")})
-    warmup_steps: int = field(default=0, metadata={"help": "linear learning-rate warm-up over this many steps (0: none)"})
+                                                                  "batches; negatives=group defaults to 4)"})
+    learning_rate: InitVar[Optional[float]] = None
+    lr_schedule: InitVar[Optional[str]] = None
+    warmup_steps: InitVar[Optional[int]] = None
+    init_seed: InitVar[Optional[int]] = None
+
+    def __post_init__(self, learning_rate, lr_schedule, warmup_steps, init_seed):
+        check_holdout(self.holdout)
+        self._moved_settings = moved_settings("CPCTrainOptions", learning_rate=learning_rate, lr_schedule=lr_schedule,
+                                              warmup_steps=warmup_steps, init_seed=init_seed)
 
 
+OPTIM_DEFAULTS = {"optimizer": "adam", "lr": 2e-4}  # the paper's Adam
 PRESETS: Dict[str, Dict[str, Dict[str, Any]]] = {
     "paper": {
         "model": {},
-        "options": {"learning_rate": 2e-4},
+        "optim": {"lr": 2e-4},
         "train": {"batch_size": 8},
     },
     "cpu": {
         "model": {"encoder_channels": 64, "context_dim": 256, "window": 20480, "num_negatives": 16},
-        "options": {"learning_rate": 2e-3, "lr_schedule": "cosine", "warmup_steps": 100},
+        "optim": {"lr": 2e-3, "schedule": "cosine", "warmup": 100},
         "train": {"batch_size": 8, "steps": 20000, "max_minutes": 9.9, "checkpoint_every": 500, "log_every": 50},
     },
 }
-SECTIONS = {"model": CPCConfig, "options": CPCTrainOptions, "train": TrainConfig}
+SECTIONS = {"model": CPCConfig, "optim": OptimConfig, "options": CPCTrainOptions, "train": TrainConfig}
 
 
-def recipe(method: Optional[str] = None, *, preset: Optional[str] = None, model: Any = None, options: Any = None,
-           train: Any = None, **overrides: Any) -> Recipe:
+def recipe(method: Optional[str] = None, *, preset: Optional[str] = None, model: Any = None, optim: Any = None,
+           options: Any = None, train: Any = None, **overrides: Any) -> Recipe:
     """The settings of a run of ``method`` (``"cpc"``, the default): preset ``preset`` (``"cpu"``, the default, or
     ``"paper"``) with the given sections (partial dataclasses or dicts) and flat ``overrides`` (any field of any
     section, e.g. ``max_minutes=5``) merged in field by field."""
     method, preset = method_and_preset("audio", method, preset, METHODS, PRESETS, DEFAULT_PRESET)
-    base = preset_recipe(PRESETS, preset, Recipe(**{name: cls() for name, cls in SECTIONS.items()}), "audio")
-    given = {k: v for k, v in {"model": model, "options": options, "train": train}.items() if v is not None}
+    defaults = Recipe(model=CPCConfig(), optim=OptimConfig(**OPTIM_DEFAULTS), options=CPCTrainOptions(), train=TrainConfig())
+    base = preset_recipe(PRESETS, preset, defaults, "audio")
+    given = {k: v for k, v in {"model": model, "optim": optim, "options": options, "train": train}.items() if v is not None}
     return base.apply(given, overrides)
 
 
-def build_model(config: CPCConfig, init_seed: int) -> CPC:
-    """A CPC model whose initial weights depend only on ``init_seed`` (the global RNG is left unchanged)."""
-    return seeded_build(lambda: CPC(config), init_seed)
+def build_model(config: CPCConfig, seed: int) -> CPC:
+    """A CPC model whose initial weights depend only on ``seed`` (the global RNG is left unchanged)."""
+    return seeded_build(lambda: CPC(config), seed)
 
 
 def train(
@@ -99,6 +113,7 @@ def train(
     *,
     preset: Optional[str] = None,
     model: Any = None,
+    optim: Any = None,
     options: Any = None,
     train: Any = None,
     speaker_pattern: Optional[str] = None,
@@ -117,32 +132,34 @@ def train(
         output: the run folder to write.
         method: ``"cpc"`` (the only audio method).
         preset: ``"cpu"`` (default) or ``"paper"``.
-        model, options, train: partial :class:`CPCConfig`,
-            :class:`CPCTrainOptions` and :class:`~multissl.engine.TrainConfig`
-            (or dicts); only the fields you set replace the preset's.
+        model, optim, options, train: partial :class:`CPCConfig`,
+            :class:`~multissl.optim.OptimConfig`, :class:`CPCTrainOptions` and
+            :class:`~multissl.engine.TrainConfig` (or dicts); only the fields you
+            set replace the preset's. ``seed`` (train) seeds the initial weights
+            and the data order.
         folder: an :class:`AudioFolder` already read instead of re-reading ``data``.
         data_mode: for a folder: ``"auto"`` (waveforms in memory when they fit the
             core's budget, else read from disk window by window), ``"memory"`` or
             ``"stream"``; the choice is printed and kept in config.json's ``"data"``.
-        **overrides: any field of those sections by name (``max_minutes=1``, ``window=10240``).
+        **overrides: any field of those sections by name (``lr=1e-3``, ``seed=3``, ``max_minutes=1``, ``window=10240``).
     Returns:
         the :class:`~multissl.run.Run` (``.model`` trained, ``.initial``, ``.result``).
     """
     method, preset = method_and_preset("audio", method, preset, METHODS, PRESETS, DEFAULT_PRESET)
-    settings = recipe(method, preset=preset, model=model, options=options, train=train, **overrides)
-    config, opts = settings.model, settings.options
+    settings = recipe(method, preset=preset, model=model, optim=optim, options=options, train=train, **overrides)
+    config = settings.model
     out = Path(output)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(out)})
     prepare_run_folder(out, "audio", method, settings.to_dict(), engine.resume, engine.overwrite)
     batches, data_record, folder = training_data(data, folder, speaker_pattern, data_mode, settings, engine.verbose)
     check_resumed_data(out, engine.resume, _data_source(data_record), lambda record: _data_source(record.get("data") or {}))
-    net = build_model(config, opts.init_seed)
-    record_path = write_run_config(out, "audio", method, opts.init_seed, settings.to_dict(), preset=preset, data=data_record)
-    optimizer = torch.optim.Adam(net.parameters(), lr=opts.learning_rate)
-    scheduler = LRSchedule(optimizer, opts.lr_schedule, opts.warmup_steps)
+    net = build_model(config, engine.seed)
+    record_path = write_run_config(out, "audio", method, engine.seed, settings.to_dict(), preset=preset, data=data_record)
+    optimizer = make_optimizer(net.parameters(), settings.optim)
+    scheduler = schedule_for(settings.optim)(optimizer)
     result = fit(net, batches, optimizer, engine, scheduler=scheduler, metadata={"run": read_run_config(out)})
     record = read_run_config(record_path.parent)
-    return Run(out, "audio", method, net.eval(), build_model(config, opts.init_seed).eval(), record, result,
+    return Run(out, "audio", method, net.eval(), build_model(config, engine.seed).eval(), record, result,
                {"folder": folder} if folder is not None else {})
 
 
@@ -170,11 +187,10 @@ def _data_source(data_record: Dict[str, Any]) -> Optional[str]:
 def load_run(path, map_location=None) -> Run:
     """The trained CPC of a run folder, and the same network at its initial weights, as a :class:`~multissl.run.Run`."""
     record = read_run_config(path, kind="audio")
-    settings = run_recipe(record)
-    config, opts = settings.model, settings.options
-    trained = build_model(config, opts.init_seed)
+    config, seed = run_recipe(record).model, int(record.get("init_seed", 0))
+    trained = build_model(config, seed)
     load_run_weights(trained, path, record, map_location)
-    initial = build_model(config, opts.init_seed)
+    initial = build_model(config, seed)
     return Run(Path(path), "audio", record.get("method", "cpc"), trained.eval(), initial.eval(), record)
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 def _group_size(config: "CPCConfig", options: "CPCTrainOptions", batch_size: int) -> int:
     """Windows per speaker group in a batch (0: plain shuffled batches)."""
-    group = options.speaker_group_size or (4 if config.negatives == "speaker" else 0)
+    group = options.speaker_group_size or (4 if config.negatives == "group" else 0)
     if group and batch_size % group:
         raise ValueError(f"batch_size {batch_size} must be a multiple of speaker_group_size {group}")
     return group
@@ -48,7 +48,7 @@ def folder_data(folder: AudioFolder, config: "CPCConfig", options: "CPCTrainOpti
 
 def user_data(data: Any, config: "CPCConfig", options: "CPCTrainOptions", batch_size: int) -> Tuple[Any, Dict]:
     """(a user's Dataset / IterableDataset with checked items, or their DataLoader as it is; the data record)."""
-    needs_speaker = config.negatives == "speaker"
+    needs_speaker = config.negatives == "group"
     group = _group_size(config, options, batch_size)
     kind = next(k for k in (DataLoader, IterableDataset, Dataset) if isinstance(data, k)).__name__
     record = {"source": kind, "type": f"{type(data).__module__}.{type(data).__qualname__}",
@@ -65,7 +65,7 @@ def user_data(data: Any, config: "CPCConfig", options: "CPCTrainOptions", batch_
         return items, record
     speakers = getattr(data, "speakers", None)
     if speakers is None:
-        raise ValueError(f"speaker-grouped batches (negatives='speaker' or speaker_group_size) need every item's speaker "
+        raise ValueError(f"speaker-grouped batches (negatives='group' or speaker_group_size) need every item's speaker "
                          f"before the items are read: give {type(data).__name__} a `speakers` sequence (one speaker index "
                          "per item), or pass a DataLoader whose batches are grouped by speaker")
     return SpeakerGrouped(items, speakers, group), record

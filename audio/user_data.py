@@ -3,7 +3,7 @@
 Items are ``{"wave": (window,) float tensor, "speaker": int}``, ``(wave, speaker)``
 or a bare ``(window,)`` wave: one mono window at the model's sample rate
 (float32, float64 or float16; NumPy arrays too). ``speaker`` is needed for
-``negatives="speaker"`` only. A ``DataLoader`` yields collated batches
+``negatives="group"`` only. A ``DataLoader`` yields collated batches
 ``{"wave": (B, N), "speaker": (B,)}``, ``(wave, speaker)`` or a (B, N) tensor,
 which the CPC model checks itself.
 
@@ -62,7 +62,7 @@ def audio_item(item: Any, window: int, needs_speaker: bool, where: str) -> Dict[
     out = {"wave": _wave(wave, window, where)}
     if needs_speaker:
         if speaker is None:
-            raise ValueError(f"{where} has no speaker label, which negatives='speaker' needs: items {ITEM_FORMAT}")
+            raise ValueError(f"{where} has no speaker label, which negatives='group' needs: items {ITEM_FORMAT}")
         out["speaker"] = _speaker(speaker, where)
     return out
 

@@ -26,6 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from multissl.holdout import check_holdout, held_out_count, is_share
 
 from multissl.engine.data import SampleKey
 from multissl.streamed import StreamedDataset
@@ -66,14 +67,14 @@ class Split:
 
 
 def split_segments(folder: AudioFolder, test_fraction: float = 0.2, seed: int = 0) -> Split:
-    """Hold out ``test_fraction`` of each speaker's utterances (at least one; at least one kept).
+    """Hold out ``test_fraction`` of each speaker's utterances (at least one; at least one kept), or, when it is a
+    whole number >= 1, that many of each speaker's utterances (:mod:`multissl.holdout`; at least one kept).
 
-    A speaker with one utterance gives its first ``1 - test_fraction`` to
-    training and the rest to testing. ``test_fraction = 0`` puts everything
-    in training. The choice depends only on (utterance names, seed).
+    With a share, a speaker with one utterance gives its first ``1 - test_fraction`` to training and the rest to
+    testing; with a count, it trains on all of it. ``test_fraction = 0`` puts everything in training. The choice
+    depends only on (utterance names, seed).
     """
-    if not 0 <= test_fraction < 1:
-        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
+    check_holdout(test_fraction, "test_fraction")
     if test_fraction == 0:
         return Split([Segment(i) for i in range(len(folder))], [], [], 0.0, seed)
     rng = np.random.default_rng(seed)
@@ -81,14 +82,14 @@ def split_segments(folder: AudioFolder, test_fraction: float = 0.2, seed: int = 
     train, test, timed = [], [], []
     for s, speaker in enumerate(folder.speakers):
         members = sorted(np.flatnonzero(folder.speaker_ids == s).tolist(), key=lambda i: names[i])
-        if len(members) == 1:
+        if len(members) == 1 and is_share(test_fraction):
             i = members[0]
             cut = int(int(folder.lengths[i]) * (1 - test_fraction))
             train.append(Segment(i, 0, cut))
             test.append(Segment(i, cut, None))
             timed.append(speaker)
             continue
-        n_test = min(len(members) - 1, max(1, int(round(test_fraction * len(members)))))
+        n_test = min(len(members) - 1, held_out_count(test_fraction, len(members)))
         held = set(rng.choice(len(members), n_test, replace=False).tolist())
         for j, i in enumerate(members):
             (test if j in held else train).append(Segment(i))

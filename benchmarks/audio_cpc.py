@@ -76,7 +76,7 @@ def evaluate(data: str, run: str, threads: int) -> dict:
     loaded = load_run(run)
     trained, initial, options = loaded.model, loaded.initial, run_recipe(loaded.config).options
     folder = AudioFolder(data, trained.config.sample_rate)
-    probe = ProbeConfig(test_fraction=options.holdout, split_seed=options.split_seed)
+    probe = ProbeConfig(holdout=options.holdout, split_seed=options.split_seed)
     probe_data = ProbeData.build(folder, probe)
     extractors = {"cpc": cpc_extractor(trained), "mfcc39": mfcc_extractor(MFCCConfig()),
                   "mfcc": mfcc_extractor(), "random": cpc_extractor(initial)}

@@ -75,7 +75,7 @@ def speaker_probes(run, data: Path) -> dict:
 
     options = run_recipe(run.config).options
     folder = AudioFolder(data, run.model.config.sample_rate)
-    probe = ProbeData.build(folder, ProbeConfig(test_fraction=options.holdout, split_seed=options.split_seed, frames=True))
+    probe = ProbeData.build(folder, ProbeConfig(holdout=options.holdout, split_seed=options.split_seed, frames=True))
     start = time.perf_counter()
     results = compare(extractors_of(run), probe, verbose=True)
     return {"results": results, "data": probe.describe(), "eval_s": round(time.perf_counter() - start, 1)}
@@ -97,7 +97,7 @@ def phone_probe(run, data: Path) -> dict:
     from multissl.audio.probes import ProbeConfig, ProbeData, phone_scores
 
     folder = AudioFolder(data, run.model.config.sample_rate)
-    probe = ProbeData.build(folder, ProbeConfig(test_fraction=HOLDOUT))
+    probe = ProbeData.build(folder, ProbeConfig(holdout=HOLDOUT))
     return {name: phone_scores(fn, probe) for name, fn in extractors_of(run).items()}
 
 

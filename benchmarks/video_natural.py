@@ -38,7 +38,7 @@ NAMES = {"model": "trained model", "pixels": "raw Lab pixels", "random": "random
 def train_run(data: Path, out: Path, minutes: float, holdout: int, augment: dict) -> None:
     from multissl.video.training import train
 
-    train(data, out, max_minutes=minutes, holdout_videos=holdout, overwrite=True, **augment)
+    train(data, out, max_minutes=minutes, holdout=holdout, overwrite=True, **augment)
 
 
 def run_summary(run) -> dict:

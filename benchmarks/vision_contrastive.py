@@ -100,7 +100,7 @@ def _ours_vs_lightly(method, seed, args, splits, backbone) -> list:
     from multissl.vision.registry import TASKS
     from multissl.vision.training import OptimConfig
 
-    optim = OptimConfig(lr=args.lr, weight_decay=1e-4, warmup_steps=0)
+    optim = OptimConfig(lr=args.lr, weight_decay=1e-4, warmup=0)
     print(f"{method}, seed {seed}: multissl, {args.epochs} epochs ...", flush=True)
     cfg = TrainConfig(epochs=args.epochs, batch_size=256, seed=seed, verbose=False, checkpoint_every=0, keep_freed_memory=True,
                       output_dir=str(Path(args.out) / f"ours-{method}-{seed}"))

@@ -13,7 +13,6 @@ __version__ = "0.1.0"
 MODALITIES = ("text", "audio", "video", "vision")
 
 
-
 def load_run(path, map_location=None):
     """Load any run folder (text, audio, video or vision) as a :class:`multissl.run.Run`."""
     from .run import load_run as _load_run
@@ -21,4 +20,11 @@ def load_run(path, map_location=None):
     return _load_run(path, map_location=map_location)
 
 
-__all__ = ["__version__", "MODALITIES", "load_run"]
+def load_encoder(path, map_location="cpu"):
+    """The encoder ``multissl export`` wrote to ``path`` (see :mod:`multissl.export`), in eval mode."""
+    from .export import load_encoder as _load_encoder
+
+    return _load_encoder(path, map_location=map_location)
+
+
+__all__ = ["__version__", "MODALITIES", "load_encoder", "load_run"]

@@ -30,10 +30,11 @@ def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error (also: MULTISSL_DEBUG=1)")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     if only is None:
-        from . import demo, pretrained
+        from . import demo, export, pretrained
 
         demo.register(subparsers)
         pretrained.register(subparsers)
+        export.register(subparsers)
     for modality in MODALITIES if only is None else (only,):
         importlib.import_module(f"multissl.{modality}.cli").register(subparsers)
     parser.set_defaults(func=lambda args: parser.print_help() or 0)

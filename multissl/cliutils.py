@@ -64,7 +64,7 @@ def add_dataclass_arguments(
         help_text = f"{help_text} (default: {default})" if help_text else f"default: {default}"
         kwargs: Dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS if suppress else default, "help": help_text}
         if "choices" in meta:
-            kwargs["choices"] = meta["choices"]
+            kwargs["choices"] = [*meta["choices"], *meta.get("renamed_values", {})]
         if typ is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
             continue
@@ -120,11 +120,29 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, recipe: Any, titles: O
     for name, section in recipe.sections.items():
         title = titles.get(name, name) + preset_note
         add_dataclass_arguments(parser, type(section), exclude=exclude, defaults=asdict(section), title=title, suppress=True)
+    for old, new in _renamed_flags(recipe).items():  # older spellings: hidden, read as the new flag (with a warning)
+        parser.add_argument("--" + old.replace("_", "-"), dest=old, type=_flag_type(parser, new), default=argparse.SUPPRESS,
+                            help=argparse.SUPPRESS)
+
+
+def _renamed_flags(recipe: Any) -> Dict[str, str]:
+    from .presets import RENAMED_SETTINGS
+
+    names = recipe.field_sections()
+    return {old: new for old, new in RENAMED_SETTINGS.items() if new in names and old not in names}
+
+
+def _flag_type(parser: argparse.ArgumentParser, dest: str):
+    for action in parser._actions:
+        if action.dest == dest:
+            return action.type
+    return str
 
 
 def recipe_overrides(args: argparse.Namespace, recipe: Any) -> Dict[str, Any]:
-    """The recipe fields the user typed on the command line, as flat overrides (lists as tuples)."""
-    names = recipe.field_sections()
+    """The recipe fields the user typed on the command line (and older spellings of them, which the recipe reads
+    with a DeprecationWarning), as flat overrides (lists as tuples)."""
+    names = {*recipe.field_sections(), *_renamed_flags(recipe)}
     return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items() if k in names}
 
 

@@ -6,11 +6,19 @@ config dataclass (e.g. ``{"model": CPCConfig, "options": CPCTrainOptions,
 applies what the user gave, field by field:
 
 - a partial section object (``train=TrainConfig(max_minutes=5)``): only the
-  fields whose value differs from the dataclass default replace the preset's
-  (so the preset keeps its batch size, steps and schedule);
+  fields given to its constructor replace the preset's (so the preset keeps its
+  batch size, steps and schedule), even a value equal to the class default
+  (classes marked :func:`tracks_given`; for others, the fields that differ
+  from the class defaults);
 - a dict for a section (``train={"max_minutes": 5}``): every key given;
 - flat keyword overrides (``max_minutes=5, lr=1e-3``): each routed to the one
   section that has a field of that name.
+
+Settings renamed to one spelling across the modalities (:data:`RENAMED_SETTINGS`, e.g. audio's
+``learning_rate`` -> ``lr``) keep working under their old names with a one-line DeprecationWarning, as
+flat overrides, section dicts, constructor arguments and command-line flags; a setting given in the
+section it left (video ``options={"lr": ...}``) moves to its section with the same warning. Stored run
+records are read with the same moves, silently.
 
 The command line uses the same path: flags the user did not type are absent
 (``argparse.SUPPRESS``) and the typed ones are flat overrides, so a CLI run
@@ -19,6 +27,8 @@ and a Python run with the same arguments get the same recipe.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import typing
 import warnings
 from dataclasses import asdict, fields, is_dataclass
@@ -47,6 +57,53 @@ def changed_fields(config: Any) -> Dict[str, Any]:
         if value != _field_default(f):
             out[f.name] = value
     return out
+
+
+def tracks_given(cls: Type[Any]) -> Type[Any]:
+    """Class decorator (above ``@dataclass``): instances remember which fields their constructor was given, so that
+    a partial section overrides a preset with exactly those fields, including values equal to the class defaults."""
+    if cls.__dict__.get("_tracks_given"):
+        return cls
+    init = cls.__init__
+    params = list(inspect.signature(init).parameters)[1:]
+
+    @functools.wraps(init)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        object.__setattr__(self, "_given_fields", frozenset(params[:len(args)]) | frozenset(kwargs))
+
+    cls.__init__ = __init__
+    cls._tracks_given = True
+    return cls
+
+
+def given_fields(config: Any) -> Dict[str, Any]:
+    """The fields of dataclass instance ``config`` that its caller set: those given to the constructor of a
+    :func:`tracks_given` class, else those that differ from the class defaults (:func:`changed_fields`)."""
+    given = getattr(config, "_given_fields", None)
+    if given is None:
+        return changed_fields(config)
+    names = {f.name for f in fields(config) if f.init}
+    given = {RENAMED_SETTINGS.get(name, name) for name in given}  # an older argument name sets the field it became
+    return {name: getattr(config, name) for name in sorted(given & names)}
+
+
+# old name -> the one spelling every modality uses now
+RENAMED_SETTINGS: Dict[str, str] = {"learning_rate": "lr", "lr_schedule": "schedule", "warmup_steps": "warmup",
+                                    "init_seed": "seed", "holdout_videos": "holdout"}
+
+
+def moved_settings(owner: str, **old: Any) -> Dict[str, Any]:
+    """For a config class's ``__post_init__``: the deprecated constructor arguments that were given (not None), under
+    their new names, with one DeprecationWarning each; the recipe layer routes them to their sections."""
+    moved = {}
+    for name, value in old.items():
+        if value is not None:
+            new = RENAMED_SETTINGS.get(name, name)
+            warnings.warn(f"{owner}({name}=...) is deprecated: the setting is {new!r} now (the recipe's own section)",
+                          DeprecationWarning, stacklevel=4)
+            moved[new] = value
+    return moved
 
 
 def _coerce(cls: Type[Any], name: str, value: Any) -> Any:
@@ -79,7 +136,7 @@ def merge_config(base: Any, partial: Any = None, **overrides: Any) -> Any:
         if isinstance(partial, Mapping):
             given.update(partial)
         elif isinstance(partial, type(base)):
-            given.update(changed_fields(partial))
+            given.update(given_fields(partial))
         else:
             raise TypeError(f"expected a {type(base).__name__} or a dict, got {type(partial).__name__}")
     given.update(overrides)
@@ -124,9 +181,10 @@ class Recipe:
         return owners
 
     def route(self, overrides: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
-        """Flat ``{field: value}`` -> ``{section: {field: value}}``; unknown or ambiguous names raise."""
+        """Flat ``{field: value}`` -> ``{section: {field: value}}``; unknown or ambiguous names raise. An old name
+        (:data:`RENAMED_SETTINGS`) is read as its new one, with a DeprecationWarning; the new name wins if both are given."""
         owners, routed = self.field_sections(), {}
-        for name, value in overrides.items():
+        for name, value in self._renamed(overrides, owners).items():
             where = owners.get(name)
             if not where:
                 raise ValueError(f"unknown setting {name!r}; the settings are {sorted(owners)}")
@@ -136,25 +194,76 @@ class Recipe:
             routed.setdefault(where[0], {})[name] = value
         return routed
 
+    @staticmethod
+    def _renamed(overrides: Mapping[str, Any], owners: Mapping[str, Any]) -> Dict[str, Any]:
+        out = {}
+        for name, value in overrides.items():
+            new = RENAMED_SETTINGS.get(name)
+            if name not in owners and new in owners:
+                warnings.warn(f"setting {name!r} is deprecated: it is {new!r} now", DeprecationWarning, stacklevel=5)
+                if new in overrides:
+                    continue
+                name = new
+            out[name] = value
+        return out
+
     def apply(self, given: Optional[Mapping[str, Any]] = None, overrides: Optional[Mapping[str, Any]] = None) -> "Recipe":
         """A new recipe with ``given`` sections (partial instances or dicts) and flat ``overrides`` merged in."""
         given = dict(given or {})
         unknown = sorted(set(given) - set(self.sections))
         if unknown:
             raise ValueError(f"unknown section(s) {unknown}; the sections are {sorted(self.sections)}")
-        routed = self.route(overrides or {})
+        given, moved = self._moved_out(given)
+        routed = self.route({**moved, **(overrides or {})})
         merged = {}
         for name, section in self.sections.items():
             merged[name] = merge_config(section, given.get(name), **routed.get(name, {}))
         return Recipe(**merged)
+
+    def _moved_out(self, given: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+        """(``given`` without the settings that belong to another section now, those settings as flat overrides):
+        a section dict's key its section lacks but another has (video ``options={"lr": ...}``, warned here), and
+        a section instance's deprecated constructor arguments (warned by :func:`moved_settings`)."""
+        owners, kept, moved = self.field_sections(), {}, {}
+        for name, values in given.items():
+            if isinstance(values, Mapping):
+                own = {f.name for f in fields(self.sections[name]) if f.init}
+                elsewhere = {k for k in values if k not in own and (k in owners or RENAMED_SETTINGS.get(k) in owners)}
+                for key in sorted(elsewhere):
+                    new = RENAMED_SETTINGS.get(key, key) if key not in owners else key
+                    warnings.warn(f"{name}={{{key!r}: ...}} is deprecated: the setting is {new!r} in section "
+                                  f"{owners[new][0]!r} now", DeprecationWarning, stacklevel=4)
+                    moved[new] = values[key]
+                values = {k: v for k, v in values.items() if k not in elsewhere}
+            else:
+                moved.update(getattr(values, "_moved_settings", {}))
+            kept[name] = values
+        return kept, moved
 
     def to_dict(self) -> Dict[str, Dict[str, Any]]:
         return {name: asdict(section) for name, section in self.sections.items()}
 
     @classmethod
     def from_dict(cls, classes: Mapping[str, Type[Any]], values: Mapping[str, Mapping[str, Any]]) -> "Recipe":
-        """Rebuild from :meth:`to_dict` output (unknown keys of older/newer versions are ignored)."""
+        """Rebuild from :meth:`to_dict` output (unknown keys of older/newer versions are ignored; a setting that has
+        moved to another section or name since, :data:`RENAMED_SETTINGS`, is read there unless that is set too)."""
+        values = _stored_moves(classes, values)
         return cls(**{name: config_from_dict(c, values.get(name, {})) for name, c in classes.items()})
+
+
+def _stored_moves(classes: Mapping[str, Type[Any]], values: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    owner = {f.name: name for name, c in classes.items() for f in fields(c) if f.init}
+    out = {name: dict(values.get(name, {})) for name in classes}
+    for name, c in classes.items():
+        own = {f.name for f in fields(c) if f.init}
+        for key, value in values.get(name, {}).items():
+            if key in own:
+                continue
+            new = key if key in owner else RENAMED_SETTINGS.get(key)
+            target = owner.get(new) if new else None
+            if target is not None and (target, new) != (name, key) and new not in values.get(target, {}):
+                out[target].setdefault(new, value)
+    return out
 
 
 def preset_recipe(presets: Mapping[str, Mapping[str, Mapping[str, Any]]], name: str, base: Recipe, modality: str = "") -> Recipe:
@@ -184,4 +293,4 @@ def method_and_preset(modality: str, method: Optional[str], preset: Optional[str
     return method, preset
 
 
-__all__ = ["Recipe", "changed_fields", "checked_settings", "config_from_dict", "merge_config", "method_and_preset", "preset_recipe"]
+__all__ = ["RENAMED_SETTINGS", "Recipe", "changed_fields", "given_fields", "moved_settings", "tracks_given", "checked_settings", "config_from_dict", "merge_config", "method_and_preset", "preset_recipe"]

@@ -10,6 +10,8 @@ schedule.
 - :class:`LRSchedule`: sets every parameter group's learning rate to its base
   rate times ``warmup(step) * shape(progress)``; the engine calls
   :meth:`LRSchedule.set_progress` before every optimizer step;
+- :class:`ScheduleFactory`: an :class:`LRSchedule` not yet bound to its optimizer
+  (for :func:`multissl.engine.fit` with an optimizer factory);
 - :func:`cosine_momentum`: BYOL's / MoCo's EMA momentum from progress.
 """
 from __future__ import annotations
@@ -112,4 +114,23 @@ class LRSchedule:
         self.set_progress(int(state["step_count"]), float(state["progress"]))
 
 
-__all__ = ["LRSchedule", "SHAPES", "cosine_factor", "cosine_momentum", "shape_factor", "training_progress", "warmup_factor"]
+class ScheduleFactory:
+    """``factory(optimizer) -> LRSchedule(optimizer, shape, warmup_steps, final)``; ``needs_length`` is known
+    before the optimizer exists, so a run without a length is refused before its set-up."""
+
+    def __init__(self, shape: str = "constant", warmup_steps: int = 0, final: float = 0.0):
+        if shape not in SHAPES:
+            raise ValueError(f"schedule must be one of {SHAPES}, got {shape!r}")
+        if warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be >= 0, got {warmup_steps}")
+        self.shape, self.warmup_steps, self.final = shape, warmup_steps, final
+
+    @property
+    def needs_length(self) -> bool:
+        return self.shape != "constant"
+
+    def __call__(self, optimizer: torch.optim.Optimizer) -> LRSchedule:
+        return LRSchedule(optimizer, self.shape, self.warmup_steps, self.final)
+
+
+__all__ = ["LRSchedule", "SHAPES", "ScheduleFactory", "cosine_factor", "cosine_momentum", "shape_factor", "training_progress", "warmup_factor"]

@@ -10,7 +10,9 @@ the setting:
 - ``bool``: ``True`` / ``False`` (or 0 / 1), never a string such as ``"no"``;
 - ``str``: a string, one of the field's ``choices`` metadata when it has them;
 - ``Optional[X]``: ``None`` or an ``X``; ``Tuple[X, ...]``: a list or tuple of ``X``;
-- a field's ``min`` metadata: the smallest value it takes (``min=1`` for a width).
+- a field's ``min`` metadata: the smallest value it takes (``min=1`` for a width);
+- a field's ``renamed_values`` metadata (``{"speaker": "group"}``): old spellings of its choices, read as the
+  new ones with a DeprecationWarning.
 
 Other annotations (tensors, ``Any``, nested structures) are left to the code that reads them.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 import typing
+import warnings
 from dataclasses import Field
 from typing import Any
 
@@ -35,6 +38,10 @@ class InvalidSetting(MultisslError, TypeError, ValueError):
 def check_setting(owner: str, field: Field, hint: Any, value: Any) -> Any:
     """``value`` for ``field`` of config class ``owner``, normalised (NumPy scalars to Python, whole floats to
     int, lists to tuples), or an :class:`InvalidSetting` naming ``owner.field`` and what it takes."""
+    renamed = field.metadata.get("renamed_values", {})
+    if isinstance(value, str) and value in renamed:
+        warnings.warn(f"{owner}.{field.name}={value!r} is deprecated: it is {renamed[value]!r} now", DeprecationWarning, stacklevel=6)
+        value = renamed[value]
     return check_value(f"{owner}.{field.name}", hint, value, field.metadata.get("min"), field.metadata.get("choices"))
 
 

@@ -53,6 +53,8 @@ def _register_train(sub) -> None:
     p.add_argument("--save-model", default=None, help="also save the full model (resumable) to this .npz path")
     add_recipe_arguments(p, recipe(), {"model": "word2vec options",
                                        "train": "training loop (--epochs, --seed and --verbose are word2vec options)"})
+    p.add_argument("--lr", type=float, default=argparse.SUPPRESS,
+                   help="the learning rate's name in every modality: here an alias of --alpha (gensim's name)")
     p.set_defaults(func=_train)
 
 
@@ -60,7 +62,8 @@ def recipe_from_args(args: argparse.Namespace):
     """The recipe a parsed ``text train`` command trains with (the same call as the Python API)."""
     from .training import recipe
 
-    return recipe(args.method, **recipe_overrides(args, recipe()))
+    lr = {"lr": args.lr} if hasattr(args, "lr") else {}
+    return recipe(args.method, **recipe_overrides(args, recipe()), **lr)
 
 
 def _is_vector_file(path: Path) -> bool:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from multissl.checks import shown
+from multissl.presets import tracks_given
 
 BACKENDS = ("numba", "torch")
 
@@ -18,6 +19,7 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+@tracks_given
 @dataclass
 class Word2VecConfig:
     """word2vec hyper-parameters, defaults as in Mikolov et al. / gensim (skip-gram on)."""

@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 
-from multissl.presets import Recipe, changed_fields, preset_recipe
+from multissl.presets import Recipe, given_fields, preset_recipe, tracks_given
 
 from .config import Word2VecConfig
 from .corpus import LineCorpus, check_corpus_path
@@ -68,6 +68,7 @@ FINGERPRINT_BYTES = 1 << 20  # a corpus is recognised by its size and the SHA-25
 RESUMABLE = ("epochs", "workers", "verbose", "compute_loss", "errors", "batch_size", "device")
 
 
+@tracks_given
 @dataclass
 class TextTrainConfig:
     """Training-loop settings of a text run, besides the model section's ``epochs``, ``seed`` and ``verbose``.
@@ -107,7 +108,7 @@ def _sg_given(model: Any, overrides: Mapping[str, Any]) -> bool:
     if isinstance(model, Mapping):
         return "sg" in model
     if isinstance(model, Word2VecConfig):
-        return "sg" in changed_fields(model)
+        return "sg" in given_fields(model)
     return False
 
 
@@ -135,14 +136,25 @@ def recipe(method: Optional[str] = None, *, preset: Optional[str] = None, model:
     any section, e.g. ``epochs=3, max_minutes=5``) merged in field by field.
 
     ``method`` (``"skipgram"`` or ``"cbow"``) sets ``sg``; default: from ``sg`` (1, skip-gram).
-    A method that contradicts a given ``sg`` is an error.
+    A method that contradicts a given ``sg`` is an error. ``lr`` (the learning rate's name in the other
+    modalities) is an alias of ``alpha``, gensim's name, which the recipe keeps.
     """
     if "steps" in overrides:
         raise ValueError(f"steps is not a text setting: {NO_STEPS}")
+    overrides = _lr_as_alpha(overrides)
     preset = DEFAULT_PRESET if preset is None else preset
     base = preset_recipe(PRESETS, preset, Recipe(**{name: cls() for name, cls in SECTIONS.items()}), "text")
     given = {k: v for k, v in {"model": model, "train": train}.items() if v is not None}
     return _with_method(base.apply(given, overrides), method, _sg_given(model, overrides))
+
+
+def _lr_as_alpha(overrides: Mapping[str, Any]) -> Dict[str, Any]:
+    out = dict(overrides)
+    if "lr" in out:
+        if "alpha" in out and out["alpha"] != out["lr"]:
+            raise ValueError(f"lr is text's alpha: give one of them, not lr={out['lr']!r} and alpha={out['alpha']!r}")
+        out["alpha"] = out.pop("lr")
+    return out
 
 
 def run_recipe(record: Mapping[str, Any]) -> Recipe:

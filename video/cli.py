@@ -232,7 +232,7 @@ def _add_cycle(sub) -> None:
                                    "Lab pixels and a random network, and print the mean IoU of the regions that come back "
                                    "(100: all of them), plus the colorization accuracy on clips of the same videos. Frames are "
                                    "sampled at the run's clip rate. When VIDEOS is the run's training data and the run held "
-                                   "videos out (--holdout-videos), only those are evaluated.")
+                                   "videos out (--holdout), only those are evaluated.")
     p.add_argument("run", help="run folder written by `multissl video train`")
     p.add_argument("videos", help="folder of videos and frame folders (searched recursively), one video or one frame folder")
     p.add_argument("--n", type=int, nargs="+", default=[10, 20], help="cycle lengths in sampled frames (default: 10 20)")

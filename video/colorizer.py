@@ -27,8 +27,10 @@ from torch import nn
 
 from multissl.backbones import resnet
 from multissl.color import ABQuantizer, rgb_to_lab
+from multissl.presets import tracks_given
 
 
+@tracks_given
 @dataclass
 class ColorizerConfig:
     """The colorization network; defaults are the paper's (ResNet-18, 64-d embeddings, 16 colours)."""
@@ -93,22 +95,35 @@ class Conv3dStack(nn.Module):
 
 
 class ColorizationNetwork(nn.Module):
-    """Gray frames (B, T, 1, H, W) in [-1, 1] -> embeddings (B, T, D, H/8, W/8)."""
+    """Gray frames (B, T, 1, H, W) in [-1, 1] -> embeddings (B, T, D, H/s, W/s), s the trunk's stride (8).
 
-    def __init__(self, config: Optional[ColorizerConfig] = None):
+    ``backbone``: a user's 2-D trunk instead of ``config.backbone``'s ResNet: any ``nn.Module`` mapping
+    (N, 1, H, W) gray frames in [-1, 1] to a feature map (N, C, H/s, W/s) (its ``feature_map`` method if
+    it has one, else its call); C and s are measured once on a blank frame.
+    """
+
+    def __init__(self, config: Optional[ColorizerConfig] = None, backbone: Optional[nn.Module] = None):
         super().__init__()
         config = config if config is not None else ColorizerConfig()
         self.config = config
-        self.backbone = resnet(config.backbone, output_stride=8, width=config.width, in_channels=1)
-        in_ch = self.backbone.out_dim + (2 if config.coords else 0)
+        if backbone is None:
+            self.backbone = resnet(config.backbone, output_stride=8, width=config.width, in_channels=1)
+            channels, self.stride = self.backbone.out_dim, self.backbone.output_stride
+        else:
+            self.backbone = backbone
+            channels, self.stride = _trunk_shape(backbone, self._trunk)
+        in_ch = channels + (2 if config.coords else 0)
         self.temporal = Conv3dStack(in_ch, config.conv3d_channels, config.embed_dim, config.conv3d_layers)
-        self.stride = self.backbone.output_stride
+
+    def _trunk(self, gray: torch.Tensor) -> torch.Tensor:
+        feature_map = getattr(self.backbone, "feature_map", None)
+        return feature_map(gray) if callable(feature_map) else self.backbone(gray)
 
     def forward(self, gray: torch.Tensor) -> torch.Tensor:
         if gray.ndim != 5 or gray.shape[2] != 1:
             raise ValueError(f"expected gray frames (B, T, 1, H, W), got {tuple(gray.shape)}")
         b, t = gray.shape[:2]
-        fmap = self.backbone.feature_map(rearrange(gray, "b t c h w -> (b t) c h w").contiguous())
+        fmap = self._trunk(rearrange(gray, "b t c h w -> (b t) c h w").contiguous())
         if self.config.coords:
             fmap = torch.cat([fmap, coordinate_channels(len(fmap), *fmap.shape[-2:], fmap.device).to(fmap)], 1)
         emb = self.temporal(rearrange(fmap, "(b t) c h w -> b c t h w", b=b).contiguous())
@@ -121,11 +136,35 @@ class ColorizationNetwork(nn.Module):
         time, the 3-D stack over all frames at once (zero padding at both ends, as in training)."""
         if gray.ndim != 4 or gray.shape[1] != 1:
             raise ValueError(f"expected a gray video (T, 1, H, W), got {tuple(gray.shape)}")
-        fmap = torch.cat([self.backbone.feature_map(gray[i : i + chunk]) for i in range(0, len(gray), chunk)])
+        fmap = torch.cat([self._trunk(gray[i : i + chunk]) for i in range(0, len(gray), chunk)])
         if self.config.coords:
             fmap = torch.cat([fmap, coordinate_channels(len(fmap), *fmap.shape[-2:], fmap.device).to(fmap)], 1)
         emb = rearrange(self.temporal(rearrange(fmap, "t c h w -> 1 c t h w").contiguous()), "1 d t h w -> t d h w")
         return F.normalize(emb, dim=1) if self.config.normalize else emb
+
+
+PROBE_SIDE = 64  # side of the blank frame a user's trunk is measured on
+
+
+def _trunk_shape(module: nn.Module, trunk) -> Tuple[int, int]:
+    """(channels, stride) of a 2-D trunk, from one blank (1, 1, 64, 64) frame (train/eval mode left as it was)."""
+    was_training = module.training
+    try:
+        module.eval()
+        with torch.no_grad():
+            param = next(module.parameters(), None)
+            out = trunk(torch.zeros(1, 1, PROBE_SIDE, PROBE_SIDE, device=param.device if param is not None else "cpu"))
+    finally:
+        module.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.ndim != 4 or out.shape[0] != 1:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"the colorizer's backbone must map (N, 1, H, W) frames to a feature map (N, C, h, w); "
+                         f"on a (1, 1, {PROBE_SIDE}, {PROBE_SIDE}) frame it gave {shape}")
+    h, w = out.shape[-2:]
+    if h != w or PROBE_SIDE % h:
+        raise ValueError(f"the colorizer's backbone must shrink both sides by one whole stride; a {PROBE_SIDE}x{PROBE_SIDE} "
+                         f"frame gave a {h}x{w} feature map")
+    return int(out.shape[1]), PROBE_SIDE // int(h)
 
 
 def pointer_colors(target: torch.Tensor, references: torch.Tensor, ref_colors: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -155,13 +194,17 @@ class Colorizer(nn.Module):
     frame T-1 is the target. The :class:`~multissl.color.ABQuantizer` must be
     fitted (:meth:`fit_colors`) before training; its centres are saved in the
     state dict.
+
+    ``backbone``: a user's 2-D trunk (``nn.Module``: (N, 1, H, W) gray frames in [-1, 1] -> (N, C, H/s,
+    W/s)) in place of ``config.backbone``'s ResNet; the rest of ``config`` (3-D stack, embedding,
+    colours, temperature) still applies. :meth:`training_loss` is one training step's loss for a user's loop.
     """
 
-    def __init__(self, config: Optional[ColorizerConfig] = None):
+    def __init__(self, config: Optional[ColorizerConfig] = None, *, backbone: Optional[nn.Module] = None):
         super().__init__()
         config = config if config is not None else ColorizerConfig()
         self.config = config
-        self.network = ColorizationNetwork(config)
+        self.network = ColorizationNetwork(config, backbone)
         self.quantizer = ABQuantizer(config.num_colors)
         self.register_buffer("color_weights", torch.ones(config.num_colors))
 
@@ -211,6 +254,12 @@ class Colorizer(nn.Module):
         loss = F.nll_loss(torch.log(probs.clamp_min(1e-8)), target, weight=self.color_weights if self.config.rebalance > 0 else None)
         accuracy = (probs.argmax(1) == target).float().mean()
         return loss, {"color_accuracy": accuracy.detach()}
+
+    def training_loss(self, clips: torch.Tensor, *, return_metrics: bool = False):
+        """The loss of one training step on clips (B, T, 3, H, W) RGB in [0, 1] (a scalar tensor; with
+        ``return_metrics``, also the step's metrics). The colour clusters must be fitted first."""
+        loss, metrics = self(clips)
+        return (loss, metrics) if return_metrics else loss
 
     def train_metadata(self) -> Dict[str, object]:
         return {"colorizer": self.config.as_dict()}

@@ -48,6 +48,7 @@ import torch.nn.functional as F
 
 from multissl.engine.data import SampleKey, usable_cpus
 from multissl import streamed
+from multissl.presets import tracks_given
 from multissl.streamed import DATA_MODES, StreamedDataset, choose_data_mode
 
 from .clip_sampling import clip_offsets, clip_rejection, thumbnails
@@ -60,6 +61,7 @@ PathLike = Union[str, Path]
 CLIP_DRAWS = 5  # draws of a static clip or one across a scene cut before the full pass over its video
 
 
+@tracks_given
 @dataclass
 class ClipConfig:
     """How clips are cut from videos."""

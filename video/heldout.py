@@ -1,6 +1,6 @@
 """Videos kept out of training, and the colorization accuracy on them.
 
-- :func:`split_holdout`: a run's data option ``holdout_videos=N`` keeps the
+- :func:`split_holdout`: a run's data option ``holdout=N`` keeps the
   last N videos (sorted by path) out of training; ``config.json`` records
   them under ``"holdout_videos"``.
 - :func:`evaluation_videos`: the videos of a folder an evaluation should use
@@ -19,6 +19,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import torch
 
 from multissl.engine.data import SampleKey
+from multissl.holdout import held_out_count
 
 from .dataset import ClipConfig, VideoFolder
 from .io import list_videos
@@ -33,8 +34,9 @@ def list_sources(videos: Union[PathLike, Sequence[PathLike]]) -> List[Path]:
     return [Path(v) for v in videos]
 
 
-def split_holdout(videos: Union[PathLike, Sequence[PathLike]], count: int) -> Tuple[List[Path], List[Path]]:
-    """(training sources, held-out sources): the last ``count`` sources in sorted order are held out.
+def split_holdout(videos: Union[PathLike, Sequence[PathLike]], holdout: float) -> Tuple[List[Path], List[Path]]:
+    """(training sources, held-out sources): the last sources in sorted order are held out, ``holdout`` of them
+    (a share below 1, or a number of videos; :mod:`multissl.holdout`).
 
     Raises:
         FileNotFoundError when ``videos`` holds no video; ValueError when
@@ -43,10 +45,11 @@ def split_holdout(videos: Union[PathLike, Sequence[PathLike]], count: int) -> Tu
     sources = list_sources(videos)
     if not sources:
         raise FileNotFoundError(f"no video files or frame folders under {videos}")
+    count = held_out_count(holdout, len(sources))
     if count <= 0:
         return sources, []
     if count >= len(sources):
-        raise ValueError(f"holdout_videos={count} leaves no training video: {videos} holds {len(sources)} videos")
+        raise ValueError(f"holdout={holdout:g} leaves no training video: {videos} holds {len(sources)} videos")
     held = sorted(sources, key=str)[-count:]
     return [s for s in sources if s not in held], held
 

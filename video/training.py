@@ -6,7 +6,8 @@ engine's ``checkpoints/last.pt`` (weights including the colour clusters),
 ``metrics.jsonl`` and ``colour_clusters.json``.
 
 Settings are a :class:`~multissl.presets.Recipe` with sections ``model``
-(:class:`ColorizerConfig`), ``clips`` (:class:`ClipConfig`), ``options``
+(:class:`ColorizerConfig`), ``clips`` (:class:`ClipConfig`), ``optim`` (the
+core's :class:`~multissl.optim.OptimConfig`: Adam by default), ``options``
 (:class:`ColorizerOptions`) and ``train`` (the engine's
 :class:`~multissl.engine.TrainConfig`). Presets:
 
@@ -23,10 +24,9 @@ Settings are a :class:`~multissl.presets.Recipe` with sections ``model``
 """
 from __future__ import annotations
 
-import functools
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
 
@@ -35,7 +35,9 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from multissl.distributed import main_process_first
 from multissl.engine import TrainConfig, fit
-from multissl.presets import Recipe, method_and_preset, preset_recipe
+from multissl.holdout import check_holdout
+from multissl.optim import OptimConfig, optimizer_factory, schedule_for
+from multissl.presets import Recipe, method_and_preset, moved_settings, preset_recipe, tracks_given
 from multissl.progress import say
 from multissl.randomness import isolated_rng
 from multissl.threads import one_torch_thread
@@ -52,51 +54,62 @@ METHODS = ("colorizer",)
 DEFAULT_PRESET = "cpu"
 
 
+@tracks_given
 @dataclass
 class ColorizerOptions:
-    """Optimiser and data options of a colorizer run."""
+    """Data options of a colorizer run (the optimiser is the ``optim`` section).
 
-    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
+    The older arguments ``lr`` and ``holdout_videos`` still work, with a DeprecationWarning: they are ``optim.lr``
+    and ``holdout`` now.
+    """
+
     color_frames: int = field(default=200, metadata={"help": "frames sampled to fit the ab colour clusters"})
     backend: str = field(default="auto", metadata={"help": "video reader: auto (PyAV, decord for files PyAV cannot open), pyav, "
                                                            "decord", "choices": ["auto", "decord", "pyav"]})
-    holdout_videos: int = field(default=0, metadata={"help": "keep the last N videos (sorted by path) out of training, for "
-                                                            "evaluation (`video cycle`); recorded in config.json"})
+    holdout: float = field(default=0, metadata={"help": "videos kept out of training, for evaluation (`video cycle`): a "
+                                                        "share of them (< 1) or that many (a whole number >= 1), the last "
+                                                        "in sorted path order; recorded in config.json", "min": 0})
+    lr: InitVar[Optional[float]] = None
+    holdout_videos: InitVar[Optional[int]] = None
 
-    def __post_init__(self):
-        if self.holdout_videos < 0:
-            raise ValueError(f"holdout_videos must be >= 0, got {self.holdout_videos}")
+    def __post_init__(self, lr, holdout_videos):
+        check_holdout(self.holdout)
+        self._moved_settings = moved_settings("ColorizerOptions", lr=lr, holdout_videos=holdout_videos)
 
 
+OPTIM_DEFAULTS = {"optimizer": "adam", "lr": 1e-3}
 PRESETS: Dict[str, Dict[str, Dict[str, Any]]] = {
     "cpu": {
         "model": {"width": 8, "conv3d_layers": 0, "conv3d_channels": 64, "embed_dim": 64, "coords": False, "normalize": True,
                   "temperature": 0.05, "rebalance": 0.5},
         "clips": {"short_side": 256, "crop": 128, "stride": 2, "fps": 12.0, "clips_per_video": 400},
-        "options": {"lr": 2e-3},
+        "optim": {"lr": 2e-3},
         "train": {"batch_size": 8},
     },
     "paper": {
         "model": {},
         "clips": {"short_side": 256, "crop": 256, "clips_per_video": 400},
-        "options": {"lr": 1e-3},
+        "optim": {"lr": 1e-3},
         "train": {"batch_size": 32},
     },
 }
 # evaluation settings stored with a run (not training settings): label propagation and frame size
 EVALUATION = {"cpu": {"propagation": {"context": 10}, "eval_short_side": 256},
               "paper": {"propagation": {}, "eval_short_side": 256}}
-SECTIONS = {"model": ColorizerConfig, "clips": ClipConfig, "options": ColorizerOptions, "train": TrainConfig}
+SECTIONS = {"model": ColorizerConfig, "clips": ClipConfig, "optim": OptimConfig, "options": ColorizerOptions, "train": TrainConfig}
 
 
 def recipe(method: Optional[str] = None, *, preset: Optional[str] = None, model: Any = None, clips: Any = None,
-           options: Any = None, train: Any = None, **overrides: Any) -> Recipe:
+           optim: Any = None, options: Any = None, train: Any = None, **overrides: Any) -> Recipe:
     """The settings of a run of ``method`` (``"colorizer"``, the default): preset ``preset`` (``"cpu"``, the default,
     or ``"paper"``) with the given sections (partial dataclasses or dicts) and flat ``overrides`` (any field of any
     section, e.g. ``max_minutes=8``) merged in field by field."""
     method, preset = method_and_preset("video", method, preset, METHODS, PRESETS, DEFAULT_PRESET)
-    base = preset_recipe(PRESETS, preset, Recipe(**{name: cls() for name, cls in SECTIONS.items()}), "video")
-    given = {k: v for k, v in {"model": model, "clips": clips, "options": options, "train": train}.items() if v is not None}
+    defaults = Recipe(model=ColorizerConfig(), clips=ClipConfig(), optim=OptimConfig(**OPTIM_DEFAULTS), options=ColorizerOptions(),
+                      train=TrainConfig())
+    base = preset_recipe(PRESETS, preset, defaults, "video")
+    given = {k: v for k, v in {"model": model, "clips": clips, "optim": optim, "options": options, "train": train}.items()
+             if v is not None}
     return base.apply(given, overrides)
 
 
@@ -121,6 +134,7 @@ def train(
     preset: Optional[str] = None,
     model: Any = None,
     clips: Any = None,
+    optim: Any = None,
     options: Any = None,
     train: Any = None,
     **overrides: Any,
@@ -129,15 +143,16 @@ def train(
 
     Args:
         data: a folder of videos and frame folders (searched recursively), one video, or a list of them
-            (``holdout_videos=N`` keeps the last N, sorted by path, out of training); or a user's torch
+            (``holdout=N`` keeps the last N, sorted by path, out of training; ``holdout=0.1`` a tenth of them); or a user's torch
             ``Dataset`` / ``IterableDataset`` of clips (T, 3, H, W) float RGB in [0, 1] (T >= 2, H and W
             multiples of 8), or a ``DataLoader`` of batches (B, T, 3, H, W) of them
             (:mod:`multissl.video.user_clips`; the ``clips`` settings then do not apply).
         method: ``"colorizer"`` (the only video method).
         preset: ``"cpu"`` (default) or ``"paper"``.
-        model, clips, options, train: partial :class:`ColorizerConfig`,
-            :class:`ClipConfig`, :class:`ColorizerOptions` and
-            :class:`~multissl.engine.TrainConfig` (or dicts); only the fields
+        model, clips, optim, options, train: partial :class:`ColorizerConfig`,
+            :class:`ClipConfig`, :class:`~multissl.optim.OptimConfig`, :class:`ColorizerOptions` and
+            :class:`~multissl.engine.TrainConfig` (or dicts); ``seed`` (train) seeds the initial weights,
+            the colour clusters and the data order; only the fields
             you set replace the preset's. With ``max_minutes`` and neither
             ``steps`` nor ``epochs``, training runs until the time is spent.
         **overrides: any field of those sections by name (``max_minutes=8``, ``crop=64``, ``data_mode="stream"``).
@@ -145,7 +160,7 @@ def train(
         a :class:`ColorizerRun` (``.model``, ``.initial``, ``.result``, ``.propagation``).
     """
     method, preset = method_and_preset("video", method, preset, METHODS, PRESETS, DEFAULT_PRESET)
-    settings = recipe(method, preset=preset, model=model, clips=clips, options=options, train=train, **overrides)
+    settings = recipe(method, preset=preset, model=model, clips=clips, optim=optim, options=options, train=train, **overrides)
     engine = TrainConfig(**{**settings.to_dict()["train"], "output_dir": str(output)})
     prepare_run_folder(output, "video", method, settings.to_dict(), engine.resume, engine.overwrite, files=("colour_clusters.json",))
     task = seeded_build(lambda: Colorizer(settings.model), engine.seed)
@@ -162,8 +177,8 @@ def train(
             task.fit_colors(frames, seed=engine.seed)
         main_process_first(_write_colour_clusters, Path(output) / "colour_clusters.json", task.quantizer.centers.tolist())
 
-    optimizer = functools.partial(torch.optim.Adam, lr=settings.options.lr)  # made when first needed, after the set-up
-    result = fit(task, data, optimizer, engine, metadata={"preset": preset, "clips": settings.clips.as_dict()}, prepare=fit_colours)
+    result = fit(task, data, optimizer_factory(settings.optim), engine, scheduler=schedule_for(settings.optim),  # made at step 1
+                 metadata={"preset": preset, "clips": settings.clips.as_dict()}, prepare=fit_colours)
     initial = _initial_colorizer(settings.model, engine.seed, task.state_dict())
     return ColorizerRun(Path(output), "video", method, task.eval(), initial, read_run_config(output), result)
 
@@ -180,12 +195,12 @@ def _initial_colorizer(config: ColorizerConfig, seed: int, trained_state: Dict[s
 def _training_data(videos: Any, settings: Recipe, verbose: bool):
     """(the data ``fit`` trains on, config.json's record of it); says on one line how clips are read."""
     if is_user_data(videos):
-        if settings.options.holdout_videos:
-            raise ValueError("holdout_videos needs a folder of videos; hold clips out of your own data set yourself")
+        if settings.options.holdout:
+            raise ValueError("holdout needs a folder of videos; hold clips out of your own data set yourself")
         data = checked(videos)
         say(f"training on the clips of a user {type(videos).__name__} (data_mode does not apply)", verbose)
         return data, {"data": {"source": f"user {type(videos).__name__}", "mode": "user data"}, "videos": [], "holdout_videos": []}
-    sources, held_out = split_holdout(videos, settings.options.holdout_videos)
+    sources, held_out = split_holdout(videos, settings.options.holdout)
     data = VideoFolder(sources, settings.clips, backend=settings.options.backend, verbose=verbose)
     say(data.summary(), verbose)
     source = [str(v) for v in videos] if isinstance(videos, (list, tuple)) else str(videos)
@@ -211,13 +226,14 @@ def train_colorizer(videos, output, preset_name: str = "cpu", train_config: Opti
     warnings.warn("multissl.video.train_colorizer is deprecated; use multissl.video.training(videos, output, ...)",
                   DeprecationWarning, stacklevel=2)
     train_config = kwargs.pop("train", train_config)
-    options = {"color_frames": color_frames, "backend": backend, **({"lr": lr} if lr is not None else {})}
-    run = train(videos, output, "colorizer", preset=preset_name, model=model, clips=clips, options=options, train=train_config)
+    options = {"color_frames": color_frames, "backend": backend}
+    run = train(videos, output, "colorizer", preset=preset_name, model=model, clips=clips, optim={"lr": lr} if lr is not None else None,
+                options=options, train=train_config)
     return run.model, run.result
 
 
-LEGACY_SECTIONS = {"model": "model", "clips": "clips", "options": lambda record: {"lr": record["lr"]} if "lr" in record else {},
-                   "train": lambda record: {}}
+LEGACY_SECTIONS = {"model": "model", "clips": "clips", "optim": lambda record: {"lr": record["lr"]} if "lr" in record else {},
+                   "options": lambda record: {}, "train": lambda record: {}}
 
 
 def load_run(path: PathLike, map_location=None) -> ColorizerRun:

@@ -96,6 +96,9 @@ def _register_train(group) -> None:
                             "(Tiny-ImageNet: blur on, ImageNet photometric settings); flags you type override it")
         add_recipe_arguments(p, recipe(name), {"task": f"{name} options", "backbone": "backbone", "optim": "optimiser",
                                                "train": "training loop"}, preset_note=" (defaults shown: the 32px recipe)")
+        p.add_argument("--backbone", dest="arch", default=argparse.SUPPRESS,
+                       help="the trunk (same as --arch): resnet18 ..., torchvision:NAME (any torchvision classification "
+                            "model, e.g. torchvision:resnet50, random initial weights) or timm:NAME")
         p.set_defaults(func=_cmd_train, task_name=name)
 
 

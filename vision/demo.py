@@ -42,7 +42,7 @@ BACKBONE = BackboneConfig(arch="resnet10", width=8)
 # no flips/translations and a short warm-up: the rotation task leaves its first plateau
 # within a few hundred steps this way (with them, or with a 100-step warm-up, it takes longer)
 TASK = {"augment": False}
-OPTIM = {"optimizer": "adamw", "lr": 3e-3, "warmup_steps": 10, "schedule": "constant"}
+OPTIM = {"optimizer": "adamw", "lr": 3e-3, "warmup": 10, "schedule": "constant"}
 BATCH_SIZE = 64
 
 

@@ -20,17 +20,32 @@ import torch.nn.functional as F
 from torch import nn
 
 from multissl.backbones import resnet
+from multissl.presets import tracks_given
+
+from .external_backbones import external_trunk, is_external, split_arch
+
+LIBRARY_ARCHS = ("resnet10", "resnet18", "resnet34", "resnet50", "resnet101")
 
 
+@tracks_given
 @dataclass
 class BackboneConfig:
     """The trunk shared by all vision tasks (CPU-sized defaults; the papers use width 64 and larger nets)."""
 
-    arch: str = field(default="resnet18", metadata={"help": "resnet10/18/34/50/101", "choices": ["resnet10", "resnet18", "resnet34", "resnet50", "resnet101"]})
+    arch: str = field(default="resnet18", metadata={"help": "the library ResNet (resnet10/18/34/50/101), or a standard architecture "
+                                                             "by name: torchvision:NAME (e.g. torchvision:resnet50; width, "
+                                                             "cifar_stem and norm do not apply) or timm:NAME (timm installed)"})
     width: int = field(default=16, metadata={"help": "channels of the first stage (64 in the papers)", "min": 1})
     cifar_stem: bool = field(default=True, metadata={"help": "3x3 stride-1 stem for small images (else the ImageNet 7x7 stem + pool)"})
     norm: str = field(default="batch", metadata={"help": "batch, group or layer normalisation (layer: GroupNorm with one group, "
                                                           "per-sample statistics)", "choices": ["batch", "group", "layer"]})
+
+    def __post_init__(self):
+        if self.arch not in LIBRARY_ARCHS:
+            if not is_external(self.arch):
+                raise ValueError(f"BackboneConfig.arch must be one of {list(LIBRARY_ARCHS)}, or torchvision:NAME / timm:NAME; "
+                                 f"got {self.arch!r}")
+            split_arch(self.arch)
 
 
 class ImageEncoder(nn.Module):
@@ -280,7 +295,8 @@ def build_encoder(backbone: Backbone, in_channels: int = 3, image_size: int = 32
     """A task's encoder from what the task was given.
 
     ``None`` -> the library ResNet with ``BackboneConfig()`` defaults; a
-    :class:`BackboneConfig` -> that ResNet; an :class:`ImageEncoder` or
+    :class:`BackboneConfig` -> that ResNet (``arch="torchvision:NAME"``: that
+    architecture, :mod:`multissl.vision.external_backbones`, ImageNet-normalised); an :class:`ImageEncoder` or
     :class:`UserBackbone` -> itself; any other ``nn.Module`` ->
     ``UserBackbone(module, feature_dim, in_channels, image_size)`` (ImageNet
     normalisation or another convention: wrap it yourself). ``feature_dim``,
@@ -288,6 +304,8 @@ def build_encoder(backbone: Backbone, in_channels: int = 3, image_size: int = 32
     """
     if backbone is None:
         backbone = BackboneConfig()
+    if isinstance(backbone, BackboneConfig) and is_external(backbone.arch):
+        return UserBackbone(external_trunk(backbone.arch, in_channels), feature_dim, in_channels, image_size, normalize="imagenet")
     if isinstance(backbone, BackboneConfig):
         encoder = ImageEncoder(backbone, in_channels)
     elif isinstance(backbone, (ImageEncoder, UserBackbone)):

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Type
 
+from multissl.presets import tracks_given
+
 from .encoder import BackboneConfig
 from .tasks.base import PretextTask, TaskConfig
 from .tasks.byol import BYOL, BYOLConfig
@@ -45,6 +47,8 @@ TASKS: Dict[str, TaskSpec] = {
     "simclr": TaskSpec(SimCLRConfig, SimCLR, "SimCLR: NT-Xent on two views (Chen et al. 2020)", {"batch_size": 256}),
     "byol": TaskSpec(BYOLConfig, BYOL, "BYOL: online predictor and EMA target (Grill et al. 2020)", {"batch_size": 256}),
 }
+for _spec in TASKS.values():
+    tracks_given(_spec.config)  # a partial task config overrides the defaults with exactly the fields it was given
 
 
 # Image-size recipes: per method, the section values that replace the registry defaults above for that image size.

@@ -11,7 +11,6 @@ field by field. Used by the CLI, the examples, the demo and the benchmarks.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Optional, Tuple, Union
 
@@ -22,7 +21,8 @@ from multissl.engine import FitResult, TrainConfig, fit
 from multissl.presets import Recipe, method_and_preset
 from multissl.progress import say
 from multissl.run import Run, check_resumed_data, prepare_run_folder, seeded_build
-from multissl.schedules import SHAPES, LRSchedule
+from multissl.optim import OptimConfig, schedule_for
+from multissl.optim import make_optimizer as optimizer_from_config
 from multissl.setting_checks import check_value
 
 from .batch_augment import MIN_IMAGE_SIDE
@@ -36,16 +36,7 @@ from .run import save_run_config, vision_run
 from .tasks.base import PretextTask, TaskConfig
 
 
-@dataclass
-class OptimConfig:
-    """Optimiser and learning-rate schedule."""
-
-    optimizer: str = field(default="adamw", metadata={"help": "adamw or sgd (momentum 0.9, nesterov)", "choices": ["adamw", "sgd"]})
-    lr: float = field(default=2e-3, metadata={"help": "peak learning rate"})
-    weight_decay: float = field(default=1e-4, metadata={"help": "decoupled weight decay"})
-    schedule: str = field(default="constant", metadata={"help": "constant, or cosine/linear decay over the run (steps, epochs "
-                                                                 "or time budget, whichever ends first)", "choices": list(SHAPES)})
-    warmup_steps: int = field(default=100, metadata={"help": "linear warm-up steps"})
+OPTIM_DEFAULTS = {"optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4, "warmup": 100}  # before a method's own
 
 
 def _param_groups(task: torch.nn.Module, lr: float) -> List[dict]:
@@ -60,14 +51,8 @@ def make_optimizer(task: torch.nn.Module, cfg: OptimConfig, total_steps: Optiona
     The schedule runs on training progress (the engine drives it), so no
     length is needed here; ``total_steps`` is accepted for older callers and ignored.
     """
-    groups = _param_groups(task, cfg.lr)
-    if cfg.optimizer == "adamw":
-        opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    elif cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
-    else:
-        raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {cfg.optimizer!r}")
-    return opt, LRSchedule(opt, cfg.schedule, cfg.warmup_steps)
+    optimizer = optimizer_from_config(_param_groups(task, cfg.lr), cfg)
+    return optimizer, schedule_for(cfg)(optimizer)
 
 
 SECTIONS = ("task", "backbone", "optim", "train")
@@ -83,7 +68,7 @@ def recipe(method: Optional[str] = None, *, preset: Optional[str] = None, task: 
     if size_recipe == AUTO_SIZE:
         size_recipe = "32px"
     spec = task_spec(method)
-    base = Recipe(task=spec.config(), backbone=BackboneConfig(), optim=OptimConfig(), train=TrainConfig())
+    base = Recipe(task=spec.config(), backbone=BackboneConfig(), optim=OptimConfig(**OPTIM_DEFAULTS), train=TrainConfig())
     base = base.apply({"optim": dict(spec.optim_defaults), "train": {**TRAIN_DEFAULTS, **spec.defaults}})
     base = base.apply({section: dict(values) for section, values in PRESETS[preset].items()})
     base = base.apply(size_recipe_values(size_recipe, method))

@@ -32,7 +32,7 @@ def main() -> None:
 
     run = load_run(args.run)
     trained, initial, options = run.model, run.initial, settings.options
-    data = ProbeData.build(folder, ProbeConfig(test_fraction=options.holdout, split_seed=options.split_seed))
+    data = ProbeData.build(folder, ProbeConfig(holdout=options.holdout, split_seed=options.split_seed))
     results = compare({"cpc": cpc_extractor(trained), "mfcc": mfcc_extractor(), "random": cpc_extractor(initial)}, data, verbose=True)
     print(json.dumps(results, indent=2))
 

@@ -6,9 +6,12 @@ from typing import Any, Dict, List, Optional
 
 from torch import nn
 
+from ..presets import tracks_given
+
 DEFAULT_BATCH_SIZE = 64  # when neither the caller nor a method preset sets one
 
 
+@tracks_given
 @dataclass
 class TrainConfig:
     """Settings of the training loop; every field is a ``--flag`` of each train command."""

@@ -119,7 +119,7 @@ class _Trainer:
         self.model = maybe_compiled(self._wrap(task), self.device, config.compile)
         self._optimizer, self._make_optimizer = _optimizer_or_factory(optimizer, scheduler)
         self._warming = False
-        self.scheduler = scheduler
+        self.scheduler, self._make_scheduler = (None, scheduler) if self._make_optimizer else (scheduler, None)
         self.callbacks = list(callbacks)
         self.metadata = dict(metadata or {})
         self.amp_dtype = autocast_dtype(self.device, config)
@@ -148,6 +148,8 @@ class _Trainer:
         are being read, and the optimizer's first-use imports overlap them)."""
         if self._optimizer is None:
             self._optimizer = self._make_optimizer(self.task.parameters())
+            if self._make_scheduler is not None:
+                self.scheduler = self._make_scheduler(self._optimizer)
         return self._optimizer
 
     def _wrap(self, task: nn.Module) -> nn.Module:
@@ -202,7 +204,7 @@ class _Trainer:
         return c.epochs is None and c.steps is None and c.max_minutes is None
 
     def _check_schedule_length(self) -> None:
-        if getattr(self.scheduler, "needs_length", False) and self.state.max_steps is None and self.config.max_minutes is None:
+        if getattr(self.scheduler or self._make_scheduler, "needs_length", False) and self.state.max_steps is None and self.config.max_minutes is None:
             raise ValueError("the learning-rate schedule needs the run's length: give steps, epochs or max_minutes "
                              "(data without a length has no epoch size)")
 
@@ -396,6 +398,7 @@ class _Trainer:
 
     def train_step(self, batch) -> bool:
         """One optimizer step; returns False when the step was skipped (non-finite loss)."""
+        self.optimizer  # noqa: B018 -- a factory's optimizer (and its schedule) exist from step 1 on
         if hasattr(self.scheduler, "set_progress"):
             self.scheduler.set_progress(self.state.step, self.progress())
         loss, metrics = self._forward(batch)
@@ -591,8 +594,9 @@ def _optimizer_or_factory(optimizer: Any, scheduler: Any):
     if not callable(optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer or a function of the task's parameters that makes one, "
                         f"got {type(optimizer).__name__}")
-    if scheduler is not None:
-        raise ValueError("a scheduler is bound to its optimizer: give fit the optimizer itself, not a factory, with a scheduler")
+    if scheduler is not None and not callable(scheduler):
+        raise ValueError("a scheduler is bound to its optimizer: with an optimizer factory, give fit a scheduler factory "
+                         "(scheduler(optimizer) -> scheduler, e.g. multissl.schedules.ScheduleFactory)")
     return None, optimizer
 
 
@@ -649,10 +653,12 @@ def fit(
             already seen in the interrupted epoch).
         optimizer: built on ``task.parameters()``; or a function that builds it from them
             (``functools.partial(torch.optim.Adam, lr=1e-3)``), called when the optimizer is first
-            needed (without a scheduler only): torch's first optimizer imports ``torch._dynamo`` (about
-            1 s), which then overlaps the set-up before step 1 instead of preceding it.
+            needed: torch's first optimizer imports ``torch._dynamo`` (about 1 s), which then overlaps
+            the set-up before step 1 instead of preceding it.
         config: :class:`TrainConfig`; keyword ``overrides`` replace its fields.
-        scheduler: stepped after every optimizer step.
+        scheduler: stepped after every optimizer step (an :class:`~multissl.schedules.LRSchedule` is set
+            from the step and progress instead); with an optimizer factory, a scheduler factory
+            ``scheduler(optimizer)`` such as :class:`~multissl.schedules.ScheduleFactory`.
         collate_fn: passed to the DataLoader built for a ``Dataset``.
         callbacks: objects with optional ``on_step_end(state)`` and
             ``on_epoch_end(state) -> dict | None`` (the dict is logged).

@@ -67,7 +67,7 @@ def test_time_split_leaves_no_test_frame_in_training(tmp_path, audio_file):
     split = split_segments(folder, 0.2, 0)
     for train, test in zip(split.train, split.test):
         assert train.index == test.index and train.stop == test.start == int(32000 * 0.8)  # head trains, tail tests
-    data = ProbeData.build(folder, ProbeConfig(test_fraction=0.2, frames=True, frame_chunk=8000, window=8000))
+    data = ProbeData.build(folder, ProbeConfig(holdout=0.2, frames=True, frame_chunk=8000, window=8000))
     scores = frame_speaker_scores(mfcc_extractor(), data)
     # frames come from the segments only: the 1.6 s head trains, the 0.4 s tail gives (6400 - 400) / 160 + 1 = 38 test frames
     assert scores["speaker_frames_train_available"] == sum(len(f) for f in chunk_frames(mfcc_extractor(), data.segment_waves(split.train), 8000))
@@ -79,11 +79,11 @@ def test_time_split_leaves_no_test_frame_in_training(tmp_path, audio_file):
 def test_frame_probe_subsamples_training_frames_and_compare_reports_it(tmp_path, audio_file):
     for speaker, freq in (("11", 200), ("12", 330)):
         audio_file(tmp_path / f"{speaker}-1-0.wav", freq, 1.5, 16000)
-    data = ProbeData.build(AudioFolder(tmp_path), ProbeConfig(test_fraction=0.2, window=4000, frames=True, max_speaker_frames=50))
+    data = ProbeData.build(AudioFolder(tmp_path), ProbeConfig(holdout=0.2, window=4000, frames=True, max_speaker_frames=50))
     results = compare({"mfcc": mfcc_extractor()}, data)
     assert results["mfcc"]["speaker_frames_train"] == 50 < results["mfcc"]["speaker_frames_train_available"]
     assert "speaker_acc_frame" in results["mfcc"]
-    plain = compare({"mfcc": mfcc_extractor()}, ProbeData.build(AudioFolder(tmp_path), ProbeConfig(test_fraction=0.2, window=4000)))
+    plain = compare({"mfcc": mfcc_extractor()}, ProbeData.build(AudioFolder(tmp_path), ProbeConfig(holdout=0.2, window=4000)))
     assert "speaker_acc_frame" not in plain["mfcc"]
 
 

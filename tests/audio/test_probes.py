@@ -63,7 +63,7 @@ def test_trained_cpc_beats_its_random_initialisation(tiny_corpus, tmp_path):
         train(tiny_corpus, tmp_path / "run", model=config, options=options, train=engine, lr_schedule="constant")
         run = load_run(tmp_path / "run")
         trained, initial, record = run.model, run.initial, run.config
-        data = ProbeData.build(AudioFolder(tiny_corpus), ProbeConfig(window=8192, test_fraction=0.25))  # the run's holdout
+        data = ProbeData.build(AudioFolder(tiny_corpus), ProbeConfig(window=8192, holdout=0.25))  # the run's holdout
         cpc = speaker_scores(cpc_extractor(trained), data)
         rand = speaker_scores(cpc_extractor(initial), data)
     finally:
@@ -106,7 +106,7 @@ def test_speaker_clustering_falls_back_to_held_out_pieces_with_one_utterance_per
     from multissl.audio.probes import clustering_cell, speaker_clusters
 
     one_each = ProbeData.build(_one_folder_per_speaker(tmp_path / "one", audio_file, 1, 3.0),
-                               ProbeConfig(window=4000, test_fraction=0.5))
+                               ProbeConfig(window=4000, holdout=0.5))
     scores = speaker_clusters(mfcc_extractor(), one_each)
     # 1.5 s held out per speaker: six 4000-sample pieces each (the last 0.25 s joins the one before)
     assert scores["clustered"] == "pieces" and scores["cluster_items"] == 24 and scores["clusters"] == 4
@@ -115,7 +115,7 @@ def test_speaker_clustering_falls_back_to_held_out_pieces_with_one_utterance_per
     two_each = ProbeData.build(_one_folder_per_speaker(tmp_path / "two", audio_file, 2, 1.0), ProbeConfig(window=4000))
     scores = speaker_clusters(mfcc_extractor(), two_each)
     assert scores["clustered"] == "utterances" and scores["cluster_items"] == 8
-    one_piece_each = ProbeData.build(one_each.folder, ProbeConfig(window=32000, test_fraction=0.5))
+    one_piece_each = ProbeData.build(one_each.folder, ProbeConfig(window=32000, holdout=0.5))
     scores = speaker_clusters(mfcc_extractor(), one_piece_each)
     assert scores["nmi"] is None and clustering_cell(scores) == "not scored: 4 pieces for 4 clusters"
 

@@ -94,7 +94,7 @@ def test_byol_predictor_learns_at_its_own_rate(tiny_backbone):
     from multissl.vision.training import OptimConfig, make_optimizer
 
     task = _task("byol", tiny_backbone, predictor_lr_scale=10.0)
-    opt, scheduler = make_optimizer(task, OptimConfig(lr=1e-3, warmup_steps=0), total_steps=10)
+    opt, scheduler = make_optimizer(task, OptimConfig(lr=1e-3, warmup=0), total_steps=10)
     by_group = {len(g["params"]): g["lr"] for g in opt.param_groups}
     predictor = len(list(task.predictor.parameters()))
     assert by_group[predictor] == pytest.approx(1e-2) and len(opt.param_groups) == 2
@@ -198,7 +198,7 @@ def test_short_simclr_run_improves_knn_over_random_init(shared_data):
     config = TASKS["simclr"].config(proj_hidden=64)
     torch.manual_seed(0)
     random_task = build_task("simclr", config, backbone, 3, 32)
-    task = train(splits, None, "simclr", task=config, backbone=backbone, optim=OptimConfig(lr=3e-3, warmup_steps=10),
+    task = train(splits, None, "simclr", task=config, backbone=backbone, optim=OptimConfig(lr=3e-3, warmup=10),
                  train=TrainConfig(steps=60, batch_size=128, seed=0, verbose=False)).model
 
     def knn(model):
