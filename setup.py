@@ -55,6 +55,7 @@ setup(
         "scikit-image>=0.21",
         "matplotlib>=3.7",
         "tqdm>=4.60",
+        "tensorboard>=2.10",
     ],
     extras_require={
         # testfixtures: gensim's own test_word2vec.py (run against multissl.text in tests/text) imports it

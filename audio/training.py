@@ -35,7 +35,7 @@ from typing import Any, Dict, Optional
 
 from multissl.engine import TrainConfig, fit
 from multissl.holdout import check_holdout
-from multissl.optim import OptimConfig, make_optimizer, schedule_for
+from multissl.optim import OptimConfig, make_optimizer, optim_for_run, schedule_for
 from multissl.presets import Recipe, method_and_preset, moved_settings, preset_recipe, tracks_given
 from multissl.run import Run, check_resumed_data, load_run_weights, prepare_run_folder, read_run_config, seeded_build, stored_recipe, write_run_config
 
@@ -69,8 +69,7 @@ class CPCTrainOptions:
 
     def __post_init__(self, learning_rate, lr_schedule, warmup_steps, init_seed):
         check_holdout(self.holdout)
-        self._moved_settings = moved_settings("CPCTrainOptions", learning_rate=learning_rate, lr_schedule=lr_schedule,
-                                              warmup_steps=warmup_steps, init_seed=init_seed)
+        moved_settings(self, learning_rate=learning_rate, lr_schedule=lr_schedule, warmup_steps=warmup_steps, init_seed=init_seed)
 
 
 OPTIM_DEFAULTS = {"optimizer": "adam", "lr": 2e-4}  # the paper's Adam
@@ -155,8 +154,9 @@ def train(
     check_resumed_data(out, engine.resume, _data_source(data_record), lambda record: _data_source(record.get("data") or {}))
     net = build_model(config, engine.seed)
     record_path = write_run_config(out, "audio", method, engine.seed, settings.to_dict(), preset=preset, data=data_record)
-    optimizer = make_optimizer(net.parameters(), settings.optim)
-    scheduler = schedule_for(settings.optim)(optimizer)
+    optim = optim_for_run(settings.optim, engine)
+    optimizer = make_optimizer(net.parameters(), optim)
+    scheduler = schedule_for(optim)(optimizer)
     result = fit(net, batches, optimizer, engine, scheduler=scheduler, metadata={"run": read_run_config(out)})
     record = read_run_config(record_path.parent)
     return Run(out, "audio", method, net.eval(), build_model(config, engine.seed).eval(), record, result,

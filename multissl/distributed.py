@@ -126,6 +126,29 @@ class _GatherWithGrad(torch.autograd.Function):
         return grad[start : start + ctx.batch]
 
 
+class _AllReduceWithGrad(torch.autograd.Function):
+    """Sum over ranks whose backward is the same sum of the gradients (every rank's output used every input)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        out = x.clone().contiguous()
+        dist.all_reduce(out, op=dist.ReduceOp.SUM)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone().contiguous()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        return grad
+
+
+def all_reduce_with_grad(x: torch.Tensor) -> torch.Tensor:
+    """The sum of ``x`` over every rank, differentiably (global batch statistics); ``x`` itself without DDP."""
+    if not is_distributed():
+        return x
+    return _AllReduceWithGrad.apply(x)
+
+
 def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     """Concatenate ``x`` (B, ...) from every rank into (world*B, ...), differentiably.
 

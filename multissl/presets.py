@@ -31,6 +31,7 @@ import functools
 import inspect
 import typing
 import warnings
+import weakref
 from dataclasses import asdict, fields, is_dataclass
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Type
 
@@ -59,6 +60,10 @@ def changed_fields(config: Any) -> Dict[str, Any]:
     return out
 
 
+_GIVEN: Dict[int, frozenset] = {}  # id of a tracked config instance -> the names its constructor was given (kept out of
+# the instance's own __dict__, so that vars(config) and config.__dict__ stay its fields)
+
+
 def tracks_given(cls: Type[Any]) -> Type[Any]:
     """Class decorator (above ``@dataclass``): instances remember which fields their constructor was given, so that
     a partial section overrides a preset with exactly those fields, including values equal to the class defaults."""
@@ -70,7 +75,8 @@ def tracks_given(cls: Type[Any]) -> Type[Any]:
     @functools.wraps(init)
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
-        object.__setattr__(self, "_given_fields", frozenset(params[:len(args)]) | frozenset(kwargs))
+        _GIVEN[id(self)] = frozenset(params[:len(args)]) | frozenset(kwargs)
+        weakref.finalize(self, _GIVEN.pop, id(self), None)
 
     cls.__init__ = __init__
     cls._tracks_given = True
@@ -80,7 +86,7 @@ def tracks_given(cls: Type[Any]) -> Type[Any]:
 def given_fields(config: Any) -> Dict[str, Any]:
     """The fields of dataclass instance ``config`` that its caller set: those given to the constructor of a
     :func:`tracks_given` class, else those that differ from the class defaults (:func:`changed_fields`)."""
-    given = getattr(config, "_given_fields", None)
+    given = _GIVEN.get(id(config))
     if given is None:
         return changed_fields(config)
     names = {f.name for f in fields(config) if f.init}
@@ -93,16 +99,23 @@ RENAMED_SETTINGS: Dict[str, str] = {"learning_rate": "lr", "lr_schedule": "sched
                                     "init_seed": "seed", "holdout_videos": "holdout"}
 
 
-def moved_settings(owner: str, **old: Any) -> Dict[str, Any]:
-    """For a config class's ``__post_init__``: the deprecated constructor arguments that were given (not None), under
-    their new names, with one DeprecationWarning each; the recipe layer routes them to their sections."""
-    moved = {}
+_MOVED: Dict[int, Dict[str, Any]] = {}  # id of a config instance -> its deprecated arguments, under their new names
+
+
+def moved_settings(config: Any, **old: Any) -> Dict[str, Any]:
+    """For a config class's ``__post_init__(self, ...)``: ``moved_settings(self, old_name=value, ...)`` keeps the
+    deprecated constructor arguments that were given (not None), under their new names, with one DeprecationWarning
+    each; the recipe layer routes them to their sections. Returns them."""
+    owner, moved = type(config).__name__, {}
     for name, value in old.items():
         if value is not None:
             new = RENAMED_SETTINGS.get(name, name)
             warnings.warn(f"{owner}({name}=...) is deprecated: the setting is {new!r} now (the recipe's own section)",
-                          DeprecationWarning, stacklevel=4)
+                          DeprecationWarning, stacklevel=5)
             moved[new] = value
+    if moved:
+        _MOVED[id(config)] = moved
+        weakref.finalize(config, _MOVED.pop, id(config), None)
     return moved
 
 
@@ -236,7 +249,7 @@ class Recipe:
                     moved[new] = values[key]
                 values = {k: v for k, v in values.items() if k not in elsewhere}
             else:
-                moved.update(getattr(values, "_moved_settings", {}))
+                moved.update(_MOVED.get(id(values), {}))
             kept[name] = values
         return kept, moved
 

@@ -28,6 +28,7 @@ from torch import nn
 from . import __version__
 from . import distributed as dist_utils
 from .engine.checkpoints import atomic_write_bytes
+from .engine.tensorboard_log import remove_event_files
 from .presets import Recipe
 from .randomness import isolated_rng
 
@@ -82,14 +83,16 @@ def check_resumed_data(output: PathLike, resume: Any, given: Any, recorded: Call
     if not resume or not (Path(output) / CONFIG_FILE).is_file():
         return
     before = recorded(read_run_config(output))
-    if before is not None and _data_identity(before) != _data_identity(given):
+    if before is not None and data_identity(before) != data_identity(given):
         raise ValueError(f"cannot resume {output}: it trained on {before}, not {given} (resume on the run's data, or "
                          "--overwrite to start a new run on this data)")
 
 
-def _data_identity(source: Any) -> Any:
+def data_identity(source: Any) -> Any:
+    """What tells one data source from another: an existing path as its resolved ``str``, a list or tuple as the
+    list of its items' identities, anything else (a missing path, a data set's description) as it is."""
     if isinstance(source, (list, tuple)):
-        return [_data_identity(s) for s in source]
+        return [data_identity(s) for s in source]
     if isinstance(source, (str, Path)) and Path(source).exists():
         return str(Path(source).resolve())
     return source
@@ -202,6 +205,7 @@ def _prepare_run_folder(output: PathLike, kind: str, method: str, recipe: Dict[s
                     shutil.rmtree(target)
                 elif target.exists():
                     target.unlink()
+            remove_event_files(folder)
         elif resume:
             if (folder / CONFIG_FILE).is_file():
                 _check_same_run(folder, kind, method, recipe if check_settings else None)
@@ -316,5 +320,5 @@ def load_run(path: PathLike, map_location: Union[str, torch.device, None] = None
     return module.load_run(path, map_location=map_location)
 
 
-__all__ = ["CONFIG_FILE", "KINDS", "Run", "as_run", "check_resumed_data", "load_run", "load_run_weights", "prepare_run_folder", "read_run_config", "seeded_build", "stored_recipe",
+__all__ = ["CONFIG_FILE", "KINDS", "Run", "as_run", "check_resumed_data", "data_identity", "load_run", "load_run_weights", "prepare_run_folder", "read_run_config", "seeded_build", "stored_recipe",
            "write_run_config"]

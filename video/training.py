@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from multissl.distributed import main_process_first
 from multissl.engine import TrainConfig, fit
 from multissl.holdout import check_holdout
-from multissl.optim import OptimConfig, optimizer_factory, schedule_for
+from multissl.optim import OptimConfig, optim_for_run, optimizer_factory, schedule_for
 from multissl.presets import Recipe, method_and_preset, moved_settings, preset_recipe, tracks_given
 from multissl.progress import say
 from multissl.randomness import isolated_rng
@@ -74,7 +74,7 @@ class ColorizerOptions:
 
     def __post_init__(self, lr, holdout_videos):
         check_holdout(self.holdout)
-        self._moved_settings = moved_settings("ColorizerOptions", lr=lr, holdout_videos=holdout_videos)
+        moved_settings(self, lr=lr, holdout_videos=holdout_videos)
 
 
 OPTIM_DEFAULTS = {"optimizer": "adam", "lr": 1e-3}
@@ -177,7 +177,8 @@ def train(
             task.fit_colors(frames, seed=engine.seed)
         main_process_first(_write_colour_clusters, Path(output) / "colour_clusters.json", task.quantizer.centers.tolist())
 
-    result = fit(task, data, optimizer_factory(settings.optim), engine, scheduler=schedule_for(settings.optim),  # made at step 1
+    optim = optim_for_run(settings.optim, engine)
+    result = fit(task, data, optimizer_factory(optim), engine, scheduler=schedule_for(optim),  # made at step 1
                  metadata={"preset": preset, "clips": settings.clips.as_dict()}, prepare=fit_colours)
     initial = _initial_colorizer(settings.model, engine.seed, task.state_dict())
     return ColorizerRun(Path(output), "video", method, task.eval(), initial, read_run_config(output), result)

@@ -21,7 +21,7 @@ from multissl.engine import FitResult, TrainConfig, fit
 from multissl.presets import Recipe, method_and_preset
 from multissl.progress import say
 from multissl.run import Run, check_resumed_data, prepare_run_folder, seeded_build
-from multissl.optim import OptimConfig, schedule_for
+from multissl.optim import OptimConfig, optim_for_run, schedule_for
 from multissl.optim import make_optimizer as optimizer_from_config
 from multissl.setting_checks import check_value
 
@@ -172,7 +172,7 @@ def train(
     if output is not None:
         record = save_run_config(output, method, settings, images.channels, size, num_classes, engine.seed, data_spec, preset,
                                  data_mode=_mode_of(images), size_recipe=size_recipe)
-    optimizer, scheduler = make_optimizer(net, settings.optim)
+    optimizer, scheduler = make_optimizer(net, optim_for_run(settings.optim, engine))
     dataset = images.train_dataset() if isinstance(images, (ImageSplits, UserImages)) else images.train_dataset(net.view_crops())
     result = fit(net, dataset, optimizer, engine, scheduler=scheduler, callbacks=callbacks, metadata={"task": method})
     return vision_run(Path(output) if output is not None else None, method, net.eval(), seeded_build(build, engine.seed).eval(),

@@ -1,7 +1,7 @@
 """Checkpoint files of a run folder: ``checkpoints/last.pt`` and numbered ones, written so that none is ever lost.
 
-- Every file is written atomically: a temporary file in the same folder,
-  flushed and fsync'd, renamed over the target, then the folder fsync'd. A
+- Every file is written atomically (:func:`atomic_writer`, :func:`atomic_write_bytes`): a temporary file in
+  the same folder, flushed and fsync'd, renamed over the target, then the folder fsync'd. A
   crash or a second signal at any moment leaves either the old file or the new
   one, never a torn one.
 - ``checkpoints/manifest.json`` (also written atomically) records each file's
@@ -18,9 +18,10 @@ import json
 import os
 import re
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 
@@ -61,10 +62,8 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as f:
         os.fsync(f.fileno())
 
 
@@ -72,17 +71,27 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically and durably (temporary file, fsync, rename, folder fsync)."""
+@contextmanager
+def atomic_writer(path: Union[str, Path]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` for a writer that takes a file name (``np.savez``, a vector file...);
+    when the block ends the file is fsync'd, renamed over ``path`` and the folder fsync'd. A block that raises
+    leaves ``path`` as it was and removes the temporary file."""
     path = Path(path)
     tmp = _tmp_name(path)
     try:
-        _write_synced(tmp, data)
+        yield tmp
+        _fsync_file(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
     fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: Union[str, Path], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically and durably (temporary file, fsync, rename, folder fsync)."""
+    with atomic_writer(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def serialize(obj: Any) -> bytes:
@@ -291,16 +300,11 @@ class Checkpointer:
         self.last: Optional[str] = None
 
     def _replace(self, path: Path, data: bytes, entry: Dict[str, Any], manifest: Dict[str, List[Dict[str, Any]]]) -> None:
-        tmp = _tmp_name(path)
-        try:
-            _write_synced(tmp, data)
+        with atomic_writer(path) as tmp:
+            tmp.write_bytes(data)
+            _fsync_file(tmp)  # the bytes are durable before the manifest accepts them
             manifest[path.name] = manifest.get(path.name, [])[-1:] + [entry] if path.exists() else [entry]
             _write_manifest(self.dir, manifest)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        fsync_dir(self.dir)
         manifest[path.name] = [entry]
 
     def save(self, payload: Dict[str, Any]) -> Optional[str]:
@@ -321,5 +325,5 @@ class Checkpointer:
 
 
 __all__ = ["CHECKPOINT_DIR", "CheckpointError", "Checkpointer", "LAST_CHECKPOINT", "LoadedCheckpoint", "MANIFEST", "atomic_save",
-           "atomic_write_bytes", "checkpoint_candidates", "remove_checkpoints", "checkpoint_dir", "find_last_checkpoint", "load_checkpoint",
+           "atomic_write_bytes", "atomic_writer", "checkpoint_candidates", "remove_checkpoints", "checkpoint_dir", "find_last_checkpoint", "load_checkpoint",
            "load_newest_readable", "read_manifest"]

@@ -28,6 +28,11 @@ class TrainConfig:
     worker_nice: int = field(default=10, metadata={"help": "how much lower the workers' CPU priority is than training's "
                                                            "(0-19; 0: the same): short of cores, the training step goes first"})
     drop_last: bool = field(default=True, metadata={"help": "drop the last incomplete batch of each epoch"})
+    accumulate: int = field(default=1, metadata={"help": "gradient accumulation: one optimizer step per N batches (the "
+                                                         "global batch is batch_size x processes x N)"})
+    sync_bn: Optional[bool] = field(default=None, metadata={"help": "with several processes, batch norm over the global batch "
+                                                                  "(SimCLR's and BYOL's global BN; CPU and GPU); default: "
+                                                                  "on for the methods whose papers use it"})
     seed: int = field(default=0, metadata={"help": "seed of every random number generator"})
     grad_clip: Optional[float] = field(default=None, metadata={"help": "clip the gradient norm to this value"})
     amp: bool = field(default=True, metadata={"help": "mixed precision on CUDA (bf16, or fp16 with loss scaling)"})
@@ -53,6 +58,8 @@ class TrainConfig:
     overwrite: bool = field(default=False, metadata={"help": "replace the run already in the output folder (without it, "
                                                              "training into a run folder needs --resume)"})
     log_every: int = field(default=10, metadata={"help": "write metrics every N steps"})
+    tensorboard: bool = field(default=True, metadata={"help": "also write the metrics as TensorBoard event files in the run "
+                                                               "folder (tensorboard --logdir RUN)"})
     max_nonfinite: int = field(default=10, metadata={"help": "stop after this many non-finite losses in a row"})
     verbose: bool = field(default=True, metadata={"help": "progress bar (on a terminal) and messages"})
     keep_freed_memory: bool = field(
@@ -63,7 +70,7 @@ class TrainConfig:
     )
 
     def __post_init__(self):
-        for name in ("steps", "epochs", "batch_size", "log_every", "max_nonfinite", "prefetch_factor"):
+        for name in ("steps", "epochs", "batch_size", "log_every", "max_nonfinite", "prefetch_factor", "accumulate"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"TrainConfig.{name} must be > 0, got {value}")

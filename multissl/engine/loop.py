@@ -1,6 +1,7 @@
 """The training loop: :func:`fit` and the trainer behind it."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import inspect
@@ -20,6 +21,7 @@ from .. import distributed as dist_utils
 from ..allocator import keep_freed_memory
 from ..progress import Progress, process_age_s, say
 from ..schedules import training_progress
+from ..sync_batchnorm import convert_batchnorm, has_batchnorm
 from ..warm_start import import_in_background
 from .checkpoints import (Checkpointer, atomic_write_bytes, checkpoint_candidates, load_checkpoint, load_newest_readable,
                           remove_checkpoints)
@@ -28,6 +30,7 @@ from .config import DEFAULT_BATCH_SIZE, FitResult, NonFiniteLossError, TrainConf
 from .data import EpochSampler, batch_size_of, default_num_workers, move_to_device, quiet_worker, streams_from_disk
 from .devices import agree, autocast_dtype, select_device
 from .gpu_speed import cuda_speed_settings, maybe_compiled, to_channels_last
+from .tensorboard_log import TensorBoardLog, remove_event_files
 from .rng import rng_state, seed_everything, set_rng_state
 
 METRICS_FILE = "metrics.jsonl"
@@ -139,7 +142,10 @@ class _Trainer:
         self._window_wait = 0.0  # seconds spent waiting for batches since the last log entry
         self._window_start = time.perf_counter()
         self._line = _LineWindow(getattr(task, "sample_unit", "samples"))  # e.g. "images" for the vision methods
+        main = config.output_dir and config.tensorboard and dist_utils.is_main_process()
+        self.tensorboard = TensorBoardLog(Path(config.output_dir), self.device) if main else None
         self._first_step_done = False
+        self._micro = 0  # batches whose gradients wait for the next optimizer step (gradient accumulation)
 
     # -- set-up ------------------------------------------------------------ #
     @property
@@ -155,6 +161,10 @@ class _Trainer:
     def _wrap(self, task: nn.Module) -> nn.Module:
         if not dist_utils.is_distributed():
             return task
+        sync = self.config.sync_bn if self.config.sync_bn is not None else getattr(task, "global_batch_norm", False)
+        if sync and has_batchnorm(task):
+            convert_batchnorm(task)
+            self._say(f"batch norm over the global batch of {dist_utils.world_size()} processes")
         ids = [self.device.index] if self.device.type == "cuda" else None
         return nn.parallel.DistributedDataParallel(task, device_ids=ids)
 
@@ -220,7 +230,7 @@ class _Trainer:
     def _max_steps(self) -> Optional[int]:
         per_epoch = self._batches_per_epoch()
         epochs = 1 if self._default_one_epoch() else self.config.epochs
-        by_epochs = epochs * per_epoch if (epochs and per_epoch) else None
+        by_epochs = epochs * max(1, per_epoch // self.config.accumulate) if (epochs and per_epoch) else None
         candidates = [s for s in (self.config.steps, by_epochs) if s]
         return min(candidates) if candidates else None
 
@@ -369,17 +379,28 @@ class _Trainer:
             return
         elapsed = time.perf_counter() - self._window_start
         entry = {"step": self.state.step, "epoch": self.state.epoch}
-        entry.update({k: float(np.mean(v)) for k, v in self._window.items()})
+        entry.update(self._mean_over_ranks({k: float(np.mean(v)) for k, v in self._window.items()}))
         entry["lr"] = self.optimizer.param_groups[0]["lr"]
         entry["samples_per_s"] = self._window_samples / max(elapsed, 1e-9)
         entry["data_wait"] = min(1.0, self._window_wait / max(elapsed, 1e-9))
         entry["elapsed_s"] = self.elapsed()
         self.history.append(entry)
         self._write_jsonl(entry)
+        if self.tensorboard is not None:
+            self.tensorboard.write(entry)
         if bar.bar is not None:
             bar.set_postfix(**_postfix(entry["loss"], entry["samples_per_s"], entry["data_wait"], self._line.unit))
         self._window, self._window_samples, self._window_wait = {}, 0, 0.0
         self._window_start = time.perf_counter()
+
+    def _mean_over_ranks(self, values: Dict[str, float]) -> Dict[str, float]:
+        """Each logged value averaged over the processes (every rank logs the same names at the same steps)."""
+        if not dist_utils.is_distributed() or not values:
+            return values
+        names = sorted(values)
+        summed = torch.tensor([values[n] for n in names], dtype=torch.float64, device=self.device)
+        torch.distributed.all_reduce(summed)
+        return dict(zip(names, (summed / dist_utils.world_size()).tolist()))
 
     def _write_jsonl(self, entry: Dict[str, Any]) -> None:
         if self.config.output_dir and dist_utils.is_main_process():
@@ -396,17 +417,28 @@ class _Trainer:
         with torch.autocast(self.device.type, dtype=self.amp_dtype):
             return _split_output(self.model(batch))
 
-    def train_step(self, batch) -> bool:
-        """One optimizer step; returns False when the step was skipped (non-finite loss)."""
+    def train_step(self, batch) -> Optional[bool]:
+        """One batch: forward and backward, and after every ``accumulate`` batches the optimizer step. Returns True
+        after an optimizer step, False when the step was skipped (non-finite loss), None while accumulating."""
         self.optimizer  # noqa: B018 -- a factory's optimizer (and its schedule) exist from step 1 on
-        if hasattr(self.scheduler, "set_progress"):
+        if self._micro == 0 and hasattr(self.scheduler, "set_progress"):
             self.scheduler.set_progress(self.state.step, self.progress())
-        loss, metrics = self._forward(batch)
-        finite = agree(bool(torch.isfinite(loss.detach()).all()))
-        if not finite:
-            self._skip(f"loss is {float(loss.detach().float().mean())}")
-            return False
-        (self.scaler.scale(loss) if self.scaler else loss).backward()
+        last = self._micro == self.config.accumulate - 1
+        with self._gradient_sync(last):
+            loss, metrics = self._forward(batch)
+            finite = agree(bool(torch.isfinite(loss.detach()).all()))
+            if not finite:
+                self._micro = 0
+                self._skip(f"loss is {float(loss.detach().float().mean())}")
+                return False
+            scaled = loss / self.config.accumulate if self.config.accumulate > 1 else loss
+            (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+        self.state.loss = float(loss.detach())
+        self._record(self.state.loss, metrics, batch)
+        if not last:
+            self._micro += 1
+            return None
+        self._micro = 0
         if not self._clip_and_check():
             return False
         if self.scaler:
@@ -418,9 +450,13 @@ class _Trainer:
         if self.scheduler is not None and not hasattr(self.scheduler, "set_progress"):
             self.scheduler.step()
         self.nonfinite_in_a_row = 0
-        self.state.loss = float(loss.detach())
-        self._record(self.state.loss, metrics, batch)
         return True
+
+    def _gradient_sync(self, last: bool):
+        """DDP's ``no_sync`` for the batches before the last of an accumulated step (their gradients stay local)."""
+        if last or not isinstance(self.model, nn.parallel.DistributedDataParallel):
+            return contextlib.nullcontext()
+        return self.model.no_sync()
 
     def _clip_and_check(self) -> bool:
         if self.config.grad_clip is None:
@@ -503,6 +539,8 @@ class _Trainer:
         reason = self._loop(bar)  # a signal before step 1 (set-up, restore) stops here too, after a checkpoint
         self._flush_log(bar)
         bar.close()
+        if self.tensorboard is not None:
+            self.tensorboard.close()
         self.save()
         self._say(f"stopped after step {self.state.step} ({reason}); checkpoint: {self.checkpointer.last}")
         if reason == "signal":
@@ -548,7 +586,11 @@ class _Trainer:
             if batch is _END:
                 break
             saw_batch = True
-            if self.train_step(batch):
+            stepped = self.train_step(batch)
+            if stepped is None:  # gradients accumulate until the step's last batch
+                self.state.batch_in_epoch += 1
+                continue
+            if stepped:
                 self.state.step += 1
                 self.state.batch_in_epoch += 1
                 if not self._first_step_done:
@@ -622,6 +664,7 @@ def _guard_output_dir(config: TrainConfig) -> None:
     metrics = Path(config.output_dir) / METRICS_FILE
     if metrics.exists():
         metrics.unlink()
+    remove_event_files(Path(config.output_dir))
 
 
 def fit(

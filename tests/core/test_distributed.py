@@ -1,5 +1,6 @@
 """DDP on 2 CPU processes (gloo): gathered negatives and the engine under torchrun."""
 import socket
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,9 @@ def test_fit_under_torchrun_matches_single_process_training(tmp_path):
     single = ddp_workers.train(str(tmp_path / "single"), batch_size=16)
     for k in single:
         assert torch.allclose(single[k], p0[k], atol=1e-5), k
+    # the logged loss is the mean over both ranks: the single process's loss on the whole batch
+    logged, alone = (json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1]) for folder in (tmp_path, tmp_path / "single"))
+    assert logged["step"] == alone["step"] == 3 and abs(logged["loss"] - alone["loss"]) < 1e-5
     start = ddp_workers.train(str(tmp_path / "none"), batch_size=16, steps=1)
     assert any(not torch.allclose(start[k], p0[k]) for k in start)
 

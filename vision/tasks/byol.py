@@ -54,6 +54,7 @@ class BYOLConfig(ProbedTaskConfig):
 
 class BYOL(PretextTask):
     name = "byol"
+    global_batch_norm = True  # the paper's batch norm over all devices' batch (--sync-bn, on by default)
 
     config_class = BYOLConfig
 

@@ -39,6 +39,7 @@ def check_contrastive_batch(name: str, x: torch.Tensor) -> None:
 
 class SimCLR(PretextTask):
     name = "simclr"
+    global_batch_norm = True  # the paper's batch norm over all devices' batch (--sync-bn, on by default)
 
     config_class = SimCLRConfig
 
