@@ -1,11 +1,11 @@
 """Video benchmark on real video: the colorizer trained on natural clips, checked without masks.
 
     python benchmarks/video_natural.py                  # train 20 minutes on ../shared/data/natural-video, then check
-    python benchmarks/video_natural.py --run RUN        # check an existing run (trained with --holdout-videos)
+    python benchmarks/video_natural.py --run RUN        # check an existing run (trained with --holdout)
     python benchmarks/video_natural.py --max-gap 2 --scale-jitter 0.5 --brightness-jitter 0.3   # with augmentation
 
 1. Train the ``cpu`` preset of ``multissl video train`` on the natural clips with
-   the last ``--holdout-videos`` videos (sorted by name) kept out.
+   the last ``--holdout`` videos (sorted by name) kept out.
 2. Palindrome cycle consistency on the held-out videos (label-free,
    :mod:`multissl.video.cycle`): k-means regions of frame 0 propagated N
    sampled frames forward and back, mIoU of what comes home, for N = 10 and
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--run", help="check this run folder instead of training one")
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--minutes", type=float, default=20.0)
-    parser.add_argument("--holdout-videos", type=int, default=2)
+    parser.add_argument("--holdout", type=float, default=2, help="videos kept out: a share below 1 or a number")
     parser.add_argument("--n", type=int, nargs="+", default=[10, 20])
     parser.add_argument("--clips-per-video", type=int, default=3)
     parser.add_argument("--work", default="/tmp/multissl-video-natural")
@@ -113,7 +113,7 @@ def main() -> None:
     payload: dict = {"data": str(data), "threads": args.threads, "run": str(run_dir)}
     if not args.run:
         augment = {"max_gap": args.max_gap, "scale_jitter": args.scale_jitter, "brightness_jitter": args.brightness_jitter}
-        train_run(data, run_dir, args.minutes, args.holdout_videos, augment)
+        train_run(data, run_dir, args.minutes, args.holdout, augment)
     run = load_run(run_dir)
     payload["train"] = run_summary(run)
     write_json("video_natural", payload, args.json)

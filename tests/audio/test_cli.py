@@ -19,7 +19,7 @@ def test_acceptance_sequence_synth_train_probe_cluster(tmp_path, capsys):
     config = json.loads((run / "config.json").read_text())
     assert config["preset"] == "cpu" and config["recipe"]["model"]["encoder_channels"] == 8
     assert config["kind"] == "audio" and config["method"] == "cpc" and "multissl_version" in config
-    assert config["recipe"]["options"]["learning_rate"] == 2e-3  # a preset value the flags left alone
+    assert config["recipe"]["optim"]["lr"] == 2e-3  # a preset value the flags left alone
     assert (run / "checkpoints" / "last.pt").is_file()
     probe = tmp_path / "probe.json"
     assert main(["audio", "probe", str(run), str(data), "--json", str(probe), "--quiet", "--frames", "--frame-chunk", "8000"]) == 0

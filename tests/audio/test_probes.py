@@ -56,11 +56,11 @@ def test_label_mismatch_is_an_error(tiny_corpus, tmp_path):
 @pytest.mark.slow
 def test_trained_cpc_beats_its_random_initialisation(tiny_corpus, tmp_path):
     config = CPCConfig(encoder_channels=32, context_dim=32, window=4096, num_negatives=8, prediction_steps=6)
-    options = CPCTrainOptions(learning_rate=3e-3, holdout=0.25)
+    options = CPCTrainOptions(holdout=0.25)
     engine = TrainConfig(steps=300, batch_size=16, verbose=False, checkpoint_every=0, seed=0)
     torch.set_num_threads(1)
     try:
-        train(tiny_corpus, tmp_path / "run", model=config, options=options, train=engine, lr_schedule="constant")
+        train(tiny_corpus, tmp_path / "run", model=config, options=options, train=engine, lr=3e-3, schedule="constant")
         run = load_run(tmp_path / "run")
         trained, initial, record = run.model, run.initial, run.config
         data = ProbeData.build(AudioFolder(tiny_corpus), ProbeConfig(window=8192, holdout=0.25))  # the run's holdout

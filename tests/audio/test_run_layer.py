@@ -21,7 +21,7 @@ def test_partial_train_config_and_flat_overrides_both_keep_the_preset(tiny_corpu
 
     a = audio.train(tiny_corpus, tmp_path / "a", train=TrainConfig(steps=1), **TINY)
     b = audio.train(tiny_corpus, tmp_path / "b", steps=1, **TINY)
-    assert a.recipe == b.recipe and a.recipe["options"]["lr_schedule"] == "cosine"  # the cpu preset's
+    assert a.recipe == b.recipe and a.recipe["optim"]["schedule"] == "cosine"  # the cpu preset's
 
 
 def test_a_run_resumes_on_its_own_folder_and_refuses_another(tiny_corpus, tmp_path):

@@ -189,7 +189,7 @@ def test_speaker_grouped_batch_shards_are_disjoint_across_two_ranks_and_cover():
 
 @pytest.mark.slow
 def test_exact_resume_mid_epoch_with_two_workers_gives_bit_identical_weights(tiny_corpus, tmp_path):
-    settings = dict(TINY, negatives="speaker", batch_size=8, seed=4, checkpoint_every=3, lr_schedule="constant")
+    settings = dict(TINY, negatives="group", batch_size=8, seed=4, checkpoint_every=3, schedule="constant")
 
     def weights(name, steps, workers, mode="stream", **kw):
         run = audio.train(tiny_corpus, tmp_path / name, data_mode=mode, steps=steps, num_workers=workers, **settings, **kw)
@@ -229,7 +229,7 @@ class Stream(IterableDataset):
 def test_a_user_dataset_dataloader_and_iterable_dataset_all_train(tmp_path):
     for name, data in [("Dataset", Windows()), ("IterableDataset", Stream()),
                        ("DataLoader", DataLoader(Windows(), batch_size=4, shuffle=True))]:
-        run = audio.train(data, tmp_path / name, steps=2, negatives="speaker", **TINY)
+        run = audio.train(data, tmp_path / name, steps=2, negatives="group", **TINY)
         assert run.result.step == 2 and run.config["data"]["source"] == name
     assert run.config["data"] == {"source": "DataLoader", "type": "torch.utils.data.dataloader.DataLoader", "items": None,
                                   "data_mode": None}

@@ -9,7 +9,7 @@ def test_presets():
     paper = recipe(preset="paper")
     assert (paper.model.encoder_channels, paper.model.context_dim, paper.model.num_negatives, paper.model.window) == (512, 256, 128, 20480)
     cpu = recipe(preset="cpu")
-    assert cpu.model.hop == 160 and cpu.train.max_minutes < 10 and cpu.options.lr_schedule == "cosine"
+    assert cpu.model.hop == 160 and cpu.train.max_minutes < 10 and cpu.optim.schedule == "cosine"
     assert set(PRESETS) == {"cpu", "paper"}
     with pytest.raises(ValueError, match="unknown audio preset 'gpu'"):
         recipe(preset="gpu")
@@ -21,11 +21,11 @@ def test_partial_train_config_merges_into_the_preset():
     cpu = recipe(preset="cpu")
     merged = recipe(preset="cpu", train=TrainConfig(max_minutes=5))
     assert merged.train.max_minutes == 5
-    assert (merged.train.steps, merged.train.batch_size, merged.options.lr_schedule) == (cpu.train.steps, 8, "cosine")
-    flat = recipe(preset="cpu", max_minutes=5, window=10240, learning_rate=1e-3)
-    assert (flat.train.max_minutes, flat.model.window, flat.options.learning_rate, flat.train.batch_size) == (5, 10240, 1e-3, 8)
-    assert recipe(preset="cpu", options={"lr_schedule": "constant"}).options.lr_schedule == "constant"
-    assert recipe(preset="cpu", options=CPCTrainOptions(holdout=0.5)).options.learning_rate == 2e-3
+    assert (merged.train.steps, merged.train.batch_size, merged.optim.schedule) == (cpu.train.steps, 8, "cosine")
+    flat = recipe(preset="cpu", max_minutes=5, window=10240, lr=1e-3)
+    assert (flat.train.max_minutes, flat.model.window, flat.optim.lr, flat.train.batch_size) == (5, 10240, 1e-3, 8)
+    assert recipe(preset="cpu", optim={"schedule": "constant"}).optim.schedule == "constant"
+    assert recipe(preset="cpu", options=CPCTrainOptions(holdout=0.5)).optim.lr == 2e-3
     with pytest.raises(ValueError, match="unknown setting 'windw'"):
         recipe(preset="cpu", windw=3)
 

@@ -14,13 +14,13 @@ TRAIN = ["--steps", "2", "--batch-size", "2", "--crop", "32", "--short-side", "6
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("video-cycle")
     assert main(["video", "synth", str(root / "bench"), "--videos", "3", "--eval-videos", "1", "--seed", "0", *SYNTH]) == 0
-    assert main(["video", "train", str(root / "bench" / "train"), "-o", str(root / "run"), *TRAIN, "--holdout-videos", "1"]) == 0
+    assert main(["video", "train", str(root / "bench" / "train"), "-o", str(root / "run"), *TRAIN, "--holdout", "1"]) == 0
     return root
 
 
 def test_train_holds_out_the_last_video(trained):
     config = json.loads((trained / "run" / "config.json").read_text())
-    assert config["recipe"]["options"]["holdout_videos"] == 1
+    assert config["recipe"]["options"]["holdout"] == 1
     assert [p.split("/")[-1] for p in config["videos"]] == ["video_000.mp4", "video_001.mp4"]
     assert [p.split("/")[-1] for p in config["holdout_videos"]] == ["video_002.mp4"]
     assert config["recipe"]["clips"]["fps"] == 12.0 and config["data"]["mode"] == "memory" and config["data"]["decoded_mb"] > 0

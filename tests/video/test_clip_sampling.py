@@ -128,7 +128,7 @@ def test_holdout_split_and_evaluation_videos(tmp_path):
     train, held = split_holdout(tmp_path, 1)
     assert [p.name for p in train] == ["a.mp4", "b.mp4"] and [p.name for p in held] == ["c.mp4"]
     assert split_holdout(tmp_path, 0) == (list_videos(tmp_path), [])
-    with pytest.raises(ValueError, match="holdout_videos=3 leaves no training video"):
+    with pytest.raises(ValueError, match="holdout=3 leaves no training video"):
         split_holdout(tmp_path, 3)
     record = {"videos": [str(p) for p in train], "holdout_videos": [str(p) for p in held]}
     videos, note = evaluation_videos(record, tmp_path)

@@ -198,8 +198,8 @@ def test_users_clips_of_the_wrong_shape_are_named(tmp_path):
     with pytest.raises(ValueError, match=r"batch 0 of the DataLoader: expected a batch \(B, T, 3, H, W\).*\(2, 3, 32, 32\)"):
         video.train(DataLoader(_Clips(shape=(1, 3, 32, 32)), batch_size=2, collate_fn=lambda b: torch.cat(b)), tmp_path / "b",
                     steps=1, **TINY)
-    with pytest.raises(ValueError, match="holdout_videos needs a folder of videos"):
-        video.train(_Clips(), tmp_path / "c", steps=1, holdout_videos=1, **TINY)
+    with pytest.raises(ValueError, match="holdout needs a folder of videos"):
+        video.train(_Clips(), tmp_path / "c", steps=1, holdout=1, **TINY)
 
 
 def test_data_mode_choices(videos, tmp_path, monkeypatch, capsys):

@@ -20,7 +20,7 @@ def test_cosine_methods_train_on_a_time_budget_alone(tmp_path):
     from multissl.cli import main
 
     args = ["vision", "train", "moco-v2", "digits", "-o", str(tmp_path / "r"), "--max-minutes", "0.03", "--arch", "resnet10",
-            "--width", "4", "--batch-size", "32", "--queue-size", "64", "--no-verbose", "--warmup-steps", "0", "--log-every", "1"]
+            "--width", "4", "--batch-size", "32", "--queue-size", "64", "--no-verbose", "--warmup", "0", "--log-every", "1"]
     assert main(args) == 0
     import json
 

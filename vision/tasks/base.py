@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from multissl.randomness import isolated_rng
+
 from ..augment import flip_and_translate
 from ..data import to_float
 from ..encoder import Backbone, BackboneConfig, UserBackbone, build_encoder
@@ -26,7 +28,9 @@ class TaskConfig:
 class ProbedTaskConfig(TaskConfig):
     """Tasks whose training step computes pooled encoder features can train an online probe."""
 
-    online_probe: bool = field(default=False, metadata={"help": "train a linear classifier on detached features alongside (labels never reach the encoder)"})
+    online_probe: bool = field(default=True, metadata={"help": "when the data has labels, train a linear classifier on detached "
+                                                                "features alongside (solo-learn's online probe: its accuracy is "
+                                                                "logged as online_acc; labels never reach the encoder)"})
 
 
 def resolve_config(task_name: str, config_class: type, config: Optional[TaskConfig], overrides: Dict[str, Any]) -> TaskConfig:
@@ -96,7 +100,8 @@ class PretextTask(nn.Module):
         self.backbone_config = backbone if isinstance(backbone, BackboneConfig) else None
         self.encoder = build_encoder(backbone, in_channels, image_size, feature_dim)
         wants_probe = getattr(config, "online_probe", False) and num_classes > 1
-        self.online_classifier = nn.Linear(self.encoder.out_dim, num_classes) if wants_probe else None
+        with isolated_rng(0):  # the probe's initial weights leave the method's own initialisation as it was without it
+            self.online_classifier = nn.Linear(self.encoder.out_dim, num_classes) if wants_probe else None
 
     @property
     def user_backbone(self) -> bool:
