@@ -126,17 +126,18 @@ class ExampleStream:
         self.sampler = _EpochSetter(self)
 
     def __iter__(self) -> Iterator[Dict[str, torch.Tensor]]:
+        """This process's batches of the epoch. Every process makes the same stream of examples; under ``torchrun``
+        global batch b goes to rank ``b % world``, and only whole rounds of ``world`` batches are handed out, so that
+        every rank takes the same number of steps (the last incomplete round, fewer than ``world`` batches, is left
+        out, as ``drop_last`` does; one process also gets the last partial batch)."""
         rank, world = dist_utils.rank(), dist_utils.world_size()
         seed_key = np.uint64(self.seed % 2**64)
         epoch = self.epoch_offset + self.epoch
         rng = np.random.default_rng([self.seed, epoch])
         position = self.epoch * self.epoch_words
         carry: Optional[Dict[str, np.ndarray]] = None
-        to_skip = self.skip_examples
+        to_skip, held, global_batch = self.skip_examples, None, 0
         for index, (ids, n_words) in enumerate(encode_chunks(self.corpus, self.key_to_index, self.chunk_words)):
-            if index % world != rank:
-                position += n_words
-                continue
             examples = self._examples(ids, np.uint64(chunk_key(seed_key, np.uint64(epoch), np.uint64(index))), position, rng)
             position += n_words
             self.words_done += n_words
@@ -144,12 +145,18 @@ class ExampleStream:
                 examples = {k: np.concatenate([carry[k], examples[k]]) for k in examples}
             n_full = len(examples["target"]) // self.batch_size * self.batch_size
             for start in range(0, n_full, self.batch_size):
+                if global_batch % world == rank:
+                    held = {k: v[start : start + self.batch_size] for k, v in examples.items()}
+                round_complete = global_batch % world == world - 1
+                global_batch += 1
+                if not round_complete:
+                    continue
                 if to_skip >= self.batch_size:
                     to_skip -= self.batch_size
                     continue
-                yield self._batch({k: v[start : start + self.batch_size] for k, v in examples.items()})
+                yield self._batch(held)
             carry = {k: v[n_full:] for k, v in examples.items()}
-        if carry is not None and len(carry["target"]):
+        if world == 1 and carry is not None and len(carry["target"]):
             yield self._batch(carry)
 
     def _examples(self, ids: np.ndarray, key: np.uint64, position: float, rng) -> Dict[str, np.ndarray]:
