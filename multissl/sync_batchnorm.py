@@ -4,8 +4,8 @@
 ``all_reduce`` of (sum, sum of squares, count) per layer that carries gradients
 (:func:`multissl.distributed.all_reduce_with_grad`), so it also runs under ``torchrun`` with gloo on CPUs, and its gradients are those of one process
 holding the whole batch. Outside a process group, or in eval mode, it is a plain batch norm.
-:func:`convert_batchnorm` swaps every ``BatchNorm1d/2d/3d`` of a network for it (same parameters and buffers,
-so checkpoints load either way).
+:func:`convert_batchnorm` turns every ``BatchNorm1d/2d/3d`` of a network into one in place (the same parameter
+and buffer objects, so optimizers made before keep working and checkpoints load either way).
 """
 from __future__ import annotations
 
@@ -54,15 +54,11 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
 
 
 def convert_batchnorm(module: nn.Module) -> nn.Module:
-    """``module`` with every ``BatchNorm1d/2d/3d`` replaced by a :class:`GlobalBatchNorm` holding its parameters
-    and buffers (in place for the children; the module itself is returned, or its replacement if it is one)."""
-    if isinstance(module, nn.modules.batchnorm._BatchNorm) and not isinstance(module, GlobalBatchNorm):
-        converted = GlobalBatchNorm(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats)
-        converted.load_state_dict(module.state_dict())
-        converted.train(module.training)
-        return converted.to(next(module.buffers(), torch.empty(0)).device)
-    for name, child in module.named_children():
-        setattr(module, name, convert_batchnorm(child))
+    """``module`` with every ``BatchNorm1d/2d/3d`` in it turned into a :class:`GlobalBatchNorm`, in place: each
+    layer keeps its very parameters and buffers (an optimizer or an EMA target made before still holds them)."""
+    for layer in module.modules():
+        if isinstance(layer, nn.modules.batchnorm._BatchNorm) and not isinstance(layer, GlobalBatchNorm):
+            layer.__class__ = GlobalBatchNorm
     return module
 
 

@@ -12,7 +12,7 @@ from multissl.cli import build_parser
 from multissl.optim import OptimConfig
 
 TORCH_MODALITIES = {"audio": "cpc", "video": "colorizer", "vision": "simclr"}
-OPTIM_FIELDS = {"optimizer", "lr", "weight_decay", "schedule", "warmup"}
+OPTIM_FIELDS = {"optimizer", "lr", "weight_decay", "schedule", "warmup", "lr_scaling"}
 
 
 @pytest.mark.parametrize("modality,method", TORCH_MODALITIES.items())

@@ -1,4 +1,5 @@
 """Global batch norm: 2 processes with half the batch each train like 1 process with all of it (CPU, gloo)."""
+import copy
 import socket
 
 import pytest
@@ -19,8 +20,11 @@ def _free_port():
 def test_outside_a_process_group_it_is_a_plain_batch_norm():
     torch.manual_seed(0)
     plain = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 14 * 14, 2), nn.BatchNorm1d(2))
-    converted = convert_batchnorm(nn.Sequential(*[m for m in __import__("copy").deepcopy(plain)]))
+    twin = copy.deepcopy(plain)
+    params = list(twin.parameters())
+    converted = convert_batchnorm(twin)
     assert sum(isinstance(m, GlobalBatchNorm) for m in converted.modules()) == 2
+    assert all(a is b for a, b in zip(params, converted.parameters()))  # an optimizer made before still holds them
     assert converted.state_dict().keys() == plain.state_dict().keys()
     x = torch.randn(6, 3, 16, 16)
     torch.testing.assert_close(converted(x), plain(x))
