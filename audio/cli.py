@@ -147,13 +147,6 @@ def _register_cluster(sub) -> None:
     p.set_defaults(func=_cmd_cluster)
 
 
-def _evaluation_setup(args: argparse.Namespace):
-    from .probe_run import evaluation_setup
-
-    run, folder, extractors, own = evaluation_setup(args.run, args.data, args.speaker_pattern, args.feature, not args.quiet)
-    return folder, extractors, run.config, own
-
-
 def _cmd_probe(args: argparse.Namespace) -> int:
     from .probe_run import probe_run
     from .probes import ProbeConfig
@@ -180,8 +173,9 @@ def _table(results) -> str:
 
 def _cmd_cluster(args: argparse.Namespace) -> int:
     from .clusters import cluster_scores, plot_speaker_clusters, score_line, utterance_embeddings
+    from .probe_run import evaluation_setup
 
-    folder, extractors, _, _ = _evaluation_setup(args)
+    _, folder, extractors, _ = evaluation_setup(args.run, args.data, args.speaker_pattern, args.feature, not args.quiet)
     if folder.num_speakers < 2:
         raise ValueError(f"clustering needs at least 2 speakers; {folder.root} has {folder.num_speakers}; "
                          "pass --speaker-pattern if speakers are in the file names")
@@ -244,7 +238,8 @@ def _register_efficiency(sub) -> None:
 def _cmd_efficiency(args: argparse.Namespace) -> int:
     from multissl.evaluation import FinetuneConfig
 
-    from .label_evaluation import audio_run, efficiency_run, probe_config_for
+    from .label_evaluation import audio_run, efficiency_run
+    from .probe_run import probe_config_for
 
     for name, what in (("json", "--json"), ("picture", "-o")):
         if getattr(args, name):

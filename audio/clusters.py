@@ -4,8 +4,8 @@
 feature extractor (core :func:`multissl.evaluation.clustering_report`, k =
 number of speakers), or, with fewer than 2 utterances per speaker on average,
 says that they are not scored; :func:`plot_speaker_clusters` draws one t-SNE
-panel per extractor, side by side, points coloured by speaker (the CPC paper's
-Figure 2), as a PNG.
+panel per extractor (the core's :func:`~multissl.evaluation.probes.project_2d`),
+side by side, points coloured by speaker (the CPC paper's Figure 2), as a PNG.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from multissl.evaluation import clustering_report, standardized
+from multissl.evaluation.probes import project_2d
 
 from .folder import AudioFolder
 from .probes import Extractor, pooled_features
@@ -43,17 +44,6 @@ def score_line(scores: Dict[str, float], digits: int = 3) -> str:
     return "  ".join(f"{label} {scores[key]:.{digits}f}" for key, label in (("nmi", "NMI"), ("ami", "AMI"), ("ari", "ARI"), ("silhouette", "silhouette")))
 
 
-def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
-    from sklearn.decomposition import PCA
-    from sklearn.manifold import TSNE
-
-    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    if len(x) < 6:
-        return PCA(n_components=2, random_state=seed).fit_transform(x)
-    perplexity = float(min(30, max(2, (len(x) - 1) // 3)))
-    return TSNE(n_components=2, perplexity=perplexity, metric="cosine", init="pca", random_state=seed).fit_transform(x)
-
-
 def plot_speaker_clusters(
     embeddings: Dict[str, torch.Tensor],
     speaker_ids: np.ndarray,
@@ -75,7 +65,7 @@ def plot_speaker_clusters(
     fig = new_figure(figsize=(5 * len(embeddings), 5.2))
     axes = fig.subplots(1, len(embeddings), squeeze=False)
     for ax, (name, x) in zip(axes[0], embeddings.items()):
-        xy = _tsne(np.asarray(x, dtype=np.float64), seed)
+        xy = project_2d(np.asarray(x, dtype=np.float64), "tsne", seed)
         for i, s in enumerate(speakers):
             m = y == s
             label = speaker_names[s] if speaker_names is not None else str(s)

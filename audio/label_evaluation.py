@@ -39,8 +39,8 @@ from multissl.run import Run, as_run
 
 from .cpc import CPC
 from .folder import AudioFolder
+from .probe_run import evaluation_folder, probe_config_for, unseen_by_training
 from .probes import SPEAKER_MFCC, Extractor, ProbeConfig, ProbeData, cpc_extractor, mfcc_extractor, pooled_features
-from .training import run_recipe
 
 RunLike = Union[str, Path, Run]
 METHODS = ("cpc_linear", "mfcc_linear", "supervised", "cpc_finetune")
@@ -116,31 +116,11 @@ def mfcc_window_features(waves: List[np.ndarray], sample_rate: int = SPEAKER_MFC
     return mean_std_features(mfcc_extractor(SPEAKER_MFCC.at_rate(sample_rate)), waves)
 
 
-def probe_config_for(run: Run, data: Union[str, Path, AudioFolder], **fields: Any) -> ProbeConfig:
-    """The split and window: ``fields`` (None = unset) over the defaults, which on the run's own
-    data are its held-out split (test audio CPC never saw) and elsewhere 20 % with seed 0."""
-    defaults: Dict[str, Any] = {}
-    options = run_recipe(run.config).options
-    if _own_data(run, data) and options.holdout > 0:
-        defaults = {"holdout": options.holdout, "split_seed": options.split_seed}
-    return ProbeConfig(**{**defaults, **{k: v for k, v in fields.items() if v is not None}})
-
-
-def _own_data(run: Run, data: Union[str, Path, AudioFolder]) -> bool:
-    root = run.config.get("data", {}).get("root")
-    path = data.root if isinstance(data, AudioFolder) else data
-    return root is not None and Path(root).resolve() == Path(path).resolve()
-
-
 def speaker_windows(run: Run, data: Union[str, Path, AudioFolder], probe: ProbeConfig, speaker_pattern: Optional[str] = None,
                     verbose: bool = False) -> SpeakerWindows:
     """``data`` read at the run's sample rate (speakers from ``speaker_pattern``, else the run's pattern on its own
     data, else the folder layout), split by utterance and cut into windows."""
-    if isinstance(data, AudioFolder):
-        folder = data
-    else:
-        pattern = speaker_pattern or (run.config.get("data", {}).get("speaker_pattern") if _own_data(run, data) else None)
-        folder = AudioFolder(data, run.model.config.sample_rate, pattern, verbose=verbose)
+    folder = evaluation_folder(run, data, speaker_pattern, verbose)
     return SpeakerWindows.from_probe_data(ProbeData.build(folder, probe))
 
 
@@ -238,9 +218,7 @@ def efficiency_run(run: RunLike, data: Union[str, Path, AudioFolder], per_speake
 
 def _settings(run: Run, windows: SpeakerWindows, config: FinetuneConfig, seeds: int) -> Dict[str, Any]:
     data, probe = windows.data, windows.data.config
-    options = run_recipe(run.config).options
-    unseen = (_own_data(run, data.folder) and options.holdout > 0 and options.holdout == probe.holdout
-              and options.split_seed == probe.split_seed)
+    unseen = unseen_by_training(run, data.folder, probe)
     return {"run": str(run.path), "method": run.method, "data": data.describe(), "window": probe.window,
             "window_seconds": probe.window / data.folder.sample_rate,
             "split": f"by utterance: {probe.holdout:g} of each speaker's utterances held out (seed {probe.split_seed}); "
@@ -253,4 +231,4 @@ def _settings(run: Run, windows: SpeakerWindows, config: FinetuneConfig, seeds: 
 
 __all__ = ["DEFAULT_METHODS", "METHODS", "MFCC_DEFINITION", "SPEAKER_MFCC", "SpeakerWindows", "WindowEncoder", "audio_run",
            "efficiency_run", "finetune_window_evaluator", "linear_evaluators", "mean_std_features", "mfcc_window_features",
-           "probe_config_for", "speaker_windows"]
+           "speaker_windows"]

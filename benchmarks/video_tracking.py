@@ -55,7 +55,7 @@ def quality(work: Path, minutes: float, seed: int, quick: bool) -> dict:
     result = train(work / "bench" / "train", work / "run", preset="cpu", max_minutes=minutes, seed=seed, verbose=False, keep_freed_memory=True, overwrite=True,
                    checkpoint_every=200).result
     run = load_run(work / "run")
-    methods = baseline_methods(run, ["model", "copy_first", "pixels", "pixels_lab", "random"], run.eval_short_side, seed)
+    methods = baseline_methods(run, ["model", "copy_first", "pixels", "pixels_lab", "random"], run.eval_short_side)
     start = time.perf_counter()
     results = evaluate_davis(work / "bench" / "eval", methods, run.propagation, verbose=False)
     eval_s = time.perf_counter() - start

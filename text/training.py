@@ -11,8 +11,9 @@ CBOW and writes the core's run folder (:mod:`multissl.run`):
   ``KeyedVectors.load_word2vec_format(path, binary=True)`` reads it);
 - ``checkpoints/last.npz``: the whole model (:meth:`Word2Vec.save`: vocabulary,
   all matrices, the training position), written after every epoch and when
-  training stops (time budget, Ctrl-C), each time to a temporary file then
-  renamed; ``checkpoints/last.json``: epochs done, elapsed seconds, why it stopped;
+  training stops (time budget, Ctrl-C); ``checkpoints/last.json``: epochs
+  done, elapsed seconds, why it stopped. These and ``vectors.bin`` are written
+  atomically by the engine's :func:`~multissl.engine.checkpoints.atomic_writer`;
 - ``metrics.jsonl``: one line per epoch (``loss``, ``mean_loss``, ``examples``,
   ``words``, ``words_per_s``, ``seconds``, ``elapsed_s``).
 
@@ -43,6 +44,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 
+from multissl.engine import METRICS_FILE
+from multissl.engine.checkpoints import CHECKPOINT_DIR, CheckpointError, atomic_write_bytes, atomic_writer, checked_map_location
 from multissl.presets import Recipe, given_fields, preset_recipe, tracks_given
 
 from .config import Word2VecConfig
@@ -56,11 +59,9 @@ PathLike = Union[str, Path]
 METHODS = ("skipgram", "cbow")
 METHOD_SG = {"skipgram": 1, "cbow": 0}
 VECTORS_FILE = "vectors.bin"
-CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.npz"
 PREVIOUS_CHECKPOINT = "previous.npz"  # the checkpoint before last.npz: resume falls back to it if last.npz is damaged
 PROGRESS_FILE = "last.json"
-METRICS_FILE = "metrics.jsonl"
 NO_STEPS = ("word2vec has no optimizer steps (it updates the vectors word by word, the learning rate decaying over "
             "all the words of all epochs); bound the run with epochs and/or max_minutes")
 # model fields a resumed run may change (the others fix the vocabulary, shapes or schedule)
@@ -163,12 +164,6 @@ def run_recipe(record: Mapping[str, Any]) -> Recipe:
 
 
 # ------------------------------------------------------------------ files
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
@@ -176,24 +171,17 @@ def _finite(value: Any) -> Any:
 def save_checkpoint(model: Word2Vec, run_dir: PathLike, progress: Dict[str, Any]) -> Path:
     """Write ``checkpoints/last.npz`` (the whole model) and ``checkpoints/last.json`` atomically; the
     checkpoint it replaces becomes ``previous.npz``, so that a damaged ``last.npz`` never loses the run."""
-    from multissl.engine.checkpoints import fsync_dir
-
     folder = Path(run_dir) / CHECKPOINT_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LAST_CHECKPOINT
-    tmp = folder / (LAST_CHECKPOINT + ".tmp")
-    model.save(tmp)
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    if path.exists() and _intact(path):  # a damaged last.npz is replaced, never kept as the fallback
-        os.replace(path, folder / PREVIOUS_CHECKPOINT)
-    os.replace(tmp, path)
-    previous = folder / PREVIOUS_CHECKPOINT
+    path, previous = folder / LAST_CHECKPOINT, folder / PREVIOUS_CHECKPOINT
+    with atomic_writer(path) as tmp:
+        model.save(tmp)
+        if path.exists() and _intact(path):  # a damaged last.npz is replaced, never kept as the fallback
+            os.replace(path, previous)
     if not previous.exists():  # the first checkpoint: a second copy, so that one damaged file loses nothing
-        shutil.copyfile(path, folder / (PREVIOUS_CHECKPOINT + ".tmp"))
-        os.replace(folder / (PREVIOUS_CHECKPOINT + ".tmp"), previous)
-    fsync_dir(folder)
-    _atomic_write_text(folder / PROGRESS_FILE, json.dumps(progress, indent=2))
+        with atomic_writer(previous) as tmp:
+            shutil.copyfile(path, tmp)
+    atomic_write_bytes(folder / PROGRESS_FILE, json.dumps(progress, indent=2).encode("utf-8"))
     return path
 
 
@@ -209,8 +197,6 @@ def _intact(path: Path) -> bool:
 def newest_readable_checkpoint(run_dir: PathLike) -> Optional[Tuple[Path, Word2Vec]]:
     """(path, model) of the newest checkpoint of a text run that loads (last.npz, else previous.npz);
     None when there is none; :class:`~multissl.engine.CheckpointError` when none loads."""
-    from multissl.engine.checkpoints import CheckpointError
-
     folder = Path(run_dir) / CHECKPOINT_DIR
     candidates = [p for p in (folder / LAST_CHECKPOINT, folder / PREVIOUS_CHECKPOINT) if p.is_file()]
     skipped = []
@@ -234,9 +220,8 @@ def read_progress(run_dir: PathLike) -> Dict[str, Any]:
 
 def _write_vectors(model: Word2Vec, run_dir: Path) -> Path:
     path = run_dir / VECTORS_FILE
-    tmp = run_dir / (VECTORS_FILE + ".tmp")
-    model.wv.save_word2vec_format(tmp, binary=True)
-    os.replace(tmp, path)
+    with atomic_writer(path) as tmp:
+        model.wv.save_word2vec_format(tmp, binary=True)
     return path
 
 
@@ -272,12 +257,11 @@ def _resume_checkpoint(resume: Optional[str], out: Path) -> Optional[Path]:
 
 def _resumed_settings(ckpt: Path, out: Path, method, model, train, overrides) -> tuple:
     """The resumed model and the run's recipe with what the caller typed merged in."""
-    saved = Word2Vec.load(ckpt)
-    config_file = out / "config.json"
-    stored_train = TextTrainConfig()
-    if config_file.is_file():
-        from multissl.run import read_run_config
+    from multissl.run import CONFIG_FILE, read_run_config
 
+    saved = Word2Vec.load(ckpt)
+    stored_train = TextTrainConfig()
+    if (out / CONFIG_FILE).is_file():
         stored_train = run_recipe(read_run_config(out, kind="text")).train
     base = Recipe(model=saved.config, train=stored_train)
     given = {k: v for k, v in {"model": model, "train": train}.items() if v is not None}
@@ -315,9 +299,9 @@ def check_resumed_corpus(out: Path, corpus: Path, lowercase: bool, fingerprint: 
     """ValueError when run folder ``out`` was trained on another corpus than ``corpus`` (other content, or
     another ``lowercase``): its vocabulary and learning-rate schedule were fixed by the first one, so resuming
     on another would silently drop the new words. Runs written before fingerprints are not checked."""
-    from multissl.run import read_run_config
+    from multissl.run import CONFIG_FILE, read_run_config
 
-    if not (out / "config.json").is_file():
+    if not (out / CONFIG_FILE).is_file():
         return
     data = read_run_config(out, kind="text").get("data") or {}
     if "lowercase" in data and bool(data["lowercase"]) != bool(lowercase):
@@ -474,7 +458,6 @@ def load_run(path: PathLike, map_location: Any = None) -> "Run":
     """The trained Word2Vec of a text run folder, and the same model at its initial vectors, as a
     :class:`~multissl.run.Run`. ``map_location`` is accepted for the common signature: word vectors are
     NumPy arrays on the CPU."""
-    from multissl.engine.checkpoints import checked_map_location
     from multissl.run import Run, read_run_config
 
     checked_map_location(map_location)

@@ -152,8 +152,8 @@ def _add_eval(sub) -> None:
                         "JPEGImages/<seq> layout (default: 480p, Full-Resolution or 1080p, whichever exists, else flat)")
     p.add_argument("--methods", nargs="+", default=["model", "copy_first", "pixels", "random"],
                    choices=["model", "copy_first", "pixels", "pixels_lab", "random"],
-                   help="what to evaluate (default: model copy_first pixels random)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random-init baseline (default: 0)")
+                   help="what to evaluate (default: model copy_first pixels random; random: the run's network at its "
+                        "initial weights)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     _add_propagation_arguments(p)
     _add_progress(p)
@@ -171,7 +171,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from .tracking import format_table
 
     _set_threads(args)
-    results = probe_run(args.run, args.davis_root, methods=args.methods, short_side=args.short_side, seed=args.seed,
+    results = probe_run(args.run, args.davis_root, methods=args.methods, short_side=args.short_side,
                         split=args.split, resolution=args.resolution, progress=args.progress,
                         **_overrides(args, PropagationConfig))
     print(format_table(results))
@@ -229,10 +229,10 @@ def _add_cycle(sub) -> None:
     p = sub.add_parser("cycle", help="label-free tracking score on real videos: palindrome cycle consistency",
                        description="Cut frame 0 of a few clips of every video into k-means regions (Lab colour + position), "
                                    "propagate them N sampled frames forward and back to frame 0 with the trained model, raw "
-                                   "Lab pixels and a random network, and print the mean IoU of the regions that come back "
-                                   "(100: all of them), plus the colorization accuracy on clips of the same videos. Frames are "
-                                   "sampled at the run's clip rate. When VIDEOS is the run's training data and the run held "
-                                   "videos out (--holdout), only those are evaluated.")
+                                   "Lab pixels and the run's network at its initial weights, and print the mean IoU of the "
+                                   "regions that come back (100: all of them), plus the colorization accuracy on clips of the "
+                                   "same videos. Frames are sampled at the run's clip rate. When VIDEOS is the run's training "
+                                   "data and the run held videos out (--holdout), only those are evaluated.")
     p.add_argument("run", help="run folder written by `multissl video train`")
     p.add_argument("videos", help="folder of videos and frame folders (searched recursively), one video or one frame folder")
     p.add_argument("--n", type=int, nargs="+", default=[10, 20], help="cycle lengths in sampled frames (default: 10 20)")
@@ -241,7 +241,7 @@ def _add_cycle(sub) -> None:
     p.add_argument("--all-videos", action="store_true", help="evaluate every video, also those the run trained on")
     p.add_argument("--color-clips", type=int, default=16,
                    help="clips per video for the colorization accuracy (default: 16; 0: skip it)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the k-means, the random network and the clips (default: 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the k-means and the clips (default: 0)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     _add_propagation_arguments(p)
     p.set_defaults(func=_cmd_cycle)
@@ -263,7 +263,7 @@ def _cmd_cycle(args: argparse.Namespace) -> int:
     videos, note = evaluation_videos(run.config, args.videos, args.all_videos)
     if note:
         print(note)
-    methods = baseline_methods(run, list(CYCLE_ROWS), short_side, args.seed)
+    methods = baseline_methods(run, list(CYCLE_ROWS), short_side)
     records: list = []
     scores = cycle_scores(videos, methods, args.n, _propagation(args, run), args.segments, args.clips_per_video, clips.stride,
                           clips.fps, short_side, clips.scene_cut, args.seed, clips=records)

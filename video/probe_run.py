@@ -12,16 +12,17 @@ PROBE_METHODS = ("model", "copy_first", "pixels", "random")
 ALL_METHODS = ("model", "copy_first", "pixels", "pixels_lab", "random")
 
 
-def baseline_methods(run, names: Sequence[str], short_side: int, seed: int = 0) -> dict:
-    """Feature functions of the named methods for a run (model, copy_first, pixels, pixels_lab, random)."""
-    from .tracking import model_features, pixel_features, random_network
+def baseline_methods(run, names: Sequence[str], short_side: int) -> dict:
+    """{name: feature function} of the named methods for a run (model, copy_first: None, pixels, pixels_lab, random:
+    ``run.initial``, the run's network at the weights its training started from)."""
+    from .tracking import model_features, pixel_features
 
     makers = {
         "model": lambda: model_features(run.model, short_side),
         "copy_first": lambda: None,
         "pixels": lambda: pixel_features(short_side),
         "pixels_lab": lambda: pixel_features(short_side, patches=False),
-        "random": lambda: model_features(random_network(run.model.config, seed), short_side, video_statistics=True),
+        "random": lambda: model_features(run.initial, short_side, video_statistics=True),
     }
     unknown = sorted(set(names) - set(makers))
     if unknown:
@@ -29,7 +30,7 @@ def baseline_methods(run, names: Sequence[str], short_side: int, seed: int = 0) 
     return {name: makers[name]() for name in names}
 
 
-def probe_run(run: Any, data: Any, *, methods: Sequence[str] = PROBE_METHODS, short_side: Optional[int] = None, seed: int = 0,
+def probe_run(run: Any, data: Any, *, methods: Sequence[str] = PROBE_METHODS, short_side: Optional[int] = None,
               split: Optional[str] = None, resolution: Optional[str] = None, progress: Optional[bool] = None,
               verbose: bool = True, **propagation: Any) -> Dict[str, Dict[str, object]]:
     """J&F of the run's label propagation on the DAVIS-layout folder ``data``, beside the baselines.
@@ -38,7 +39,7 @@ def probe_run(run: Any, data: Any, *, methods: Sequence[str] = PROBE_METHODS, sh
         run: a :class:`~multissl.video.training.ColorizerRun` or its folder (``multissl video train -o DIR``).
         data: a folder with ``JPEGImages/<resolution>/<seq>`` and ``Annotations/<resolution>/<seq>``.
         methods: what to score: ``model`` (the run), ``copy_first``, ``pixels``, ``pixels_lab``, ``random``
-            (the run's network at random weights, seeded by ``seed``).
+            (``run.initial``: the run's network at its initial weights, rebuilt from the run's seed).
         short_side: frame size the features see (default: the run's ``eval_short_side``).
         split, resolution: the ImageSets split and the resolution folder (default: every sequence; 480p,
             Full-Resolution or 1080p, whichever exists).
@@ -51,7 +52,7 @@ def probe_run(run: Any, data: Any, *, methods: Sequence[str] = PROBE_METHODS, sh
 
     run = run if hasattr(run, "propagation") else load_run(run)
     config = dataclasses.replace(run.propagation, **propagation)
-    feature_fns = baseline_methods(run, methods, short_side or run.eval_short_side, seed)
+    feature_fns = baseline_methods(run, methods, short_side or run.eval_short_side)
     return evaluate_davis(data, feature_fns, config, split=split, verbose=verbose, progress=progress, resolution=resolution)
 
 

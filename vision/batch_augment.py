@@ -1,9 +1,9 @@
 """Contrastive-view augmentations computed for a whole batch at once, on its device.
 
-The torchvision pipelines in :mod:`multissl.vision.views` transform one image
-at a time in the data loader; these do the same operations with per-sample
-random parameters as a few batched tensor operations, so augmentation costs
-little next to the network (and runs on the GPU when training does):
+Per-sample torchvision pipelines transform one image at a time in the data
+loader; these do the same operations with per-sample random parameters as a
+few batched tensor operations, so augmentation costs little next to the
+network (and runs on the GPU when training does):
 
 - random resized crop + horizontal flip: one affine ``grid_sample`` (bilinear;
   torchvision's area parameters: scale, log-uniform aspect ratio, 10 tries,

@@ -9,7 +9,8 @@
   computed block by block with a running top-k (:mod:`.knn`).
 - :func:`clustering_scores` runs k-means and reports NMI, ARI and silhouette;
   it refuses (:class:`TooFewToCluster`) fewer than 2 items per cluster.
-- :func:`plot_embedding` draws a t-SNE (or PCA) scatter coloured by label.
+- :func:`plot_embedding` draws a t-SNE (or PCA) scatter coloured by label;
+  :func:`project_2d` gives its 2-D coordinates.
 
 Features are (N, D) float arrays or tensors, labels (N,) integers.
 """
@@ -244,7 +245,7 @@ def plot_embedding(
     """
     x = _features("features", features).numpy()
     y = _labels("labels", labels, len(x), "features").numpy()
-    xy = _project_2d(x, method, seed)
+    xy = project_2d(x, method, seed)
     classes = np.unique(y)
     cmap = colormap("tab20" if len(classes) > 10 else "tab10")
     fig = new_figure(figsize=(6.5, 6))
@@ -261,7 +262,9 @@ def plot_embedding(
     return save_figure(fig, path, dpi=120)
 
 
-def _project_2d(x: np.ndarray, method: str, seed: int) -> np.ndarray:
+def project_2d(x: np.ndarray, method: str = "tsne", seed: int = 0) -> np.ndarray:
+    """(N, 2) coordinates of ``x`` (N, D): ``"tsne"`` (scikit-learn's t-SNE on cosine distances, perplexity
+    scaled to N) or ``"pca"``; PCA also for fewer than 5 points, where t-SNE has nothing to work with."""
     if method == "pca" or len(x) < 5:
         from sklearn.decomposition import PCA
 
@@ -288,4 +291,5 @@ __all__ = [
     "linear_probe",
     "standardized",
     "plot_embedding",
+    "project_2d",
 ]

@@ -1,4 +1,4 @@
-"""Batched view augmentations against torchvision, and the per-sample pipelines."""
+"""Batched view augmentations against torchvision."""
 import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
@@ -7,7 +7,6 @@ from multissl.vision.batch_augment import (
     ViewConfig, augment_views, color_jitter, crop_boxes, gaussian_blur, grayscale, hsv_to_rgb, jitter_parameters, jitter_with, resized_crop, rgb_to_hsv,
     simclr_views,
 )
-from multissl.vision.views import MultiViewDataset, byol_transforms, moco_v2_transform, simclr_transform
 
 
 def test_crop_boxes_follow_torchvision_parameters():
@@ -90,17 +89,3 @@ def test_augment_views_shapes_randomness_and_errors():
     assert augment_views(torch.rand(2, 1, 16, 16), simclr_views()).shape == (2, 1, 16, 16)
     with pytest.raises(ValueError, match="too small for the augmentation pipeline"):
         augment_views(torch.rand(2, 3, 6, 6), simclr_views())
-
-
-def test_per_sample_torchvision_pipelines():
-    images = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
-    ds = MultiViewDataset(images, torch.arange(4), [simclr_transform(32), simclr_transform(32)])
-    (v0, v1), label = ds[2]
-    assert v0.shape == (3, 32, 32) and v0.dtype == torch.float32 and int(label) == 2
-    assert not any("GaussianBlur" in repr(t) for t in simclr_transform(32).transforms)
-    assert "GaussianBlur" in repr(simclr_transform(96))
-    assert moco_v2_transform(32)(images[0]).shape == (3, 32, 32)
-    t1, t2 = byol_transforms(96)
-    assert "RandomSolarize" in repr(t2)
-    with pytest.raises(ValueError, match="too small for the augmentation pipeline"):
-        simclr_transform(4)
