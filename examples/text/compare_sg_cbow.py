@@ -1,6 +1,7 @@
 """Skip-gram against CBOW on the same corpus: speed, loss and quality.
 
     python examples/text/compare_sg_cbow.py [CORPUS.txt] [--epochs 10]
+    python examples/text/compare_sg_cbow.py --smoke   # one epoch each on the Lee corpus: a quick check
 
 Without a corpus it uses gensim's Lee corpus (60k tokens, ships with gensim),
 where both models train in seconds; on a larger corpus (text8, the dict-gcide
@@ -19,7 +20,10 @@ def main() -> None:
     p.add_argument("corpus", nargs="?", default=None)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--min-count", type=int, default=3)
+    p.add_argument("--smoke", action="store_true", help="one epoch each (a quick check; the scores mean little)")
     args = p.parse_args()
+    if args.smoke:
+        args.epochs = 1
     sentences = LineCorpus(args.corpus) if args.corpus else lee_sentences()
     rows = []
     for sg in (1, 0):

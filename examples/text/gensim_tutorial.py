@@ -1,6 +1,7 @@
 """gensim's word2vec tutorial flow, unchanged but for the import: multissl.text.Word2Vec is a drop-in.
 
     python examples/text/gensim_tutorial.py [--epochs 10]
+    python examples/text/gensim_tutorial.py --smoke   # one epoch: a quick check that it runs
 
 Builds a vocabulary of gensim's Lee background corpus, trains, grows the vocabulary with
 sentences it did not have, trains on them, saves, loads, then asks for neighbours
@@ -71,4 +72,6 @@ def run(epochs: int = 10, seed: int = 1) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=10)
-    run(parser.parse_args().epochs)
+    parser.add_argument("--smoke", action="store_true", help="one epoch (a quick check; the neighbours mean little)")
+    args = parser.parse_args()
+    run(1 if args.smoke else args.epochs)

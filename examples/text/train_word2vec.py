@@ -10,21 +10,38 @@ Getting text8 (100 MB of cleaned English Wikipedia, ~17M tokens, one line):
 
 (the single line is split into 10,000-token sentences, nothing is dropped).
 Expect about 30-40% analogy accuracy on text8 after 5 epochs of skip-gram.
+
+    python examples/text/train_word2vec.py --smoke   # one epoch on gensim's Lee corpus, into a temporary folder
 """
 import argparse
+import os
+import tempfile
 
 from multissl.text import Word2Vec, evaluate_all
+from multissl.text.demo import lee_sentences
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("corpus")
-    p.add_argument("--out", default="vectors.bin")
+    p.add_argument("corpus", nargs="?", help="the corpus (required unless --smoke)")
+    p.add_argument("--out", help="where to write the vectors (default: vectors.bin)")
     p.add_argument("--sg", type=int, default=1)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--model", default=None, help="also save the full model (continue training with Word2Vec.load)")
+    p.add_argument("--smoke", action="store_true", help="one epoch on gensim's Lee corpus, written to a temporary folder")
     args = p.parse_args()
+    if args.smoke:
+        scratch = tempfile.mkdtemp(prefix="multissl-example-")
+        if args.corpus is None:
+            args.corpus = os.path.join(scratch, "lee.txt")
+            with open(args.corpus, "w", encoding="utf-8") as f:
+                f.writelines(" ".join(sentence) + "\n" for sentence in lee_sentences())
+        args.out = args.out or os.path.join(scratch, "vectors.bin")
+        args.epochs = 1
+    elif args.corpus is None:
+        p.error("CORPUS is required (unless --smoke)")
+    args.out = args.out or "vectors.bin"
 
     kwargs = {"workers": args.workers} if args.workers else {}
     model = Word2Vec(corpus_file=args.corpus, sg=args.sg, epochs=args.epochs, **kwargs)
