@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -94,6 +94,16 @@ def check(run: Path, steps: int, text: bool) -> str:
     return "" if step == steps else f"metrics end at step {step}"
 
 
+def error_line(output: str) -> str:
+    """The line that says what failed: the library's one-line error, else a Python exception, else the last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for marker in ("multissl: error", "Error:", "error:"):
+        hits = [line for line in lines if marker in line]
+        if hits:
+            return hits[0][:300]
+    return lines[-1][:300] if lines else ""
+
+
 def run_case(name: str, args: List[str], work: Path, nproc: int, steps: int, repeats: int) -> Dict:
     run, text = work / "runs" / name.replace(":", "-"), name.startswith("text")
     limit = [] if text else ["--steps", str(steps)]
@@ -102,7 +112,7 @@ def run_case(name: str, args: List[str], work: Path, nproc: int, steps: int, rep
         start = time.perf_counter()
         proc = subprocess.run(torchrun(nproc, [*args, "-o", str(run), "--overwrite", *limit]), capture_output=True, text=True)
         seconds.append(time.perf_counter() - start)
-        problem = f"exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}" if proc.returncode else check(run, steps, text)
+        problem = f"exit {proc.returncode}: {error_line(proc.stderr + proc.stdout)}" if proc.returncode else check(run, steps, text)
         if problem:
             failures.append(f"run {attempt + 1}: {problem}")
     print(f"{name}: {repeats - len(failures)}/{repeats} clean" + (f" ({failures[0]})" if failures else ""), flush=True)
@@ -113,6 +123,7 @@ def run_case(name: str, args: List[str], work: Path, nproc: int, steps: int, rep
 def kill_one_rank(args: List[str], work: Path, nproc: int) -> Dict:
     """SIGTERM to one worker of a running run: every rank stops with a checkpoint, and --resume finishes the run."""
     run, steps = work / "runs" / "kill", 400
+    shutil.rmtree(run, ignore_errors=True)  # a metrics.jsonl of an earlier run would look like this one's progress
     proc = subprocess.Popen(torchrun(nproc, [*args, "-o", str(run), "--overwrite", "--steps", str(steps), "--checkpoint-every",
                                             "5", "--log-every", "1"]), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     metrics = run / "metrics.jsonl"
