@@ -21,6 +21,7 @@ from torch import nn
 
 from multissl.backbones import resnet
 from multissl.presets import tracks_given
+from multissl.setting_checks import InvalidSetting
 
 from .external_backbones import external_trunk, is_external, split_arch
 
@@ -43,8 +44,8 @@ class BackboneConfig:
     def __post_init__(self):
         if self.arch not in LIBRARY_ARCHS:
             if not is_external(self.arch):
-                raise ValueError(f"BackboneConfig.arch must be one of {list(LIBRARY_ARCHS)}, or torchvision:NAME / timm:NAME; "
-                                 f"got {self.arch!r}")
+                raise InvalidSetting(f"BackboneConfig.arch must be one of {list(LIBRARY_ARCHS)}, or torchvision:NAME / "
+                                     f"timm:NAME; got {self.arch!r}")
             split_arch(self.arch)
 
 

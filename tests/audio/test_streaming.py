@@ -240,7 +240,7 @@ def test_a_user_dataset_dataloader_and_iterable_dataset_all_train(tmp_path):
 
 @pytest.mark.parametrize("data,negatives,match", [
     (Windows(window=1000), "batch", r"item \d+ of the Windows: the wave has shape \(1000,\); expected \(2048,\)"),
-    (Windows(style="wave"), "speaker", r"item \d+ of the Windows has no speaker label, which negatives='speaker' needs"),
+    (Windows(style="wave"), "group", r"item \d+ of the Windows has no speaker label, which negatives='group' needs"),
     (Windows(speakers=False), "speaker", "give Windows a `speakers` sequence"),
     (DataLoader([{"wave": torch.zeros(2048, dtype=torch.int16)}] * 4, batch_size=2), "batch", "must be a \\(B, N\\) float tensor"),
 ])

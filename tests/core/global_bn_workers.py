@@ -37,9 +37,9 @@ def batch_for(method, rank=None, world=1):
     return data[rank * half:(rank + 1) * half]
 
 
-def step(method, monkeypatch_views, rank=None, world=1):
-    """(loss, {name: gradient}) of one forward/backward; under a process group, over this rank's half."""
-    monkeypatch_views()
+def step(method, rank=None, world=1):
+    """(loss, {name: gradient}) of one forward/backward (with the views patched by the caller); under a process
+    group, over this rank's half."""
     task, loss_of = build(method)
     task.train()
     if rank is not None:
@@ -50,17 +50,21 @@ def step(method, monkeypatch_views, rank=None, world=1):
     return loss.detach(), grads
 
 
-def patch_views():
+def patch_views(setattr_=setattr):
+    """Deterministic views in the methods' modules (``setattr_``: pytest's ``monkeypatch.setattr`` in the test
+    process, so that they come back after the test)."""
     from multissl.vision.tasks import byol, simclr
 
-    simclr.make_views = byol.make_views = fixed_views
+    setattr_(simclr, "make_views", fixed_views)
+    setattr_(byol, "make_views", fixed_views)
 
 
 def worker(rank, world, port, out_dir, method):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        loss, grads = step(method, patch_views, rank, world)
+        patch_views()  # a process of its own: nothing to restore
+        loss, grads = step(method, rank, world)
         for g in grads.values():  # what DDP does: the mean over ranks
             dist.all_reduce(g)
             g /= world

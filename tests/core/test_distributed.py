@@ -77,7 +77,9 @@ def test_ranks_never_race_on_the_run_folder(tmp_path):
         proc = _torchrun_run_folder(out, "overwrite")
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
         assert "rank 0 trained" in proc.stdout and "rank 1 trained" in proc.stdout
-        assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "config.json", "metrics.jsonl"]
+        names = sorted(p.name for p in out.iterdir())
+        assert [n for n in names if not n.startswith("events.out.tfevents")] == ["checkpoints", "config.json", "metrics.jsonl"]
+        assert len(names) == 4  # and one TensorBoard file, rank 0's, of the last run only
     proc = _torchrun_run_folder(out, "keep")  # neither resume nor overwrite: every rank refuses, none hangs
     assert proc.returncode != 0
     assert proc.stdout.count("FileExistsError") == 2 and "already holds a run" in proc.stdout
