@@ -31,6 +31,8 @@ def _faults(mode):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc only")
 def test_keep_freed_memory_stops_page_faulting_repeated_large_blocks():
     default, kept = _faults("default"), _faults("keep")
+    if default == 0:  # glibc's dynamic mmap threshold already kept the blocks in this process's heap layout
+        pytest.skip("the default allocator did not fault the blocks in again here: nothing to compare against")
     assert default > 5 * 4096  # activations faulted in again every step (a 16 MB block is 4,096 pages)
     assert kept < default / 10
 
