@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from multissl.cpc import CPCCriterion, legacy_predictor_hook
+from multissl.module_modes import measuring
 from multissl.presets import tracks_given
 
 from .context import CPCContext
@@ -157,21 +158,12 @@ class CPC(nn.Module):
 
 def _output_dims(encoder: nn.Module, context: Optional[nn.Module], window: int) -> Tuple[int, Optional[int]]:
     """(C of z, H of c or None) of user networks, from one silent (1, window) waveform (their modes kept)."""
-    modules = [m for m in (encoder, context) if m is not None]
-    modes = [m.training for m in modules]
-    param = next(encoder.parameters(), None)
-    try:
-        for m in modules:
-            m.eval()
-        with torch.no_grad():
-            z = encoder(torch.zeros(1, window, device=param.device if param is not None else "cpu"))
-            _check_frames("encoder", z, "(B, N) waveforms", "z (B, T, C)")
-            c = context(z) if context is not None else None
-            if c is not None:
-                _check_frames("context network", c, "z (B, T, C)", "c (B, T, H)", z.shape[1])
-    finally:
-        for m, mode in zip(modules, modes):
-            m.train(mode)
+    with measuring(*(m for m in (encoder, context) if m is not None)) as device:
+        z = encoder(torch.zeros(1, window, device=device))
+        _check_frames("encoder", z, "(B, N) waveforms", "z (B, T, C)")
+        c = context(z) if context is not None else None
+        if c is not None:
+            _check_frames("context network", c, "z (B, T, C)", "c (B, T, H)", z.shape[1])
     return int(z.shape[-1]), (int(c.shape[-1]) if c is not None else None)
 
 

@@ -6,7 +6,7 @@ from typing import Any, Dict, Tuple
 import torch
 from torch import nn
 
-from multissl.exported import Exported
+from multissl.export import Exported
 from multissl.run import Run
 
 from .context import CPCContext

@@ -14,24 +14,39 @@
 
 ``torchscript=True`` writes a traced TorchScript module instead (``torch.jit.load``), which takes the same
 inputs as the network :func:`load_encoder` returns. The core knows no modality: each one's
-``multissl.<kind>.export`` module says what its encoder is (``encoder_of(run)``, ``encoder_from(description)``).
+``multissl.<kind>.export`` module says what its encoder is (``encoder_of(run)`` -> :class:`Exported`,
+``encoder_from(description)``).
 """
 from __future__ import annotations
 
 import importlib
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Callable, Dict, Optional, Union
 
 import torch
 from torch import nn
 
 from .checks import shown
-from .engine.checkpoints import atomic_write_bytes
+from .engine.checkpoints import atomic_writer
 from .run import as_run, read_run_config
 
 FORMAT = "multissl-encoder"
 PathLike = Union[str, Path]
+
+
+@dataclass
+class Exported:
+    """``module``: the network whose ``state_dict`` is written (None: ``write`` writes the export itself);
+    ``description``: JSON facts to rebuild it (the modality's ``encoder_from`` reads them); ``example``: an input
+    to trace for TorchScript; ``traced``: the module to trace when it is not ``module`` (e.g. one that normalises)."""
+
+    module: Optional[nn.Module]
+    description: Dict[str, Any] = field(default_factory=dict)
+    example: Optional[torch.Tensor] = None
+    traced: Optional[nn.Module] = None
+    write: Optional[Callable[[Path], None]] = None
 
 
 def description_path(path: PathLike) -> Path:
@@ -65,11 +80,8 @@ def export_encoder(run: Any, output: PathLike, torchscript: bool = False) -> Pat
 
 
 def _save_state_dict(state: Dict[str, torch.Tensor], output: Path) -> None:
-    import io
-
-    buffer = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in state.items()}, buffer)
-    atomic_write_bytes(output, buffer.getvalue())
+    with atomic_writer(output) as tmp:
+        torch.save({k: v.detach().cpu() for k, v in state.items()}, tmp)
 
 
 def read_description(path: PathLike) -> Dict[str, Any]:
@@ -100,9 +112,6 @@ def load_encoder(path: PathLike, map_location: Any = "cpu") -> nn.Module:
     return network.eval()
 
 
-__all__ = ["FORMAT", "description_path", "export_encoder", "load_encoder", "read_description"]
-
-
 def register(subparsers) -> None:
     """``multissl export RUN -o FILE [--torchscript]``."""
     p = subparsers.add_parser("export", help="write a run's trained encoder for use outside the library",
@@ -123,3 +132,6 @@ def _cmd_export(args) -> int:
     print(f"[multissl] wrote {path} ({'TorchScript' if args.torchscript else 'state_dict'}): {described.get('input')} -> "
           f"{described.get('output')}; described in {description_path(path)}")
     return 0
+
+
+__all__ = ["FORMAT", "Exported", "description_path", "export_encoder", "load_encoder", "read_description", "register"]

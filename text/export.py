@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 from multissl.checks import shown
-from multissl.exported import Exported
+from multissl.export import Exported
 from multissl.run import Run
 
 

@@ -27,6 +27,7 @@ from torch import nn
 
 from multissl.backbones import resnet
 from multissl.color import ABQuantizer, rgb_to_lab
+from multissl.module_modes import measuring
 from multissl.presets import tracks_given
 
 
@@ -148,14 +149,8 @@ PROBE_SIDE = 64  # side of the blank frame a user's trunk is measured on
 
 def _trunk_shape(module: nn.Module, trunk) -> Tuple[int, int]:
     """(channels, stride) of a 2-D trunk, from one blank (1, 1, 64, 64) frame (train/eval mode left as it was)."""
-    was_training = module.training
-    try:
-        module.eval()
-        with torch.no_grad():
-            param = next(module.parameters(), None)
-            out = trunk(torch.zeros(1, 1, PROBE_SIDE, PROBE_SIDE, device=param.device if param is not None else "cpu"))
-    finally:
-        module.train(was_training)
+    with measuring(module) as device:
+        out = trunk(torch.zeros(1, 1, PROBE_SIDE, PROBE_SIDE, device=device))
     if not isinstance(out, torch.Tensor) or out.ndim != 4 or out.shape[0] != 1:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(f"the colorizer's backbone must map (N, 1, H, W) frames to a feature map (N, C, h, w); "

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from multissl.backbones import resnet
+from multissl.module_modes import measuring
 from multissl.presets import tracks_given
 from multissl.setting_checks import InvalidSetting
 
@@ -233,15 +234,9 @@ class UserBackbone(nn.Module):
     def output_shapes(self, image_size: int) -> List[Tuple[int, ...]]:
         """Shapes of what the net returns for 2 dummy (image_size x image_size) images (eval mode, no gradients)."""
         param = next(iter(self.net.parameters()), None)
-        device, dtype = (param.device, param.dtype) if param is not None and param.is_floating_point() else ("cpu", torch.float32)
-        modes = [(m, m.training) for m in self.net.modules()]
-        self.net.eval()
-        try:
-            with torch.no_grad():
-                outs = self._outputs(torch.full((2, self.in_channels, image_size, image_size), 0.5, device=device, dtype=dtype))
-        finally:
-            for m, mode in modes:
-                m.training = mode
+        dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+        with measuring(self.net) as device:
+            outs = self._outputs(torch.full((2, self.in_channels, image_size, image_size), 0.5, device=device, dtype=dtype))
         return [tuple(o.shape) for o in outs]
 
     def map_size(self, image_size: int) -> Tuple[int, int]:

@@ -1,13 +1,12 @@
 """The encoder of a vision run for :mod:`multissl.export`: the task's trunk (images in [0, 1] -> (B, D))."""
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, Dict
 
 import torch
 from torch import nn
 
-from multissl.exported import Exported
+from multissl.export import Exported
 from multissl.run import Run
 
 from .encoder import BackboneConfig, ImageEncoder
@@ -26,8 +25,8 @@ def encoder_of(run: Run) -> Exported:
              "image_size": side, "in_channels": channels, "backbone": backbone}
     if is_external(backbone.get("arch", "")):
         facts["input"] = f"images (B, 3, H, W) normalised with the ImageNet mean and std (traced: in [0, 1])"
-        return Exported(encoder.net, facts, example, traced=_Features(encoder))
-    return Exported(encoder, facts, example, traced=_Features(encoder))
+        return Exported(encoder.net, facts, example, traced=encoder)  # the encoder normalises, then calls the trunk
+    return Exported(encoder, facts, example)
 
 
 def encoder_from(description: Dict[str, Any]) -> nn.Module:
@@ -36,17 +35,6 @@ def encoder_from(description: Dict[str, Any]) -> nn.Module:
     if is_external(backbone.arch):
         return external_trunk(backbone.arch, int(description["in_channels"]))
     return ImageEncoder(backbone, int(description["in_channels"]))
-
-
-class _Features(nn.Module):
-    """(B, C, H, W) in [0, 1] -> (B, D): the encoder's pooled features (what TorchScript traces)."""
-
-    def __init__(self, encoder: nn.Module):
-        super().__init__()
-        self.encoder = encoder
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.encoder.features(images)
 
 
 __all__ = ["encoder_of", "encoder_from"]
