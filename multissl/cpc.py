@@ -22,6 +22,11 @@ Negatives (``negatives=``):
 The sampled modes use :func:`multissl.sampling.sample_negative_indices`
 (never the positive itself) and, as in CPC_audio, share a target's negatives
 between the K predictions of it.
+
+Under DDP the candidates are the targets of the global batch: every rank
+gathers them (with gradient) and the negatives are drawn for the global batch
+from one seed shared by the ranks, so ``world`` ranks of B sequences train
+like one process with ``world`` x B.
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import distributed as dist_utils
 from .checks import check_choice, check_finite, check_positive
 from .losses import info_nce_logits
 from .sampling import sample_negative_indices
@@ -102,12 +108,14 @@ class CPCCriterion(nn.Module):
             raise ValueError(f"k must be in 1..{self.prediction_steps}, got {k}")
         return self.predictors[k - 1](context[:, : context.shape[1] - k])
 
-    def negative_indices(self, shape: Tuple[int, ...], groups: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def negative_indices(self, shape: Tuple[int, ...], groups: Optional[torch.Tensor] = None,
+                         seed: Optional[int] = None) -> torch.Tensor:
         """Draw ``num_negatives`` negatives for every target position, never the target itself.
 
         Args:
             shape: (B, T, *S), the target layout without the feature axis.
             groups: (B,) group ids, for ``negatives="group"``.
+            seed: seed of the draws; ``None`` draws one from torch's global generator.
         Returns:
             (B, T, P, N) int64 indices (CPU) into the B·T·P targets flattened
             in (b, t, s) order, with P = prod(S) (1 without position axes).
@@ -128,7 +136,7 @@ class CPCCriterion(nn.Module):
             if groups.shape != (B,):
                 raise ValueError(f"groups must have shape ({B},), one id per sequence, got {tuple(groups.shape)}")
             item_groups = groups.detach().cpu().long().repeat_interleave(per_sequence)
-        index = sample_negative_indices(item_groups, torch.arange(B * per_sequence), self.num_negatives)
+        index = sample_negative_indices(item_groups, torch.arange(B * per_sequence), self.num_negatives, seed)
         return index.view(B, T, P, self.num_negatives)
 
     # ------------------------------------------------------------------ #
@@ -142,11 +150,13 @@ class CPCCriterion(nn.Module):
         c = context.reshape(B, T, P, context.shape[-1])
         z = targets.reshape(B, T, P, D)
         K = min(self.prediction_steps, T - 1)
-        keys = z.reshape(B * T * P, D)
+        everything, all_groups, first = _global_targets(z, groups)
+        keys = everything.reshape(-1, D)
         if self.negatives == "all":
-            index = torch.arange(B * T * P, device=z.device).view(B, T, P)
+            index = torch.arange(len(keys), device=z.device).view(-1, T, P)[first:first + B]
         else:
-            index = self.negative_indices((B, T, P), groups).to(z.device)
+            index = self.negative_indices(everything.shape[:3], all_groups, dist_utils.shared_random_seed())
+            index = index[first:first + B].to(z.device)
             sampled = keys[index.reshape(-1)].view(B, T, P, self.num_negatives, D)  # negatives of target (b, t, p)
         losses, accs = [], []
         for k in range(1, K + 1):
@@ -184,6 +194,16 @@ class CPCCriterion(nn.Module):
     def extra_repr(self) -> str:
         return (f"context_dim={self.context_dim}, target_dim={self.target_dim}, prediction_steps={self.prediction_steps}, "
                 f"negatives={self.negatives!r}, num_negatives={self.num_negatives}, temperature={self.temperature}")
+
+
+def _global_targets(z: torch.Tensor, groups: Optional[torch.Tensor]):
+    """(targets of every rank (world*B, T, P, D) with gradient, their groups or None, index of this rank's first
+    sequence in them); ``(z, groups, 0)`` without a process group."""
+    if not dist_utils.is_distributed():
+        return z, groups, 0
+    if groups is not None:
+        groups = dist_utils.gather_no_grad(torch.as_tensor(groups, device=z.device).long())
+    return dist_utils.gather_with_grad(z), groups, dist_utils.rank() * z.shape[0]
 
 
 def _accuracy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -101,6 +101,21 @@ def main_process_first(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return value
 
 
+def shared_random_seed() -> int:
+    """A seed in [0, 2**62) from torch's global generator, the same on every rank: rank 0's draw.
+
+    Every rank draws one (so all generators advance alike) and takes rank 0's.
+    For random choices that must agree across ranks, such as negatives drawn
+    for the whole global batch. Without a process group it is a plain draw.
+    """
+    seed = torch.randint(0, 2**62, (1,))
+    if is_distributed():
+        on_device = seed.cuda() if dist.get_backend() == "nccl" else seed
+        dist.broadcast(on_device, src=0)
+        seed = on_device.cpu()
+    return int(seed.item())
+
+
 def _rebuilt(cls: type, message: str) -> BaseException:
     try:
         return cls(message)
@@ -179,3 +194,60 @@ def all_reduce_mean(x: torch.Tensor) -> torch.Tensor:
     y = x.detach().clone()
     dist.all_reduce(y, op=dist.ReduceOp.SUM)
     return y / dist.get_world_size()
+
+
+def sparse_parameters(module: torch.nn.Module) -> list:
+    """The weights of ``module``'s embeddings with sparse gradients (``nn.Embedding(..., sparse=True)``, bags too)."""
+    return [m.weight for m in module.modules() if isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag)) and m.sparse]
+
+
+def broadcast_parameters(module: torch.nn.Module) -> None:
+    """Rank 0's parameters and buffers copied to every rank (what DDP does when it wraps a module)."""
+    if not is_distributed():
+        return
+    with torch.no_grad():
+        for tensor in list(module.parameters()) + list(module.buffers()):
+            dist.broadcast(tensor.data, src=0)
+
+
+def average_gradients(module: torch.nn.Module) -> None:
+    """Every gradient of ``module`` replaced by its mean over ranks, as DDP would leave it.
+
+    Sparse gradients (embeddings with ``sparse=True``) travel as the rows they touch: every rank
+    gathers the others' (row index, row) pairs, so a step exchanges the rows its batch used instead of
+    a dense (V, D) table. Dense gradients are all-reduced. A parameter without a gradient counts as zero.
+    """
+    if not is_distributed():
+        return
+    sparse = {id(p) for p in sparse_parameters(module)}
+    for param in module.parameters():
+        if not param.requires_grad:
+            continue
+        if id(param) in sparse:
+            param.grad = _mean_of_sparse(param)
+            continue
+        if param.grad is None:
+            param.grad = torch.zeros_like(param)
+        dist.all_reduce(param.grad)
+        param.grad /= dist.get_world_size()
+
+
+def _mean_of_sparse(param: torch.Tensor) -> torch.Tensor:
+    """The mean over ranks of ``param``'s sparse (rows, dim) gradient, from every rank's touched rows."""
+    grad = param.grad
+    if grad is None:
+        grad = torch.sparse_coo_tensor(torch.zeros(1, 0, dtype=torch.long), torch.zeros(0, *param.shape[1:]),
+                                       param.shape, device=param.device, dtype=param.dtype)
+    grad = grad.coalesce()
+    rows, values = grad.indices()[0], grad.values()
+    counts = gather_no_grad(torch.tensor([len(rows)], device=rows.device))
+    most = int(counts.max())
+    padded_rows = torch.zeros(most, dtype=rows.dtype, device=rows.device)
+    padded_rows[:len(rows)] = rows
+    padded_values = values.new_zeros((most,) + tuple(values.shape[1:]))
+    padded_values[:len(rows)] = values
+    all_rows, all_values = gather_no_grad(padded_rows), gather_no_grad(padded_values)
+    keep = torch.cat([torch.arange(most, device=rows.device) < int(n) for n in counts])
+    mean = torch.sparse_coo_tensor(all_rows[keep].unsqueeze(0), all_values[keep] / dist.get_world_size(), param.shape)
+    return mean.coalesce()
+

@@ -11,8 +11,9 @@
   decayed learning rate at its position, so plain SGD with ``lr = alpha`` on
   the summed loss reproduces word2vec's schedule.
 - :func:`train_torch` trains a :class:`~multissl.text.Word2Vec` with
-  :func:`multissl.engine.fit` (CUDA when present, DDP under ``torchrun``: each
-  rank takes every world-size-th chunk).
+  :func:`multissl.engine.fit` (CUDA when present; under ``torchrun`` each
+  rank takes every world-size-th batch, and the ranks exchange the embedding rows
+  their batches touched, not the (V, D) tables).
 
 A noise word equal to the target is kept (word2vec.c skips it); with a real
 vocabulary this is rare and does not change the result measurably.
@@ -229,9 +230,8 @@ def train_torch(model, corpus, output_dir: Optional[str] = None, max_minutes: Op
     epoch_words = st["total_words"] / st["epochs"]
     stream = ExampleStream(model, corpus, cfg.batch_size, epoch_words, st["total_words"])
     stream.epoch_offset = model.epochs_trained - st["epoch"]
-    sparse = not dist_utils.is_distributed()
     task_cls = SkipGramNS if cfg.sg else CBOWNS
-    task = task_cls(len(model.vocab), cfg.vector_size, init=model.wv.vectors, sparse=sparse)
+    task = task_cls(len(model.vocab), cfg.vector_size, init=model.wv.vectors)
     with torch.no_grad():
         if len(model.syn1neg):
             task.outputs.weight.copy_(torch.from_numpy(model.syn1neg))

@@ -31,7 +31,7 @@ from .data import EpochSampler, batch_size_of, default_num_workers, move_to_devi
 from .devices import agree, autocast_dtype, select_device
 from .gpu_speed import cuda_speed_settings, maybe_compiled, to_channels_last
 from .tensorboard_log import TensorBoardLog, remove_event_files
-from .rng import rng_state, seed_everything, set_rng_state
+from .rng import rank_seed, rng_state, seed_everything, set_rng_state
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -108,6 +108,24 @@ def _warn_unsharded(loader: Any) -> None:
                       "batches; pass the Dataset itself (fit shards it) or a DistributedSampler", stacklevel=4)
 
 
+def _every_rank(state: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """``state`` of every rank, in rank order (a collective under DDP)."""
+    if not dist_utils.is_distributed():
+        return [state]
+    states: List[Any] = [None] * dist_utils.world_size()
+    torch.distributed.all_gather_object(states, state)
+    return states
+
+
+def _check_world_size(ckpt: Dict[str, Any], path: Path) -> None:
+    """A run resumes with the number of processes that wrote its checkpoint: each rank's data share and random
+    generators belong to that number. One line naming both otherwise."""
+    written_by, now = ckpt.get("world_size"), dist_utils.world_size()
+    if written_by is not None and written_by != now:
+        raise ValueError(f"checkpoint {path} was written by a run of {written_by} process(es) and this run has {now}: "
+                         f"resume it with {written_by}, as each process's data share and random generators belong to that number")
+
+
 class _Trainer:
     """Holds the state of one :func:`fit` call; split into short methods."""
 
@@ -119,6 +137,8 @@ class _Trainer:
             keep_freed_memory()
         self.device = select_device(config)
         self.task = to_channels_last(task.to(self.device), self.device, config.channels_last)
+        self.ddp: Optional[nn.parallel.DistributedDataParallel] = None
+        self.averages_own_gradients = False  # set by _wrap for sparse embeddings under several processes
         self.model = maybe_compiled(self._wrap(task), self.device, config.compile)
         self._optimizer, self._make_optimizer = _optimizer_or_factory(optimizer, scheduler)
         self._warming = False
@@ -165,8 +185,13 @@ class _Trainer:
         if sync and has_batchnorm(task):
             convert_batchnorm(task)
             self._say(f"batch norm over the global batch of {dist_utils.world_size()} processes")
+        if dist_utils.sparse_parameters(task):  # DDP would send dense (V, D) tables; train_step sends the used rows
+            dist_utils.broadcast_parameters(task)
+            self.averages_own_gradients = True
+            return task
         ids = [self.device.index] if self.device.type == "cuda" else None
-        return nn.parallel.DistributedDataParallel(task, device_ids=ids)
+        self.ddp = nn.parallel.DistributedDataParallel(task, device_ids=ids)
+        return self.ddp
 
     def _make_loader(self, data, collate_fn):
         """(batches, sampler): a DataLoader the engine builds for a Dataset, or the caller's iterable of batches."""
@@ -270,7 +295,8 @@ class _Trainer:
         self._say(f"batches of {self.config.batch_size} made by {how}")
 
     # -- checkpoints ------------------------------------------------------- #
-    def payload(self) -> Dict[str, Any]:
+    def payload(self, every_rank: bool = True) -> Dict[str, Any]:
+        """The checkpoint; with ``every_rank`` (a collective: every rank calls it) it holds each rank's generators."""
         return {
             "model": self.task.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -280,6 +306,8 @@ class _Trainer:
             "epoch": self.state.epoch,
             "batch_in_epoch": self.state.batch_in_epoch,
             "rng": rng_state(),
+            "rng_by_rank": _every_rank(rng_state()) if every_rank else None,
+            "world_size": dist_utils.world_size(),
             "elapsed_s": self.elapsed(),
             "config": asdict(self.config),
             "metadata": {**self.metadata, **self._task_metadata()},
@@ -289,8 +317,8 @@ class _Trainer:
         fn = getattr(self.task, "train_metadata", None)
         return dict(fn()) if callable(fn) else {}
 
-    def save(self) -> None:
-        self.checkpointer.save(self.payload())
+    def save(self, every_rank: bool = True) -> None:
+        self.checkpointer.save(self.payload(every_rank))
 
     def restore(self, resume: str) -> bool:
         """Load the checkpoint ``resume`` names; False when there is none to resume from."""
@@ -298,6 +326,7 @@ class _Trainer:
         if found is None:
             return False
         ckpt, path = found
+        _check_world_size(ckpt, path)
         try:
             self.task.load_state_dict(ckpt["model"])
         except RuntimeError as err:
@@ -312,7 +341,8 @@ class _Trainer:
         self.state.batch_in_epoch = ckpt["batch_in_epoch"]
         self.elapsed_before = float(ckpt.get("elapsed_s", 0.0))
         self.start_time = time.perf_counter()
-        set_rng_state(ckpt["rng"])
+        by_rank = ckpt.get("rng_by_rank")
+        set_rng_state(by_rank[dist_utils.rank()] if by_rank else ckpt["rng"])
         self._adopt_data_seed(ckpt.get("config", {}).get("seed", self.config.seed))
         self._drop_metrics_after(self.state.step)
         self._say(f"resumed from {path} at step {self.state.step} (epoch {self.state.epoch})")
@@ -439,6 +469,8 @@ class _Trainer:
             self._micro += 1
             return None
         self._micro = 0
+        if self.averages_own_gradients:
+            dist_utils.average_gradients(self.task)
         if not self._clip_and_check():
             return False
         if self.scaler:
@@ -454,9 +486,9 @@ class _Trainer:
 
     def _gradient_sync(self, last: bool):
         """DDP's ``no_sync`` for the batches before the last of an accumulated step (their gradients stay local)."""
-        if last or not isinstance(self.model, nn.parallel.DistributedDataParallel):
+        if last or self.ddp is None:
             return contextlib.nullcontext()
-        return self.model.no_sync()
+        return self.ddp.no_sync()
 
     def _clip_and_check(self) -> bool:
         if self.config.grad_clip is None:
@@ -531,7 +563,7 @@ class _Trainer:
             if self.state.step > 0:  # prepare's result is part of the restored state (a step-0 checkpoint may lack it)
                 self._prepare = None
         else:
-            seed_everything(self.config.seed)  # a fresh start, also when resume found no checkpoint
+            seed_everything(rank_seed(self.config.seed, dist_utils.rank()))  # a fresh start, also when resume found none
         self.model.train()
         show = self.config.verbose and dist_utils.is_main_process()
         bar = Progress("training", "step", total=self.state.max_steps, initial=self.state.step, verbose=show)
@@ -572,7 +604,7 @@ class _Trainer:
                     return reason
         except KeyboardInterrupt:
             self._say(f"interrupted at step {self.state.step}; saving a checkpoint")
-            self.save()
+            self.save(every_rank=False)  # the other ranks may not be here to answer
             raise
 
     def _run_epoch(self, bar) -> Optional[str]:

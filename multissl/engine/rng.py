@@ -15,6 +15,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def rank_seed(seed: int, rank: int) -> int:
+    """The seed of process ``rank``'s global generators: ``seed`` on rank 0 (a single process trains as
+    before), a different one on every other rank, so that the ranks draw different augmentations."""
+    return seed if rank == 0 else (seed * 1_000_003 + rank * 7_919) % 2**63
+
+
 def rng_state() -> Dict[str, Any]:
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -31,4 +37,4 @@ def set_rng_state(state: Dict[str, Any]) -> None:
 
 
 
-__all__ = ["rng_state", "seed_everything", "set_rng_state"]
+__all__ = ["rank_seed", "rng_state", "seed_everything", "set_rng_state"]

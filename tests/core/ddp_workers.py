@@ -42,21 +42,42 @@ def fixed_pairs(n=64, d=6, seed=0):
     return torch.utils.data.TensorDataset(x0, x0 + 0.3 * torch.randn(n, d, generator=g))
 
 
-def train(out_dir, batch_size, steps=3):
-    """Train the toy NT-Xent task with SGD; return its parameters."""
+class SparseRegression(torch.nn.Module):
+    """A sparse-gradient embedding (as word2vec's) and a dense layer, fitted to fixed targets: the loss is a mean."""
+
+    def __init__(self, words=20, dim=4):
+        super().__init__()
+        self.table = torch.nn.Embedding(words, dim, sparse=True)
+        self.head = torch.nn.Linear(dim, 3)
+
+    def forward(self, batch):
+        ids, target = batch
+        return ((self.head(self.table(ids)) - target) ** 2).mean()
+
+
+def word_targets(n=64, words=20, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.utils.data.TensorDataset(torch.randint(0, words, (n,), generator=g), torch.randn(n, 3, generator=g))
+
+
+def train(out_dir, batch_size, steps=3, kind="contrastive"):
+    """Train the toy NT-Xent task (or, ``kind="sparse"``, :class:`SparseRegression`) with SGD; return its parameters."""
     from multissl.engine import TrainConfig, fit
     from multissl.toy import ToyContrastiveTask
 
     torch.manual_seed(0)
-    task = ToyContrastiveTask(6, hidden=16, out_dim=8, temperature=0.5)
+    if kind == "sparse":
+        task, data = SparseRegression(), word_targets()
+    else:
+        task, data = ToyContrastiveTask(6, hidden=16, out_dim=8, temperature=0.5), fixed_pairs()
     opt = torch.optim.SGD(task.parameters(), lr=0.5)
     cfg = TrainConfig(steps=steps, batch_size=batch_size, seed=1, output_dir=out_dir, verbose=False)
-    fit(task, fixed_pairs(), opt, cfg)
+    fit(task, data, opt, cfg)
     return {k: v.detach().cpu() for k, v in task.state_dict().items()}
 
 
 if __name__ == "__main__":  # launched by torchrun
     out = sys.argv[1]
-    params = train(out, batch_size=8)
+    params = train(out, batch_size=8, kind=sys.argv[2] if len(sys.argv) > 2 else "contrastive")
     torch.save(params, os.path.join(out, f"params_rank{dist.get_rank()}.pt"))
     dist.destroy_process_group()

@@ -64,6 +64,51 @@ def test_fit_under_torchrun_matches_single_process_training(tmp_path):
     assert any(not torch.allclose(start[k], p0[k]) for k in start)
 
 
+@pytest.mark.slow
+def test_sparse_embeddings_exchange_their_rows_and_train_like_one_process(tmp_path):
+    """A model with a sparse-gradient embedding is not wrapped in DDP (dense tables); the ranks average the
+    touched rows themselves and end where one process with the whole batch does."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           str(HERE / "ddp_workers.py"), str(tmp_path), "sparse"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=HERE)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    p0, p1 = (torch.load(tmp_path / f"params_rank{r}.pt") for r in range(2))
+    single = ddp_workers.train(str(tmp_path / "single"), batch_size=16, kind="sparse")
+    torch.manual_seed(0)
+    start = ddp_workers.SparseRegression().state_dict()
+    for k in single:
+        assert torch.equal(p0[k], p1[k]), f"ranks diverged at {k}"
+        assert torch.allclose(single[k], p0[k], atol=1e-6), k
+    assert not torch.allclose(start["table.weight"], p0["table.weight"])
+
+
+def _torchrun_resume_worker(out, steps, resume=False, nproc=2):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+           str(HERE / "ddp_resume_worker.py"), str(out), str(steps)] + (["resume"] if resume else [])
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=HERE)
+
+
+def _ranks(out, steps):
+    return [json.loads((out / f"rank{r}-{steps}.json").read_text()) for r in range(2)]
+
+
+@pytest.mark.slow
+def test_each_rank_draws_its_own_randomness_and_resume_continues_exactly(tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    for out, steps, resume in ((straight, 6, False), (resumed, 3, False), (resumed, 6, True)):
+        proc = _torchrun_resume_worker(out, steps, resume)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    whole, first, second = _ranks(straight, 6), _ranks(resumed, 3), _ranks(resumed, 6)
+    assert whole[0]["draws"] != whole[1]["draws"]  # seeds derive from (seed, rank)
+    assert whole[0]["params"] == whole[1]["params"]  # one model
+    for rank in range(2):  # every rank's generators come back from the checkpoint: the same draws, the same weights
+        assert first[rank]["draws"] + second[rank]["draws"] == whole[rank]["draws"]
+        assert second[rank]["params"] == whole[rank]["params"]
+    proc = _torchrun_resume_worker(resumed, 8, resume=True, nproc=1)
+    assert proc.returncode != 0
+    assert "written by a run of 2 process(es) and this run has 1" in proc.stdout + proc.stderr
+
+
 def _torchrun_run_folder(out, mode):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            str(HERE / "ddp_run_folder.py"), str(out), mode]

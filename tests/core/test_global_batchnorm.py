@@ -31,16 +31,34 @@ def test_outside_a_process_group_it_is_a_plain_batch_norm():
     torch.testing.assert_close(converted[1].running_var, plain[1].running_var)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("method", ["simclr", "byol"])
-def test_two_ranks_with_global_bn_give_the_loss_and_gradients_of_one_process(tmp_path, method, monkeypatch):
-    world = 2
+def _spawn(tmp_path, method, world=2):
     mp.spawn(global_bn_workers.worker, args=(world, _free_port(), str(tmp_path), method), nprocs=world, join=True)
+    return [torch.load(tmp_path / f"{method}-rank{rank}.pt") for rank in range(world)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", global_bn_workers.METHODS)
+def test_two_ranks_with_global_bn_give_the_loss_and_gradients_of_one_process(tmp_path, method, monkeypatch):
+    """SimCLR, BYOL, MoCo v2 (queries and keys) and CPC with negatives drawn from the gathered global batch."""
+    ranks = _spawn(tmp_path, method)
     global_bn_workers.patch_views(monkeypatch.setattr)
-    single_loss, single_grads = global_bn_workers.step(method)
-    for rank in range(world):
-        loss, grads = torch.load(tmp_path / f"{method}-rank{rank}.pt")
+    single_loss, single_grads, single_queues = global_bn_workers.step(method)
+    for loss, grads, queues in ranks:
         torch.testing.assert_close(loss, single_loss, rtol=1e-5, atol=1e-5)
         assert grads.keys() == single_grads.keys()
         for name, grad in grads.items():
             torch.testing.assert_close(grad, single_grads[name], rtol=1e-4, atol=1e-5, msg=lambda m: f"{method} {name}: {m}")
+        assert queues.keys() == single_queues.keys()
+        for name, queue in queues.items():  # MoCo: both ranks enqueue the whole batch's keys, in the batch's order
+            torch.testing.assert_close(queue, single_queues[name], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_moco_shuffle_bn_across_ranks_encodes_keys_as_one_process_in_groups(tmp_path):
+    """Without global BN, each rank encodes a shuffled share of all ranks' keys: one process with the same
+    permutation and ``bn_splits=2`` gives the same keys."""
+    ranks = _spawn(tmp_path, "moco-keys")
+    single = global_bn_workers.shuffled_keys()
+    half = len(single) // 2
+    for rank, keys in enumerate(ranks):
+        torch.testing.assert_close(keys, single[rank * half:(rank + 1) * half], rtol=1e-4, atol=1e-5)
