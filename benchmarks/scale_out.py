@@ -66,7 +66,9 @@ def cases(data: Dict[str, Path]) -> Dict[str, List[str]]:
     """Case name -> the ``multissl`` arguments before ``-o``."""
     out = {f"vision:{m}": ["vision", "train", m, str(data["vision"]), *SMALL_VISION, *(["--queue-size", "64"] if "moco" in m else [])]
            for m in VISION_METHODS}
-    for negatives in ("batch", "group"):
+    out["vision:dae-mlp"] = ["vision", "train", "dae", str(data["vision"]), *SMALL_VISION, "--variant", "mlp", "--hidden", "64", "64",
+                             "--steps-per-layer", "5"]  # one layer trained at a time: parameters unused at a step
+    for negatives in ("batch", "sequence", "group"):
         out[f"audio:{negatives}"] = ["audio", "train", str(data["audio"]), *SMALL_AUDIO, "--negatives", negatives]
     out["video:colorizer"] = ["video", "train", str(data["video"] / "train"), *SMALL_VIDEO]
     out["text:torch"] = ["text", "train", str(data["text"]), "--backend", "torch", "--min-count", "1", "--epochs", "1", "--batch-size", "256"]

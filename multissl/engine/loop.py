@@ -108,8 +108,8 @@ def _warn_unsharded(loader: Any) -> None:
                       "batches; pass the Dataset itself (fit shards it) or a DistributedSampler", stacklevel=4)
 
 
-def _every_rank(state: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """``state`` of every rank, in rank order (a collective under DDP)."""
+def _every_rank(state: Any) -> List[Any]:
+    """``state`` (any picklable object) of every rank, in rank order (a collective under DDP)."""
     if not dist_utils.is_distributed():
         return [state]
     states: List[Any] = [None] * dist_utils.world_size()
@@ -190,7 +190,9 @@ class _Trainer:
             self.averages_own_gradients = True
             return task
         ids = [self.device.index] if self.device.type == "cuda" else None
-        self.ddp = nn.parallel.DistributedDataParallel(task, device_ids=ids)
+        # a task that trains only some of its parameters at a step (the stacked DAE's layer-wise training) says so
+        unused = bool(getattr(task, "leaves_parameters_unused", False))
+        self.ddp = nn.parallel.DistributedDataParallel(task, device_ids=ids, find_unused_parameters=unused)
         return self.ddp
 
     def _make_loader(self, data, collate_fn):
@@ -424,13 +426,16 @@ class _Trainer:
         self._window_start = time.perf_counter()
 
     def _mean_over_ranks(self, values: Dict[str, float]) -> Dict[str, float]:
-        """Each logged value averaged over the processes (every rank logs the same names at the same steps)."""
-        if not dist_utils.is_distributed() or not values:
+        """Each logged value averaged over the processes that logged it (a metric a batch may lack, such as the
+        online probe's accuracy on a batch without labels, is missing on some ranks)."""
+        if not dist_utils.is_distributed():
             return values
-        names = sorted(values)
-        summed = torch.tensor([values[n] for n in names], dtype=torch.float64, device=self.device)
-        torch.distributed.all_reduce(summed)
-        return dict(zip(names, (summed / dist_utils.world_size()).tolist()))
+        names = sorted(set().union(*_every_rank(sorted(values))))
+        if not names:
+            return values
+        sums = torch.tensor([[values.get(n, 0.0), float(n in values)] for n in names], dtype=torch.float64, device=self.device)
+        torch.distributed.all_reduce(sums)
+        return {n: total / count for n, (total, count) in zip(names, sums.tolist())}
 
     def _write_jsonl(self, entry: Dict[str, Any]) -> None:
         if self.config.output_dir and dist_utils.is_main_process():

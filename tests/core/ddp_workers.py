@@ -55,23 +55,46 @@ class SparseRegression(torch.nn.Module):
         return ((self.head(self.table(ids)) - target) ** 2).mean()
 
 
+class AlternatingLayers(torch.nn.Module):
+    """Trains one of two layers per step (parameters left unused, as the stacked DAE's) and logs a metric on rank 0
+    only (as the online probe's accuracy, absent on a batch without labels)."""
+
+    leaves_parameters_unused = True
+
+    def __init__(self):
+        super().__init__()
+        self.first, self.second = torch.nn.Linear(6, 1), torch.nn.Linear(6, 1)
+        self.calls = 0
+
+    def forward(self, batch):
+        x, y = batch
+        layer = self.first if self.calls % 2 == 0 else self.second
+        self.calls += 1
+        loss = ((layer(x) - y.sum(1, keepdim=True)) ** 2).mean()
+        rank = dist.get_rank() if dist.is_initialized() else 0
+        return loss, ({"rank0_metric": torch.tensor(float(rank + 1))} if rank == 0 else {})
+
+
 def word_targets(n=64, words=20, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.utils.data.TensorDataset(torch.randint(0, words, (n,), generator=g), torch.randn(n, 3, generator=g))
 
 
 def train(out_dir, batch_size, steps=3, kind="contrastive"):
-    """Train the toy NT-Xent task (or, ``kind="sparse"``, :class:`SparseRegression`) with SGD; return its parameters."""
+    """Train the toy NT-Xent task (``kind="sparse"``: :class:`SparseRegression`, ``"alternating"``:
+    :class:`AlternatingLayers`) with SGD; return its parameters."""
     from multissl.engine import TrainConfig, fit
     from multissl.toy import ToyContrastiveTask
 
     torch.manual_seed(0)
     if kind == "sparse":
         task, data = SparseRegression(), word_targets()
+    elif kind == "alternating":
+        task, data = AlternatingLayers(), fixed_pairs()
     else:
         task, data = ToyContrastiveTask(6, hidden=16, out_dim=8, temperature=0.5), fixed_pairs()
     opt = torch.optim.SGD(task.parameters(), lr=0.5)
-    cfg = TrainConfig(steps=steps, batch_size=batch_size, seed=1, output_dir=out_dir, verbose=False)
+    cfg = TrainConfig(steps=steps, batch_size=batch_size, seed=1, output_dir=out_dir, verbose=False, log_every=1)
     fit(task, data, opt, cfg)
     return {k: v.detach().cpu() for k, v in task.state_dict().items()}
 

@@ -82,6 +82,25 @@ def test_sparse_embeddings_exchange_their_rows_and_train_like_one_process(tmp_pa
     assert not torch.allclose(start["table.weight"], p0["table.weight"])
 
 
+@pytest.mark.slow
+def test_parameters_a_step_leaves_unused_and_metrics_of_one_rank(tmp_path):
+    """A task with ``leaves_parameters_unused`` trains under DDP (find_unused_parameters) like one process; a metric
+    logged by rank 0 alone is logged as rank 0's value, next to the loss averaged over both ranks."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           str(HERE / "ddp_workers.py"), str(tmp_path), "alternating"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=HERE)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    p0, p1 = (torch.load(tmp_path / f"params_rank{r}.pt") for r in range(2))
+    single = ddp_workers.train(str(tmp_path / "single"), batch_size=16, kind="alternating")
+    for k in single:
+        assert torch.equal(p0[k], p1[k]) and torch.allclose(single[k], p0[k], atol=1e-6), k
+    logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    steps = [entry for entry in logged if "loss" in entry]
+    alone = [json.loads(line) for line in (tmp_path / "single" / "metrics.jsonl").read_text().splitlines() if '"loss"' in line]
+    assert [e["step"] for e in steps] == [1, 2, 3] and all(e["rank0_metric"] == 1.0 for e in steps)
+    assert all(abs(a["loss"] - b["loss"]) < 1e-5 for a, b in zip(steps, alone))
+
+
 def _torchrun_resume_worker(out, steps, resume=False, nproc=2):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
            str(HERE / "ddp_resume_worker.py"), str(out), str(steps)] + (["resume"] if resume else [])

@@ -162,18 +162,22 @@ class PretextTask(nn.Module):
         """
 
     def online_probe_loss(self, features: torch.Tensor, batch: Any, metrics: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """Cross-entropy of the online linear probe on detached (B, D) features (0 when off or unlabelled).
+        """Cross-entropy of the online linear probe on detached (B, D) features, over the batch's labelled images
+        (label >= 0; 0 when the probe is off or no image of the batch has a label).
 
         The features are detached, so the labels never influence the
         representation (solo-learn's online probe); ``metrics`` gains
         ``online_acc``.
         """
-        labels = batch[1] if isinstance(batch, (tuple, list)) and len(batch) > 1 else None
-        if self.online_classifier is None or labels is None or (labels < 0).any():
+        if self.online_classifier is None:
             return features.new_zeros(())
-        logits = self.online_classifier(features.detach()[: len(labels)])
-        metrics["online_acc"] = (logits.argmax(1) == labels).float().mean().detach()
-        return F.cross_entropy(logits, labels)
+        labels = batch[1] if isinstance(batch, (tuple, list)) and len(batch) > 1 else None
+        known = labels >= 0 if labels is not None else None  # -1: an image without a label
+        if known is None or not known.any():  # zero, yet touching the probe: DDP needs every parameter in the graph
+            return sum(p.sum() for p in self.online_classifier.parameters()) * 0.0
+        logits = self.online_classifier(features.detach()[: len(labels)][known])
+        metrics["online_acc"] = (logits.argmax(1) == labels[known]).float().mean().detach()
+        return F.cross_entropy(logits, labels[known])
 
     def images(self, batch: Any, augment: bool = True) -> torch.Tensor:
         """The float (B, C, H, W) images of a batch, augmented when training."""

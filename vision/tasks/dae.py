@@ -104,6 +104,11 @@ class DenoisingAutoencoder(PretextTask):
         noisy, _ = corrupt(x, self.config.corruption, self.config.level)
         return [("clean", x), (f"{self.config.corruption} {self.config.level:g}", noisy.clamp(0, 1)), ("denoised", self.reconstruct(noisy))]
 
+    @property
+    def leaves_parameters_unused(self) -> bool:
+        """The stacked mlp variant trains one layer at a time (DDP must look for unused parameters)."""
+        return self.config.variant == "mlp"
+
     # -- stacked mlp variant ------------------------------------------------ #
     def _check_size(self, x: torch.Tensor) -> None:
         if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
