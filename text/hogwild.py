@@ -36,7 +36,7 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
     ``keep_encoded``: leave ``encoded`` open (its owner frees it). Returns whether the deadline stopped it.
     A ``KeyboardInterrupt`` (or a callback's) lets the chunks in flight finish and is raised again.
     """
-    from .kernels import NUM_STATS, chunk_key, train_chunk
+    from .kernels import NUM_STATS, chunk_key, lock_factors, train_chunk
 
     cfg, st = model.config, model.state
     workers = int(cfg.workers)
@@ -53,9 +53,7 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
     syn1neg = model.syn1neg if cfg.negative else np.zeros((1, cfg.vector_size), np.float32)
     syn1 = model.syn1 if cfg.hs else np.zeros((1, cfg.vector_size), np.float32)
     syn0 = model.wv.vectors
-    lockf = np.ascontiguousarray(model.wv.vectors_lockf, np.float32)
-    if len(lockf) == 1 and lockf[0] != 1.0:  # one factor for every word: the kernels read one per word
-        lockf = np.full(len(syn0), lockf[0], np.float32)
+    lockf = lock_factors(model.wv.vectors_lockf)  # None without locks: the kernels' fastest case
     alpha, min_alpha = float(st.get("alpha", cfg.alpha)), float(st.get("min_alpha", cfg.min_alpha))
 
     def work():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from multissl.sampling import AliasSampler
-from multissl.text.kernels import NUM_STATS, train_chunk
+from multissl.text.kernels import NUM_STATS, lock_factors, train_chunk
 from multissl.text.vocab import huffman_tree
 
 V, D, NOISE = 5, 8, 4
@@ -25,13 +25,14 @@ def _setup(seed=0):
     return syn0, syn1, table, keep
 
 
-def _run(ids, syn0, syn1neg, syn1, keep, table, sg, hs=0, negative=2, shared=True, counts=None):
+def _run(ids, syn0, syn1neg, syn1, keep, table, sg, hs=0, negative=2, shared=True, counts=None,
+         lockf=np.ones(1, np.float32)):
     if hs:
         codes, points, lengths = huffman_tree(counts)
     else:
         codes, points, lengths = np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32), np.zeros(1, np.int32)
     stats = np.zeros(NUM_STATS)
-    train_chunk(np.array(ids, np.int32), syn0, syn1neg, syn1, np.ones(1, np.float32), keep, table, codes, points, lengths,
+    train_chunk(np.array(ids, np.int32), syn0, syn1neg, syn1, lockf, keep, table, codes, points, lengths,
                 sg, hs, negative, 1, True, shared, 1, 0.1, 0.1, 0.0, 1e9, np.uint64(7), True, stats)
     return stats
 
@@ -163,3 +164,41 @@ def test_huffman_tree_is_an_optimal_prefix_code():
     shuffled = huffman_tree(counts[perm])
     for ours, sorted_rows in zip(shuffled, (codes, points, lengths)):
         np.testing.assert_array_equal(ours, sorted_rows[perm])
+
+
+@pytest.mark.parametrize("sg", [0, 1])
+def test_no_locks_trains_as_unit_lock_factors(sg):
+    """lockf=None (compiled without the factor) gives the same vectors as factors of 1, one or one per word."""
+    trained = []
+    for lockf in (None, np.ones(1, np.float32), np.ones(V, np.float32)):
+        syn0, syn1neg, table, keep = _setup()
+        _run([0, 1, 2, 3, -1, 2, 1, 0], syn0, syn1neg, np.zeros((1, D), np.float32), keep, table, sg, lockf=lockf)
+        trained.append((syn0, syn1neg))
+    for syn0, syn1neg in trained[1:]:
+        np.testing.assert_array_equal(syn0, trained[0][0])
+        np.testing.assert_array_equal(syn1neg, trained[0][1])
+
+
+@pytest.mark.parametrize("sg", [0, 1])
+def test_lock_factors_scale_input_updates(sg):
+    """One factor for every word ((1,) = 0) freezes every input vector; per-word factors freeze only their words."""
+    syn0, syn1neg, table, keep = _setup()
+    before = syn0.copy()
+    _run([0, 1, 2, 3], syn0, syn1neg, np.zeros((1, D), np.float32), keep, table, sg, lockf=np.zeros(1, np.float32))
+    np.testing.assert_array_equal(syn0, before)
+    syn0, syn1neg, table, keep = _setup()
+    lockf = np.ones(V, np.float32)
+    lockf[1] = 0.0
+    _run([0, 1, 2, 3], syn0, syn1neg, np.zeros((1, D), np.float32), keep, table, sg, lockf=lockf)
+    np.testing.assert_array_equal(syn0[1], before[1])
+    assert not np.array_equal(syn0[2], before[2])
+
+
+def test_lock_factors_is_none_without_locks():
+    assert lock_factors(np.ones(1, np.float32)) is None
+    assert lock_factors(np.ones(V)) is None
+    half = lock_factors(np.array([0.5]))
+    assert half.dtype == np.float32 and half.tolist() == [0.5]
+    partial = np.ones(V, np.float32)
+    partial[2] = 0.0
+    np.testing.assert_array_equal(lock_factors(partial), partial)
