@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 
+from multissl import distributed as dist_utils
 from multissl.engine import METRICS_FILE
 from multissl.engine.checkpoints import CHECKPOINT_DIR, CheckpointError, atomic_write_bytes, atomic_writer, checked_map_location
 from multissl.presets import Recipe, given_fields, preset_recipe, tracks_given
@@ -218,6 +219,13 @@ def read_progress(run_dir: PathLike) -> Dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def _write_run_files(model: Word2Vec, run_dir: Path, progress: Dict[str, Any]) -> Path:
+    """The checkpoint (returned) and the vectors file of a run."""
+    checkpoint = save_checkpoint(model, run_dir, progress)
+    _write_vectors(model, run_dir)
+    return checkpoint
+
+
 def _write_vectors(model: Word2Vec, run_dir: Path) -> Path:
     path = run_dir / VECTORS_FILE
     with atomic_writer(path) as tmp:
@@ -232,6 +240,10 @@ class _RunRecorder:
         self.run_dir, self.progress = run_dir, progress
 
     def on_epoch_end(self, model: Word2Vec) -> None:
+        """Under torchrun every rank ends the epoch together; rank 0 alone writes (the others wait for it)."""
+        dist_utils.main_process_first(self._record, model)
+
+    def _record(self, model: Word2Vec) -> None:
         entry = dict(model.training_log[-1])
         entry["elapsed_s"] = self.progress()["elapsed_s"]
         with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
@@ -420,15 +432,15 @@ def train(data: PathLike, output: PathLike, method: Optional[str] = None, *, pre
                 w2v.train(**source, epochs=target, callbacks=[_RunRecorder(out, progress)], max_minutes=remaining)
             except KeyboardInterrupt:
                 stop_reason = "interrupted"
-                checkpoint = save_checkpoint(w2v, out, progress())
-                _write_vectors(w2v, out)
+                checkpoint = out / CHECKPOINT_DIR / LAST_CHECKPOINT
+                if dist_utils.is_main_process():  # no collective: the other ranks may not be here
+                    checkpoint = _write_run_files(w2v, out, progress())
                 raise TrainingInterrupted(signals.signum or signal.SIGINT, 0, str(checkpoint),
                                           f"{w2v.epochs_trained} complete epoch(s)") from None
         if w2v.stopped_early:
             stop_reason = "time"
         _require_training_pairs(w2v, corpus)
-    checkpoint = save_checkpoint(w2v, out, progress())
-    _write_vectors(w2v, out)
+    checkpoint = dist_utils.main_process_first(_write_run_files, w2v, out, progress())
     w2v._say(f"{w2v.epochs_trained}/{target} epochs ({stop_reason}); run folder {out}")
     result = FitResult(step=0, epoch=w2v.epochs_trained, stop_reason=stop_reason, elapsed_s=elapsed(),
                        history=list(w2v.training_log), last_checkpoint=str(checkpoint))

@@ -1,3 +1,8 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 import torch
 
@@ -59,3 +64,21 @@ def test_cbow_gives_every_context_word_the_full_error_like_word2vec_c():
     (grad_hidden,) = torch.autograd.grad(ref, hidden)
     for word in range(3):
         assert torch.allclose(c.inputs.weight.grad[word], grad_hidden[0], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_two_processes_write_one_run(tmp_path):
+    """Under torchrun rank 0 alone writes the run's metrics, checkpoint and vectors (two ranks used to race on
+    checkpoints/last.npz and each logged every epoch)."""
+    rng = np.random.default_rng(0)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(" ".join(rng.choice([f"w{i}" for i in range(30)], 12)) for _ in range(300)) + "\n")
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "multissl", "text",
+           "train", str(corpus), "-o", str(out), "--backend", "torch", "--min-count", "1", "--epochs", "2",
+           "--batch-size", "128"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [entry["epoch"] for entry in logged] == [1, 2]  # one line per epoch, not one per rank
+    assert (out / "checkpoints" / "last.npz").is_file() and (out / "vectors.bin").is_file()
