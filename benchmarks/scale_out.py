@@ -6,7 +6,8 @@
 Every case is ``torchrun --standalone --nproc_per_node N -m multissl <modality> train ... --steps S --overwrite``
 on tiny generated data (images, espeak speech, synthetic videos, a text corpus), run R times into the same
 folder. A run passes when the command exits 0, the folder holds one ``config.json``, rank 0's checkpoint
-``last.pt`` at step S, and ``metrics.jsonl`` ends at step S. Then one kill: a SIGTERM to one rank of a
+``last.pt`` at step S, and ``metrics.jsonl`` ends at step S (text: ``vectors.bin``, ``checkpoints/last.npz`` and one
+metrics line for its one epoch); a failed run's whole output is kept in ``WORK/failures/``. Then one kill: a SIGTERM to one rank of a
 running vision run must stop every rank with a checkpoint, and ``--resume`` must finish the run.
 
 Prints a markdown table and writes benchmarks/results/scale_out.json.
@@ -88,8 +89,11 @@ def check(run: Path, steps: int, text: bool) -> str:
     """'' when the run folder is whole, else what is wrong."""
     if not (run / "config.json").is_file():
         return "no config.json"
-    if text:
-        return "" if (run / "vectors.bin").is_file() else "no vectors.bin"
+    if text:  # one epoch: one metrics line (written by rank 0 alone), the vectors and the checkpoint
+        if not (run / "vectors.bin").is_file() or not (run / "checkpoints" / "last.npz").is_file():
+            return "no vectors.bin or checkpoints/last.npz"
+        lines = [line for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        return "" if len(lines) == 1 else f"{len(lines)} metrics lines for one epoch"
     if not (run / "checkpoints" / "last.pt").is_file():
         return "no checkpoints/last.pt"
     step = last_step(run)
@@ -117,6 +121,9 @@ def run_case(name: str, args: List[str], work: Path, nproc: int, steps: int, rep
         problem = f"exit {proc.returncode}: {error_line(proc.stderr + proc.stdout)}" if proc.returncode else check(run, steps, text)
         if problem:
             failures.append(f"run {attempt + 1}: {problem}")
+            log = work / "failures" / f"{run.name}-run{attempt + 1}.log"  # the whole output, to read what failed
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr, encoding="utf-8")
     print(f"{name}: {repeats - len(failures)}/{repeats} clean" + (f" ({failures[0]})" if failures else ""), flush=True)
     return {"case": name, "runs": repeats, "clean": repeats - len(failures), "median s": round(sorted(seconds)[len(seconds) // 2], 1),
             "first failure": failures[0] if failures else ""}

@@ -237,7 +237,7 @@ def _mean_of_sparse(param: torch.Tensor) -> torch.Tensor:
     grad = param.grad
     if grad is None:
         grad = torch.sparse_coo_tensor(torch.zeros(1, 0, dtype=torch.long), torch.zeros(0, *param.shape[1:]),
-                                       param.shape, device=param.device, dtype=param.dtype)
+                                       param.shape, device=param.device, dtype=param.dtype, check_invariants=False)
     grad = grad.coalesce()
     rows, values = grad.indices()[0], grad.values()
     counts = gather_no_grad(torch.tensor([len(rows)], device=rows.device))
@@ -248,6 +248,7 @@ def _mean_of_sparse(param: torch.Tensor) -> torch.Tensor:
     padded_values[:len(rows)] = values
     all_rows, all_values = gather_no_grad(padded_rows), gather_no_grad(padded_values)
     keep = torch.cat([torch.arange(most, device=rows.device) < int(n) for n in counts])
-    mean = torch.sparse_coo_tensor(all_rows[keep].unsqueeze(0), all_values[keep] / dist.get_world_size(), param.shape)
+    mean = torch.sparse_coo_tensor(all_rows[keep].unsqueeze(0), all_values[keep] / dist.get_world_size(), param.shape,
+                                   check_invariants=False)  # rows from coalesced gradients: in range by construction
     return mean.coalesce()
 
