@@ -74,6 +74,7 @@ def command() -> NoReturn:
 
 
 def _main(argv: Optional[List[str]]) -> int:
+    from .distributed import leave_together
     from .engine.signals import TrainingInterrupted  # imports torch
 
     words = _positionals(sys.argv[1:] if argv is None else argv)
@@ -81,7 +82,9 @@ def _main(argv: Optional[List[str]]) -> int:
     args = parser.parse_args(argv)
     debug = args.debug or bool(os.environ.get("MULTISSL_DEBUG"))
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        leave_together()
+        return status
     except USER_ERRORS as err:
         if debug:
             raise

@@ -61,6 +61,17 @@ def _destroy_group() -> None:
         dist.destroy_process_group()
 
 
+def leave_together() -> None:
+    """Wait for every rank, then close the process group: called when a command has finished on every rank, so
+    that no rank tears its connections down while another still uses them (a rank exiting alone could abort at
+    exit with ``terminate called without an active exception``). Nothing without a process group."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if is_distributed():
+        dist.barrier()
+    dist.destroy_process_group()
+
+
 def init_if_launched() -> None:
     """Bring the process group up when started by ``torchrun`` (before any rank touches a shared folder)."""
     if launched_by_torchrun() and not dist.is_initialized():

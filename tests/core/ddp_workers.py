@@ -104,3 +104,14 @@ if __name__ == "__main__":  # launched by torchrun
     params = train(out, batch_size=8, kind=sys.argv[2] if len(sys.argv) > 2 else "contrastive")
     torch.save(params, os.path.join(out, f"params_rank{dist.get_rank()}.pt"))
     dist.destroy_process_group()
+
+
+def leave_together_worker(rank, world, port, out_dir):
+    """Every rank leaves together: after ``leave_together`` the process group is closed on this rank."""
+    from multissl.distributed import leave_together
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    leave_together()
+    with open(os.path.join(out_dir, f"left{rank}"), "w") as f:
+        f.write(str(dist.is_initialized()))

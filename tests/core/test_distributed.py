@@ -101,6 +101,15 @@ def test_parameters_a_step_leaves_unused_and_metrics_of_one_rank(tmp_path):
     assert all(abs(a["loss"] - b["loss"]) < 1e-5 for a, b in zip(steps, alone))
 
 
+@pytest.mark.slow
+def test_ranks_leave_together_and_close_the_group(tmp_path):
+    from multissl.distributed import leave_together
+
+    leave_together()  # without a process group: nothing to do
+    mp.spawn(ddp_workers.leave_together_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    assert [(tmp_path / f"left{r}").read_text() for r in range(2)] == ["False", "False"]
+
+
 def _torchrun_resume_worker(out, steps, resume=False, nproc=2):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
            str(HERE / "ddp_resume_worker.py"), str(out), str(steps)] + (["resume"] if resume else [])
