@@ -44,13 +44,18 @@ def test_gathered_negatives_loss_equals_single_process_loss(tmp_path):
         assert torch.allclose(torch.cat([r[name][2] for r in ranks]) / world, gc, atol=1e-12), name
 
 
-@pytest.mark.slow
-def test_fit_under_torchrun_matches_single_process_training(tmp_path):
+def _train_on_two_ranks(out, kind="contrastive"):
+    """Parameters of rank 0 and rank 1 after ``ddp_workers.train(kind=kind)`` under torchrun with 2 processes."""
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           str(HERE / "ddp_workers.py"), str(tmp_path)]
+           str(HERE / "ddp_workers.py"), str(out), kind]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=HERE)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    p0, p1 = (torch.load(tmp_path / f"params_rank{r}.pt") for r in range(2))
+    return [torch.load(out / f"params_rank{r}.pt") for r in range(2)]
+
+
+@pytest.mark.slow
+def test_fit_under_torchrun_matches_single_process_training(tmp_path):
+    p0, p1 = _train_on_two_ranks(tmp_path)
     for k in p0:
         assert torch.equal(p0[k], p1[k]), f"ranks diverged at {k}"
     assert (tmp_path / "checkpoints" / "last.pt").is_file()  # written by rank 0
@@ -68,11 +73,7 @@ def test_fit_under_torchrun_matches_single_process_training(tmp_path):
 def test_sparse_embeddings_exchange_their_rows_and_train_like_one_process(tmp_path):
     """A model with a sparse-gradient embedding is not wrapped in DDP (dense tables); the ranks average the
     touched rows themselves and end where one process with the whole batch does."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           str(HERE / "ddp_workers.py"), str(tmp_path), "sparse"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=HERE)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    p0, p1 = (torch.load(tmp_path / f"params_rank{r}.pt") for r in range(2))
+    p0, p1 = _train_on_two_ranks(tmp_path, "sparse")
     single = ddp_workers.train(str(tmp_path / "single"), batch_size=16, kind="sparse")
     torch.manual_seed(0)
     start = ddp_workers.SparseRegression().state_dict()
@@ -86,11 +87,7 @@ def test_sparse_embeddings_exchange_their_rows_and_train_like_one_process(tmp_pa
 def test_parameters_a_step_leaves_unused_and_metrics_of_one_rank(tmp_path):
     """A task with ``leaves_parameters_unused`` trains under DDP (find_unused_parameters) like one process; a metric
     logged by rank 0 alone is logged as rank 0's value, next to the loss averaged over both ranks."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           str(HERE / "ddp_workers.py"), str(tmp_path), "alternating"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=HERE)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    p0, p1 = (torch.load(tmp_path / f"params_rank{r}.pt") for r in range(2))
+    p0, p1 = _train_on_two_ranks(tmp_path, "alternating")
     single = ddp_workers.train(str(tmp_path / "single"), batch_size=16, kind="alternating")
     for k in single:
         assert torch.equal(p0[k], p1[k]) and torch.allclose(single[k], p0[k], atol=1e-6), k
