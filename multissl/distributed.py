@@ -198,6 +198,15 @@ def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts, dim=0)
 
 
+def gather_objects(obj: Any) -> list:
+    """``obj`` (anything picklable) of every rank, in rank order (a collective); ``[obj]`` without DDP."""
+    if not is_distributed():
+        return [obj]
+    objects: list = [None] * dist.get_world_size()
+    dist.all_gather_object(objects, obj)
+    return objects
+
+
 def all_reduce_mean(x: torch.Tensor) -> torch.Tensor:
     """Mean of ``x`` over ranks (a copy; ``x`` itself is untouched)."""
     if not is_distributed():

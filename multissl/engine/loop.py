@@ -108,15 +108,6 @@ def _warn_unsharded(loader: Any) -> None:
                       "batches; pass the Dataset itself (fit shards it) or a DistributedSampler", stacklevel=4)
 
 
-def _every_rank(state: Any) -> List[Any]:
-    """``state`` (any picklable object) of every rank, in rank order (a collective under DDP)."""
-    if not dist_utils.is_distributed():
-        return [state]
-    states: List[Any] = [None] * dist_utils.world_size()
-    torch.distributed.all_gather_object(states, state)
-    return states
-
-
 def _check_world_size(ckpt: Dict[str, Any], path: Path) -> None:
     """A run resumes with the number of processes that wrote its checkpoint: each rank's data share and random
     generators belong to that number. One line naming both otherwise."""
@@ -308,7 +299,7 @@ class _Trainer:
             "epoch": self.state.epoch,
             "batch_in_epoch": self.state.batch_in_epoch,
             "rng": rng_state(),
-            "rng_by_rank": _every_rank(rng_state()) if every_rank else None,
+            "rng_by_rank": dist_utils.gather_objects(rng_state()) if every_rank else None,
             "world_size": dist_utils.world_size(),
             "elapsed_s": self.elapsed(),
             "config": asdict(self.config),
@@ -430,7 +421,7 @@ class _Trainer:
         online probe's accuracy on a batch without labels, is missing on some ranks)."""
         if not dist_utils.is_distributed():
             return values
-        names = sorted(set().union(*_every_rank(sorted(values))))
+        names = sorted(set().union(*dist_utils.gather_objects(sorted(values))))
         if not names:
             return values
         sums = torch.tensor([[values.get(n, 0.0), float(n in values)] for n in names], dtype=torch.float64, device=self.device)
