@@ -9,6 +9,7 @@ from multissl.checks import shown
 from multissl.presets import tracks_given
 
 BACKENDS = ("numba", "torch")
+PRIVATE_OUTPUTS = ("auto", "on", "off")
 
 
 def default_workers() -> int:
@@ -48,6 +49,7 @@ class Word2VecConfig:
                                                          "appearance", "choices": (0, 1)})
     cbow_mean: int = field(default=1, metadata={"help": "CBOW: 1 uses the mean of the context vectors, 0 their sum", "choices": (0, 1)})
     shared_negatives: bool = field(default=True, metadata={"help": "skip-gram: one set of negatives per window, updates as matrix products (pWord2Vec)"})
+    private_outputs: str = field(default="auto", metadata={"help": "each training thread updates its own copy of the output vectors and adds its changes to the shared ones after every chunk (no cache-line contention between threads); auto: when the vocabulary is at most chunk_words/5 words", "choices": PRIVATE_OUTPUTS})
     interleave: bool = field(default=True, metadata={"help": "threads train on `workers` distant parts of the corpus at once, as word2vec.c's threads do (the corpus is encoded to a temporary file first)"})
     compute_loss: bool = field(default=True, metadata={"help": "accumulate the exact training loss per epoch"})
     max_sentence_length: int = field(default=10_000, metadata={"help": "longer sentences are split (never truncated)"})
@@ -83,6 +85,8 @@ class Word2VecConfig:
             raise ValueError(f"need 0 <= min_alpha <= alpha and alpha > 0, got alpha={self.alpha}, min_alpha={self.min_alpha}")
         if self.sample < 0:
             raise ValueError(f"sample must be >= 0, got {self.sample}")
+        if self.private_outputs not in PRIVATE_OUTPUTS:
+            raise ValueError(f"private_outputs must be one of {PRIVATE_OUTPUTS}, got {self.private_outputs!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         for name in ("max_vocab_size", "max_final_vocab"):
