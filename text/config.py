@@ -49,7 +49,7 @@ class Word2VecConfig:
                                                          "appearance", "choices": (0, 1)})
     cbow_mean: int = field(default=1, metadata={"help": "CBOW: 1 uses the mean of the context vectors, 0 their sum", "choices": (0, 1)})
     shared_negatives: bool = field(default=True, metadata={"help": "skip-gram: one set of negatives per window, updates as matrix products (pWord2Vec)"})
-    private_outputs: str = field(default="auto", metadata={"help": "each training thread updates its own copy of the output vectors and adds its changes to the shared ones after every chunk (no cache-line contention between threads); auto: when the vocabulary is at most chunk_words/5 words", "choices": PRIVATE_OUTPUTS})
+    private_outputs: str = field(default="auto", metadata={"help": "each training thread updates its own copy of the output vectors and adds its changes to the shared ones every 10,000 words (no cache-line contention between threads); auto: with several workers and a vocabulary of at most 10,000 words", "choices": PRIVATE_OUTPUTS})
     interleave: bool = field(default=True, metadata={"help": "threads train on `workers` distant parts of the corpus at once, as word2vec.c's threads do (the corpus is encoded to a temporary file first)"})
     compute_loss: bool = field(default=True, metadata={"help": "accumulate the exact training loss per epoch"})
     max_sentence_length: int = field(default=10_000, metadata={"help": "longer sentences are split (never truncated)"})

@@ -23,7 +23,7 @@ from multissl.progress import Progress
 
 from .encoded import EncodedCorpus, interleaved_order
 from .errors import LOG_PREFIX
-from .private_outputs import PrivateOutputs, use_private_outputs
+from .private_outputs import MERGE_WORDS, PrivateOutputs, pieces, use_private_outputs
 from .vocab import RawCounts, encode_chunks
 
 
@@ -55,9 +55,15 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
     syn1 = model.syn1 if cfg.hs else np.zeros((1, cfg.vector_size), np.float32)
     syn0 = model.wv.vectors
     lockf = lock_factors(model.wv.vectors_lockf)  # None without locks: the kernels' fastest case
-    private = use_private_outputs(cfg.private_outputs, workers, cfg.negative, len(model.wv), cfg.chunk_words)
+    private = use_private_outputs(cfg.private_outputs, workers, cfg.negative, len(model.wv))
     merge_lock = threading.Lock()
     alpha, min_alpha = float(st.get("alpha", cfg.alpha)), float(st.get("min_alpha", cfg.min_alpha))
+
+    def train(ids, syn1neg_rows, position, key, stats):
+        return train_chunk(ids, syn0, syn1neg_rows, syn1, lockf, model._keep_threshold, model._neg_table, model._codes,
+                           model._points, model._code_lengths, cfg.sg, cfg.hs, cfg.negative, cfg.window,
+                           cfg.shrink_windows, cfg.shared_negatives, cfg.cbow_mean, alpha, min_alpha,
+                           float(position), st["total_words"], key, cfg.compute_loss, stats)
 
     def work():
         outputs = PrivateOutputs(syn1neg, merge_lock) if private else None
@@ -68,13 +74,12 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
             index, ids, position, key = job
             stats = np.zeros(NUM_STATS, np.float64)
             try:
-                own_syn1neg = syn1neg if outputs is None else outputs.rows
-                train_chunk(ids, syn0, own_syn1neg, syn1, lockf, model._keep_threshold, model._neg_table, model._codes,
-                            model._points, model._code_lengths, cfg.sg, cfg.hs, cfg.negative, cfg.window,
-                            cfg.shrink_windows, cfg.shared_negatives, cfg.cbow_mean, alpha, min_alpha,
-                            float(position), st["total_words"], key, cfg.compute_loss, stats)
-                if outputs is not None:
-                    outputs.merge()
+                if outputs is None:
+                    train(ids, syn1neg, position, key, stats)
+                else:  # a merge after every piece of about MERGE_WORDS words; each piece continues the random stream
+                    for piece, words_before in pieces(ids, MERGE_WORDS):
+                        key = np.uint64(train(piece, outputs.rows, position + words_before, key, stats))
+                        outputs.merge()
             except BaseException as err:  # reported to the main thread
                 done.put((index, err))
                 continue
