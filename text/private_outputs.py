@@ -3,8 +3,8 @@
 Hogwild threads update the shared (V, D) output matrix ``syn1neg`` without locks. With a small
 vocabulary every output row is written by every thread within a few microseconds, so nearly
 each row a thread reads was last written by another core and must come from that core's cache:
-on 2 threads of a 9,000-word vocabulary (gensim's shortened Wikipedia), CBOW spent a third of
-its time waiting for such transfers (a chunk trained 1.5x faster with a matrix of its own).
+on 2 threads of a 9,000-word vocabulary (gensim's shortened Wikipedia), CBOW spent about a third
+of its time waiting for such transfers.
 
 With private outputs each thread trains on its own copy of ``syn1neg`` and, every so often,
 adds what it changed (``copy - base``, base being the copy as of the last merge) to the shared
@@ -14,11 +14,11 @@ a delay of up to one merge interval); the input vectors stay shared as before. N
 each merge exact, where Hogwild's concurrent writes may drop one.
 
 A thread merges after every piece of about ``MERGE_WORDS`` words of its chunk (a piece ends with a
-sentence): the longer a thread trains alone, the more both threads' changes of a row overshoot
-where either would have taken it (on the shortened Wikipedia, CBOW over 16 seeds: merging every
-50,000 words lost 0.007 WS-353 and 0.015 SimLex-999; every 10,000 words lost nothing). A merge
-reads and writes the whole matrix (V x D) while a piece updates about 6 output rows per word, so
-``"auto"`` uses the copies when the vocabulary has at most ``MERGE_WORDS`` words.
+sentence): the longer a thread trains alone, the more both threads' changes of a row add up beyond
+where either would have taken it, so the interval is kept short. A merge reads and writes the whole
+matrix (V x D) while a piece updates about 6 output rows per word, so ``"auto"`` uses the copies
+when the vocabulary has at most ``MERGE_WORDS`` words. Measured: docs/text.md, "Private output
+vectors" (``benchmarks/text_private_outputs.py``).
 """
 from __future__ import annotations
 
