@@ -93,6 +93,22 @@ class EncodedCorpus:
         self.file.close()
 
 
+def split_chunk(ids: np.ndarray, words: int) -> Iterator[Tuple[np.ndarray, int]]:
+    """Cut a chunk (ids, ``-1`` after each sentence) into pieces of whole sentences of at least ``words`` ids
+    (the last may be shorter); yields ``(piece, words before it)``, the words counting ids >= 0."""
+    ends = np.flatnonzero(ids < 0)
+    start = words_before = 0
+    while start < len(ids):
+        stop = len(ids)
+        at = np.searchsorted(ends, start + words - 1)  # the first sentence end at or after the piece's length
+        if at < len(ends) and ends[at] + 1 < len(ids):
+            stop = int(ends[at]) + 1
+        piece = ids[start:stop]
+        yield piece, words_before
+        words_before += int(np.count_nonzero(piece >= 0))
+        start = stop
+
+
 def interleaved_order(num_chunks: int, parts: int) -> List[int]:
     """Chunk order that alternates between ``parts`` contiguous parts of the corpus.
 
@@ -110,4 +126,4 @@ def interleaved_order(num_chunks: int, parts: int) -> List[int]:
     return order
 
 
-__all__ = ["EncodedCorpus", "interleaved_order", "remap_ids"]
+__all__ = ["EncodedCorpus", "interleaved_order", "remap_ids", "split_chunk"]

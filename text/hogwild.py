@@ -15,15 +15,15 @@ import queue
 import threading
 import time
 import warnings
-from typing import Iterable, Iterator, Optional, Sequence, Tuple
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from multissl.progress import Progress
 
-from .encoded import EncodedCorpus, interleaved_order
+from .encoded import EncodedCorpus, interleaved_order, split_chunk
 from .errors import LOG_PREFIX
-from .private_outputs import MERGE_WORDS, PrivateOutputs, pieces, use_private_outputs
+from .private_outputs import MERGE_WORDS, PrivateOutputs, use_private_outputs
 from .vocab import RawCounts, encode_chunks
 
 
@@ -77,7 +77,7 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
                 if outputs is None:
                     train(ids, syn1neg, position, key, stats)
                 else:  # a merge after every piece of about MERGE_WORDS words; each piece continues the random stream
-                    for piece, words_before in pieces(ids, MERGE_WORDS):
+                    for piece, words_before in split_chunk(ids, MERGE_WORDS):
                         key = np.uint64(train(piece, outputs.rows, position + words_before, key, stats))
                         outputs.merge()
             except BaseException as err:  # reported to the main thread
@@ -121,8 +121,10 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
             if st["chunk"] == 0:
                 model._call("on_epoch_begin")
             started = time.perf_counter()
+            split_from = None  # the epoch's last chunks are cut in parts, one per worker, that train at once
             if encoded is not None and encoded.complete:
                 source = encoded.chunks(interleaved_order(len(encoded), workers) if interleave else None)
+                split_from = len(encoded) - workers if workers > 1 else None
             else:
                 source = encode(model, corpus, encoded)
             for index, (ids, n_words) in enumerate(source):
@@ -132,8 +134,10 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
                     out_of_time = True
                     break
                 key = np.uint64(chunk_key(seed_key, np.uint64(model.epochs_trained), np.uint64(index)))
-                jobs.put((index, ids, st["position"], key))
-                pending += 1
+                for part, words_before, part_key in chunk_parts(ids, key, workers if split_from is not None
+                                                                and index >= split_from else 1):
+                    jobs.put((index, part, st["position"] + words_before, part_key))
+                    pending += 1
                 st["chunk"] = index + 1
                 st["position"] += n_words
                 collect(block=False)
@@ -167,6 +171,21 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
         raise interrupted
     return out_of_time
 
+
+
+MIN_PART_WORDS = 1_000  # a smaller chunk is not cut: waiting for it costs less than a merge or a job
+
+
+def chunk_parts(ids: np.ndarray, key: np.uint64, parts: int) -> List[Tuple[np.ndarray, int, np.uint64]]:
+    """A chunk as up to ``parts`` jobs of whole sentences (at least ``MIN_PART_WORDS`` ids each):
+    ``(ids, words before them, random key)``; a chunk in one part keeps its key. Without it a thread would train the epoch's last chunk while the others wait for the next epoch."""
+    parts = min(parts, len(ids) // MIN_PART_WORDS)
+    if parts <= 1:
+        return [(ids, 0, key)]
+    from .kernels import chunk_key
+
+    cut = split_chunk(ids, -(-len(ids) // parts))
+    return [(part, before, np.uint64(chunk_key(key, np.uint64(0), np.uint64(k)))) for k, (part, before) in enumerate(cut)]
 
 
 def end_epoch(model) -> None:

@@ -23,7 +23,6 @@ vectors" (``benchmarks/text_private_outputs.py``).
 from __future__ import annotations
 
 import threading
-from typing import Iterator, Tuple
 
 import numpy as np
 from numba import njit
@@ -52,22 +51,6 @@ def merge_changes(shared, own, base):
             base[row, d] = value
 
 
-def pieces(ids: np.ndarray, words: int) -> Iterator[Tuple[np.ndarray, int]]:
-    """Cut a chunk (ids, ``-1`` after each sentence) into pieces of whole sentences of at least ``words`` ids
-    (the last may be shorter); yields ``(piece, words before it)``, the words counting ids >= 0."""
-    ends = np.flatnonzero(ids < 0)
-    start = words_before = 0
-    while start < len(ids):
-        stop = len(ids)
-        at = np.searchsorted(ends, start + words - 1)  # the first sentence end at or after the piece's length
-        if at < len(ends) and ends[at] + 1 < len(ids):
-            stop = int(ends[at]) + 1
-        piece = ids[start:stop]
-        yield piece, words_before
-        words_before += int(np.count_nonzero(piece >= 0))
-        start = stop
-
-
 class PrivateOutputs:
     """One thread's copy (``rows``, (V, D)) of the shared output matrix ``shared``; :meth:`merge` after each chunk.
 
@@ -86,4 +69,4 @@ class PrivateOutputs:
             merge_changes(self.shared, self.rows, self.base)
 
 
-__all__ = ["MERGE_WORDS", "PrivateOutputs", "SETTINGS", "merge_changes", "pieces", "use_private_outputs"]
+__all__ = ["MERGE_WORDS", "PrivateOutputs", "SETTINGS", "merge_changes", "use_private_outputs"]

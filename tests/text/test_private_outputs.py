@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from multissl.text import Word2Vec
-from multissl.text.private_outputs import PrivateOutputs, merge_changes, pieces, use_private_outputs
+from multissl.text.private_outputs import PrivateOutputs, merge_changes, use_private_outputs
 
 
 def test_merge_adds_each_copys_changes_and_refreshes_it():
@@ -50,17 +50,6 @@ def test_merge_changes_is_exact_for_float32():
 ])
 def test_when_the_threads_use_copies(setting, workers, negative, vocab, expected):
     assert use_private_outputs(setting, workers, negative, vocab) is expected
-
-
-def test_pieces_end_with_sentences_and_count_the_words_before_them():
-    ids = np.array([1, 2, 3, -1, 4, 5, -1, 6, -1, 7, 8, 9, 10, -1, 11, -1], np.int32)
-    cut = list(pieces(ids, 4))
-    np.testing.assert_array_equal(np.concatenate([piece for piece, _ in cut]), ids)  # nothing lost or repeated
-    assert [list(piece) for piece, _ in cut] == [[1, 2, 3, -1], [4, 5, -1, 6, -1], [7, 8, 9, 10, -1], [11, -1]]
-    assert [before for _, before in cut] == [0, 3, 6, 10]
-    assert [list(p) for p, _ in pieces(ids, 100)] == [list(ids)]  # one piece when the chunk is short
-    no_end = np.array([1, 2, 3], np.int32)
-    assert [list(p) for p, _ in pieces(no_end, 2)] == [[1, 2, 3]]
 
 
 def test_an_unknown_setting_is_refused():
