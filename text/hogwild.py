@@ -5,7 +5,9 @@ chunks of word ids from a queue and run :func:`multissl.text.kernels.train_chunk
 without the GIL, updating the model's shared float32 matrices without locks (Hogwild). The
 main thread hands out the chunks (in the interleaved order when ``interleave`` and several
 workers), collects each chunk's statistics, advances the position that drives the learning
-rate, and calls the callbacks. The corpus comes either already encoded (an
+rate, and calls the callbacks; it cuts the epoch's last chunks into one part per worker. With
+private output vectors (:mod:`multissl.text.private_outputs`) each thread trains a chunk in pieces
+of about 10,000 words and merges its copy of the output vectors after each. The corpus comes either already encoded (an
 :class:`~multissl.text.encoded.EncodedCorpus`) or as a sentence stream that is encoded here,
 into a temporary file for the later epochs (before the first one, for the interleaved order).
 """
@@ -178,14 +180,17 @@ MIN_PART_WORDS = 1_000  # a smaller chunk is not cut: waiting for it costs less 
 
 def chunk_parts(ids: np.ndarray, key: np.uint64, parts: int) -> List[Tuple[np.ndarray, int, np.uint64]]:
     """A chunk as up to ``parts`` jobs of whole sentences (at least ``MIN_PART_WORDS`` ids each):
-    ``(ids, words before them, random key)``; a chunk in one part keeps its key. Without it a thread would train the epoch's last chunk while the others wait for the next epoch."""
+    ``(ids, words before them, random key)``; a chunk in one part keeps its key. The epoch's last chunks go out
+    so, one part per worker: whole, one thread would train the last chunk while the others wait for the next
+    epoch."""
     parts = min(parts, len(ids) // MIN_PART_WORDS)
     if parts <= 1:
         return [(ids, 0, key)]
     from .kernels import chunk_key
 
     cut = split_chunk(ids, -(-len(ids) // parts))
-    return [(part, before, np.uint64(chunk_key(key, np.uint64(0), np.uint64(k)))) for k, (part, before) in enumerate(cut)]
+    return [(part, before, np.uint64(chunk_key(key, np.uint64(0), np.uint64(k))))
+            for k, (part, before) in enumerate(cut)]
 
 
 def end_epoch(model) -> None:
