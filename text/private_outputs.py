@@ -2,9 +2,8 @@
 
 Hogwild threads update the shared (V, D) output matrix ``syn1neg`` without locks. With a small
 vocabulary every output row is written by every thread within a few microseconds, so nearly
-each row a thread reads was last written by another core and must come from that core's cache:
-on 2 threads of a 9,000-word vocabulary (gensim's shortened Wikipedia), CBOW spent about a third
-of its time waiting for such transfers.
+each row a thread reads was last written by another core and must come from that core's cache,
+and the threads spend much of their time waiting for such transfers.
 
 With private outputs each thread trains on its own copy of ``syn1neg`` and, every so often,
 adds what it changed (``copy - base``, base being the copy as of the last merge) to the shared
