@@ -13,12 +13,12 @@ def lee():
 
 @pytest.fixture(scope="session")
 def lee_sg(lee):
-    return Word2Vec(lee, vector_size=64, min_count=3, epochs=20, sg=1, workers=2, seed=3, verbose=False)
+    return Word2Vec(lee, vector_size=64, min_count=3, epochs=20, sg=1, workers=1, seed=3, verbose=False)
 
 
 @pytest.fixture(scope="session")
 def lee_cbow(lee):
-    return Word2Vec(lee, vector_size=64, min_count=3, epochs=20, sg=0, alpha=0.05, workers=2, seed=3, verbose=False)
+    return Word2Vec(lee, vector_size=64, min_count=3, epochs=20, sg=0, alpha=0.05, workers=1, seed=3, verbose=False)
 
 
 @pytest.fixture
