@@ -26,14 +26,15 @@ import threading
 import numpy as np
 from numba import njit
 
-from .config import PRIVATE_OUTPUTS as SETTINGS
+from .config import PRIVATE_OUTPUTS
+
 MERGE_WORDS = 10_000  # a thread merges its copy after about this many words (and "auto" needs V <= this)
 
 
 def use_private_outputs(setting: str, workers: int, negative: int, vocab_size: int) -> bool:
     """Whether the threads train on copies of the output vectors (``setting``: auto, on or off)."""
-    if setting not in SETTINGS:
-        raise ValueError(f"private_outputs must be one of {SETTINGS}, got {setting!r}")
+    if setting not in PRIVATE_OUTPUTS:
+        raise ValueError(f"private_outputs must be one of {PRIVATE_OUTPUTS}, got {setting!r}")
     if workers < 2 or negative == 0 or setting == "off":
         return False
     return setting == "on" or vocab_size <= MERGE_WORDS
@@ -68,4 +69,4 @@ class PrivateOutputs:
             merge_changes(self.shared, self.rows, self.base)
 
 
-__all__ = ["MERGE_WORDS", "PrivateOutputs", "SETTINGS", "merge_changes", "use_private_outputs"]
+__all__ = ["MERGE_WORDS", "PrivateOutputs", "merge_changes", "use_private_outputs"]
