@@ -48,6 +48,11 @@ from .prefetch import prefetch_row
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 # fastmath without "nnan"/"ninf": exp may overflow to inf and must stay correct.
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
+# The kernels that run per word are compiled without numba's reference counting (``_nrt=False``): every array
+# view or array argument of an inlined function otherwise costs an atomic (``lock``-prefixed) increment and
+# decrement, each a full memory barrier that waits for the row updates before it; that was about a third of
+# CBOW's time per word. They allocate nothing (:func:`_workspace` does, in Python).
+_KERNEL = dict(nogil=True, cache=True, fastmath=_FAST, _nrt=False)
 
 # stats layout returned by every kernel
 STAT_LOSS, STAT_PAIRS, STAT_TRAINED_WORDS, STAT_WORDS = 0, 1, 2, 3
@@ -105,7 +110,7 @@ def _alpha_at(alpha, min_alpha, position, total_words):
     return np.float32(alpha - (alpha - min_alpha) * progress)
 
 
-@njit(nogil=True, cache=True)
+@njit(**_KERNEL)
 def _subsample_sentence(ids, start, stop, keep_threshold, state, out):
     """Copy the kept words of ids[start:stop] into ``out``; returns (count, state)."""
     n = 0
@@ -162,7 +167,7 @@ def _add_to_input(syn0, c, lockf, delta):
             row[d] += lock * delta[d]
 
 
-@njit(nogil=True, cache=True, fastmath=_FAST)
+@njit(**_KERNEL)
 def _sg_ns_window_shared(syn0, syn1neg, lockf, sent, n, i, b, center, negs, negative, alpha,
                          outs, labels, grads, delta_in, compute_loss, stats):
     """One skip-gram window with shared negatives (pWord2Vec); ``negs`` the window's noise words.
@@ -330,7 +335,7 @@ def _ns_pair(syn1neg, target_first, negs, negative, alpha, h, neu1e, compute_los
     return loss
 
 
-@njit(nogil=True, cache=True, fastmath=_FAST)
+@njit(**_KERNEL)
 def _hs_pair(h, syn1, target, codes, points, code_lengths, alpha, neu1e, compute_loss):
     """Hierarchical-softmax update along ``target``'s Huffman path; returns the loss."""
     dim = h.shape[0]
@@ -351,7 +356,6 @@ def _hs_pair(h, syn1, target, codes, points, code_lengths, alpha, neu1e, compute
     return loss
 
 
-@njit(nogil=True, cache=True, fastmath=_FAST)
 def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, codes, points, code_lengths,
                 sg, hs, negative, window, shrink_windows, shared_negatives, cbow_mean, alpha, min_alpha,
                 position, total_words, key, compute_loss, stats):
@@ -374,24 +378,38 @@ def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, code
         total_words: words of the whole run (all epochs).
         key: uint64 seed of this chunk's random stream.
         stats: (4,) float64, incremented: loss, pairs, trained words, words.
+
+    Returns the random stream's state after the chunk (a uint64), from which a next piece of the same chunk
+    continues.
     """
+    return _train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, codes, points, code_lengths,
+                        sg, hs, negative, window, shrink_windows, shared_negatives, cbow_mean, alpha, min_alpha,
+                        position, total_words, key, compute_loss, stats,
+                        _workspace(ids.shape[0], syn0.shape[1], window, negative))
+
+
+def _workspace(n_ids, dim, window, negative):
+    """The buffers :func:`_train_chunk` writes (it allocates nothing): the kept words of a sentence, a window's
+    outputs, labels, gradients and input deltas, the CBOW input and its gradient, two sets of noise words, and
+    the chunk's counters (in memory of this thread's own: the caller's small ``stats`` may share a cache line
+    with another thread's)."""
+    n_out = max(negative + 1, OUT_BLOCK)
+    return (np.empty(n_ids + 1, np.int32), np.empty(n_out, np.int64), np.zeros(n_out, np.float32),
+            np.empty((2 * window, n_out), np.float32), np.empty((2 * window, dim), np.float32),
+            np.empty(dim, np.float32), np.empty(dim, np.float32), np.zeros(max(negative, 1), np.int64),
+            np.zeros(max(negative, 1), np.int64), np.zeros(NUM_STATS))
+
+
+@njit(**_KERNEL)
+def _train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, codes, points, code_lengths,
+                 sg, hs, negative, window, shrink_windows, shared_negatives, cbow_mean, alpha, min_alpha,
+                 position, total_words, key, compute_loss, stats, workspace):
+    """:func:`train_chunk` in its ``workspace`` (:func:`_workspace`)."""
+    sent, outs, labels, grads, delta_in, h, neu1e, negs, next_negs, counters = workspace
     dim = syn0.shape[1]
     n_total = ids.shape[0]
     state = key
-    sent = np.empty(n_total + 1, np.int32)
-    max_ctx = 2 * window
-    outs = np.empty(max(negative + 1, OUT_BLOCK), np.int64)
-    labels = np.zeros(max(negative + 1, OUT_BLOCK), np.float32)
-    grads = np.empty((max_ctx, max(negative + 1, OUT_BLOCK)), np.float32)
-    delta_in = np.empty((max_ctx, dim), np.float32)
-    h = np.empty(dim, np.float32)
-    neu1e = np.empty(dim, np.float32)
-    negs = np.empty(max(negative, 1), np.int64)
-    next_negs = np.empty(max(negative, 1), np.int64)
     ahead = negative > 0 and (not sg or (shared_negatives and not hs))  # noise words drawn one word ahead
-    # the counters are written for every word: in memory of this thread's own (the caller's small array may share
-    # a cache line with another thread's), added to ``stats`` at the end
-    counters = np.zeros(NUM_STATS, np.float64)
     if ahead:
         state = _draw_negatives(neg_table, negative, state, next_negs)
     words_seen = 0
@@ -436,7 +454,7 @@ def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, code
     return state
 
 
-@njit(nogil=True, cache=True, fastmath=_FAST)
+@njit(**_KERNEL)
 def _sg_pairs(syn0, syn1neg, syn1, lockf, sent, lo, hi, i, word, neg_table, codes, points, code_lengths,
               hs, negative, a, state, negs, h, neu1e, compute_loss, stats):
     """word2vec.c's skip-gram: each context word in turn predicts ``word``, with its own noise words."""
