@@ -7,7 +7,8 @@ main thread hands out the chunks (in the interleaved order when ``interleave`` a
 workers), collects each chunk's statistics, advances the position that drives the learning
 rate, and calls the callbacks; it cuts the epoch's last chunks into one part per worker. With
 private output vectors (:mod:`multissl.text.private_outputs`) each thread trains a chunk in pieces
-of about 10,000 words and merges its copy of the output vectors after each. The corpus comes either already encoded (an
+of about 10,000 words and merges its copy of the output vectors after each (the rows of the most frequent
+words; after the chunk's last piece, every row). The corpus comes either already encoded (an
 :class:`~multissl.text.encoded.EncodedCorpus`) or as a sentence stream that is encoded here,
 into a temporary file for the later epochs (before the first one, for the interleaved order).
 """
@@ -25,7 +26,7 @@ from multissl.progress import Progress
 
 from .encoded import EncodedCorpus, interleaved_order, split_chunk
 from .errors import LOG_PREFIX
-from .private_outputs import MERGE_WORDS, PrivateOutputs, use_private_outputs
+from .private_outputs import HOT_ROWS, MERGE_WORDS, PrivateOutputs, use_private_outputs
 from .vocab import RawCounts, encode_chunks
 
 
@@ -79,9 +80,10 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
                 if outputs is None:
                     train(ids, syn1neg, position, key, stats)
                 else:  # a merge after every piece of about MERGE_WORDS words; each piece continues the random stream
-                    for piece, words_before in split_chunk(ids, MERGE_WORDS):
+                    pieces = list(split_chunk(ids, MERGE_WORDS))
+                    for k, (piece, words_before) in enumerate(pieces):
                         key = np.uint64(train(piece, outputs.rows, position + words_before, key, stats))
-                        outputs.merge()
+                        outputs.merge(None if k == len(pieces) - 1 else HOT_ROWS)
             except BaseException as err:  # reported to the main thread
                 done.put((index, err))
                 continue

@@ -1,4 +1,4 @@
-"""Each training thread's own copy of the output vectors, merged into the shared ones every 10,000 words.
+"""Each training thread's own copy of the output vectors, merged into the shared ones as it trains.
 
 Hogwild threads update the shared (V, D) output matrix ``syn1neg`` without locks. With a small
 vocabulary every output row is written by every thread within a few microseconds, so nearly
@@ -14,14 +14,18 @@ each merge exact, where Hogwild's concurrent writes may drop one.
 
 A thread merges after every piece of about ``MERGE_WORDS`` words of its chunk (a piece ends with a
 sentence): the longer a thread trains alone, the more both threads' changes of a row add up beyond
-where either would have taken it, so the interval is kept short. A merge reads and writes the whole
-matrix (V x D) while a piece updates about 6 output rows per word, so ``"auto"`` uses the copies
-when the vocabulary has at most ``MERGE_WORDS`` words. Measured: docs/text.md, "Private output
+where either would have taken it, so the interval is kept short for the rows that change most. The
+merges within a chunk cover the first ``HOT_ROWS`` rows (the most frequent words: the vocabulary is
+sorted by count, and they take most of the updates); the chunk's last merge covers every row, so the
+shared matrix holds all of a finished chunk's changes (at an epoch's end, a checkpoint, an interrupt).
+A whole merge reads and writes the whole matrix (V x D) while a piece updates about 6 output rows
+per word, so ``"auto"`` uses the copies when the vocabulary has at most ``MERGE_WORDS`` words. Measured: docs/text.md, "Private output
 vectors" (``benchmarks/text_private_outputs.py``).
 """
 from __future__ import annotations
 
 import threading
+from typing import Optional
 
 import numpy as np
 from numba import njit
@@ -29,6 +33,7 @@ from numba import njit
 from .config import PRIVATE_OUTPUTS
 
 MERGE_WORDS = 10_000  # a thread merges its copy after about this many words (and "auto" needs V <= this)
+HOT_ROWS = 1_024  # merges within a job cover the rows of the most frequent words; a job's last merge covers all
 
 
 def use_private_outputs(setting: str, workers: int, negative: int, vocab_size: int) -> bool:
@@ -41,9 +46,9 @@ def use_private_outputs(setting: str, workers: int, negative: int, vocab_size: i
 
 
 @njit(nogil=True, cache=True)
-def merge_changes(shared, own, base):
-    """``shared += own - base``, then ``own = base = shared``; all (V, D) float32."""
-    for row in range(shared.shape[0]):
+def merge_changes(shared, own, base, rows):
+    """``shared += own - base``, then ``own = base = shared``, for the first ``rows`` rows; all (V, D) float32."""
+    for row in range(min(rows, shared.shape[0])):
         for d in range(shared.shape[1]):
             value = shared[row, d] + (own[row, d] - base[row, d])
             shared[row, d] = value
@@ -63,10 +68,11 @@ class PrivateOutputs:
             self.rows = shared.copy()
         self.base = self.rows.copy()
 
-    def merge(self) -> None:
-        """Add this thread's changes since the last merge to the shared matrix and take the merged matrix."""
+    def merge(self, rows: Optional[int] = None) -> None:
+        """Add this thread's changes since the last merge to the shared matrix and take the merged matrix: of
+        every row, or of the first ``rows`` (the most frequent words, when the vocabulary is sorted)."""
         with self.lock:
-            merge_changes(self.shared, self.rows, self.base)
+            merge_changes(self.shared, self.rows, self.base, len(self.shared) if rows is None else rows)
 
 
-__all__ = ["MERGE_WORDS", "PrivateOutputs", "merge_changes", "use_private_outputs"]
+__all__ = ["HOT_ROWS", "MERGE_WORDS", "PrivateOutputs", "merge_changes", "use_private_outputs"]

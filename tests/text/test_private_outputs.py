@@ -27,13 +27,28 @@ def test_merge_adds_each_copys_changes_and_refreshes_it():
     np.testing.assert_array_equal(first.rows, shared)
 
 
+def test_merge_of_the_first_rows_keeps_the_others_changes_for_a_later_whole_merge():
+    shared = np.zeros((4, 3), np.float32)
+    lock = threading.Lock()
+    own = PrivateOutputs(shared, lock)
+    own.rows[1] += 1.0
+    own.rows[3] += 2.0
+    own.merge(rows=2)
+    np.testing.assert_array_equal(shared[1], 1.0)
+    np.testing.assert_array_equal(shared[3], 0.0)  # not merged yet, and not lost:
+    np.testing.assert_array_equal(own.rows[3], 2.0)
+    own.merge()
+    np.testing.assert_array_equal(shared[3], 2.0)
+    np.testing.assert_array_equal(shared[1], 1.0)  # merged once only
+
+
 def test_merge_changes_is_exact_for_float32():
     rng = np.random.default_rng(0)
     shared = rng.standard_normal((5, 7)).astype(np.float32)
     own = shared + rng.standard_normal((5, 7)).astype(np.float32)
     base = shared.copy()
     expected = shared + (own - base)
-    merge_changes(shared, own, base)
+    merge_changes(shared, own, base, len(shared))
     np.testing.assert_allclose(shared, expected, rtol=1e-6)
     np.testing.assert_array_equal(own, shared)
     np.testing.assert_array_equal(base, shared)
