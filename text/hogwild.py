@@ -66,7 +66,7 @@ def train_epochs(model, encoded: Optional[EncodedCorpus], corpus: Optional["Coun
         return train_chunk(ids, syn0, syn1neg_rows, syn1, lockf, model._keep_threshold, model._neg_table, model._codes,
                            model._points, model._code_lengths, cfg.sg, cfg.hs, cfg.negative, cfg.window,
                            cfg.shrink_windows, cfg.shared_negatives, cfg.cbow_mean, alpha, min_alpha,
-                           float(position), st["total_words"], key, cfg.compute_loss, stats)
+                           float(position), st["total_words"], key, cfg.compute_loss, stats, private)
 
     def work():
         outputs = PrivateOutputs(syn1neg, merge_lock) if private else None

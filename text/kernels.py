@@ -335,6 +335,54 @@ def _ns_pair(syn1neg, target_first, negs, negative, alpha, h, neu1e, compute_los
     return loss
 
 
+@njit(inline="always", nogil=True, cache=True)
+def _distinct_outputs(target, negs, negative):
+    """Whether ``target`` and the noise words ``negs[:negative]`` are all different words."""
+    for k in range(negative):
+        if negs[k] == target:
+            return False
+        for j in range(k):
+            if negs[j] == negs[k]:
+                return False
+    return True
+
+
+@njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
+def _ns_block(syn1neg, target, negs, alpha, h, neu1e, compute_loss):
+    """:func:`_ns_pair` for ``OUT_BLOCK`` distinct output rows (``target`` and 5 noise words) at once: the six
+    logits in one pass over ``h``, then the input gradient and the six row updates in a second pass. The rows being
+    distinct and ``h`` fixed, this is the sequential update reordered; the CPU works on six independent rows
+    instead of waiting for one logit after another."""
+    w0, w1, w2 = syn1neg[target], syn1neg[negs[0]], syn1neg[negs[1]]
+    w3, w4, w5 = syn1neg[negs[2]], syn1neg[negs[3]], syn1neg[negs[4]]
+    dim = h.shape[0]
+    f0 = f1 = f2 = f3 = f4 = f5 = np.float32(0.0)
+    for d in range(dim):
+        x = h[d]
+        f0 += x * w0[d]
+        f1 += x * w1[d]
+        f2 += x * w2[d]
+        f3 += x * w3[d]
+        f4 += x * w4[d]
+        f5 += x * w5[d]
+    loss = 0.0
+    if compute_loss:
+        loss = _softplus(-f0) + _softplus(f1) + _softplus(f2) + _softplus(f3) + _softplus(f4) + _softplus(f5)
+    g0 = (np.float32(1.0) - _sigmoid(f0)) * alpha
+    g1, g2, g3, g4, g5 = -_sigmoid(f1) * alpha, -_sigmoid(f2) * alpha, -_sigmoid(f3) * alpha, \
+        -_sigmoid(f4) * alpha, -_sigmoid(f5) * alpha
+    for d in range(dim):
+        x0, x1, x2, x3, x4, x5, hd = w0[d], w1[d], w2[d], w3[d], w4[d], w5[d], h[d]
+        neu1e[d] += g0 * x0 + g1 * x1 + g2 * x2 + g3 * x3 + g4 * x4 + g5 * x5
+        w0[d] = x0 + g0 * hd
+        w1[d] = x1 + g1 * hd
+        w2[d] = x2 + g2 * hd
+        w3[d] = x3 + g3 * hd
+        w4[d] = x4 + g4 * hd
+        w5[d] = x5 + g5 * hd
+    return loss
+
+
 @njit(**_KERNEL)
 def _hs_pair(h, syn1, target, codes, points, code_lengths, alpha, neu1e, compute_loss):
     """Hierarchical-softmax update along ``target``'s Huffman path; returns the loss."""
@@ -358,7 +406,7 @@ def _hs_pair(h, syn1, target, codes, points, code_lengths, alpha, neu1e, compute
 
 def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, codes, points, code_lengths,
                 sg, hs, negative, window, shrink_windows, shared_negatives, cbow_mean, alpha, min_alpha,
-                position, total_words, key, compute_loss, stats):
+                position, total_words, key, compute_loss, stats, block_outputs=False):
     """Train on one chunk of sentences (``-1``-separated int32 ids).
 
     Args:
@@ -378,13 +426,16 @@ def train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, code
         total_words: words of the whole run (all epochs).
         key: uint64 seed of this chunk's random stream.
         stats: (4,) float64, incremented: loss, pairs, trained words, words.
+        block_outputs: CBOW with ``negative=5`` updates its six output rows as one block (:func:`_ns_block`)
+            when they are six different words: faster on output rows no other thread writes (private outputs),
+            slower on shared ones.
 
     Returns the random stream's state after the chunk (a uint64), from which a next piece of the same chunk
     continues.
     """
     return _train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, codes, points, code_lengths,
                         sg, hs, negative, window, shrink_windows, shared_negatives, cbow_mean, alpha, min_alpha,
-                        position, total_words, key, compute_loss, stats,
+                        position, total_words, key, compute_loss, stats, block_outputs,
                         _workspace(ids.shape[0], syn0.shape[1], window, negative))
 
 
@@ -403,7 +454,7 @@ def _workspace(n_ids, dim, window, negative):
 @njit(**_KERNEL)
 def _train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, codes, points, code_lengths,
                  sg, hs, negative, window, shrink_windows, shared_negatives, cbow_mean, alpha, min_alpha,
-                 position, total_words, key, compute_loss, stats, workspace):
+                 position, total_words, key, compute_loss, stats, block_outputs, workspace):
     """:func:`train_chunk` in its ``workspace`` (:func:`_workspace`)."""
     sent, outs, labels, grads, delta_in, h, neu1e, negs, next_negs, counters = workspace
     dim = syn0.shape[1]
@@ -447,7 +498,8 @@ def _train_chunk(ids, syn0, syn1neg, syn1, lockf, keep_threshold, neg_table, cod
                                           compute_loss, counters)
                 else:
                     _cbow_word(syn0, syn1neg, syn1, lockf, sent, lo, hi, i, word, negs, codes, points,
-                               code_lengths, hs, negative, cbow_mean, a, h, neu1e, compute_loss, counters)
+                               code_lengths, hs, negative, cbow_mean, block_outputs, a, h, neu1e, compute_loss,
+                               counters)
         start = stop + 1
     for k in range(NUM_STATS):
         stats[k] += counters[k]
@@ -480,7 +532,7 @@ def _sg_pairs(syn0, syn1neg, syn1, lockf, sent, lo, hi, i, word, neg_table, code
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
 def _cbow_word(syn0, syn1neg, syn1, lockf, sent, lo, hi, i, word, negs, codes, points, code_lengths,
-               hs, negative, cbow_mean, a, h, neu1e, compute_loss, stats):
+               hs, negative, cbow_mean, block_outputs, a, h, neu1e, compute_loss, stats):
     """CBOW: the mean (``cbow_mean``; else the sum) of the context vectors predicts ``word``; every context
     vector receives the whole error, as in word2vec.c."""
     dim = syn0.shape[1]
@@ -503,7 +555,10 @@ def _cbow_word(syn0, syn1neg, syn1, lockf, sent, lo, hi, i, word, negs, codes, p
     if hs:
         loss += _hs_pair(h, syn1, word, codes, points, code_lengths, a, neu1e, compute_loss)
     if negative > 0:
-        loss += _ns_pair(syn1neg, word, negs, negative, a, h, neu1e, compute_loss)
+        if block_outputs and negative + 1 == OUT_BLOCK and _distinct_outputs(word, negs, negative):
+            loss += _ns_block(syn1neg, word, negs, a, h, neu1e, compute_loss)
+        else:
+            loss += _ns_pair(syn1neg, word, negs, negative, a, h, neu1e, compute_loss)
     if not cbow_mean:
         inv = np.float32(1.0) / np.float32(count)
         for d in range(dim):

@@ -202,3 +202,42 @@ def test_lock_factors_is_none_without_locks():
     partial = np.ones(V, np.float32)
     partial[2] = 0.0
     np.testing.assert_array_equal(lock_factors(partial), partial)
+
+
+def _cbow_five_negatives(block_outputs, noise_weights):
+    """CBOW with negative=5 on 40 words: (syn0, syn1neg, loss, largest change of an output vector) after one
+    chunk."""
+    rng = np.random.default_rng(3)
+    words, dim = len(noise_weights), 16
+    syn0 = (rng.standard_normal((words, dim)) * 0.3).astype(np.float32)
+    syn1neg = (rng.standard_normal((words, dim)) * 0.3).astype(np.float32)
+    ids = np.concatenate([np.append(rng.integers(0, words, 30), -1) for _ in range(20)]).astype(np.int32)
+    table = AliasSampler(noise_weights, seed=0).table
+    keep = np.full(words, 2**32, np.uint64)
+    stats = np.zeros(NUM_STATS)
+    start = syn1neg.copy()
+    none = np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32), np.zeros(1, np.int32)
+    train_chunk(ids, syn0, syn1neg, np.zeros((1, dim), np.float32), None, keep, table, *none, 0, 0, 5, 3, True, True,
+                1, 0.05, 0.05, 0.0, 1e9, np.uint64(11), True, stats, block_outputs)
+    return syn0, syn1neg, stats[0], np.abs(syn1neg - start).max()
+
+
+def test_cbow_block_of_six_outputs_is_the_sequential_update_reordered():
+    """With six different output rows the block computes what the row-by-row update does (up to float rounding);
+    the random stream is the same, so both runs train the same words against the same noise words."""
+    uniform = np.ones(40)
+    block, sequential = _cbow_five_negatives(True, uniform), _cbow_five_negatives(False, uniform)
+    np.testing.assert_allclose(block[0], sequential[0], atol=2e-5)
+    np.testing.assert_allclose(block[1], sequential[1], atol=2e-5)
+    assert block[2] == pytest.approx(sequential[2], rel=1e-5)
+    assert block[3] > 0.01  # the output rows did train
+
+
+def test_cbow_block_falls_back_to_the_sequential_update_on_a_repeated_output():
+    """All noise on one word: the five noise words repeat, so every word takes the row-by-row update (the block
+    would apply only one of a repeated row's updates): the runs are bit-identical."""
+    one_word = np.zeros(40)
+    one_word[7] = 1.0
+    block, sequential = _cbow_five_negatives(True, one_word), _cbow_five_negatives(False, one_word)
+    np.testing.assert_array_equal(block[0], sequential[0])
+    np.testing.assert_array_equal(block[1], sequential[1])
