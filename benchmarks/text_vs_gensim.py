@@ -1,6 +1,6 @@
 """word2vec: multissl against gensim 4.x, side by side in one run, on two real corpora.
 
-    python benchmarks/text_vs_gensim.py                          # both corpora, skip-gram and CBOW, 3 repeats
+    python benchmarks/text_vs_gensim.py                          # both corpora, skip-gram and CBOW
     python benchmarks/text_vs_gensim.py --corpus gcide --repeats 1
     python benchmarks/text_vs_gensim.py --corpus /path/text8.txt  # any one-sentence-per-line file
     python benchmarks/text_vs_gensim.py --trainers gensim-file multissl multissl-torch
@@ -16,7 +16,10 @@ Both are written once to ``--cache-dir``.
 Settings for everyone: 100 dims, window 5, negative 5, sample 1e-3, min_count 5, 5 epochs,
 workers=2, alpha 0.025; skip-gram and CBOW; the loss is not computed (gensim's default).
 Each trainer runs in its own subprocess that imports the same modules (gensim, torch,
-multissl.text) before its peak-memory mark is reset:
+multissl.text) and starts numba's compiler (one trivial compiled function: numba sets itself up
+on the first compiled call of a process, ~0.25 s whatever the corpus, as gensim's compiled code
+loads at import) before its timer starts and its peak-memory mark is reset; loading this
+library's compiled kernels from numba's cache is timed:
 - ``gensim``: ``build_vocab(LineSentence)`` + ``train`` (gensim's usual API);
 - ``gensim-file``: gensim's ``corpus_file=`` mode (its fastest);
 - ``multissl``: ``multissl.text.Word2Vec``, ``build_vocab(corpus_file=)`` + ``train(corpus_file=)``;
@@ -33,6 +36,9 @@ file and choose the words (best of 3 calls in one process), for the compiled sca
 ``build_vocab(corpus_file=)`` uses (it also writes the corpus's ids), for the Python line
 reader + ``Counter`` that counted files before it, and for gensim's ``scan_vocab`` +
 ``prepare_vocab``; with ``max_vocab_size`` unset and set (memory bounded while counting).
+
+Every trainer runs ``--repeats`` times (seeds 1, 2, ...): by default 10 times on a corpus file under
+10 MB (enwiki: its scores vary more from seed to seed), else 3 times.
 
 Targets (per corpus and model; ``multissl``, mean over repeats): words/s >= 3.0x the faster
 gensim mode; analogy accuracy, WS-353 and SimLex-999 Spearman >= gensim's mean over its runs
@@ -62,6 +68,7 @@ DEFAULT_TRAINERS = ("gensim", "gensim-file", "multissl")
 COUNTERS = ("multissl-scan", "python-counter", "gensim")
 COUNT_REPEATS = 3  # counting is timed 3 times in a row; the best time is reported
 SPEEDUP = 3.0
+REPEATS, SMALL_CORPUS_REPEATS, SMALL_CORPUS_MB = 3, 10, 10
 QUALITY_MARGIN = 0.01
 QUALITY_KEYS = ("analogy_accuracy", "ws353_spearman", "simlex999_spearman")
 
@@ -124,10 +131,12 @@ def train_worker(trainer: str, corpus: str, sg: int, epochs: int, seed: int, tor
     import torch  # noqa: F401
     from gensim.models import Word2Vec as GensimWord2Vec
     from gensim.models.word2vec import LineSentence
+    from numba import njit
 
     from multissl.text import KeyedVectors, Word2Vec, evaluate_all
 
     params = dict(PARAMS, sg=sg, epochs=epochs, seed=seed)
+    njit(lambda x: x + 1)(1)  # numba's compiler starts on its first compiled call (~0.25 s per process)
     base_rss = current_rss_mb()
     reset_peak_rss()
     info: dict = {}
@@ -274,9 +283,11 @@ def main() -> None:
     parser.add_argument("--cache-dir", default=os.path.join(os.path.expanduser("~"), ".cache", "multissl"),
                         help="where the corpus texts are written")
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="runs of every trainer (seeds 1, 2, ...); the quality targets compare means over them "
-                             "(one enwiki run's Spearman varies by about 0.03 from seed to seed)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs of every trainer (seeds 1, 2, ...); the quality targets compare means over them. "
+                             f"Default: {SMALL_CORPUS_REPEATS} on a corpus file under {SMALL_CORPUS_MB} MB (one "
+                             "enwiki run's WS-353 Spearman varies by about 0.03 from seed to seed, so a mean of 3 "
+                             f"runs is no measure of a 0.01 margin), else {REPEATS}")
     parser.add_argument("--trainers", nargs="+", default=list(DEFAULT_TRAINERS), choices=TRAINERS)
     parser.add_argument("--torch-minutes", type=float, default=3.0, help="wall-clock budget of the torch backend per model")
     parser.add_argument("--count-limit", type=int, default=100_000, help="max_vocab_size of the bounded counting rows")
@@ -297,7 +308,8 @@ def main() -> None:
 
     started = time.time()
     corpora = {name: prepare_corpus(name, Path(args.cache_dir)) for name in args.corpus}
-    print(f"corpora {', '.join(map(str, corpora.values()))}; {args.repeats} repeat(s); load average at start "
+    print(f"corpora {', '.join(f'{p} ({repeats_for(p, args.repeats)} repeats)' for p in corpora.values())}; "
+          f"load average at start "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
     counts = [] if args.no_counting else _count_all(corpora, args.count_limit)
     results = [] if args.no_training else _train_all(corpora, args)
@@ -339,11 +351,18 @@ def _count_all(corpora, limit: int):
     return counts
 
 
+def repeats_for(corpus: Path, repeats) -> int:
+    """Runs per trainer on ``corpus``: ``repeats``, or by default more on a small corpus (its scores vary more)."""
+    if repeats is not None:
+        return repeats
+    return SMALL_CORPUS_REPEATS if corpus.stat().st_size < SMALL_CORPUS_MB * 2**20 else REPEATS
+
+
 def _train_all(corpora, args):
     results = []
     for corpus_name, path in corpora.items():
         for sg in (1, 0):
-            for repeat in range(args.repeats):
+            for repeat in range(repeats_for(path, args.repeats)):
                 for trainer in args.trainers:
                     if trainer == "multissl-torch" and repeat > 0:
                         continue
