@@ -29,7 +29,9 @@ linear interpolation (errors below 2e-6 and 1e-6; word2vec.c and gensim read
 an uninterpolated table and skip the updates beyond +-6); and the noise words
 of the next centre word are drawn one word ahead, so that their output rows
 and the next centre word's can be prefetched (:mod:`multissl.text.prefetch`)
-while the current word trains.
+while the current word trains. A CBOW word's six output rows are updated one after the other, or, with
+``block_outputs`` (rows that no other thread writes), as one block: the six logits in one pass, then the
+six updates. The per-word kernels run without numba's reference counting (``_KERNEL``).
 
 Loss: every kernel adds the objective of the pairs it processes,
 ``softplus(-s_pos) + sum_k softplus(s_neg_k)`` (negative sampling) or

@@ -20,9 +20,10 @@ sorted by count, and they take most of the updates); the chunk's last merge cove
 shared matrix holds all of a finished chunk's changes (at an epoch's end, a checkpoint, an interrupt).
 On its own copy a CBOW thread also updates a word's six output rows (the centre word and 5 noise
 words) as one block (:func:`multissl.text.kernels.train_chunk`'s ``block_outputs``): faster on rows no
-other core writes, slower on shared ones. A whole merge reads and writes the whole matrix (V x D) while a piece updates about 6 output rows
-per word, so ``"auto"`` uses the copies when the vocabulary has at most ``MERGE_WORDS`` words. Measured: docs/text.md, "Private output
-vectors" (``benchmarks/text_private_outputs.py``).
+other core writes, slower on shared ones. A whole merge reads and writes the whole matrix (V x D)
+while a piece updates about 6 output rows per word, so ``"auto"`` uses the copies when the
+vocabulary has at most ``MERGE_WORDS`` words. Measured: docs/text.md, "Private output vectors"
+(``benchmarks/text_private_outputs.py``).
 """
 from __future__ import annotations
 
