@@ -216,6 +216,21 @@ def _window_outputs(center, negs, negative, outs, labels):
 
 
 @njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
+def _six_logits(x, w0, w1, w2, w3, w4, w5):
+    """The dot products of ``x`` (dim,) with six rows, in one pass over ``x`` (six sums in flight)."""
+    f0 = f1 = f2 = f3 = f4 = f5 = np.float32(0.0)
+    for d in range(x.shape[0]):
+        v = x[d]
+        f0 += v * w0[d]
+        f1 += v * w1[d]
+        f2 += v * w2[d]
+        f3 += v * w3[d]
+        f4 += v * w4[d]
+        f5 += v * w5[d]
+    return f0, f1, f2, f3, f4, f5
+
+
+@njit(inline="always", nogil=True, cache=True, fastmath=_FAST)
 def _window_grads_blocked(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, alpha, grads, delta_in,
                           compute_loss):
     """:func:`_window_grads` for at most ``OUT_BLOCK`` outputs: each context row is read once for all six logits
@@ -228,17 +243,7 @@ def _window_grads_blocked(syn0, syn1neg, sent, lo, hi, i, outs, labels, n_out, a
     for j in range(lo, hi):
         if j == i:
             continue
-        c = sent[j]
-        f0 = f1 = f2 = f3 = f4 = f5 = np.float32(0.0)
-        for d in range(dim):
-            x = syn0[c, d]
-            f0 += x * w0[d]
-            f1 += x * w1[d]
-            f2 += x * w2[d]
-            f3 += x * w3[d]
-            f4 += x * w4[d]
-            f5 += x * w5[d]
-        logits = (f0, f1, f2, f3, f4, f5)
+        logits = _six_logits(syn0[sent[j]], w0, w1, w2, w3, w4, w5)
         for k in range(OUT_BLOCK):
             if k < n_out:
                 f = logits[k]
@@ -358,15 +363,7 @@ def _ns_block(syn1neg, target, negs, alpha, h, neu1e, compute_loss):
     w0, w1, w2 = syn1neg[target], syn1neg[negs[0]], syn1neg[negs[1]]
     w3, w4, w5 = syn1neg[negs[2]], syn1neg[negs[3]], syn1neg[negs[4]]
     dim = h.shape[0]
-    f0 = f1 = f2 = f3 = f4 = f5 = np.float32(0.0)
-    for d in range(dim):
-        x = h[d]
-        f0 += x * w0[d]
-        f1 += x * w1[d]
-        f2 += x * w2[d]
-        f3 += x * w3[d]
-        f4 += x * w4[d]
-        f5 += x * w5[d]
+    f0, f1, f2, f3, f4, f5 = _six_logits(h, w0, w1, w2, w3, w4, w5)
     loss = 0.0
     if compute_loss:
         loss = _softplus(-f0) + _softplus(f1) + _softplus(f2) + _softplus(f3) + _softplus(f4) + _softplus(f5)
